@@ -1,0 +1,1 @@
+"""Tocsin: a Slack-first incident escalation bot."""

@@ -1,0 +1,1 @@
+"""Pure domain code: no Slack, Redis, environment or clock access."""

@@ -1,0 +1,61 @@
+"""Severity tiers, their objective criteria, update cadence and decision rights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Thresholds of a tier; meeting any one selects it. None means "not a criterion"."""
+
+    users_affected_pct: float | None = None
+    revenue_impact: bool | None = None
+    legal_or_regulatory: bool | None = None
+    data_loss: bool | None = None
+    latency_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Impact:
+    """Answers to the impact questions asked at declaration."""
+
+    users_affected_pct: float = 0.0
+    revenue_impact: bool = False
+    legal_or_regulatory: bool = False
+    data_loss: bool = False
+    latency_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Rights:
+    """Who may do what on an incident of this tier.
+
+    Each entry is a tuple of principals: `anyone`, `responder` (anyone paged or holding a
+    role), `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`.
+    """
+
+    acknowledge: tuple[str, ...] = ("anyone",)
+    resolve: tuple[str, ...] = ("anyone",)
+    change_severity: tuple[str, ...] = ("anyone",)
+    page: tuple[str, ...] = ("anyone",)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    label: str
+    update_every_s: int
+    criteria: Criteria = field(default_factory=Criteria)
+    rights: Rights = field(default_factory=Rights)
+    stakeholder_channel: str | None = None
+
+
+def meets(criteria: Criteria, impact: Impact) -> bool:
+    """True when any one criterion of the tier is met by the impact answers."""
+    raise NotImplementedError
+
+
+def classify(tiers: tuple[Tier, ...], impact: Impact) -> Tier:
+    """The most severe tier (first listed) whose criteria are met; else the least severe."""
+    raise NotImplementedError
