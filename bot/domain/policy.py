@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -78,3 +80,150 @@ class Policy:
             fallback_channel=data.get("fallback_channel"),
             severities=tuple(data.get("severities", ())),
         )
+
+
+# --- the planner ---------------------------------------------------------------------------
+
+DUE_SLACK_S = 1.0
+"""RQ's scheduler keeps whole-second scores, so a job may run up to ~1 s before its due time."""
+
+
+class EscalationStatus(StrEnum):
+    ACTIVE = "active"  # waiting for an acknowledgement; `due_at` is when the next step pages
+    STOPPED = "stopped"  # acknowledged, mitigated or resolved
+    EXHAUSTED = "exhausted"  # every step of every loop paged, nobody acknowledged
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    status: EscalationStatus
+    step: int  # 0-based index of the step paged last
+    loop: int  # 0-based
+    due_at: float | None  # POSIX seconds when the next step is due; None unless ACTIVE
+
+    @classmethod
+    def idle(cls) -> EscalationState:
+        return cls(EscalationStatus.STOPPED, 0, 0, None)
+
+    def stopped(self) -> EscalationState:
+        return EscalationState(EscalationStatus.STOPPED, self.step, self.loop, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "step": self.step,
+            "loop": self.loop,
+            "due_at": self.due_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EscalationState:
+        due = data.get("due_at")
+        return cls(
+            EscalationStatus(data["status"]),
+            int(data["step"]),
+            int(data["loop"]),
+            None if due is None else float(due),
+        )
+
+
+@dataclass(frozen=True)
+class PageOrder:
+    """Page `user` for step `step` (0-based) of loop `loop`; `via` is the target that named them."""
+
+    step: int
+    loop: int
+    user: str
+    via: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.step}:{self.loop}:{self.user}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    state: EscalationState
+    pages: tuple[PageOrder, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def exhausted(self) -> bool:
+        return self.state.status is EscalationStatus.EXHAUSTED
+
+
+Lookup = Callable[[Target, datetime], Sequence[str]]
+"""Resolve one target to user ids at an instant (schedules, usergroups, emails)."""
+
+
+def resolve_step(step: Step, at: datetime, lookup: Lookup) -> list[tuple[str, str]]:
+    """The people a step pages as (user, via), each person once, in target order."""
+    seen: dict[str, str] = {}
+    for target in step.targets:
+        for user in lookup(target, at):
+            seen.setdefault(user, str(target))
+    return list(seen.items())
+
+
+def start(policy: Policy, now: datetime, lookup: Lookup) -> Plan:
+    """Page step 1 of loop 0 at declaration (or after a severity change re-routes)."""
+    return _enter(policy, 0, 0, now, lookup, [])
+
+
+def on_due(policy: Policy, state: EscalationState, now: datetime, lookup: Lookup) -> Plan | None:
+    """The step's wait ran out with no acknowledgement: page the next step, or None if not due."""
+    if state.status is not EscalationStatus.ACTIVE or state.due_at is None:
+        return None
+    if now.timestamp() < state.due_at - DUE_SLACK_S:
+        return None
+    return _advance(policy, state, now, lookup)
+
+
+def escalate(policy: Policy, state: EscalationState, now: datetime, lookup: Lookup) -> Plan:
+    """Manual escalation: page the next step now and keep walking from there."""
+    return _advance(policy, state, now, lookup)
+
+
+def next_position(policy: Policy, step: int, loop: int) -> tuple[int, int] | None:
+    """The step after (step, loop), wrapping into the next loop while loops remain."""
+    if step + 1 < len(policy.steps):
+        return step + 1, loop
+    if loop < policy.repeat:
+        return 0, loop + 1
+    return None
+
+
+def _advance(policy: Policy, state: EscalationState, now: datetime, lookup: Lookup) -> Plan:
+    if state.status is EscalationStatus.EXHAUSTED:
+        return Plan(state, (), ("the policy is exhausted: there is no further step to page",))
+    nxt = next_position(policy, state.step, state.loop)
+    if nxt is None:
+        return _exhausted(policy, state.step, state.loop, [])
+    return _enter(policy, nxt[0], nxt[1], now, lookup, [])
+
+
+def _enter(
+    policy: Policy, step: int, loop: int, now: datetime, lookup: Lookup, notes: list[str]
+) -> Plan:
+    while True:
+        people = resolve_step(policy.steps[step], now, lookup)
+        if people:
+            due = now.timestamp() + policy.steps[step].wait_s
+            pages = tuple(PageOrder(step, loop, user, via) for user, via in people)
+            state = EscalationState(EscalationStatus.ACTIVE, step, loop, due)
+            return Plan(state, pages, tuple(notes))
+        targets = ", ".join(str(t) for t in policy.steps[step].targets)
+        notes.append(f"step {step + 1} (loop {loop + 1}) resolved to nobody ({targets}): skipped")
+        nxt = next_position(policy, step, loop)
+        if nxt is None:
+            return _exhausted(policy, step, loop, notes)
+        step, loop = nxt
+
+
+def _exhausted(policy: Policy, step: int, loop: int, notes: list[str]) -> Plan:
+    loops = policy.repeat + 1
+    notes.append(
+        f"policy {policy.name} exhausted after {len(policy.steps)} steps x {loops} "
+        f"loop{'s' if loops > 1 else ''} with no acknowledgement"
+    )
+    return Plan(EscalationState(EscalationStatus.EXHAUSTED, step, loop, None), (), tuple(notes))

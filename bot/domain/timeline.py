@@ -1,0 +1,37 @@
+"""Kinds of entries on an incident's timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    DECLARED = "declared"
+    ESCALATION_STEP = (
+        "escalation_step"  # a step fell due (or was escalated to) and pages were ordered
+    )
+    PAGED = "paged"  # one page delivered
+    PAGE_FAILED = "page_failed"
+    STEP_SKIPPED = "step_skipped"
+    EXHAUSTED = "exhausted"
+    ANNOUNCED = "announced"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"  # manual escalation
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    SEVERITY_CHANGED = "severity_changed"
+    REROUTED = "rerouted"  # a severity change selected another policy
+    REFUSED = "refused"  # an action refused by decision rights
+    NOTE = "note"
+    RECONCILED = "reconciled"  # a lost timer rebuilt
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: Kind
+    actor: str  # a user id, or "tocsin" for the bot itself
+    text: str

@@ -1,0 +1,65 @@
+"""Settings from the environment, read once by the process's factory (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value Tocsin cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    config_dir: Path = Path("escalation_policies")
+    queue: str = "tocsin"
+    pager: str = "slack"  # slack | recording
+    slack_api_url: str | None = None  # base_url of the Web API; None means Slack itself
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_app_token: str | None = field(default=None, repr=False)
+    claim_lease_s: float = 30.0  # a page claimed by a worker that died is retried after this
+    reconcile_every_s: float = 15.0
+    scheduler_poll_s: float = 0.25
+    scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
+    directory_file: Path | None = None  # static users/usergroups when Slack is not used
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def num(name: str, default: float) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+            if value <= 0:
+                raise SettingsError(f"{name}={raw!r} must be greater than zero")
+            return value
+
+        pager = env.get("TOCSIN_PAGER", "slack")
+        if pager not in ("slack", "recording"):
+            raise SettingsError(f"TOCSIN_PAGER={pager!r}: use 'slack' or 'recording'")
+        directory = env.get("TOCSIN_DIRECTORY_FILE")
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            config_dir=Path(env.get("TOCSIN_CONFIG_DIR", "escalation_policies")),
+            queue=env.get("TOCSIN_QUEUE", "tocsin"),
+            pager=pager,
+            slack_api_url=env.get("SLACK_API_URL") or None,
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            claim_lease_s=num("TOCSIN_CLAIM_LEASE_S", 30.0),
+            reconcile_every_s=num("TOCSIN_RECONCILE_EVERY_S", 15.0),
+            scheduler_poll_s=num("TOCSIN_SCHEDULER_POLL_S", 0.25),
+            scheduler_lease_s=num("TOCSIN_SCHEDULER_LEASE_S", 3.0),
+            directory_file=Path(directory) if directory else None,
+        )

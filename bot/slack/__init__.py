@@ -1,0 +1,1 @@
+"""The Slack surface: app factory, listeners, payload parsing, message building."""

@@ -1,0 +1,188 @@
+"""Redis repository: incidents, their outbox of pages, timelines, idempotency keys.
+
+Every write method takes `pipe` so the caller owns the transaction (as rq does).
+Incidents are read under WATCH and written in MULTI: a racing writer makes the
+transaction fail and the caller re-reads, so each change is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import redis
+from redis.client import Pipeline
+
+from bot.domain.incident import Incident
+from bot.domain.timeline import Entry, Kind
+
+T = TypeVar("T")
+PREFIX = "tocsin"
+
+
+class IncidentNotFound(LookupError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(f"no incident {incident_id!r}")
+        self.incident_id = incident_id
+
+
+@dataclass
+class OutboxItem:
+    """A message the bot owes somebody: a page DM or an announcement in a channel."""
+
+    key: str  # unique within the incident: "page:<step>:<loop>:<user>", "announce:..."
+    kind: str  # page | announce
+    to: str  # user id (page) or channel id (announce)
+    text: str
+    step: int = 0
+    loop: int = 0
+    via: str = ""
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    created_at: float = 0.0
+    sent_at: float | None = None
+    ref: str | None = None  # where it landed, e.g. "D123/1700000000.000100"
+    last_error: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(vars(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> OutboxItem:
+        return cls(**json.loads(raw))
+
+
+class Store:
+    def __init__(self, connection: redis.Redis) -> None:
+        self.r = connection
+
+    # keys -----------------------------------------------------------------------------
+    @staticmethod
+    def incident_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}"
+
+    @staticmethod
+    def outbox_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:outbox"
+
+    @staticmethod
+    def timeline_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:timeline"
+
+    open_key = f"{PREFIX}:open"
+    all_key = f"{PREFIX}:all"
+
+    # incidents ------------------------------------------------------------------------
+    def next_number(self, day: str) -> int:
+        """A per-day incident counter (day as YYYYMMDD), for ids and channel names."""
+        key = f"{PREFIX}:seq:{day}"
+        number = int(self.r.incr(key))
+        self.r.expire(key, 3 * 86400)
+        return number
+
+    def get(self, incident_id: str, conn: redis.Redis | Pipeline | None = None) -> Incident:
+        raw = (conn or self.r).get(self.incident_key(incident_id))
+        if raw is None:
+            raise IncidentNotFound(incident_id)
+        return Incident.from_dict(json.loads(str(raw)))
+
+    def find(self, incident_id: str) -> Incident | None:
+        try:
+            return self.get(incident_id)
+        except IncidentNotFound:
+            return None
+
+    def put(self, incident: Incident, pipe: Pipeline) -> None:
+        pipe.set(self.incident_key(incident.id), json.dumps(incident.to_dict()))
+        pipe.zadd(self.all_key, {incident.id: incident.declared_at.timestamp()})
+        if incident.is_open:
+            pipe.sadd(self.open_key, incident.id)
+        else:
+            pipe.srem(self.open_key, incident.id)
+
+    def open_ids(self) -> list[str]:
+        return sorted(str(i) for i in self.r.smembers(self.open_key))
+
+    def update(self, incident_id: str, change: Callable[[Incident, Pipeline], T]) -> T:
+        """Run `change(incident, pipe)` under WATCH and commit its queued writes atomically.
+
+        `change` reads the incident as it is now, decides, and queues writes on `pipe`
+        (already in MULTI). If another writer got there first the whole thing is re-run on
+        the new state. Whatever `change` raises aborts without writing.
+        """
+        key = self.incident_key(incident_id)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    incident = self.get(incident_id, pipe)
+                    pipe.multi()
+                    result = change(incident, pipe)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
+    # outbox ---------------------------------------------------------------------------
+    def add_outbox(self, incident_id: str, items: list[OutboxItem], pipe: Pipeline) -> None:
+        for item in items:
+            pipe.hsetnx(self.outbox_key(incident_id), item.key, item.to_json())
+
+    def outbox(self, incident_id: str) -> list[OutboxItem]:
+        raw: dict[str, str] = self.r.hgetall(self.outbox_key(incident_id))  # type: ignore[assignment]
+        items = [OutboxItem.from_json(v) for v in raw.values()]
+        return sorted(items, key=lambda i: (i.created_at, i.key))
+
+    def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
+        raw = self.r.hget(self.outbox_key(incident_id), key)
+        return None if raw is None else OutboxItem.from_json(str(raw))
+
+    def save_outbox_item(self, incident_id: str, item: OutboxItem) -> None:
+        self.r.hset(self.outbox_key(incident_id), item.key, item.to_json())
+
+    def claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
+        """Take the right to deliver one outbox item for `lease_s` seconds (SET NX PX)."""
+        claim_key = f"{PREFIX}:claim:{incident_id}:{key}"
+        return bool(self.r.set(claim_key, owner, nx=True, px=int(lease_s * 1000)))
+
+    def release(self, incident_id: str, key: str) -> None:
+        self.r.delete(f"{PREFIX}:claim:{incident_id}:{key}")
+
+    # timeline -------------------------------------------------------------------------
+    def record(
+        self,
+        incident_id: str,
+        entry: Entry,
+        pipe: Pipeline | redis.Redis | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        fields = {
+            "at": entry.at.isoformat(),
+            "kind": entry.kind.value,
+            "actor": entry.actor,
+            "text": entry.text,
+            "data": json.dumps(data or {}),
+        }
+        (pipe or self.r).xadd(self.timeline_key(incident_id), fields)  # type: ignore[arg-type]
+
+    def timeline(self, incident_id: str) -> list[Entry]:
+        return [e for e, _ in self.timeline_with_data(incident_id)]
+
+    def timeline_with_data(self, incident_id: str) -> Iterator[tuple[Entry, dict[str, Any]]]:
+        rows = cast(list[tuple[str, dict[str, str]]], self.r.xrange(self.timeline_key(incident_id)))
+        for _id, fields in rows:
+            entry = Entry(
+                datetime.fromisoformat(fields["at"]),
+                Kind(fields["kind"]),
+                fields["actor"],
+                fields["text"],
+            )
+            yield entry, json.loads(fields.get("data", "{}"))
+
+    # idempotency ----------------------------------------------------------------------
+    def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:
+        """True the first time `key` is seen within `ttl_s` (Slack may deliver twice)."""
+        return bool(self.r.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s))
