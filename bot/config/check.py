@@ -1,0 +1,41 @@
+"""`tocsin check`: validate a config directory and report for people, never with a traceback."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from bot.config.loader import build_catalog, check_directory, display_path
+from bot.config.problems import Problem
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
+    """Print one `path:line: message` line per problem and return 1, or an OK line and 0."""
+    try:
+        checked, problems = check_directory(directory)
+        if not problems:
+            catalog = build_catalog(checked)
+    except Exception as exc:  # a bug must still not show people a traceback
+        problems = [
+            Problem(
+                display_path(directory),
+                1,
+                f"internal error while checking ({type(exc).__name__}: {exc}); please report it",
+            )
+        ]
+    if problems:
+        for problem in problems:
+            print(problem, file=out)
+        return 1
+    print(
+        f"{display_path(directory)}: OK — "
+        f"{_count(len(catalog.policies), 'policy', 'policies')}, "
+        f"{_count(len(catalog.schedules), 'schedule', 'schedules')}, "
+        f"{_count(len(catalog.tiers), 'severity', 'severities')}",
+        file=out,
+    )
+    return 0

@@ -1,0 +1,121 @@
+"""Checks across files: names defined twice, references to names never defined, ambiguous routes."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bot.config.models import PolicyFile
+from bot.config.problems import KeyPath, Problem, at
+from bot.config.validate import Checked, Kind
+from bot.domain.policy import Target, TargetKind
+
+
+@dataclass(frozen=True)
+class _Place:
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+_Route = tuple[str, str | None]  # (service, severity or None for every severity)
+_Owner = tuple[str, _Place, int]  # (policy name, where, index in services)
+
+
+def _names(checked: Checked, top: str) -> dict[str, _Place]:
+    """Names defined under a top-level mapping, read from the raw data so that they are
+    known even when the file's shape is wrong (no noise about unknown names then)."""
+    data = checked.loaded.data
+    block = data.get(top) if isinstance(data, Mapping) else None
+    if not isinstance(block, Mapping):
+        return {}
+    lines = checked.loaded.lines
+    return {k: _Place(checked.path, lines.line((top, k), key=True)) for k in block if str(k) == k}
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known) if known else "none defined"
+    return f"unknown {kind} {name!r} (known: {listed}){hint}"
+
+
+def cross_check(files: list[Checked]) -> list[Problem]:
+    """Problems that only show when all files are read together."""
+    problems: list[Problem] = []
+    schedules: dict[str, _Place] = {}
+    for f in (f for f in files if f.kind is Kind.SCHEDULES):
+        for name, place in _names(f, "schedules").items():
+            if name in schedules:
+                msg = f"schedule {name!r} is already defined at {schedules[name]}"
+                problems.append(at(f.path, place.line, ("schedules", name), msg))
+            else:
+                schedules[name] = place
+    severity_files = [f for f in files if f.kind is Kind.SEVERITIES]
+    for extra in severity_files[1:]:
+        first = severity_files[0].path
+        msg = f"severities are already defined in {first}; keep them in one file, most severe first"
+        line = extra.loaded.lines.line(("severities",), key=True)
+        problems.append(Problem(extra.path, line, msg))
+    severities = _names(severity_files[0], "severities") if severity_files else {}
+    policies = [f for f in files if f.kind is Kind.POLICY]
+    problems += _check_policies(policies, set(schedules), set(severities))
+    return problems
+
+
+def _check_policies(
+    files: list[Checked], schedules: set[str], severities: set[str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    names: dict[str, _Place] = {}
+    routes: dict[_Route, _Owner] = {}
+    for f in files:
+        if not isinstance(f.model, PolicyFile):
+            continue
+        policy, line = f.model, f.loaded.lines.line
+        if policy.name in names:
+            msg = f"policy name {policy.name!r} is already used at {names[policy.name]}"
+            problems.append(at(f.path, line(("name",)), ("name",), msg))
+        else:
+            names[policy.name] = _Place(f.path, line(("name",)))
+        for s, step in enumerate(policy.steps):
+            for t, text in enumerate(step.notify):
+                target = Target.parse(text)
+                if target.kind is TargetKind.SCHEDULE and target.ref not in schedules:
+                    keys: KeyPath = ("steps", s, "notify", t)
+                    msg = _unknown("schedule", target.ref, schedules)
+                    problems.append(at(f.path, line(keys), keys, msg))
+        for i, severity in enumerate(policy.severities or ()):
+            if severity not in severities:
+                msg = _unknown("severity", severity, severities)
+                problems.append(at(f.path, line(("severities", i)), ("severities", i), msg))
+        problems += _claim_routes(f, policy, routes)
+    return problems
+
+
+def _claim_routes(f: Checked, policy: PolicyFile, routes: dict[_Route, _Owner]) -> list[Problem]:
+    """Record (service, severity) pairs; a pair claimed twice makes routing ambiguous."""
+    problems = []
+    for i, service in enumerate(policy.services):
+        place = _Place(f.path, f.loaded.lines.line(("services", i)))
+        serves: list[str | None] = [*policy.severities] if policy.severities else [None]
+        for severity in serves:
+            name, first, first_index = routes.setdefault(
+                (service, severity), (policy.name, place, i)
+            )
+            if first == place and first_index == i:
+                continue
+            if first.path == f.path:
+                msg = f"service {service!r} is listed twice in this policy"
+            else:
+                msg = (
+                    f"service {service!r} for {severity or 'every severity'} is also routed by "
+                    f"policy {name!r} at {first}; routing would be ambiguous"
+                )
+            problems.append(at(f.path, place.line, ("services", i), msg))
+            break
+    return problems

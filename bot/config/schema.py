@@ -1,0 +1,29 @@
+"""JSON Schema of the config files, for editors (e.g. yaml-language-server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def json_schema() -> dict[str, Any]:
+    """A JSON Schema accepting any one of: a policy file, a schedules file, a severities file."""
+    models = (PolicyFile, SchedulesFile, SeveritiesFile)
+    refs, top = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/$defs/{model}"
+    )
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "Tocsin escalation config",
+        "description": (
+            "One file of an escalation_policies/ directory: an escalation policy "
+            "(name, services, steps), on-call `schedules:`, or severity `severities:`."
+        ),
+        "anyOf": [refs[(m, "validation")] for m in models],
+        "$defs": top.get("$defs", {}),
+    }
