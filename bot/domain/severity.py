@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,34 @@ class Tier:
 
 
 def meets(criteria: Criteria, impact: Impact) -> bool:
-    """True when any one criterion of the tier is met by the impact answers."""
-    raise NotImplementedError
+    """True when any one criterion of the tier is met by the impact answers.
+
+    Thresholds (`users_affected_pct`, `latency_ms`) are met at or above the value; the
+    yes/no criteria are met when the criterion is True and the answer is yes. A tier with
+    no criteria is met by nothing: it is the fallback.
+    """
+    return any(
+        (
+            criteria.users_affected_pct is not None
+            and impact.users_affected_pct >= criteria.users_affected_pct,
+            criteria.revenue_impact is True and impact.revenue_impact,
+            criteria.legal_or_regulatory is True and impact.legal_or_regulatory,
+            criteria.data_loss is True and impact.data_loss,
+            criteria.latency_ms is not None and impact.latency_ms >= criteria.latency_ms,
+        )
+    )
 
 
 def classify(tiers: tuple[Tier, ...], impact: Impact) -> Tier:
     """The most severe tier (first listed) whose criteria are met; else the least severe."""
-    raise NotImplementedError
+    if not tiers:
+        raise ValueError("no severity tiers configured: at least one tier is needed")
+    for tier in tiers:
+        if meets(tier.criteria, impact):
+            return tier
+    return tiers[-1]
+
+
+def cadence(tier: Tier) -> timedelta:
+    """How often a status update is due on an incident of this tier."""
+    return timedelta(seconds=tier.update_every_s)
