@@ -1,11 +1,138 @@
-"""`tocsin` entry point."""
+"""`tocsin` entry point: check | schema | simulate | worker | sandbox | demo."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from bot.config import ConfigError, json_schema, load_catalog, run_check
+from bot.directory import StaticDirectory
+from bot.domain.durations import DurationError, parse_duration
+from bot.settings import Settings, SettingsError
+
+DEFAULT_CONFIG = "escalation_policies"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    print(f"tocsin: nothing here yet ({args})", file=sys.stderr)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description="Incident escalation bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate escalation policies, schedules, severities")
+    check.add_argument("directory", nargs="?", default=DEFAULT_CONFIG)
+
+    sub.add_parser("schema", help="print the JSON Schema of the config files")
+
+    sim = sub.add_parser("simulate", help="who is paged when, on a virtual clock")
+    sim.add_argument("policy", help="policy name")
+    sim.add_argument("--config-dir", default=DEFAULT_CONFIG)
+    sim.add_argument("--start", required=True, help="ISO-8601 instant, e.g. 2026-03-01T10:00:00Z")
+    sim.add_argument("--event", action="append", default=[], help="OFFSET:ack|escalate|resolve")
+    sim.add_argument("--until", default="24h", help="how far to simulate (default 24h)")
+    sim.add_argument("--directory", help="workspace YAML with users and usergroups")
+    sim.add_argument("--json", action="store_true")
+
+    worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--name")
+
+    sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--workspace", type=Path)
+
+    sub.add_parser("demo", help="play the example escalation")
+    return parser
+
+
+def _default_workspace() -> Path:
+    return Path(str(resources.files("bot.sandbox").joinpath("workspace.yaml")))
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(
+            f"--start {text!r} is not an ISO-8601 instant like 2026-03-01T10:00:00Z"
+        ) from None
+    if start.tzinfo is None:
+        raise SettingsError(f"--start {text!r} needs a zone: add Z for UTC")
+    return start.astimezone(UTC)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.simulate import Event, simulate
+
+    catalog = load_catalog(args.config_dir)
+    policy = catalog.policies.get(args.policy)
+    if policy is None:
+        known = ", ".join(sorted(catalog.policies)) or "none"
+        raise SettingsError(f"no policy {args.policy!r} in {args.config_dir} (known: {known})")
+    try:
+        until = parse_duration(args.until)
+    except DurationError as exc:
+        raise SettingsError(f"--until: {exc}") from None
+    directory = StaticDirectory.from_file(
+        Path(args.directory) if args.directory else _default_workspace()
+    )
+    events = [Event.parse(e) for e in args.event]
+    result = simulate(catalog, policy, directory, _parse_start(args.start), events, until)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(f"policy {policy.name}: {len(policy.steps)} steps, repeat {policy.repeat}")
+        print("\n".join(result.lines))
+    return 0
+
+
+def cmd_demo() -> int:
+    print("Tocsin demo: the example payments policy; nobody acknowledges for 20 minutes.\n")
+    demo = argparse.Namespace(
+        policy="payments",
+        config_dir=DEFAULT_CONFIG,
+        start="2026-03-02T15:00:00Z",  # a Monday afternoon
+        event=["20m:ack"],
+        until="2h",
+        directory=None,
+        json=False,
+    )
+    return cmd_simulate(demo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args.directory, sys.stdout)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2))
+            return 0
+        if args.command == "simulate":
+            return cmd_simulate(args)
+        if args.command == "demo":
+            return cmd_demo()
+        if args.command == "sandbox":
+            from bot.sandbox.cli import run_sandbox
+
+            return int(run_sandbox(args.port, args.workspace))
+        if args.command == "worker":
+            from bot.logs import configure
+            from bot.runtime import Runtime
+            from bot.worker import run_worker
+
+            configure()
+            return run_worker(Runtime.build(Settings.from_env()), burst=args.burst, name=args.name)
+    except (SettingsError, ConfigError) as exc:
+        print(f"tocsin {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

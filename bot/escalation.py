@@ -1,0 +1,205 @@
+"""The escalation engine: apply the planner's decisions durably, deliver pages once.
+
+Flow of a step: `tick` re-reads the incident under WATCH, exits if its fencing token moved
+on, asks the pure planner what is due, and commits in one transaction the new state, the
+bumped token, the pages owed (outbox) and the timeline. Only then does it schedule the
+next tick and deliver the outbox. Delivery claims each item with a lease, records the
+attempt before sending, and after a crash asks the pager whether the earlier attempt
+landed, so each page goes out exactly once per (incident, step, loop, person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+from redis.client import Pipeline
+
+from bot import clock
+from bot.directory import Directory
+from bot.domain import policy as planner
+from bot.domain.catalog import Catalog
+from bot.domain.incident import Incident
+from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
+from bot.domain.schedule import on_call
+from bot.domain.timeline import Entry, Kind
+from bot.paging import DeliveryError, Pager
+from bot.slack import messages
+from bot.store import OutboxItem, Store
+from bot.timers import Timers
+
+log = structlog.get_logger(__name__)
+BOT = "tocsin"
+
+
+@dataclass
+class Escalation:
+    store: Store
+    catalog: Callable[[], Catalog]
+    pager: Pager
+    directory: Directory
+    timers: Timers
+    lease_s: float = 30.0
+    owner: str = "tocsin"
+
+    # --- resolving targets ---------------------------------------------------------------
+    def lookup(self, target: Target, at: datetime) -> Sequence[str]:
+        if target.kind is TargetKind.SCHEDULE:
+            schedule = self.catalog().schedules.get(target.ref)
+            return on_call(schedule, at) if schedule else ()
+        if target.kind is TargetKind.USERGROUP:
+            return self.directory.usergroup_members(target.ref)
+        if target.is_email:
+            user = self.directory.user_by_email(target.ref)
+            return (user,) if user else ()
+        return (target.ref,)
+
+    # --- applying a plan -----------------------------------------------------------------
+    def apply(
+        self, incident: Incident, plan: Plan, pipe: Pipeline, now: datetime, actor: str = BOT
+    ) -> Incident:
+        """Queue on `pipe` the writes that make `plan` durable; return the new incident."""
+        new_paged = [p.user for p in plan.pages if p.user not in incident.paged]
+        updated = replace(
+            incident,
+            escalation=plan.state,
+            token=incident.token + 1,
+            paged=incident.paged + tuple(dict.fromkeys(new_paged)),
+        )
+        items = [
+            OutboxItem(
+                key=f"page:{p.step}:{p.loop}:{p.user}",
+                kind="page",
+                to=p.user,
+                text=messages.page_text(updated, p.step, p.loop, p.via),
+                step=p.step,
+                loop=p.loop,
+                via=p.via,
+                created_at=now.timestamp(),
+            )
+            for p in plan.pages
+        ]
+        for note in plan.notes:
+            kind = Kind.EXHAUSTED if "exhausted" in note else Kind.STEP_SKIPPED
+            self.store.record(incident.id, Entry(now, kind, BOT, note), pipe)
+        if plan.pages:
+            first = plan.pages[0]
+            who = ", ".join(f"<@{p.user}>" for p in plan.pages)
+            text = f"step {first.step + 1} (loop {first.loop + 1}): paging {who}"
+            data = {"step": first.step, "loop": first.loop, "users": [p.user for p in plan.pages]}
+            self.store.record(
+                incident.id, Entry(now, Kind.ESCALATION_STEP, actor, text), pipe, data
+            )
+        if plan.exhausted:
+            items += self._exhaustion_announcements(updated, now)
+        self.store.add_outbox(incident.id, items, pipe)
+        self.store.put(updated, pipe)
+        return updated
+
+    def _exhaustion_announcements(self, incident: Incident, now: datetime) -> list[OutboxItem]:
+        channels = [incident.channel_id]
+        if incident.policy and incident.policy.fallback_channel:
+            channels.append(incident.policy.fallback_channel)
+        text = messages.exhausted_text(incident)
+        loop = incident.escalation.loop
+        return [
+            OutboxItem(
+                f"announce:exhausted:{incident.token}:{ch}",
+                "announce",
+                ch,
+                text,
+                0,
+                loop,
+                created_at=now.timestamp(),
+            )
+            for ch in dict.fromkeys(c for c in channels if c)
+        ]
+
+    def after_commit(self, incident: Incident) -> None:
+        """Schedule the next tick (if escalation goes on) and deliver what is owed."""
+        esc = incident.escalation
+        if esc.status is EscalationStatus.ACTIVE:
+            self.timers.schedule_tick(incident.id, incident.token, esc.due_at)
+        self.drain(incident.id)
+
+    # --- the tick job --------------------------------------------------------------------
+    def tick(self, incident_id: str, token: int) -> str:
+        now = clock.now()
+
+        def change(incident: Incident, pipe: Pipeline) -> tuple[str, Incident]:
+            if incident.token != token or incident.policy is None:
+                return "stale", incident
+            plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
+            if plan is None:
+                return "not_due", incident
+            return "stepped", self.apply(incident, plan, pipe, now)
+
+        outcome, incident = self.store.update(incident_id, change)
+        log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
+        if outcome == "stepped":
+            self.after_commit(incident)
+        elif outcome == "not_due" and incident.escalation.status is EscalationStatus.ACTIVE:
+            # Fired early (or by the reconciler): make sure a timer waits for the due time.
+            self.timers.schedule_tick(incident_id, token, incident.escalation.due_at, "-early")
+            self.drain(incident_id)
+        else:
+            self.drain(incident_id)  # a retry of a step that committed still owes its pages
+        return outcome
+
+    # --- delivering the outbox -----------------------------------------------------------
+    def drain(self, incident_id: str) -> int:
+        """Deliver every pending outbox item this worker can claim; return how many sent."""
+        sent, failures = 0, []
+        for item in self.store.outbox(incident_id):
+            if item.status != "pending":
+                continue
+            if not self.store.claim(incident_id, item.key, self.owner, self.lease_s):
+                continue
+            try:
+                if self._deliver(incident_id, item.key):
+                    sent += 1
+            except DeliveryError as exc:
+                failures.append(f"{item.key}: {exc}")
+            finally:
+                self.store.release(incident_id, item.key)
+        if failures:
+            raise DeliveryError("; ".join(failures))
+        return sent
+
+    def _deliver(self, incident_id: str, key: str) -> bool:
+        item = self.store.outbox_item(incident_id, key)  # re-read under the claim
+        if item is None or item.status != "pending":
+            return False
+        incident = self.store.get(incident_id)
+        ref = None
+        if item.attempts:
+            ref = self.pager.find(item, incident, since=item.created_at - 5)
+        if ref is None:
+            item.attempts += 1
+            self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
+            try:
+                ref = self.pager.deliver(item, incident)
+            except DeliveryError as exc:
+                item.last_error = str(exc)
+                self.store.save_outbox_item(incident_id, item)
+                self.store.record(
+                    incident_id,
+                    Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
+                )
+                raise
+        now = clock.now()
+        item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
+        self.store.save_outbox_item(incident_id, item)
+        if item.kind == "page":
+            text = (
+                f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
+            )
+            data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
+            self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), data=data)
+        else:
+            text = f"announced in <#{item.to}>"
+            self.store.record(incident_id, Entry(now, Kind.ANNOUNCED, BOT, text), data={"key": key})
+        log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
+        return True

@@ -1,0 +1,45 @@
+"""RQ job functions: thin. Load the runtime, bind log context, call the engine.
+
+Arguments are ids and primitives (the queue uses rq's JSON serializer).
+"""
+
+from __future__ import annotations
+
+import structlog
+from rq import get_current_job
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+_runtime: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Called by the worker at start, so jobs share its clients."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.build(Settings.from_env())
+    return _runtime
+
+
+def _bind(incident_id: str) -> None:
+    job = get_current_job()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(incident_id=incident_id, job_id=job.id if job else None)
+
+
+def tick(incident_id: str, token: int) -> str:
+    """An escalation step fell due for (incident, token)."""
+    _bind(incident_id)
+    return runtime().escalation.tick(incident_id, token)
+
+
+def drain(incident_id: str) -> int:
+    """Deliver what the incident's outbox still owes."""
+    _bind(incident_id)
+    return runtime().escalation.drain(incident_id)

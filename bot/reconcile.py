@@ -1,0 +1,95 @@
+"""The reconciler: rebuild lost timers and re-drive stalled deliveries from incident state.
+
+Runs when a worker starts and every TOCSIN_RECONCILE_EVERY_S after. Incident state in
+Redis is the truth; RQ jobs are only reminders of it, so any missing one can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from bot import clock
+from bot.domain.policy import EscalationStatus
+from bot.domain.timeline import Entry, Kind
+from bot.escalation import BOT, Escalation
+from bot.timers import tick_job_id
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    timers_rebuilt: list[str] = field(default_factory=list)
+    overdue_kicked: list[str] = field(default_factory=list)
+    drains: list[str] = field(default_factory=list)
+
+
+def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
+    queue = esc.timers.queue
+    try:
+        job = Job.fetch(
+            tick_job_id(incident_id, token),
+            connection=queue.connection,
+            serializer=queue.serializer,
+        )
+    except NoSuchJobError:
+        return None
+    status: JobStatus | None = job.get_status(refresh=False)
+    return status
+
+
+def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Report:
+    """Check every open incident once; return what was repaired."""
+    report = Report()
+    now = clock.now_ts()
+    for incident_id in esc.store.open_ids():
+        incident = esc.store.find(incident_id)
+        if incident is None:
+            continue
+        report.checked += 1
+        state = incident.escalation
+        if state.status is EscalationStatus.ACTIVE and state.due_at is not None:
+            status = _tick_status(esc, incident_id, incident.token)
+            overdue = now - state.due_at
+            lost = status is None or status in (
+                JobStatus.FINISHED,
+                JobStatus.FAILED,
+                JobStatus.CANCELED,
+                JobStatus.STOPPED,
+            )
+            if lost and overdue <= grace_s:
+                esc.timers.schedule_tick(incident_id, incident.token, state.due_at)
+                report.timers_rebuilt.append(incident_id)
+                text = f"rebuilt the lost timer for step {state.step + 2} (token {incident.token})"
+                esc.store.record(incident_id, Entry(clock.now(), Kind.RECONCILED, BOT, text))
+            elif (lost and overdue > grace_s) or (
+                status is JobStatus.STARTED and overdue > stuck_s
+            ):
+                # Due and nothing will run it (or its worker died mid-step): run it now.
+                # A duplicate is harmless: the fencing token lets one commit.
+                esc.timers.schedule_tick(incident_id, incident.token, None, f"-r{int(now * 1000)}")
+                report.overdue_kicked.append(incident_id)
+                text = f"step overdue by {overdue:.0f}s with no live timer: run now"
+                esc.store.record(incident_id, Entry(clock.now(), Kind.RECONCILED, BOT, text))
+        stalled = [
+            item
+            for item in esc.store.outbox(incident_id)
+            if item.status == "pending" and now - item.created_at > grace_s
+        ]
+        if stalled:
+            esc.timers.schedule_drain(incident_id)
+            report.drains.append(incident_id)
+    if report.timers_rebuilt or report.overdue_kicked or report.drains:
+        log.warning(
+            "reconciled",
+            checked=report.checked,
+            timers_rebuilt=report.timers_rebuilt,
+            overdue_kicked=report.overdue_kicked,
+            drains=report.drains,
+        )
+    return report

@@ -1,0 +1,122 @@
+"""The process factory: builds clients and services from Settings, never at import time."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import structlog
+from rq import Queue
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.config import ConfigError, load_catalog
+from bot.directory import Directory, SlackDirectory, StaticDirectory
+from bot.domain.catalog import Catalog
+from bot.engine import Engine
+from bot.escalation import Escalation
+from bot.paging import Pager
+from bot.paging.recording import RecordingPager
+from bot.paging.slack_dm import SlackPager
+from bot.redis_server import connect
+from bot.settings import Settings, SettingsError
+from bot.store import Store
+from bot.timers import Timers, make_queue
+
+log = structlog.get_logger(__name__)
+
+
+class CatalogSource:
+    """The config directory, reloaded when a file changes; a bad edit keeps the last good one."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stamp: tuple[tuple[str, float], ...] | None = None
+        self._catalog = load_catalog(directory)  # the first load must succeed
+        self._stamp = self._current_stamp()
+        self.last_error: ConfigError | None = None
+
+    def _current_stamp(self) -> tuple[tuple[str, float], ...]:
+        files = sorted(p for p in self.directory.glob("*.y*ml") if p.is_file())
+        return tuple((str(p), p.stat().st_mtime) for p in files)
+
+    def __call__(self) -> Catalog:
+        stamp = self._current_stamp()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._catalog = load_catalog(self.directory)
+                self.last_error = None
+                log.info("config_reloaded", directory=str(self.directory))
+            except ConfigError as exc:
+                self.last_error = exc
+                log.error("config_reload_failed_keeping_last_good", problems=str(exc))
+        return self._catalog
+
+
+def slack_client(settings: Settings) -> WebClient:
+    if not settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
+    base = settings.slack_api_url or "https://slack.com/api/"
+    client = WebClient(token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10)
+    client.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    r: redis.Redis  # decode_responses=True, for the store
+    rq_redis: redis.Redis  # raw bytes, as rq requires
+    queue: Queue
+    store: Store
+    catalog: CatalogSource
+    escalation: Escalation
+    engine: Engine
+    slack: WebClient | None
+
+    @classmethod
+    def build(cls, settings: Settings, owner: str | None = None) -> Runtime:
+        if not settings.redis_url:
+            raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+        conn = connect(settings.redis_url)
+        rq_conn = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
+        queue = make_queue(rq_conn, settings.queue)
+        store = Store(conn)
+        catalog = CatalogSource(settings.config_dir)
+        slack = slack_client(settings) if settings.pager == "slack" else None
+        pager: Pager
+        directory: Directory
+        if slack is not None:
+            pager, directory = SlackPager(slack), SlackDirectory(slack)
+        else:
+            delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
+            pager = RecordingPager(conn, delay)
+            directory = (
+                StaticDirectory.from_file(settings.directory_file)
+                if settings.directory_file
+                else StaticDirectory.empty()
+            )
+        escalation = Escalation(
+            store=store,
+            catalog=catalog,
+            pager=pager,
+            directory=directory,
+            timers=Timers(queue),
+            lease_s=settings.claim_lease_s,
+            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+        )
+        return cls(
+            settings, conn, rq_conn, queue, store, catalog, escalation, Engine(escalation), slack
+        )

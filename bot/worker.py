@@ -1,0 +1,105 @@
+"""`tocsin worker`: an RQ SimpleWorker plus a ticker thread that schedules and reconciles.
+
+RQ's own scheduler lock lives 61 s and is re-contested every maintenance interval, so a
+SIGKILLed scheduler stalls every timer for minutes. Instead each worker runs a ticker:
+whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves due jobs from the
+scheduled registry to the queue every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
+takes the lease within seconds. The same thread runs the reconciler on start and periodically.
+SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import structlog
+from rq import SimpleWorker
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+
+from bot import jobs
+from bot.reconcile import reconcile
+from bot.runtime import Runtime
+from bot.store import PREFIX
+
+log = structlog.get_logger(__name__)
+SCHEDULER_LEASE = f"{PREFIX}:lease:scheduler"
+RECONCILE_LEASE = f"{PREFIX}:lease:reconcile"
+
+# Renew only if we still hold it (compare-and-set in one round trip).
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+"""
+
+
+class Ticker(threading.Thread):
+    def __init__(self, runtime: Runtime, name: str) -> None:
+        super().__init__(name="tocsin-ticker", daemon=True)
+        self.rt = runtime
+        self.owner = name
+        self.stopping = threading.Event()
+        self.scheduler = RQScheduler(
+            [runtime.queue], connection=runtime.rq_redis, serializer=JSONSerializer
+        )
+        self.scheduler.prepare_registries([runtime.queue.name])
+        self._renew = runtime.r.register_script(_RENEW)
+        self.is_scheduler = False
+
+    def _hold(self, key: str, lease_s: float) -> bool:
+        return bool(self._renew(keys=[key], args=[self.owner, int(lease_s * 1000)]))
+
+    def run(self) -> None:
+        settings = self.rt.settings
+        next_reconcile = 0.0
+        while not self.stopping.is_set():
+            try:
+                held = self._hold(SCHEDULER_LEASE, settings.scheduler_lease_s)
+                if held != self.is_scheduler:
+                    log.info("scheduler_role", held=held, worker=self.owner)
+                    self.is_scheduler = held
+                if held:
+                    self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+                if time.monotonic() >= next_reconcile:
+                    next_reconcile = time.monotonic() + settings.reconcile_every_s
+                    if self.rt.r.set(
+                        RECONCILE_LEASE,
+                        self.owner,
+                        nx=True,
+                        px=int(settings.reconcile_every_s * 900),
+                    ):
+                        reconcile(self.rt.escalation)
+            except Exception:  # the ticker must outlive a Redis blip
+                log.exception("ticker_error", worker=self.owner)
+                time.sleep(1)
+            self.stopping.wait(settings.scheduler_poll_s)
+
+
+def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -> int:
+    name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    runtime.escalation.owner = name
+    jobs.install(runtime)
+    ticker = Ticker(runtime, name)
+    ticker.start()
+    worker = SimpleWorker(
+        [runtime.queue],
+        connection=runtime.rq_redis,
+        serializer=JSONSerializer,
+        name=name,
+        worker_ttl=30,
+        job_monitoring_interval=5,
+        maintenance_interval=30,
+    )
+    log.info("worker_started", worker=name, queue=runtime.queue.name)
+    try:
+        worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    finally:
+        ticker.stopping.set()
+        if runtime.r.get(SCHEDULER_LEASE) == name:
+            runtime.r.delete(SCHEDULER_LEASE)  # hand the role over now rather than in 3 s
+    return 0
