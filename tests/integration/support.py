@@ -1,0 +1,123 @@
+"""Helpers for integration tests: config with second-long waits, worker processes, polling."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKSPACE = ROOT / "bot" / "sandbox" / "workspace.yaml"
+
+SEVERITIES = """\
+severities:
+  sev1: {label: Full outage, update_every: 15m, criteria: {users_affected_pct: 25}}
+  sev2: {label: Significant degradation, update_every: 30m, criteria: {users_affected_pct: 5}}
+  sev3: {label: Minor, update_every: 60m}
+"""
+
+SCHEDULES = """\
+schedules:
+  primary:
+    timezone: UTC
+    rotations:
+      - {members: [U0CAROL01], start: 2020-01-06T00:00, turn: 1w}
+"""
+
+FAST = """\
+name: fast
+services: [checkout]
+steps:
+  - notify: [user:U0ALICE01]
+    wait: 2s
+  - notify: [user:U0BOB0001, schedule:primary]
+    wait: 2s
+  - notify: [usergroup:S0ENGMGRS, user:U0LEAD1]
+    wait: 2s
+repeat: 0
+fallback_channel: C0INCIDENTS
+"""
+
+MAJOR = """\
+name: major
+services: [checkout]
+severities: [sev1]
+steps:
+  - notify: [user:U0DAVE001]
+    wait: 2s
+repeat: 0
+fallback_channel: C0INCIDENTS
+"""
+
+
+def write_config(directory: Path, **policies: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "severities.yaml").write_text(SEVERITIES)
+    (directory / "schedules.yaml").write_text(SCHEDULES)
+    for name, text in (policies or {"fast": FAST, "major": MAJOR}).items():
+        (directory / f"{name}.yaml").write_text(text)
+    return directory
+
+
+@dataclass
+class Workers:
+    env: dict[str, str]
+    log_dir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, count: int = 1) -> None:
+        for _ in range(count):
+            n = len(self.procs)
+            log = open(self.log_dir / f"worker-{n}.log", "ab")  # noqa: SIM115 - closed by Popen's owner at exit
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "worker", "--name", f"w{n}-{time.time_ns()}"],
+                    env=self.env,
+                    stdout=log,
+                    stderr=log,
+                    cwd=ROOT,
+                )
+            )
+
+    def kill(self, index: int) -> None:
+        """SIGKILL one worker, as the OOM killer or a lost host would."""
+        self.procs[index].send_signal(signal.SIGKILL)
+        self.procs[index].wait(5)
+
+    def restart(self, index: int) -> None:
+        self.kill(index)
+        log = open(self.log_dir / f"worker-{index}.log", "ab")  # noqa: SIM115
+        self.procs[index] = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker", "--name", f"w{index}-{time.time_ns()}"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
+        )
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+    """Poll until `predicate()` is truthy; fail the test with what it last returned."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting; last value {value!r}")
+        time.sleep(every)
+        value = predicate()
+    return value
