@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config.models import PolicyFile
 from bot.config.problems import KeyPath, Problem, at
@@ -51,7 +52,7 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     for f in (f for f in files if f.kind is Kind.SCHEDULES):
         for name, place in _names(f, "schedules").items():
             if name in schedules:
-                msg = f"schedule {name!r} is already defined at {schedules[name]}"
+                msg = f"already defined at {schedules[name]}"
                 problems.append(at(f.path, place.line, ("schedules", name), msg))
             else:
                 schedules[name] = place
@@ -67,33 +68,56 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     return problems
 
 
+def _texts(data: Mapping[Any, Any], key: str) -> list[tuple[int, str]]:
+    """(index, text) of the text items of list `key` in raw data; others are skipped."""
+    items = data.get(key)
+    return (
+        [(i, v) for i, v in enumerate(items) if isinstance(v, str)]
+        if isinstance(items, list)
+        else []
+    )
+
+
+def _schedule_refs(data: Mapping[Any, Any]) -> list[tuple[KeyPath, str]]:
+    """Schedules named by a policy's steps, read leniently from raw data."""
+    steps = data.get("steps")
+    found: list[tuple[KeyPath, str]] = []
+    for s, step in enumerate(steps if isinstance(steps, list) else []):
+        for t, text in _texts(step, "notify") if isinstance(step, Mapping) else []:
+            try:
+                target = Target.parse(text)
+            except ValueError:
+                continue  # reported by shape validation
+            if target.kind is TargetKind.SCHEDULE:
+                found.append((("steps", s, "notify", t), target.ref))
+    return found
+
+
 def _check_policies(
     files: list[Checked], schedules: set[str], severities: set[str]
 ) -> list[Problem]:
+    """Names and references are checked even in a policy whose shape is wrong; routes only in
+    valid ones."""
     problems: list[Problem] = []
     names: dict[str, _Place] = {}
     routes: dict[_Route, _Owner] = {}
     for f in files:
-        if not isinstance(f.model, PolicyFile):
-            continue
-        policy, line = f.model, f.loaded.lines.line
-        if policy.name in names:
-            msg = f"policy name {policy.name!r} is already used at {names[policy.name]}"
+        data, line = f.loaded.data, f.loaded.lines.line
+        name = data.get("name")
+        if isinstance(name, str) and name in names:
+            msg = f"policy name {name!r} is already used at {names[name]}"
             problems.append(at(f.path, line(("name",)), ("name",), msg))
-        else:
-            names[policy.name] = _Place(f.path, line(("name",)))
-        for s, step in enumerate(policy.steps):
-            for t, text in enumerate(step.notify):
-                target = Target.parse(text)
-                if target.kind is TargetKind.SCHEDULE and target.ref not in schedules:
-                    keys: KeyPath = ("steps", s, "notify", t)
-                    msg = _unknown("schedule", target.ref, schedules)
-                    problems.append(at(f.path, line(keys), keys, msg))
-        for i, severity in enumerate(policy.severities or ()):
+        elif isinstance(name, str):
+            names[name] = _Place(f.path, line(("name",)))
+        for keys, ref in _schedule_refs(data):
+            if ref not in schedules:
+                problems.append(at(f.path, line(keys), keys, _unknown("schedule", ref, schedules)))
+        for i, severity in _texts(data, "severities"):
             if severity not in severities:
                 msg = _unknown("severity", severity, severities)
                 problems.append(at(f.path, line(("severities", i)), ("severities", i), msg))
-        problems += _claim_routes(f, policy, routes)
+        if isinstance(f.model, PolicyFile):
+            problems += _claim_routes(f, f.model, routes)
     return problems
 
 

@@ -79,7 +79,7 @@ def check_directory(directory: str | os.PathLike[str]) -> tuple[list[Checked], l
             checked.append(one)
     problems += cross_check(checked)
     problems += _required(shown, checked, problems)
-    return checked, sorted(problems, key=lambda p: (p.path, p.line))
+    return checked, sorted(problems)
 
 
 def _required(shown: str, checked: list[Checked], problems: list[Problem]) -> list[Problem]:

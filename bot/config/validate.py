@@ -16,8 +16,8 @@ from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesF
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.yamlmap import Loaded
 
-NOT_CONFIG = (
-    "not a Tocsin config file: expected a policy (top-level name and steps), "
+EXPECTED = (
+    "expected a policy (top-level name and steps), "
     "or a top-level `schedules:` or `severities:` mapping"
 )
 
@@ -61,10 +61,10 @@ def kind_of(data: object) -> Kind | None:
 def check_file(path: str, loaded: Loaded) -> tuple[Checked | None, list[Problem]]:
     """Classify and validate one document; return it with the problems found in it."""
     if loaded.data is None:
-        return None, [Problem(path, 1, f"file is empty; {NOT_CONFIG}")]
+        return None, [Problem(path, 1, f"file is empty; {EXPECTED}")]
     kind = kind_of(loaded.data)
     if kind is None:
-        return None, [Problem(path, 1, NOT_CONFIG)]
+        return None, [Problem(path, 1, f"not a Tocsin config file: {EXPECTED}")]
     model_class = MODELS[kind]
     try:
         model: Any = model_class.model_validate(loaded.data)

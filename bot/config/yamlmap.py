@@ -68,8 +68,9 @@ def load_yaml(text: str, path: str) -> Loaded:
     Raise YamlProblem for syntax errors, duplicate keys, several documents or nesting
     too deep; the problem carries the line where the parser stopped.
     """
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             return Loaded(None, LineMap())
@@ -82,14 +83,15 @@ def load_yaml(text: str, path: str) -> Loaded:
         raise YamlProblem(Problem(path, line, _syntax_message(exc))) from None
     except ReaderError as exc:
         line = _line_of_position(text, exc.position)
-        message = f"not YAML text: character {exc.character!r} is not allowed"
+        message = f"not YAML text: character U+{int(exc.character):04X} is not allowed"
         raise YamlProblem(Problem(path, line, message)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(path, 1, f"YAML error: {exc}")) from None
     except RecursionError:
         raise YamlProblem(Problem(path, 1, "YAML nesting is too deep")) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _Walker:
@@ -106,7 +108,9 @@ class _Walker:
         if id(node) in self.seen:
             return
         self.seen.add(id(node))
-        if isinstance(node, SequenceNode):
+        if isinstance(node, ScalarNode):
+            self._construct(node)
+        elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 self.walk(item, (*keys, index))
         elif isinstance(node, MappingNode):
@@ -117,7 +121,7 @@ class _Walker:
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
                 continue
-            key = self.loader.construct_object(key_node)
+            key = self._construct(key_node)
             key_line = key_node.start_mark.line + 1
             if key in first_line:
                 message = f"duplicate key {key!r} (first at line {first_line[key]})"
@@ -129,3 +133,14 @@ class _Walker:
                 # A block collection starts on the next line; its key's line reads better.
                 self.lines.values[child] = key_line
             self.walk(value_node, child)
+
+    def _construct(self, node: ScalarNode) -> Any:
+        """Build one scalar now, so that a value PyYAML cannot build is reported at its line."""
+        try:
+            return self.loader.construct_object(node)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML raises ValueError, AttributeError… on odd scalars
+            line = node.start_mark.line + 1
+            message = f"cannot read {node.value!r} ({node.tag.rsplit(':', 1)[-1]}): {exc}"
+            raise YamlProblem(Problem(self.path, line, message)) from None
