@@ -133,7 +133,12 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.thread: threading.Thread | None = None
 
     def start_background(self) -> None:
-        self.thread = threading.Thread(target=self.serve_forever, name="sandbox-http", daemon=True)
+        self.thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-http",
+            daemon=True,
+        )
         self.thread.start()
 
     def stop(self) -> None:
