@@ -150,7 +150,12 @@ DayName = Annotated[
 Hours = Annotated[
     str,
     BeforeValidator(_hours),
-    _described(HOURS_PATTERN, "Local time window; an end before the start runs past midnight."),
+    _described(
+        HOURS_PATTERN,
+        "Local time window; an end at or before the start runs past midnight.",
+        "09:00-17:00",
+        "22:00-06:00",
+    ),
 ]
 WallClock = Annotated[
     datetime,

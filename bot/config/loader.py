@@ -32,7 +32,7 @@ def config_files(directory: Path) -> list[Path]:
     return sorted(
         p
         for p in directory.iterdir()
-        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file()
+        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and not p.is_dir()
     )
 
 

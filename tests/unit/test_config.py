@@ -125,6 +125,37 @@ class TestBrokenDirectory:
         assert out.getvalue() == expected
 
 
+class TestRunCheck:
+    def test_ok_summary(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A valid directory prints one OK line with counts and returns 0."""
+        monkeypatch.chdir(ROOT)
+        out = io.StringIO()
+        assert run_check("escalation_policies", out) == 0
+        assert out.getvalue() == (
+            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities\n"
+        )
+
+    def test_singular_counts(self, tmp_path: Path) -> None:
+        """Counts of one are written in the singular."""
+        _write(tmp_path, {"p.yaml": _POLICY, "s.yaml": _SEVERITIES})
+        out = io.StringIO()
+        assert run_check(tmp_path, out) == 0
+        assert out.getvalue().endswith("OK — 1 policy, 0 schedules, 1 severity\n")
+
+    def test_missing_directory(self, tmp_path: Path) -> None:
+        """A missing directory prints one problem line and returns 1."""
+        out = io.StringIO()
+        assert run_check(tmp_path / "nope", out) == 1
+        assert out.getvalue() == f"{tmp_path}/nope:1: no such directory\n"
+
+    def test_empty_file(self, tmp_path: Path) -> None:
+        """An empty YAML file is a problem at line 1, not a crash."""
+        _write(tmp_path, {"p.yaml": _POLICY, "s.yaml": _SEVERITIES, "e.yaml": ""})
+        out = io.StringIO()
+        assert run_check(tmp_path, out) == 1
+        assert out.getvalue().startswith(f"{tmp_path}/e.yaml:1: file is empty; expected a policy")
+
+
 class TestFileEdgeCases:
     def test_naive_datetime_forms_accepted(self, tmp_path: Path) -> None:
         """Both `2026-01-06T09:00` and `2026-01-06 09:00:00` are wall-clock starts."""
@@ -172,6 +203,12 @@ class TestFileEdgeCases:
         _write(tmp_path, {"p.yaml": _POLICY, "s.yaml": _SEVERITIES, "x.yaml": "a: 1\n"})
         (tmp_path / "x.yaml").chmod(0)
         assert _problems(tmp_path) == ["x.yaml:1: cannot read file: Permission denied"]
+
+    def test_dangling_symlink(self, tmp_path: Path) -> None:
+        """A YAML name that points nowhere is reported as unreadable."""
+        _write(tmp_path, {"p.yaml": _POLICY, "s.yaml": _SEVERITIES})
+        (tmp_path / "x.yaml").symlink_to(tmp_path / "gone.yaml")
+        assert _problems(tmp_path) == ["x.yaml:1: cannot read file: No such file or directory"]
 
     def test_needs_policy_and_severities(self, tmp_path: Path) -> None:
         """A directory without a policy, or without severities, is incomplete."""
