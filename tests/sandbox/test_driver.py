@@ -324,7 +324,12 @@ class TestDelivery:
     def test_minted_trigger_id_is_used(self, served: tuple[str, Calls], calls: Calls) -> None:
         """The emulator's trigger id minter is called with the acting user and its id is sent."""
         minted: list[str] = []
-        driver = Driver(served[0], SECRET, mint_trigger_id=lambda u: minted.append(u) or "1.2.abc")
+
+        def mint(user_id: str) -> str:
+            minted.append(user_id)
+            return "1.2.abc"
+
+        driver = Driver(served[0], SECRET, mint_trigger_id=mint)
         result = driver.slash("U0ALICE", "declare")
         assert minted == ["U0ALICE"]
         assert _only(calls, "command")["body"]["trigger_id"] == "1.2.abc"
