@@ -1,0 +1,114 @@
+"""Invariant 1: a due page is sent exactly once, also when workers are SIGKILLed mid-step."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Worker
+
+from bot.domain.policy import EscalationStatus
+from bot.paging.recording import delivery_counts
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests.integration.support import Workers, wait_for
+
+pytestmark = pytest.mark.integration
+
+CRASHY = """\
+name: crashy
+services: [checkout]
+steps:
+  - notify: [user:U0ALICE01, user:U0BOB0001]
+    wait: 1s
+  - notify: [user:U0CAROL01, user:U0DAVE001]
+    wait: 1s
+repeat: 1
+fallback_channel: C0INCIDENTS
+"""
+PEOPLE = {0: ("U0ALICE01", "U0BOB0001"), 1: ("U0CAROL01", "U0DAVE001")}
+KILLS = int(os.environ.get("TOCSIN_CRASH_TRIALS", "50"))
+
+
+def expected_keys(incident_id: str) -> set[str]:
+    keys = {
+        f"{incident_id}:page:{step}:{loop}:{user}"
+        for step, users in PEOPLE.items()
+        for loop in (0, 1)
+        for user in users
+    }
+    token = 1 + 4  # declared with 1, then four steps each bump it; exhaustion bumps once more
+    keys.add(f"{incident_id}:announce:exhausted:{token + 1}:C0INCIDENTS")
+    return keys
+
+
+class TestWorkerCrashes:
+    def test_sigkill_at_random_points_loses_and_doubles_nothing(
+        self, worker_env: dict[str, str], config_dir: Path, tmp_path: Path, r: redis.Redis
+    ) -> None:
+        """Over 50 SIGKILLs of random workers while incidents escalate, every page lands exactly once."""
+        (config_dir / "crashy.yaml").write_text(CRASHY)
+        for name in ("fast.yaml", "major.yaml"):
+            (config_dir / name).unlink()
+        env = worker_env | {"TOCSIN_RECORDING_DELAY_S": "0.05"}
+        runtime = Runtime.build(Settings.from_env(env), owner="test")
+        pool = Workers(env, tmp_path)
+        pool.start(3)
+        rng = random.Random(20261127)
+        incidents: list[str] = []
+        stop = threading.Event()
+
+        def declare_steadily() -> None:
+            while not stop.is_set():
+                incident = runtime.engine.declare(
+                    title=f"crash trial {len(incidents)}",
+                    service="checkout",
+                    severity="sev2",
+                    declared_by="U0ERIN001",
+                )
+                incidents.append(incident.id)
+                stop.wait(0.4)
+
+        declarer = threading.Thread(target=declare_steadily)
+        declarer.start()
+        mid_job = 0
+        try:
+            time.sleep(1.0)
+            for _ in range(KILLS):
+                time.sleep(rng.uniform(0.2, 1.0))
+                victim = rng.randrange(len(pool.procs))
+                busy = [
+                    w for w in Worker.all(connection=runtime.rq_redis) if w.get_current_job_id()
+                ]
+                mid_job += bool(busy)
+                pool.restart(victim)
+        finally:
+            stop.set()
+            declarer.join()
+        try:
+
+            def all_done() -> bool:
+                states = [runtime.store.get(i).escalation.status for i in incidents]
+                counts = delivery_counts(r)
+                delivered = all(expected_keys(i) <= counts.keys() for i in incidents)
+                return all(s is EscalationStatus.EXHAUSTED for s in states) and delivered
+
+            wait_for(all_done, timeout=90, every=0.5)
+            counts = delivery_counts(r)
+            doubled = {k: v for k, v in counts.items() if v != 1}
+            assert doubled == {}
+            expected = set().union(*(expected_keys(i) for i in incidents))
+            assert set(counts) == expected
+            assert len(incidents) >= 50
+            assert mid_job >= KILLS // 4, f"only {mid_job} kills hit a busy worker"
+            print(
+                f"\ncrash trials: kills={KILLS} busy_at_kill={mid_job} incidents={len(incidents)} "
+                f"deliveries={len(counts)}"
+            )
+        finally:
+            pool.stop()
