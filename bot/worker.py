@@ -73,7 +73,7 @@ class Ticker(threading.Thread):
                         nx=True,
                         px=int(settings.reconcile_every_s * 900),
                     ):
-                        reconcile(self.rt.escalation)
+                        reconcile(self.rt.escalation, stuck_s=settings.claim_lease_s + 2)
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
                 time.sleep(1)
