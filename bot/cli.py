@@ -126,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             configure()
             return run_worker(Runtime.build(Settings.from_env()), burst=args.burst, name=args.name)
-    except (SettingsError, ConfigError) as exc:
+    except (SettingsError, ConfigError, ValueError) as exc:
+        # SimulationError and DurationError are ValueErrors with a message for people.
         print(f"tocsin {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -28,7 +28,8 @@ class RecordingPager:
         if self.delay_s:
             time.sleep(self.delay_s)
         ident = f"{incident.id}:{item.key}"
-        record: dict[str, object] = {"incident": incident.id, "key": item.key, "kind": item.kind, "to": item.to}
+        record: dict[str, object] = {"incident": incident.id, "key": item.key, "kind": item.kind}
+        record["to"] = item.to
         record |= {"step": item.step, "loop": item.loop, "via": item.via, "text": item.text}
         record["at"] = clock.now_ts()
         with self.r.pipeline() as pipe:  # one atomic "send"

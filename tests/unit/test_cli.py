@@ -1,0 +1,114 @@
+"""The `tocsin` command line: check, schema and simulate, run as a person would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tocsin(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+class TestCheck:
+    def test_example_config_is_valid(self) -> None:
+        """`tocsin check` on the shipped examples exits 0 with a summary."""
+        result = tocsin("check")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "OK" in result.stdout
+
+    def test_broken_config_prints_path_line_and_no_traceback(self, tmp_path: Path) -> None:
+        """A wrong duration is reported at its file and line; the exit code is 1."""
+        for name in ("severities.yaml", "schedules.yaml"):
+            (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
+        (tmp_path / "payments.yaml").write_text(
+            "name: payments\nservices: [checkout]\nsteps:\n"
+            "  - notify: [user:U0ALICE01]\n    wait: 5m\n"
+            "  - notify: [schedule:payments-secondary]\n    wait: 5 minutes\n"
+        )
+        result = tocsin("check", str(tmp_path))
+        assert result.returncode == 1
+        assert "Traceback" not in result.stdout + result.stderr
+        assert (
+            f"{tmp_path}/payments.yaml:7: steps[1].wait: '5 minutes' is not a duration "
+            "like 90s, 5m, 1h30m"
+        ) in result.stdout
+
+    def test_missing_directory_is_a_clear_error(self, tmp_path: Path) -> None:
+        """A directory that does not exist is named; no traceback."""
+        result = tocsin("check", str(tmp_path / "nope"))
+        assert result.returncode == 1
+        assert "nope" in result.stdout + result.stderr
+        assert "Traceback" not in result.stdout + result.stderr
+
+
+class TestSchema:
+    def test_schema_is_json_describing_the_three_file_kinds(self) -> None:
+        """`tocsin schema` prints a JSON Schema with one branch per file kind."""
+        result = tocsin("schema")
+        assert result.returncode == 0
+        schema = json.loads(result.stdout)
+        assert len(schema["anyOf"]) == 3
+
+
+class TestSimulate:
+    def test_json_interface_lists_pages_notes_and_outcome(self) -> None:
+        """The stable JSON form: pages with at/offset_s/step/loop/target/via, then the outcome."""
+        result = tocsin(
+            "simulate",
+            "payments",
+            "--config-dir",
+            "escalation_policies",
+            "--start",
+            "2026-03-02T15:00:00Z",
+            "--event",
+            "10m:ack",
+            "--json",
+        )
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        assert set(out) == {"pages", "notes", "outcome"}
+        assert out["outcome"] == "acknowledged"
+        first = out["pages"][0]
+        assert set(first) == {"at", "offset_s", "step", "loop", "target", "via"}
+        assert first["at"] == "2026-03-02T15:00:00Z"
+        assert (first["offset_s"], first["step"], first["loop"]) == (0, 1, 0)
+        assert first["via"] == "schedule:payments-primary"
+        assert next(p["offset_s"] for p in out["pages"] if p["step"] == 2) == 300
+        assert all(p["offset_s"] < 600 for p in out["pages"])
+
+    def test_manual_escalate_and_resolve_events(self) -> None:
+        """An escalate event pages step 2 at its offset; resolve ends with outcome resolved."""
+        result = tocsin(
+            "simulate",
+            "payments",
+            "--start",
+            "2026-03-02T15:00:00Z",
+            "--event",
+            "1m:escalate",
+            "--event",
+            "2m:resolve",
+            "--json",
+        )
+        out = json.loads(result.stdout)
+        assert {p["offset_s"] for p in out["pages"] if p["step"] == 2} == {60}
+        assert out["outcome"] == "resolved"
+
+    def test_bad_event_is_a_usage_error_not_a_traceback(self) -> None:
+        """An unknown event action is named with the expected form."""
+        result = tocsin(
+            "simulate", "payments", "--start", "2026-03-02T15:00:00Z", "--event", "5m:panic"
+        )
+        assert result.returncode == 1
+        assert "expected OFFSET:ACTION like 10m:ack" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -1,0 +1,104 @@
+"""The incident state machine and decision rights."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain import incident as machine
+from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
+from bot.domain.policy import EscalationState, EscalationStatus
+from bot.domain.severity import Rights
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def fresh(**changes: object) -> Incident:
+    incident = Incident(
+        id="20260301-1",
+        title="Checkout errors",
+        service="checkout",
+        severity="sev2",
+        declared_by="U0ERIN001",
+        declared_at=T0,
+        escalation=EscalationState(EscalationStatus.ACTIVE, 0, 0, T0.timestamp() + 300),
+        token=3,
+        paged=("U0ALICE01",),
+    )
+    return replace(incident, **changes)  # type: ignore[arg-type]
+
+
+class TestTransitions:
+    def test_ack_stops_escalation_bumps_the_token_and_records_who(self) -> None:
+        """Acknowledging moves to acknowledged, stops escalation and invalidates scheduled steps."""
+        acked = machine.acknowledge(fresh(), "U0ALICE01", T0 + timedelta(minutes=2))
+        assert acked.status is Status.ACKNOWLEDGED
+        assert acked.escalation.status is EscalationStatus.STOPPED
+        assert acked.escalation.due_at is None
+        assert acked.token == 4
+        assert (acked.acknowledged_by, acked.acknowledged_at) == (
+            "U0ALICE01",
+            T0 + timedelta(minutes=2),
+        )
+
+    def test_second_ack_is_refused_naming_the_first(self) -> None:
+        """A second acknowledgement is refused and says who acknowledged first."""
+        acked = machine.acknowledge(fresh(), "U0ALICE01", T0)
+        with pytest.raises(TransitionRefused, match=r"already acknowledged by <@U0ALICE01>"):
+            machine.acknowledge(acked, "U0BOB0001", T0)
+
+    def test_mitigate_implies_an_acknowledgement(self) -> None:
+        """Mitigating an unacknowledged incident records the mitigator as first responder."""
+        mitigated = machine.mitigate(fresh(), "U0BOB0001", T0)
+        assert mitigated.status is Status.MITIGATED
+        assert mitigated.acknowledged_by == "U0BOB0001"
+        assert mitigated.mitigated_at == T0
+
+    def test_resolve_stops_everything_and_closes(self) -> None:
+        """Resolve from any open status closes the incident and stops escalation."""
+        for start in (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED):
+            done = machine.resolve(fresh(status=start), "U0ALICE01", T0)
+            assert done.status is Status.RESOLVED
+            assert not done.is_open
+            assert done.escalation.status is EscalationStatus.STOPPED
+
+    def test_nothing_but_reopen_applies_to_a_resolved_incident(self) -> None:
+        """A resolved incident refuses ack/escalate/mitigate/resolve and can be reopened."""
+        done = machine.resolve(fresh(), "U0ALICE01", T0)
+        for action in (Action.ACKNOWLEDGE, Action.ESCALATE, Action.MITIGATE, Action.RESOLVE):
+            with pytest.raises(TransitionRefused, match="resolved; reopen it first"):
+                machine.check_transition(done, action)
+        assert machine.reopen(done).status is Status.TRIGGERED
+
+    def test_incident_round_trips_through_storage_form(self) -> None:
+        """to_dict/from_dict preserve every field."""
+        incident = machine.acknowledge(fresh(roles=Roles(commander="U0LEAD1")), "U0ALICE01", T0)
+        assert Incident.from_dict(incident.to_dict()) == incident
+
+
+class TestDecisionRights:
+    def test_rights_name_the_rule_that_refused(self) -> None:
+        """A refusal names the severity, the right and who holds it."""
+        rights = Rights(resolve=("role:commander", "usergroup:S0ENGMGRS"))
+        allowed, rule = machine.authorize(rights, Action.RESOLVE, fresh(), "U0BOB0001")
+        assert not allowed
+        assert rule == "sev2 rights.resolve allows only role:commander, usergroup:S0ENGMGRS"
+
+    def test_role_usergroup_user_and_responder_principals(self) -> None:
+        """Each principal kind admits exactly the people it describes."""
+        incident = fresh(roles=Roles(commander="U0LEAD1"))
+        cases = [
+            (("role:commander",), "U0LEAD1", frozenset(), True),
+            (("role:commander",), "U0ALICE01", frozenset(), False),
+            (("usergroup:S0ENGMGRS",), "U0GRACE01", frozenset({"S0ENGMGRS"}), True),
+            (("user:U0BOB0001",), "U0BOB0001", frozenset(), True),
+            (("responder",), "U0ALICE01", frozenset(), True),  # was paged
+            (("responder",), "U0FRANK01", frozenset(), False),
+            (("anyone",), "U0FRANK01", frozenset(), True),
+        ]
+        for principals, user, groups, expected in cases:
+            rights = Rights(acknowledge=principals)
+            allowed, _ = machine.authorize(rights, Action.ACKNOWLEDGE, incident, user, groups)
+            assert allowed is expected, (principals, user)
