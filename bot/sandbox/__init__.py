@@ -1,1 +1,1 @@
-"""A local Slack for dev, demo and tests: Web API emulator, signed-request driver, Socket Mode hub."""
+"""A local Slack for dev, demo and tests: Web API emulator, request driver, Socket Mode hub."""

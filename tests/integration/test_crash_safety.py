@@ -51,7 +51,7 @@ class TestWorkerCrashes:
     def test_sigkill_at_random_points_loses_and_doubles_nothing(
         self, worker_env: dict[str, str], config_dir: Path, tmp_path: Path, r: redis.Redis
     ) -> None:
-        """Over 50 SIGKILLs of random workers while incidents escalate, every page lands exactly once."""
+        """Over 50 SIGKILLs of random workers mid-escalation, every page lands exactly once."""
         (config_dir / "crashy.yaml").write_text(CRASHY)
         for name in ("fast.yaml", "major.yaml"):
             (config_dir / name).unlink()
