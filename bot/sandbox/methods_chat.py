@@ -46,9 +46,19 @@ def _attachments(raw: Any) -> list[JsonDict] | None:
     return raw
 
 
+def _blocks_arg(ctx: Ctx) -> object:
+    try:
+        raw = ctx.args.parsed("blocks")
+    except SlackError as exc:
+        raise SlackError("invalid_blocks_format") from exc
+    if raw is not None and not isinstance(raw, list):
+        raise SlackError("invalid_blocks_format")
+    return raw
+
+
 def _content(ctx: Ctx) -> tuple[str, list[JsonDict] | None, list[JsonDict] | None]:
     text = ctx.args.text("text")
-    blocks = message_blocks(ctx.args.parsed("blocks"))
+    blocks = message_blocks(_blocks_arg(ctx))
     attachments = _attachments(ctx.args.parsed("attachments"))
     if not text and not blocks and not attachments:
         raise SlackError("no_text")
@@ -110,7 +120,7 @@ def update(store: Store, ctx: Ctx) -> JsonDict:
     text = ctx.args.text("text") if "text" in ctx.args.raw else message.text
     blocks = message.blocks
     if "blocks" in ctx.args.raw:
-        blocks = message_blocks(ctx.args.parsed("blocks") or [])
+        blocks = message_blocks(_blocks_arg(ctx) or [])
     attachments = message.attachments
     if "attachments" in ctx.args.raw:
         attachments = _attachments(ctx.args.parsed("attachments") or [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -151,6 +152,23 @@ class TestPostingRules:
     def test_no_text(self, client: WebClient) -> None:
         """A post with neither text, blocks nor attachments is no_text."""
         assert error_of(lambda: client.chat_postMessage(channel="C0INCIDENTS")) == "no_text"
+
+    def test_form_encoded_blocks_and_metadata(self, emulator: Emulator, client: WebClient) -> None:
+        """Form bodies carry blocks and metadata as JSON text; they are parsed like JSON bodies."""
+        params = {
+            "channel": "C0INCIDENTS",
+            "text": "form",
+            "blocks": json.dumps([section("from a form")]),
+            "metadata": json.dumps(META),
+        }
+        assert client.api_call("chat.postMessage", params=params)["ok"] is True
+        [message] = emulator.transcript("incidents")
+        assert message["blocks"][0]["text"]["text"] == "from a form"
+        assert message["metadata"] == META
+        params["blocks"] = "[not json"
+        with pytest.raises(SlackApiError) as caught:
+            client.api_call("chat.postMessage", params=params)
+        assert caught.value.response["error"] == "invalid_blocks_format"
 
     def test_update_own_message(self, emulator: Emulator, client: WebClient) -> None:
         """chat.update edits the bot's message; others' messages and unknown ts are refused."""
