@@ -80,18 +80,18 @@ def _build_app(web_api_url: str, calls: Calls) -> App:
 
     @app.command("/incident")
     def on_command(ack: Any, command: dict[str, Any]) -> None:
+        calls.append(("command", command))  # before ack: the hub returns as soon as it is acked
         ack(f"declaring: {command['text']}")
-        calls.append(("command", command))
 
     @app.action("incident_ack")
     def on_action(ack: Any, action: dict[str, Any]) -> None:
-        ack()
         calls.append(("action", action))
+        ack()
 
     @app.event("app_mention")
     def on_mention(ack: Any, event: dict[str, Any], request: BoltRequest) -> None:
-        ack()
         calls.append(("app_mention", {"event": event, "headers": request.headers}))
+        ack()
 
     return app
 
