@@ -77,7 +77,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def random_trigger_id(user_id: str) -> str:
-    """A trigger id shaped like Slack's (`digits.digits.hex`); only the emulator's open views."""
+    """A trigger id shaped like Slack's (`digits.digits.hex`), unknown to any emulator."""
     del user_id
     return (
         f"{secrets.randbelow(10**11):011d}.{secrets.randbelow(10**12):012d}.{secrets.token_hex(16)}"
