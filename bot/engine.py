@@ -1,12 +1,14 @@
 """Incident commands: declare, acknowledge, escalate, mitigate, resolve, reopen, re-severity.
 
 Each command reads the incident under WATCH, checks the state machine and the tier's
-decision rights, and commits the change with its timeline entry atomically. Of twenty
-simultaneous clicks one commits; the others re-read and are told who got there first.
+decision rights, and commits the change, its timeline entry and the announcement it owes
+the incident channel in one transaction. Of twenty simultaneous clicks one commits; the
+others re-read and are told who got there first. Slack side effects run later, in jobs.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,13 +19,14 @@ from redis.client import Pipeline
 from bot import clock
 from bot.domain import incident as machine
 from bot.domain import policy as planner
-from bot.domain.incident import Action, Incident, Status, TransitionRefused
+from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.escalation import BOT, Escalation
+from bot.slack import messages
+from bot.store import OutboxItem
 
 log = structlog.get_logger(__name__)
-
 
 Change = Callable[[Incident, Pipeline, datetime], Incident]
 
@@ -44,6 +47,18 @@ def _starting(now: datetime) -> EscalationState:
     return EscalationState(EscalationStatus.ACTIVE, -1, 0, now.timestamp())
 
 
+def say(text: str, now: datetime, *, key: str | None = None, thread: bool = False) -> OutboxItem:
+    """An announcement owed to the incident channel (delivered once, when the channel exists)."""
+    return OutboxItem(
+        key=key or f"say:{uuid.uuid4().hex[:12]}",
+        kind="announce",
+        to="@incident",
+        text=text,
+        created_at=now.timestamp(),
+        thread="@header" if thread else None,
+    )
+
+
 class Engine:
     def __init__(self, escalation: Escalation) -> None:
         self.esc = escalation
@@ -58,11 +73,12 @@ class Engine:
         declared_by: str,
         private: bool = False,
         drill: bool = False,
+        description: str = "",
     ) -> Incident:
         now = clock.now()
         catalog = self.esc.catalog()
         try:
-            catalog.tier(severity)
+            tier = catalog.tier(severity)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
         if not title.strip():
@@ -71,17 +87,33 @@ class Engine:
         day = now.strftime("%Y%m%d")
         incident = Incident(
             id=f"{day}-{self.store.next_number(day)}",
-            title=title.strip(),
+            title=title.strip()[:150],
             service=service,
             severity=severity,
             declared_by=declared_by,
             declared_at=now,
             private=private,
             drill=drill,
+            roles=Roles(commander=declared_by),
             policy=policy,
             escalation=_starting(now) if policy else EscalationState.idle(),
             token=1,
+            description=description.strip(),
+            update_token=1,
+            update_due_at=now.timestamp() + tier.update_every_s,
         )
+        items = []
+        if tier.stakeholder_channel:
+            text = messages.stakeholder_declared(incident, tier.label)
+            items.append(
+                OutboxItem(
+                    "stakeholder:declared",
+                    "announce",
+                    tier.stakeholder_channel,
+                    text,
+                    created_at=now.timestamp(),
+                )
+            )
         with self.store.r.pipeline() as pipe:
             self.store.put(incident, pipe)
             text = f"declared {severity} on {service} by <@{declared_by}>"
@@ -89,13 +121,20 @@ class Engine:
             if policy is None:
                 note = f"no escalation policy routes {service} at {severity}: nobody is paged"
                 self.store.record(incident.id, Entry(now, Kind.NOTE, BOT, note), pipe)
+            self.store.add_outbox(incident.id, items, pipe)
             pipe.execute()
         log.info("incident_declared", incident_id=incident.id, severity=severity, service=service)
+        timers = self.esc.timers
+        timers.open_channel(incident.id)
         if policy is not None:
-            self.esc.timers.schedule_tick(incident.id, incident.token, None)
+            timers.schedule_tick(incident.id, incident.token, None)
+        assert incident.update_due_at is not None
+        timers.schedule_remind(incident.id, incident.update_token, 1, incident.update_due_at)
+        if items:
+            timers.schedule_drain(incident.id)
         return incident
 
-    def _command(
+    def command(
         self,
         incident_id: str,
         user: str,
@@ -103,9 +142,13 @@ class Engine:
         change: Change,
         kind: Kind,
         text: str,
+        announce: str | None = None,
+        extra: Callable[[Incident, datetime], list[OutboxItem]] | None = None,
+        after: Callable[[Incident], None] | None = None,
     ) -> Outcome:
         now = clock.now()
         catalog = self.esc.catalog()
+        say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
 
         def run(incident: Incident, pipe: Pipeline) -> Outcome:
             try:
@@ -118,11 +161,16 @@ class Engine:
             if not allowed:
                 entry = Entry(now, Kind.REFUSED, user, f"{action.value} refused: {rule}")
                 self.store.record(incident.id, entry, pipe)
+                log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
                 return Outcome(
                     False, incident, f"You may not {action.value} this incident: {rule}."
                 )
             updated = change(incident, pipe, now)
             self.store.record(incident.id, Entry(now, kind, user, text), pipe)
+            shout = announce if announce is not None else messages.announcement(kind, text)
+            items = [say(shout, now, key=say_key)] if shout else []
+            items += extra(updated, now) if extra else []
+            self.store.add_outbox(incident.id, items, pipe)
             self.store.put(updated, pipe)
             return Outcome(True, updated, text)
 
@@ -136,10 +184,13 @@ class Engine:
         )
         if outcome.ok:
             self.esc.after_commit(outcome.incident)
+            self.esc.timers.refresh_header(incident_id)
+            if after:
+                after(outcome.incident)
         return outcome
 
     def acknowledge(self, incident_id: str, user: str) -> Outcome:
-        return self._command(
+        return self.command(
             incident_id,
             user,
             Action.ACKNOWLEDGE,
@@ -149,7 +200,7 @@ class Engine:
         )
 
     def mitigate(self, incident_id: str, user: str) -> Outcome:
-        return self._command(
+        return self.command(
             incident_id,
             user,
             Action.MITIGATE,
@@ -159,8 +210,8 @@ class Engine:
         )
 
     def resolve(self, incident_id: str, user: str, summary: str = "") -> Outcome:
-        text = f"resolved by <@{user}>" + (f": {summary}" if summary else "")
-        return self._command(
+        text = f"resolved by <@{user}>" + (f": {messages.escape(summary)}" if summary else "")
+        return self.command(
             incident_id,
             user,
             Action.RESOLVE,
@@ -171,12 +222,12 @@ class Engine:
 
     def reopen(self, incident_id: str, user: str) -> Outcome:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
-            reopened = machine.reopen(inc)
+            reopened = replace(machine.reopen(inc), token=inc.token + 1)
             if reopened.policy is None:
-                return replace(reopened, token=inc.token + 1)
-            return replace(reopened, escalation=_starting(now), token=inc.token + 1)
+                return reopened
+            return replace(reopened, escalation=_starting(now))
 
-        return self._command(
+        return self.command(
             incident_id, user, Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>"
         )
 
@@ -190,8 +241,15 @@ class Engine:
             stepped = self.esc.apply(inc, plan, pipe, now, actor=user)
             return replace(stepped, status=Status.TRIGGERED)
 
-        text = f"escalated by <@{user}>" + (f": {reason}" if reason else "")
-        return self._command(incident_id, user, Action.ESCALATE, change, Kind.ESCALATED, text)
+        why = f": {messages.escape(reason)}" if reason else ""
+        return self.command(
+            incident_id,
+            user,
+            Action.ESCALATE,
+            change,
+            Kind.ESCALATED,
+            f"escalated by <@{user}>{why}",
+        )
 
     def change_severity(
         self, incident_id: str, user: str, severity: str, reason: str = ""
@@ -203,6 +261,8 @@ class Engine:
             raise UserError(str(exc.args[0])) from None
 
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            if inc.severity == severity:
+                raise UserError(f"the incident is already {severity}")
             routed = catalog.policy_for(inc.service, severity)
             updated = replace(inc, severity=severity)
             old = inc.policy.name if inc.policy else None
@@ -221,7 +281,42 @@ class Engine:
                 token=inc.token + 1,
             )
 
-        text = f"severity {severity} set by <@{user}>" + (f": {reason}" if reason else "")
-        return self._command(
-            incident_id, user, Action.CHANGE_SEVERITY, change, Kind.SEVERITY_CHANGED, text
+        why = f": {messages.escape(reason)}" if reason else ""
+        return self.command(
+            incident_id,
+            user,
+            Action.CHANGE_SEVERITY,
+            change,
+            Kind.SEVERITY_CHANGED,
+            f"severity set to {severity} by <@{user}>{why}",
+        )
+
+    def assign_role(self, incident_id: str, user: str, role: str, assignee: str) -> Outcome:
+        if role not in ("commander", "comms", "scribe"):
+            raise UserError(f"unknown role {role!r}: use commander, comms or scribe")
+
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            return replace(inc, roles=replace(inc.roles, **{role: assignee}))
+
+        return self.command(
+            incident_id,
+            user,
+            Action.ASSIGN_ROLE,
+            change,
+            Kind.NOTE,
+            f"<@{assignee}> is now {role} (set by <@{user}>)",
+        )
+
+    def note(self, incident_id: str, user: str, text: str) -> Outcome:
+        clean = messages.escape(text.strip())
+        if not clean:
+            raise UserError("a note needs some text")
+        return self.command(
+            incident_id,
+            user,
+            Action.NOTE,
+            lambda inc, pipe, now: inc,
+            Kind.NOTE,
+            f"note by <@{user}>: {clean}",
+            announce="",
         )

@@ -43,6 +43,7 @@ class Escalation:
     timers: Timers
     lease_s: float = 30.0
     owner: str = "tocsin"
+    inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
 
     # --- resolving targets ---------------------------------------------------------------
     def lookup(self, target: Target, at: datetime) -> Sequence[str]:
@@ -122,7 +123,10 @@ class Escalation:
         esc = incident.escalation
         if esc.status is EscalationStatus.ACTIVE:
             self.timers.schedule_tick(incident.id, incident.token, esc.due_at)
-        self.drain(incident.id)
+        if self.inline_delivery:
+            self.drain(incident.id)
+        else:
+            self.timers.schedule_drain(incident.id)
 
     # --- the tick job --------------------------------------------------------------------
     def tick(self, incident_id: str, token: int) -> str:

@@ -43,3 +43,24 @@ def drain(incident_id: str) -> int:
     """Deliver what the incident's outbox still owes."""
     _bind(incident_id)
     return runtime().escalation.drain(incident_id)
+
+
+def remind(incident_id: str, token: int, stage: int) -> str:
+    """A status update may be overdue: remind the commander (stage 1) or comms lead (2)."""
+    _bind(incident_id)
+    return runtime().updates.remind(incident_id, token, stage)
+
+
+def open_channel(incident_id: str) -> str | None:
+    """Create the incident channel, pin the header, bookmark the runbook, invite people."""
+    _bind(incident_id)
+    channels = runtime().channels
+    return channels.open(incident_id) if channels else None
+
+
+def refresh_header(incident_id: str) -> None:
+    """Bring the pinned header and the channel topic up to date."""
+    _bind(incident_id)
+    channels = runtime().channels
+    if channels:
+        channels.refresh(incident_id)

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.channel import ChannelService
 from bot.config import ConfigError, load_catalog
 from bot.directory import Directory, SlackDirectory, StaticDirectory
 from bot.domain.catalog import Catalog
@@ -26,9 +27,11 @@ from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
 from bot.redis_server import connect
+from bot.runbooks import RunbookIndex, load_runbooks
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.timers import Timers, make_queue
+from bot.updates import Updates
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +64,30 @@ class CatalogSource:
         return self._catalog
 
 
+class RunbookSource:
+    """The runbooks directory, reloaded on change; a broken edit keeps the last good index."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._stamp: tuple[tuple[str, float], ...] = ()
+        self._index = RunbookIndex(())
+        self.last_error: ConfigError | None = None
+
+    def __call__(self) -> RunbookIndex:
+        if not self.directory.is_dir():
+            return self._index
+        stamp = tuple((str(p), p.stat().st_mtime) for p in sorted(self.directory.glob("*.md")))
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._index = load_runbooks(self.directory)
+                self.last_error = None
+            except ConfigError as exc:
+                self.last_error = exc
+                log.error("runbooks_reload_failed_keeping_last_good", problems=str(exc))
+        return self._index
+
+
 def slack_client(settings: Settings) -> WebClient:
     if not settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
@@ -85,9 +112,14 @@ class Runtime:
     escalation: Escalation
     engine: Engine
     slack: WebClient | None
+    updates: Updates
+    runbooks: RunbookSource
+    channels: ChannelService | None
 
     @classmethod
-    def build(cls, settings: Settings, owner: str | None = None) -> Runtime:
+    def build(
+        cls, settings: Settings, owner: str | None = None, *, inline_delivery: bool = True
+    ) -> Runtime:
         if not settings.redis_url:
             raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
         conn = connect(settings.redis_url)
@@ -116,7 +148,26 @@ class Runtime:
             timers=Timers(queue),
             lease_s=settings.claim_lease_s,
             owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+            inline_delivery=inline_delivery,
+        )
+        engine = Engine(escalation)
+        runbooks = RunbookSource(settings.runbooks_dir)
+        channels = (
+            ChannelService(store, slack, catalog, escalation, runbooks)
+            if slack is not None
+            else None
         )
         return cls(
-            settings, conn, rq_conn, queue, store, catalog, escalation, Engine(escalation), slack
+            settings,
+            conn,
+            rq_conn,
+            queue,
+            store,
+            catalog,
+            escalation,
+            engine,
+            slack,
+            Updates(engine),
+            runbooks,
+            channels,
         )

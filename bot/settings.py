@@ -27,6 +27,7 @@ class Settings:
     scheduler_poll_s: float = 0.25
     scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
     directory_file: Path | None = None  # static users/usergroups when Slack is not used
+    runbooks_dir: Path = Path("runbooks")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,4 +63,5 @@ class Settings:
             scheduler_poll_s=num("TOCSIN_SCHEDULER_POLL_S", 0.25),
             scheduler_lease_s=num("TOCSIN_SCHEDULER_LEASE_S", 3.0),
             directory_file=Path(directory) if directory else None,
+            runbooks_dir=Path(env.get("TOCSIN_RUNBOOKS_DIR", "runbooks")),
         )

@@ -35,7 +35,7 @@ class OutboxItem:
 
     key: str  # unique within the incident: "page:<step>:<loop>:<user>", "announce:..."
     kind: str  # page | announce
-    to: str  # user id (page) or channel id (announce)
+    to: str  # user id (page), channel id, or "@incident" (the incident's channel, when it exists)
     text: str
     step: int = 0
     loop: int = 0
@@ -46,6 +46,9 @@ class OutboxItem:
     sent_at: float | None = None
     ref: str | None = None  # where it landed, e.g. "D123/1700000000.000100"
     last_error: str | None = None
+    thread: str | None = None  # "@header": reply in the thread of the incident's header message
+    blocks: list[dict[str, Any]] | None = None
+    broadcast: bool = False  # reply_broadcast for thread replies
 
     def to_json(self) -> str:
         return json.dumps(vars(self), separators=(",", ":"))
@@ -181,6 +184,14 @@ class Store:
                 fields["text"],
             )
             yield entry, json.loads(fields.get("data", "{}"))
+
+    # channels ---------------------------------------------------------------------------
+    def link_channel(self, channel_id: str, incident_id: str) -> None:
+        self.r.set(f"{PREFIX}:chan:{channel_id}", incident_id)
+
+    def incident_for_channel(self, channel_id: str) -> str | None:
+        found = self.r.get(f"{PREFIX}:chan:{channel_id}")
+        return None if found is None else str(found)
 
     # idempotency ----------------------------------------------------------------------
     def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:

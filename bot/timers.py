@@ -19,6 +19,9 @@ from bot import clock
 
 TICK = "bot.jobs.tick"
 DRAIN = "bot.jobs.drain"
+REMIND = "bot.jobs.remind"
+OPEN_CHANNEL = "bot.jobs.open_channel"
+REFRESH = "bot.jobs.refresh_header"
 LIVE = {JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
 # Retry covers exceptions (Slack or Redis briefly away); a SIGKILLed worker's job is
 # recovered faster by the reconciler than by rq's abandoned-job cleanup.
@@ -31,6 +34,10 @@ def make_queue(connection: redis.Redis, name: str) -> Queue:
 
 def tick_job_id(incident_id: str, token: int) -> str:
     return f"tick-{incident_id}-{token}"
+
+
+def remind_job_id(incident_id: str, token: int, stage: int) -> str:
+    return f"remind-{incident_id}-{token}-{stage}"
 
 
 class Timers:
@@ -51,6 +58,38 @@ class Timers:
 
     def schedule_drain(self, incident_id: str) -> None:
         self.queue.enqueue(DRAIN, incident_id, retry=RETRY, result_ttl=60, failure_ttl=86400)
+
+    def schedule_remind(
+        self, incident_id: str, token: int, stage: int, due_at: float, suffix: str = ""
+    ) -> None:
+        """A status-update reminder (stage 1: commander, 2: comms lead), fenced by `token`."""
+        job_id = remind_job_id(incident_id, token, stage) + suffix
+        when = datetime.fromtimestamp(due_at, UTC)
+        common = {"job_id": job_id, "retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
+        if due_at <= clock.now_ts():
+            self.queue.enqueue(REMIND, incident_id, token, stage, **common)
+        else:
+            self.queue.enqueue_at(when, REMIND, incident_id, token, stage, **common)
+
+    def open_channel(self, incident_id: str) -> None:
+        self.queue.enqueue(
+            OPEN_CHANNEL,
+            incident_id,
+            job_id=f"open-{incident_id}",
+            retry=RETRY,
+            result_ttl=600,
+            failure_ttl=86400,
+        )
+
+    def refresh_header(self, incident_id: str) -> None:
+        self.queue.enqueue(REFRESH, incident_id, retry=RETRY, result_ttl=60, failure_ttl=86400)
+
+    def is_live(self, job_id: str) -> bool:
+        try:
+            job = Job.fetch(job_id, connection=self.queue.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            return False
+        return job.get_status(refresh=False) in LIVE
 
     def has_live_tick(self, incident_id: str, token: int) -> bool:
         """Whether a tick job for (incident, token) is scheduled, queued or running."""

@@ -26,6 +26,9 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CHANGE_SEVERITY = "change_severity"
     PAGE = "page"
+    ASSIGN_ROLE = "assign_role"
+    UPDATE = "update"
+    NOTE = "note"
 
 
 # Which statuses each action may start from, and where it leads (None: status unchanged).
@@ -43,6 +46,12 @@ _TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
         None,
     ),
     Action.PAGE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}), None),
+    Action.ASSIGN_ROLE: (
+        frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}),
+        None,
+    ),
+    Action.UPDATE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}), None),
+    Action.NOTE: (frozenset(Status), None),
 }
 
 
@@ -91,6 +100,11 @@ class Incident:
     resolved_by: str | None = None
     channel_id: str | None = None
     paged: tuple[str, ...] = ()  # everyone paged so far, in order
+    description: str = ""
+    header_ts: str | None = None  # the pinned header message in the incident channel
+    update_token: int = 0  # fencing token of status-update reminders
+    update_due_at: float | None = None  # POSIX seconds the next status update is due
+    updates: int = 0  # status updates posted so far
 
     @property
     def is_open(self) -> bool:
@@ -124,6 +138,11 @@ class Incident:
             "resolved_by": self.resolved_by,
             "channel_id": self.channel_id,
             "paged": list(self.paged),
+            "description": self.description,
+            "header_ts": self.header_ts,
+            "update_token": self.update_token,
+            "update_due_at": self.update_due_at,
+            "updates": self.updates,
         }
 
     @classmethod
@@ -153,6 +172,11 @@ class Incident:
             resolved_by=data.get("resolved_by"),
             channel_id=data.get("channel_id"),
             paged=tuple(data.get("paged", ())),
+            description=data.get("description", ""),
+            header_ts=data.get("header_ts"),
+            update_token=int(data.get("update_token", 0)),
+            update_due_at=data.get("update_due_at"),
+            updates=int(data.get("updates", 0)),
         )
 
 
@@ -228,7 +252,7 @@ def authorize(
     user_groups: frozenset[str] = frozenset(),
 ) -> tuple[bool, str]:
     """Whether `user` may take `action` under the tier's rights, and the rule that decided it."""
-    field_name = {
+    field_name: str | None = {
         Action.ACKNOWLEDGE: "acknowledge",
         Action.ESCALATE: "acknowledge",
         Action.MITIGATE: "resolve",
@@ -236,7 +260,12 @@ def authorize(
         Action.REOPEN: "resolve",
         Action.CHANGE_SEVERITY: "change_severity",
         Action.PAGE: "page",
+        Action.ASSIGN_ROLE: "resolve",  # handing over command is a commander-level decision
+        Action.UPDATE: "acknowledge",
+        Action.NOTE: None,  # anyone in the channel may add to the record
     }[action]
+    if field_name is None:
+        return True, "anyone may add notes"
     principals: tuple[str, ...] = getattr(rights, field_name)
     for principal in principals:
         if _matches(principal, incident, user, user_groups):

@@ -26,6 +26,11 @@ class Kind(StrEnum):
     REROUTED = "rerouted"  # a severity change selected another policy
     REFUSED = "refused"  # an action refused by decision rights
     NOTE = "note"
+    ROLE_ASSIGNED = "role_assigned"
+    STATUS_UPDATE = "status_update"
+    REMINDED = "reminded"  # a status update was overdue and somebody was reminded
+    PAGE_REQUESTED = "page_requested"  # somebody paged people by hand (/incident page)
+    CHANNEL_OPENED = "channel_opened"
     RECONCILED = "reconciled"  # a lost timer rebuilt
 
 

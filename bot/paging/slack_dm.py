@@ -2,6 +2,7 @@
 
 Each message carries its outbox key in Slack message metadata, so `find` can look
 through the conversation's recent history for a delivery a crashed worker made.
+A paged person is also invited into the incident channel.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import Incident
 from bot.paging import DeliveryError
-from bot.slack import messages
+from bot.slack import blocks
 from bot.store import OutboxItem
 
 EVENT_TYPE = "tocsin_delivery"
@@ -24,13 +25,22 @@ class SlackPager:
         self.client = client
         self._dm_channels: dict[str, str] = {}
 
-    def _conversation(self, item: OutboxItem) -> str:
-        if item.kind != "page":
-            return item.to
-        if item.to not in self._dm_channels:
-            opened = self.client.conversations_open(users=item.to)
-            self._dm_channels[item.to] = opened["channel"]["id"]
-        return self._dm_channels[item.to]
+    def _where(self, item: OutboxItem, incident: Incident) -> tuple[str, str | None]:
+        """The conversation and thread an item goes to; DeliveryError if not there yet."""
+        if item.kind == "page":
+            if item.to not in self._dm_channels:
+                opened = self.client.conversations_open(users=item.to)
+                self._dm_channels[item.to] = opened["channel"]["id"]
+            return self._dm_channels[item.to], None
+        channel = incident.channel_id if item.to == "@incident" else item.to
+        if not channel:
+            raise DeliveryError("the incident channel does not exist yet")
+        thread = None
+        if item.thread == "@header":
+            if not incident.header_ts:
+                raise DeliveryError("the incident header is not posted yet")
+            thread = incident.header_ts
+        return channel, thread
 
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
         metadata = {
@@ -38,10 +48,14 @@ class SlackPager:
             "event_payload": {"incident_id": incident.id, "key": item.key},
         }
         try:
-            channel = self._conversation(item)
+            channel, thread = self._where(item, incident)
             kwargs: dict[str, Any] = {"channel": channel, "text": item.text, "metadata": metadata}
-            if item.kind == "page":
-                kwargs["blocks"] = messages.page_blocks(incident, item)
+            if thread:
+                kwargs |= {"thread_ts": thread, "reply_broadcast": item.broadcast}
+            if item.blocks:
+                kwargs["blocks"] = item.blocks
+            elif item.kind == "page":
+                kwargs["blocks"] = blocks.page_blocks(incident, item.text)
             try:
                 response = self.client.chat_postMessage(**kwargs)
             except SlackApiError as exc:
@@ -49,24 +63,38 @@ class SlackPager:
                     raise
                 self.client.conversations_join(channel=channel)
                 response = self.client.chat_postMessage(**kwargs)
+            if item.kind == "page" and incident.channel_id:
+                self._invite(incident.channel_id, item.to)
         except SlackApiError as exc:
             raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
         except OSError as exc:
             raise DeliveryError(f"slack unreachable: {exc}") from exc
         return f"{response['channel']}/{response['ts']}"
 
+    def _invite(self, channel: str, user: str) -> None:
+        try:
+            self.client.conversations_invite(channel=channel, users=user)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("already_in_channel", "cant_invite_self"):
+                raise
+
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         try:
-            channel = self._conversation(item)
+            channel, _thread = self._where(item, incident)
             history = self.client.conversations_history(
                 channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200
             )
+            found: list[dict[str, Any]] = list(history.get("messages", []))
+            if _thread:
+                replies = self.client.conversations_replies(
+                    channel=channel, ts=_thread, oldest=f"{since:.6f}", include_all_metadata=True
+                )
+                found += list(replies.get("messages", []))
         except SlackApiError as exc:
             raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
         except OSError as exc:
             raise DeliveryError(f"slack unreachable: {exc}") from exc
-        messages_: list[dict[str, Any]] = history.get("messages", [])
-        for message in messages_:
+        for message in found:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("incident_id") == incident.id and payload.get("key") == item.key:
                 return f"{channel}/{message['ts']}"

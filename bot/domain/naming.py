@@ -1,0 +1,23 @@
+"""Incident channel names within Slack's rules: lowercase [a-z0-9_-], at most 80 characters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_NAME = 80
+
+
+def slugify(text: str) -> str:
+    """`Checkout 500s — EU!` -> `checkout-500s-eu`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def channel_name(incident_id: str, title: str, attempt: int = 0) -> str:
+    """`inc-<yyyymmdd>-<n>-<slug>`, with `-<attempt+1>` when an earlier name was taken."""
+    prefix = f"inc-{incident_id}"
+    suffix = f"-{attempt + 1}" if attempt else ""
+    room = MAX_NAME - len(prefix) - len(suffix) - 1
+    slug = slugify(title)[:room].rstrip("-") if room > 0 else ""
+    return f"{prefix}-{slug}{suffix}" if slug else f"{prefix}{suffix}"

@@ -1,0 +1,35 @@
+"""Status updates: the fixed template, and when the next one is due."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One update in the protocol's template: facts, not speculation."""
+
+    status: str  # one of UPDATE_STATUSES
+    symptoms: str  # symptoms observed
+    actions: str  # actions taken
+    next_steps: str
+    next_in_s: int  # the next update is due this long after this one
+
+    def problems(self) -> dict[str, str]:
+        """Field name -> what is wrong with it; empty when the update is complete."""
+        found = {}
+        if self.status not in UPDATE_STATUSES:
+            found["status"] = f"choose one of {', '.join(UPDATE_STATUSES)}"
+        for name in ("symptoms", "actions", "next_steps"):
+            if not getattr(self, name).strip():
+                found[name] = "required: one line is enough"
+        if not 60 <= self.next_in_s <= 24 * 3600:
+            found["next_in"] = "between 1 minute and 24 hours"
+        return found
+
+
+def reminder_delay(stage: int, cadence_s: int) -> float:
+    """Seconds after the due time when reminder `stage` fires (1: at once, 2: half a cadence)."""
+    return 0.0 if stage == 1 else cadence_s / 2
