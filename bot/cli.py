@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--name")
 
+    web = sub.add_parser("web", help="serve the Slack app over HTTP (gunicorn)")
+    web.add_argument("--bind", default="0.0.0.0:3000")
+    web.add_argument("--workers", type=int, default=2)
+    web.add_argument("--threads", type=int, default=8)
+
+    sub.add_parser("socket", help="connect the Slack app over Socket Mode")
+
     sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--workspace", type=Path)
@@ -119,6 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.sandbox.cli import run_sandbox
 
             return int(run_sandbox(args.port, args.workspace))
+        if args.command in ("web", "socket"):
+            from bot.logs import configure
+
+            configure()
+            if args.command == "socket":
+                from bot.socketmode import run_socket
+
+                return run_socket(Settings.from_env())
+            from bot.web import run_web
+
+            return run_web(Settings.from_env(), args.bind, args.workers, args.threads)
         if args.command == "worker":
             from bot.logs import configure
             from bot.runtime import Runtime

@@ -64,3 +64,10 @@ def refresh_header(incident_id: str) -> None:
     channels = runtime().channels
     if channels:
         channels.refresh(incident_id)
+
+
+def post_runbook(incident_id: str) -> bool:
+    """`/incident runbook`: post the matching runbook in the incident channel."""
+    _bind(incident_id)
+    rt = runtime()
+    return bool(rt.channels and rt.channels.post_runbook(rt.store.get(incident_id)))

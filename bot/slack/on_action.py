@@ -1,0 +1,145 @@
+"""Buttons (Acknowledge, Escalate, Post update, Resolve) and modal submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain.severity import Impact, classify
+from bot.domain.updates import StatusUpdate
+from bot.engine import Outcome, UserError
+from bot.runtime import Runtime
+from bot.slack import blocks, edge, messages, views
+
+log = structlog.get_logger(__name__)
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register(app: App, rt: Runtime) -> None:
+    def first(click: edge.Click) -> bool:
+        key = f"act:{click.action_id}:{click.user_id}:{click.action_ts}"
+        if rt.store.first_delivery(key):
+            return True
+        log.info("duplicate_delivery", key=key)
+        return False
+
+    def done(outcome: Outcome, click: edge.Click, respond: Respond) -> None:
+        if not outcome.ok:
+            _tell(respond, f":no_entry: {outcome.message}")
+        elif click.in_dm:  # a page: replace its buttons with what happened
+            respond(
+                text=f":white_check_mark: You {outcome.message.split(' by ')[0]} "
+                f"{messages.incident_label(outcome.incident)}.",
+                replace_original=True,
+            )
+
+    @app.action(blocks.ACK)
+    def ack_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        if first(click):
+            done(rt.engine.acknowledge(click.value, click.user_id), click, respond)
+
+    @app.action(blocks.ESCALATE)
+    def escalate_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        if not first(click):
+            return
+        try:
+            done(rt.engine.escalate(click.value, click.user_id, "from the button"), click, respond)
+        except UserError as error:
+            _tell(respond, f":no_entry: {error}")
+
+    @app.action(blocks.UPDATE)
+    def update_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        incident = rt.store.get(click.value)
+        if not incident.is_open:
+            _tell(respond, "The incident is resolved; reopen it to post updates.")
+            return
+        cadence = rt.catalog().tier(incident.severity).update_every_s
+        client.views_open(trigger_id=click.trigger_id, view=views.update_modal(incident, cadence))
+
+    @app.action(blocks.RESOLVE)
+    def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        incident = rt.store.get(click.value)
+        if not incident.is_open:
+            _tell(respond, "The incident is already resolved.")
+            return
+        client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident))
+
+    @app.view(views.DECLARE)
+    def declare_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        sub = edge.submission(body)
+        title = sub.text("title")
+        if not title:
+            ack(response_action="errors", errors={"title": "An incident needs a title."})
+            return
+        catalog = rt.catalog()
+        impact = Impact(
+            users_affected_pct=views.AFFECTED.get(sub.choice("users_affected") or "none", 0.0),
+            **{flag: flag in sub.checked("impact") for flag in views.IMPACT_FLAGS},
+        )
+        suggested = classify(catalog.tiers, impact).name
+        chosen = sub.choice("severity") or "auto"
+        names = list(catalog.tier_names)
+        # The impact answers raise the severity; a person may choose higher, never lower.
+        severity = suggested if chosen == "auto" else min(chosen, suggested, key=names.index)
+        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+            ack()
+            return
+        ack()
+        service = sub.choice("service") or "*"
+        rt.engine.declare(
+            title=title,
+            service="*" if service == "other" else service,
+            severity=severity,
+            declared_by=sub.user_id,
+            private="private" in sub.checked("private"),
+            description=sub.text("description"),
+        )
+
+    @app.view(views.UPDATE)
+    def update_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        sub = edge.submission(body)
+        update = StatusUpdate(
+            status=sub.choice("status") or "",
+            symptoms=sub.text("symptoms"),
+            actions=sub.text("actions"),
+            next_steps=sub.text("next_steps"),
+            next_in_s=int(sub.choice("next_in") or 0),
+        )
+        problems = update.problems()
+        if problems:
+            ack(response_action="errors", errors=problems)
+            return
+        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+            ack()
+            return
+        outcome = rt.updates.post(sub.private_metadata, sub.user_id, update)
+        if outcome.ok:
+            ack()
+        else:
+            ack(response_action="errors", errors={"symptoms": outcome.message[:150]})
+
+    @app.view(views.RESOLVE)
+    def resolve_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        sub = edge.submission(body)
+        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+            ack()
+            return
+        outcome = rt.engine.resolve(sub.private_metadata, sub.user_id, sub.text("summary"))
+        if outcome.ok:
+            ack()
+        else:
+            ack(response_action="errors", errors={"summary": outcome.message[:150]})

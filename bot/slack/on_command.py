@@ -1,0 +1,249 @@
+"""The `/incident` listener: parse, check where it was typed, act through the engine, reply.
+
+Replies are ephemeral (the ack body). Anything that talks to Slack on the bot's behalf,
+beyond opening a modal (which must happen within the trigger's 3 s), runs in RQ jobs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import clock
+from bot.domain.contacts import contact_matrix
+from bot.domain.incident import Incident
+from bot.domain.updates import StatusUpdate
+from bot.engine import Outcome, UserError
+from bot.runtime import Runtime
+from bot.slack import commands as cmd
+from bot.slack import edge, messages, views
+from bot.slack.render_oncall import oncall_blocks, oncall_text
+
+log = structlog.get_logger(__name__)
+Reply = str | dict[str, Any]
+
+
+def usage_reply(error: cmd.UsageError) -> str:
+    lines = [f":warning: {error.message}"]
+    if error.suggestion:
+        lines.append(error.suggestion)
+    if error.usage:
+        lines.append(f"Usage: {error.usage}")
+    return "\n".join(lines)
+
+
+def outcome_reply(outcome: Outcome) -> str:
+    return (":white_check_mark: " if outcome.ok else ":no_entry: ") + outcome.message
+
+
+def guess_service(title: str, services: list[str]) -> str:
+    """The first known service named in the title (`Checkout errors` -> checkout), else `*`."""
+    words = set(re.findall(r"[a-z0-9][a-z0-9_-]*", title.lower()))
+    for service in services:
+        if service.lower() in words or service.lower() in title.lower():
+            return service
+    return "*"
+
+
+class CommandHandler:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def services(self) -> list[str]:
+        names = {s for p in self.rt.catalog().policies.values() for s in p.services if s != "*"}
+        return sorted(names)
+
+    def people(self, mentions: tuple[cmd.Mention, ...]) -> list[str]:
+        users: list[str] = []
+        for m in mentions:
+            if m.id is None:
+                raise UserError(
+                    f"I could not tell who @{m.name} is: pick them from Slack's @-autocomplete"
+                )
+            if m.kind == "usergroup":
+                members = self.rt.escalation.directory.usergroup_members(m.id)
+                if not members:
+                    raise UserError(f"usergroup <!subteam^{m.id}> has no members")
+                users += members
+            else:
+                users.append(m.id)
+        return users
+
+    def open_declare(
+        self, client: WebClient, inv: edge.Slash, title: str | None, sev: str | None
+    ) -> None:
+        catalog = self.rt.catalog()
+        view = views.declare_modal(
+            self.services(), catalog.tiers, title=title, severity=sev, channel=inv.channel_id
+        )
+        client.views_open(trigger_id=inv.trigger_id, view=view)
+
+    def handle(self, command: cmd.Command, inv: edge.Slash, client: WebClient, ack: Ack) -> None:
+        if isinstance(command, cmd.OpenDeclareModal):
+            ack()
+            self.open_declare(client, inv, None, None)
+            return
+        if isinstance(command, cmd.Declare) and not (command.severity and command.title):
+            ack()
+            self.open_declare(client, inv, command.title, command.severity)
+            return
+        if isinstance(command, cmd.Update) and command.text is None:
+            incident = self.incident_here(inv)
+            ack()
+            cadence = self.rt.catalog().tier(incident.severity).update_every_s
+            client.views_open(trigger_id=inv.trigger_id, view=views.update_modal(incident, cadence))
+            return
+        ack(text=self.reply(command, inv))
+
+    def incident_here(self, inv: edge.Slash) -> Incident:
+        incident_id = self.rt.store.incident_for_channel(inv.channel_id)
+        if incident_id is None:
+            open_ones = [self.rt.store.find(i) for i in self.rt.store.open_ids()]
+            listed = ", ".join(f"<#{i.channel_id}>" for i in open_ones if i and i.channel_id)
+            raise UserError("this works in an incident channel" + (f": {listed}" if listed else ""))
+        return self.rt.store.get(incident_id)
+
+    def reply(self, command: cmd.Command, inv: edge.Slash) -> Reply:
+        rt, user = self.rt, inv.user_id
+        if isinstance(command, cmd.Declare):
+            assert command.title
+            assert command.severity
+            incident = rt.engine.declare(
+                title=command.title,
+                severity=command.severity,
+                declared_by=user,
+                service=guess_service(command.title, self.services()),
+            )
+            return (
+                f":rotating_light: Declared {command.severity.upper()} `{incident.id}`: "
+                f"*{messages.escape(incident.title)}* (service {incident.service}). "
+                "Opening the incident channel and paging now."
+            )
+        if isinstance(command, cmd.Help):
+            return cmd.help_text(command.topic, severities=rt.catalog().tier_names)
+        if isinstance(command, cmd.ListIncidents):
+            return self.list_open()
+        if isinstance(command, cmd.OnCall):
+            now = clock.now()
+            try:
+                rows = contact_matrix(rt.catalog(), now, target=command.target)
+            except LookupError as exc:
+                raise UserError(str(exc.args[0])) from None
+            return {"text": oncall_text(rows, now), "blocks": oncall_blocks(rows, now)}
+        if isinstance(command, (cmd.Stats, cmd.AddAction)):
+            return f"`/incident {command.subcommand}` is not available in this version yet."
+        incident = self.incident_here(inv)
+        return self.in_channel(command, incident, user)
+
+    def in_channel(self, command: cmd.Command, incident: Incident, user: str) -> Reply:
+        rt, iid = self.rt, incident.id
+        actions: dict[type, Callable[[], Outcome]] = {
+            cmd.Ack: lambda: rt.engine.acknowledge(iid, user),
+            cmd.Mitigate: lambda: rt.engine.mitigate(iid, user),
+            cmd.Reopen: lambda: rt.engine.reopen(iid, user),
+        }
+        if type(command) in actions:
+            return outcome_reply(actions[type(command)]())
+        if isinstance(command, cmd.Escalate):
+            return outcome_reply(rt.engine.escalate(iid, user, command.reason))
+        if isinstance(command, cmd.Resolve):
+            return outcome_reply(rt.engine.resolve(iid, user, command.summary))
+        if isinstance(command, cmd.ChangeSeverity):
+            return outcome_reply(
+                rt.engine.change_severity(iid, user, command.severity, command.reason)
+            )
+        if isinstance(command, cmd.AssignRole):
+            who = self.people((command.user,))[0]
+            return outcome_reply(rt.engine.assign_role(iid, user, command.role, who))
+        if isinstance(command, cmd.Handoff):
+            who = self.people((command.user,))[0]
+            return outcome_reply(rt.engine.assign_role(iid, user, "commander", who))
+        if isinstance(command, cmd.Note):
+            return outcome_reply(rt.engine.note(iid, user, command.text))
+        if isinstance(command, cmd.Page):
+            return outcome_reply(
+                rt.updates.page(iid, user, self.people(command.targets), command.message)
+            )
+        if isinstance(command, cmd.Update):
+            cadence = rt.catalog().tier(incident.severity).update_every_s
+            status = "monitoring" if incident.status.value == "mitigated" else "investigating"
+            update = StatusUpdate(
+                status, command.text or "", "see the thread", "see the thread", cadence
+            )
+            return outcome_reply(rt.updates.post(iid, user, update))
+        if isinstance(command, cmd.Status):
+            return self.status(incident)
+        if isinstance(command, cmd.Timeline):
+            return self.timeline(incident)
+        if isinstance(command, cmd.Runbook):
+            runbook = rt.runbooks().for_service(incident.service)
+            if runbook is None:
+                return f"No runbook matches service {messages.escape(incident.service)}."
+            rt.queue.enqueue("bot.jobs.post_runbook", iid)
+            return f"Posting the runbook *{messages.escape(runbook.title)}* in the channel."
+        raise UserError(f"`/incident {command.subcommand}` cannot be used here")
+
+    def list_open(self) -> str:
+        incidents = [i for i in (self.rt.store.find(x) for x in self.rt.store.open_ids()) if i]
+        if not incidents:
+            return "No open incidents. :relieved:"
+        lines = [f"*Open incidents* ({len(incidents)})"]
+        for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
+            where = f"<#{i.channel_id}>" if i.channel_id else i.id
+            lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
+            title = messages.escape(i.title)
+            lines.append(f"• {messages.sev(i)} {where} *{title}* · {i.status.value} · {lead}")
+        return "\n".join(lines)[:3000]
+
+    def status(self, incident: Incident) -> str:
+        channels = self.rt.channels
+        nxt = channels.next_page(incident) if channels else None
+        due = incident.update_due_at
+        roles = incident.roles
+        commander = f"<@{roles.commander}>" if roles.commander else "—"
+        comms = f"<@{roles.comms}>" if roles.comms else "—"
+        title = messages.escape(incident.title)
+        return (
+            f"{messages.sev(incident)} *{title}* · {incident.status.value}\n"
+            f"Commander: {commander} · Comms: {comms}\n"
+            f"Paged next: {nxt or '—'}\n"
+            f"Next update due: {messages.slack_date(due) if due else '—'}"
+        )
+
+    def timeline(self, incident: Incident) -> str:
+        lines = [f"*Timeline of {incident.id}*"]
+        for entry in self.rt.store.timeline(incident.id):
+            who = "" if entry.actor == "tocsin" else f" <@{entry.actor}>"
+            lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
+        text = "\n".join(lines)
+        return (
+            text
+            if len(text) <= 3000
+            else text[:2900] + "\n… (truncated; see the post-incident export)"
+        )
+
+
+def register(app: App, rt: Runtime) -> None:
+    handler = CommandHandler(rt)
+
+    @app.command("/incident")
+    def incident_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        inv = edge.slash(body)
+        try:
+            command = cmd.parse(inv.text, severities=rt.catalog().tier_names)
+        except cmd.UsageError as error:
+            ack(text=usage_reply(error))
+            return
+        if inv.trigger_id and not rt.store.first_delivery(f"cmd:{inv.trigger_id}"):
+            ack()  # Slack re-sent a command we already handled
+            log.info("duplicate_delivery", trigger_id=inv.trigger_id)
+            return
+        try:
+            handler.handle(command, inv, client, ack)
+        except UserError as error:
+            ack(text=f":no_entry: {error}")

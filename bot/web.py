@@ -1,0 +1,123 @@
+"""`tocsin web`: the Bolt app in HTTP mode behind gunicorn, plus /healthz and /readyz.
+
+POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
+GET  /healthz        the process is up
+GET  /readyz         Redis answers and a worker with the scheduler is alive
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+from gunicorn.app.base import BaseApplication
+from rq import Worker
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.runtime import Runtime, slack_client
+from bot.settings import Settings, SettingsError
+from bot.slack.app import build_app
+from bot.worker import SCHEDULER_LEASE
+
+log = structlog.get_logger(__name__)
+StartResponse = Callable[..., Any]
+
+
+def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
+    checks: dict[str, Any] = {}
+    try:
+        checks["redis"] = bool(rt.r.ping())
+    except Exception as exc:  # any failure means not ready
+        checks["redis"] = f"error: {type(exc).__name__}"
+    try:
+        workers = Worker.all(queue=rt.queue)
+        fresh = [
+            w
+            for w in workers
+            if w.last_heartbeat and time.time() - w.last_heartbeat.timestamp() < 60
+        ]
+        checks["workers"] = len(fresh)
+        checks["scheduler"] = bool(rt.r.exists(SCHEDULER_LEASE))
+    except Exception as exc:
+        checks["workers"] = f"error: {type(exc).__name__}"
+    ok = (
+        checks.get("redis") is True
+        and bool(checks.get("scheduler"))
+        and checks.get("workers", 0) > 0
+    )
+    return ok, checks
+
+
+class WebApp:
+    """A small WSGI router in front of Bolt's handler."""
+
+    def __init__(self, rt: Runtime, signing_secret: str) -> None:
+        assert rt.slack is not None
+        self.rt = rt
+        self.slack = SlackRequestHandler(
+            build_app(rt, signing_secret=signing_secret, client=rt.slack)
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == "/slack/events" and method == "POST":
+            return self.slack(environ, start_response)
+        if path == "/healthz":
+            return self._json(start_response, 200, {"ok": True})
+        if path == "/readyz":
+            ok, checks = readiness(self.rt)
+            return self._json(start_response, 200 if ok else 503, {"ok": ok, **checks})
+        return self._json(start_response, 404, {"ok": False, "error": "not_found"})
+
+    @staticmethod
+    def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+        data = json.dumps(body).encode()
+        reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
+        start_response(
+            f"{status} {reason}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
+
+
+def make_wsgi(settings: Settings) -> WebApp:
+    if not settings.slack_signing_secret:
+        raise SettingsError("SLACK_SIGNING_SECRET is not set (Basic Information → Signing Secret)")
+    if settings.pager != "slack":
+        raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
+    slack_client(settings)  # fail fast on a missing token
+    rt = Runtime.build(settings, inline_delivery=False)
+    return WebApp(rt, settings.slack_signing_secret)
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, bind: str, workers: int, threads: int) -> None:
+        self.settings = settings
+        self.options = {
+            "bind": bind,
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 30,
+            "graceful_timeout": 10,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WebApp:
+        return make_wsgi(self.settings)  # in each worker: no client is shared across a fork
+
+
+def run_web(settings: Settings, bind: str, workers: int = 2, threads: int = 8) -> int:
+    make_wsgi(settings)  # validate settings (and reach Redis) before forking
+    Server(settings, bind, workers, threads).run()
+    return 0
