@@ -18,11 +18,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-from bot.sandbox import admin, inspection, methods_chat, methods_views
+from bot.sandbox import admin, inspection, methods_chat, methods_views, page
 from bot.sandbox.api import USER_TOKEN_PREFIX, ApiEndpoint
+from bot.sandbox.bridge import AppBridge, payload_workspace
+from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
 from bot.sandbox.params import JsonDict, SlackError
-from bot.sandbox.server import Response, Router, SandboxHTTPServer
+from bot.sandbox.payloads import Workspace
+from bot.sandbox.server import Router, SandboxHTTPServer
 from bot.sandbox.state import Message, Store
 from bot.sandbox.workspace import WorkspaceSpec, load_workspace
 
@@ -45,6 +48,8 @@ class Emulator:
         rate_limits: bool = False,
         fault_seed: int = 0,
         trigger_ttl: float = 3.0,
+        app_url: str | None = None,
+        signing_secret: str | None = None,
     ) -> None:
         spec = workspace if isinstance(workspace, WorkspaceSpec) else load_workspace(workspace)
         self.store = Store(spec, trigger_ttl=trigger_ttl)
@@ -66,9 +71,8 @@ class Emulator:
         )
         self.router.add("*", r"/api/(?P<method>[A-Za-z0-9_.]+)", api.handle)
         admin.register(self.router, self)
-        self.router.add(
-            "GET", "/", lambda r: Response.text("Tocsin sandbox: the page is not here yet", 404)
-        )
+        self.bridge = AppBridge(self, app_url, signing_secret)
+        page.register(self.router, self)
 
     # lifecycle ------------------------------------------------------------------------
 
@@ -131,6 +135,67 @@ class Emulator:
     def server_errors(self) -> list[str]:
         """Exceptions the emulator itself raised while answering (should stay empty)."""
         return list(self._server.errors) if self._server is not None else []
+
+    # the bot under test ------------------------------------------------------------------
+
+    @property
+    def app_url(self) -> str | None:
+        """The bot's request URL: where slash commands, clicks and submissions are sent."""
+        return self.bridge.app_url
+
+    @app_url.setter
+    def app_url(self, value: str | None) -> None:
+        self.bridge.app_url = value
+
+    @property
+    def signing_secret(self) -> str | None:
+        return self.bridge.signing_secret
+
+    @signing_secret.setter
+    def signing_secret(self, value: str | None) -> None:
+        self.bridge.signing_secret = value
+
+    @property
+    def payload_workspace(self) -> Workspace:
+        """The driver's `Workspace` for this emulator's team, bot and app ids."""
+        return payload_workspace(self.store.spec)
+
+    def driver(self) -> Driver:
+        """A Driver to the app (needs `app_url` and `signing_secret`), minting trigger ids here."""
+        return self.bridge.driver()
+
+    def act_slash(
+        self, user: str, text: str, *, channel: str = "C0INCIDENTS", command: str = "/incident"
+    ) -> JsonDict:
+        """`user` runs `command text` in `channel`; the bot's answer is applied as Slack would."""
+        return self.bridge.slash(user, text, channel, command)
+
+    def act_click(
+        self,
+        user: str,
+        action_id: str,
+        *,
+        channel: str | None = None,
+        ts: str | None = None,
+        view_id: str | None = None,
+        value: str | None = None,
+    ) -> JsonDict:
+        """`user` clicks `action_id` on the message (channel, ts) or in the modal `view_id`."""
+        return self.bridge.click(
+            user, action_id, channel=channel, ts=ts, view_id=view_id, value=value
+        )
+
+    def act_submit(self, user: str, view_id: str, values: dict[str, object]) -> JsonDict:
+        """`user` submits the modal with `values` by action id; see `view_errors` after."""
+        return self.bridge.submit(user, view_id, values)
+
+    def act_close(self, user: str, view_id: str) -> JsonDict:
+        """`user` closes the modal with Cancel (view_closed is sent if the view asked)."""
+        return self.bridge.close(user, view_id)
+
+    def view_errors(self, view_id: str) -> JsonDict:
+        """The per-block errors the bot answered the last submission of `view_id` with."""
+        return dict(self.bridge.view_errors.get(view_id, {}))
 
     # test hooks -----------------------------------------------------------------------
 

@@ -78,11 +78,11 @@ _STATE_KEYS: dict[str, tuple[str, str, bool, bool]] = {
 class Workspace:
     """The team and app every payload is addressed from and to."""
 
-    team_id: str = "T0TOCSIN01"
+    team_id: str = "T0SANDBOX"  # the defaults match bot/sandbox/workspace.yaml
     team_domain: str = "tocsin-sandbox"
-    api_app_id: str = "A0TOCSIN01"
-    bot_user_id: str = "U0TOCSINBOT"
-    bot_id: str = "B0TOCSIN01"
+    api_app_id: str = "A0TOCSIN1"
+    bot_user_id: str = "U0TOCSIN1"
+    bot_id: str = "B0TOCSIN1"
     verification_token: str = "sandbox-verification-token"  # noqa: S105  (a fake, public value)
 
 

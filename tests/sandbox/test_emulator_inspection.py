@@ -79,8 +79,8 @@ class TestHttpInspection:
         assert emulator.transcript("incidents")[0]["ts"] == posted["ts"]
 
     def test_unknown_paths_are_404(self, emulator: Emulator, admin: Any) -> None:
-        """`/` is left for the sandbox page; unknown channels are 404 with JSON."""
-        for path in ("/", "/sandbox/channels/nope/messages"):
+        """Unknown paths and unknown channels are 404 with JSON (`/` is the sandbox page)."""
+        for path in ("/nope", "/sandbox/channels/nope/messages"):
             with pytest.raises(urllib.error.HTTPError) as caught:
                 admin(path)
             assert caught.value.code == 404

@@ -1,0 +1,158 @@
+"""The sandbox page: static files at `/`, one JSON snapshot for it, and the act endpoints.
+
+GET  /                         the page (bot/sandbox/static/index.html)
+GET  /static/<file>            its script and style sheet (nothing is fetched elsewhere)
+GET  /sandbox/page/state       what the page shows for ?user=U…&channel=C…
+POST /sandbox/act/slash        {"user", "channel", "text", "command"?}
+POST /sandbox/act/click        {"user", "channel", "ts", "action_id", "value"?}
+                               or {"user", "view_id", "action_id", "values"?}
+POST /sandbox/act/submit       {"user", "view_id", "values": {action_id: value}}
+POST /sandbox/act/close        {"user", "view_id"}
+POST /sandbox/respond/<token>  a response_url, answered as Slack does
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from bot.sandbox import inspection
+from bot.sandbox.bridge import BridgeError
+from bot.sandbox.params import JsonDict, SlackError
+from bot.sandbox.server import Request, Response, Router
+
+if TYPE_CHECKING:
+    from bot.sandbox.emulator import Emulator
+
+_TYPES = {"html": "text/html", "js": "text/javascript", "css": "text/css"}
+
+
+def static_file(name: str) -> Response:
+    """A file of bot/sandbox/static, or 404."""
+    folder = resources.files("bot.sandbox").joinpath("static")
+    kind = _TYPES.get(name.rsplit(".", 1)[-1])
+    target = folder.joinpath(name)
+    if kind is None or "/" in name or not target.is_file():
+        return Response.text("not found", status=404)
+    body = target.read_bytes()
+    headers = {"Cache-Control": "no-store"}
+    return Response(body=body, content_type=f"{kind}; charset=utf-8", headers=headers)
+
+
+def _bot_dms(emu: Emulator) -> list[JsonDict]:
+    store, bot = emu.store, emu.store.spec.bot.user_id
+    out = []
+    for pair, channel_id in store.dms.items():
+        if bot in pair:
+            other = next(iter(pair - {bot}), bot)
+            count = len(store.order.get(channel_id, []))
+            out.append({"user": other, "channel": channel_id, "message_count": count})
+    return sorted(out, key=lambda d: str(d["user"]))
+
+
+def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
+    """Everything the page draws for `user` looking at `channel`, in one consistent snapshot."""
+    store = emu.store
+    with store.lock:
+        state: JsonDict = {
+            "team": store.spec.team.model_dump(),
+            "bot": store.spec.bot.model_dump(),
+            "app": {"url": emu.app_url, "ready": bool(emu.app_url and emu.signing_secret)},
+            "users": [u.model_dump() for u in store.users.values()],
+            "usergroups": [{"id": g.id, "handle": g.handle} for g in store.usergroups.values()],
+            "channels": emu.channels(),
+            "dms": _bot_dms(emu),
+            "channel": None,
+            "messages": [],
+            "ephemerals": [],
+            "modal": None,
+        }
+        found = store.channels.get(channel) if channel else None
+        if found is not None:
+            state["channel"] = {
+                **inspection.channel_summary(store, found),
+                "pins": emu.pins(found.id),
+                "bookmarks": emu.bookmarks(found.id),
+            }
+            state["messages"] = emu.transcript(found.id)
+            state["ephemerals"] = emu.ephemerals(user, found.id)
+        stack = store.view_stacks.get(user, [])
+        if stack:
+            top = next(v for v in emu.views(user) if v["id"] == stack[-1])
+            top["errors"] = emu.view_errors(top["id"])
+            state["modal"] = top
+        return inspection.to_jsonable(state)  # type: ignore[no-any-return]
+
+
+def _handle(fn: Callable[[Request], Any]) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        try:
+            return Response.of_json(inspection.to_jsonable(fn(request)))
+        except BridgeError as exc:
+            return Response.of_json({"ok": False, "error": str(exc)}, status=409)
+        except KeyError as exc:
+            return Response.of_json({"ok": False, "error": f"not found: {exc}"}, status=404)
+        except SlackError as exc:
+            return Response.of_json(exc.body(), status=400)
+        except (LookupError, ValueError, TypeError) as exc:
+            return Response.of_json({"ok": False, "error": str(exc)}, status=400)
+        except OSError as exc:  # the app did not answer
+            return Response.of_json({"ok": False, "error": f"app unreachable: {exc}"}, 502)
+
+    return handler
+
+
+def _slash(emu: Emulator, body: JsonDict) -> JsonDict:
+    text, command = str(body.get("text", "")), body.get("command")
+    if not command:
+        command, _, text = text.strip().partition(" ")
+    if not str(command).startswith("/"):
+        raise ValueError(f"not a slash command: {command!r}")
+    return emu.act_slash(str(body["user"]), text, channel=str(body["channel"]), command=command)
+
+
+def _click(emu: Emulator, body: JsonDict) -> JsonDict:
+    return emu.bridge.click(
+        str(body["user"]),
+        str(body["action_id"]),
+        channel=body.get("channel"),
+        ts=body.get("ts"),
+        view_id=body.get("view_id"),
+        value=body.get("value"),
+        values=body.get("values") or {},
+    )
+
+
+def _respond(emu: Emulator, request: Request) -> JsonDict:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise ValueError("a response_url takes a JSON object")
+    return {"ok": True, "outcome": emu.bridge.respond(request.params["token"], body)}
+
+
+def register(router: Router, emu: Emulator) -> None:
+    """Add the page, its state and the act/respond endpoints for `emu` to `router`."""
+    router.add("GET", "/", lambda r: static_file("index.html"))
+    router.add("GET", "/static/(?P<name>[A-Za-z0-9_.-]+)", lambda r: static_file(r.params["name"]))
+    routes: list[tuple[str, Callable[[Request], Any]]] = [
+        (
+            "/sandbox/page/state",
+            lambda r: page_state(emu, r.query.get("user", ""), r.query.get("channel", "")),
+        ),
+        ("/sandbox/act/slash", lambda r: _slash(emu, r.json())),
+        ("/sandbox/act/click", lambda r: _click(emu, r.json())),
+        (
+            "/sandbox/act/submit",
+            lambda r: emu.act_submit(
+                str(r.json()["user"]), str(r.json()["view_id"]), r.json().get("values") or {}
+            ),
+        ),
+        (
+            "/sandbox/act/close",
+            lambda r: emu.act_close(str(r.json()["user"]), str(r.json()["view_id"])),
+        ),
+        ("/sandbox/respond/(?P<token>[A-Za-z0-9_-]+)", lambda r: _respond(emu, r)),
+    ]
+    for pattern, fn in routes:
+        router.add("GET" if pattern.endswith("state") else "POST", pattern, _handle(fn))
