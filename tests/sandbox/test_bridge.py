@@ -1,0 +1,321 @@
+"""The app bridge against a real Bolt app over real HTTP, signed requests verified by Bolt.
+
+The app's WebClient points at the emulator, so what its listeners do (views.open,
+chat.postMessage, respond()) lands in the emulator, where these tests look for it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_bolt import Ack, App, Respond
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.sandbox.app_server import AppServer
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.payloads import Workspace
+
+SECRET = "bridge-test-signing-secret"
+ALICE, BOB = "U0ALICE01", "U0BOB0001"
+INCIDENTS = "C0INCIDENTS"
+
+MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "declare",
+    "notify_on_close": True,
+    "title": {"type": "plain_text", "text": "Declare an incident"},
+    "submit": {"type": "plain_text", "text": "Declare"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "title_block",
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {"type": "plain_text_input", "action_id": "title"},
+        },
+        {
+            "type": "input",
+            "block_id": "sev_block",
+            "label": {"type": "plain_text", "text": "Severity"},
+            "element": {
+                "type": "static_select",
+                "action_id": "severity",
+                "options": [
+                    {"text": {"type": "plain_text", "text": f"SEV{n}"}, "value": f"sev{n}"}
+                    for n in (1, 2, 3)
+                ],
+            },
+        },
+        {
+            "type": "actions",
+            "block_id": "helpers",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "suggest",
+                    "text": {"type": "plain_text", "text": "Suggest"},
+                    "value": "s",
+                }
+            ],
+        },
+    ],
+}
+BUTTON_BLOCKS: list[dict[str, Any]] = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "*SEV2* Checkout errors"}},
+    {
+        "type": "actions",
+        "block_id": "header_actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "incident_ack",
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "value": "inc-1",
+            }
+        ],
+    },
+]
+
+
+def _build_app(emulator: Emulator, seen: list[tuple[str, Any]]) -> App:
+    client = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=5)
+    app = App(
+        token=emulator.bot_token,
+        signing_secret=SECRET,
+        client=client,
+        request_verification_enabled=True,
+    )
+
+    @app.command("/incident")
+    def incident(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        verb = command["text"].split(" ", 1)[0]
+        seen.append(("command", command))
+        if verb == "help":
+            ack("Usage: /incident declare <sev> <title>")
+        elif verb == "public":
+            ack(response_type="in_channel", text="Declared for everyone")
+        elif verb == "modal":
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=MODAL)
+        elif verb == "button":
+            ack()
+            client.chat_postMessage(
+                channel=command["channel_id"], text="SEV2", blocks=BUTTON_BLOCKS
+            )
+        elif verb == "later":
+            ack()
+            respond("Working on it")
+        else:
+            ack(f"Unknown command {verb}")
+
+    @app.view("declare")
+    def declare(ack: Ack, view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        seen.append(("submission", values))
+        if len(values["title_block"]["title"]["value"] or "") < 4:
+            ack(response_action="errors", errors={"title_block": "Say a little more"})
+        else:
+            ack()
+
+    @app.view_closed("declare")
+    def closed(ack: Ack, view: dict[str, Any]) -> None:
+        ack()
+        seen.append(("closed", view["id"]))
+
+    @app.action("incident_ack")
+    def acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        seen.append(("click", body))
+        respond(replace_original=True, text=f"Acknowledged by <@{body['user']['id']}>")
+
+    @app.action("suggest")
+    def suggest(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        seen.append(("view_click", body))
+
+    return app
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[Emulator, list[tuple[str, Any]]]]:
+    """An emulator whose bridge talks to a Bolt app served over HTTP; the app's listener log."""
+    seen: list[tuple[str, Any]] = []
+    with Emulator(signing_secret=SECRET) as emulator:
+        app = _build_app(emulator, seen)
+        with AppServer(SlackRequestHandler(app)) as server:
+            emulator.app_url = server.url
+            yield emulator, seen
+        assert emulator.server_errors == []
+
+
+def _post(emulator: Emulator, path: str, body: Any) -> tuple[int, Any]:
+    request = urllib.request.Request(  # noqa: S310 - the emulator's own http:// URL
+        emulator.root_url + path.lstrip("/"),
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class TestIds:
+    def test_driver_workspace_matches_workspace_yaml(self) -> None:
+        """The driver's default ids are the bundled workspace's team, bot and app."""
+        with Emulator() as emulator:
+            assert emulator.payload_workspace == Workspace()
+            assert Workspace().bot_user_id == emulator.workspace()["bot"]["user_id"]
+
+
+class TestSlash:
+    def test_ack_text_is_an_ephemeral(self, world: tuple[Emulator, list[Any]]) -> None:
+        """`ack("text")` to a slash command shows as an ephemeral to the user, over HTTP."""
+        emulator, seen = world
+        status, result = _post(
+            emulator,
+            "/sandbox/act/slash",
+            {"user": ALICE, "channel": INCIDENTS, "text": "help", "command": "/incident"},
+        )
+        assert (status, result["outcome"]) == (200, "ephemeral")
+        shown = emulator.ephemerals(ALICE, INCIDENTS)
+        assert [e["text"] for e in shown] == ["Usage: /incident declare <sev> <title>"]
+        command = seen[0][1]
+        assert (command["user_id"], command["channel_name"]) == (ALICE, "incidents")
+        assert command["team_id"] == "T0SANDBOX"
+
+    def test_in_channel_ack_is_a_bot_message(self, world: tuple[Emulator, list[Any]]) -> None:
+        """`response_type: in_channel` posts a real message from the bot in the channel."""
+        emulator, _ = world
+        assert emulator.act_slash(BOB, "public")["outcome"] == "posted"
+        message = emulator.transcript("incidents")[-1]
+        assert (message["text"], message["user"], message["bot"]) == (
+            "Declared for everyone",
+            "U0TOCSIN1",
+            True,
+        )
+
+    def test_respond_without_original_posts_ephemeral(
+        self, world: tuple[Emulator, list[Any]]
+    ) -> None:
+        """respond() from a slash command's response_url is an ephemeral to that user."""
+        emulator, _ = world
+        assert emulator.act_slash(ALICE, "later")["outcome"] == "acked"
+        shown = emulator.wait_for(lambda: emulator.ephemerals(ALICE, INCIDENTS))
+        assert shown[0]["text"] == "Working on it"
+
+    def test_without_app_the_page_is_told(self) -> None:
+        """With no app configured, act endpoints answer 409 naming what to set."""
+        with Emulator() as emulator:
+            status, body = _post(
+                emulator, "/sandbox/act/slash", {"user": ALICE, "channel": INCIDENTS, "text": "/x"}
+            )
+        assert status == 409
+        assert "app_url" in body["error"]
+
+
+class TestModal:
+    def _open(self, emulator: Emulator) -> str:
+        emulator.act_slash(ALICE, "modal")
+        views = emulator.wait_for(lambda: emulator.views(ALICE))
+        assert views[0]["callback_id"] == "declare"
+        return str(views[0]["id"])
+
+    def test_submit_sends_values_and_closes(self, world: tuple[Emulator, list[Any]]) -> None:
+        """A submission reaches the app with state values; an empty ack closes the modal."""
+        emulator, seen = world
+        view_id = self._open(emulator)
+        status, result = _post(
+            emulator,
+            "/sandbox/act/submit",
+            {
+                "user": ALICE,
+                "view_id": view_id,
+                "values": {"title": "Checkout", "severity": "sev2"},
+            },
+        )
+        assert (status, result["outcome"]) == (200, "closed")
+        values = next(v for kind, v in seen if kind == "submission")
+        assert values["title_block"]["title"]["value"] == "Checkout"
+        assert values["sev_block"]["severity"]["selected_option"]["value"] == "sev2"
+        assert emulator.views(ALICE) == []
+
+    def test_errors_keep_the_modal_open(self, world: tuple[Emulator, list[Any]]) -> None:
+        """`response_action: errors` keeps the modal open with the error under its block."""
+        emulator, _ = world
+        view_id = self._open(emulator)
+        result = emulator.act_submit(ALICE, view_id, {"title": "no"})
+        assert result["outcome"] == "errors"
+        assert emulator.view_errors(view_id) == {"title_block": "Say a little more"}
+        assert [v["id"] for v in emulator.views(ALICE)] == [view_id]
+        assert emulator.act_submit(ALICE, view_id, {"title": "enough"})["outcome"] == "closed"
+        assert emulator.view_errors(view_id) == {}
+
+    def test_button_in_modal_and_close(self, world: tuple[Emulator, list[Any]]) -> None:
+        """A button in a modal sends container.type=view; Cancel sends view_closed."""
+        emulator, seen = world
+        view_id = self._open(emulator)
+        emulator.bridge.click(ALICE, "suggest", view_id=view_id, values={"title": "draft"})
+        body = emulator.wait_for(lambda: next(v for k, v in seen if k == "view_click"))
+        assert body["container"] == {"type": "view", "view_id": view_id}
+        assert body["view"]["state"]["values"]["title_block"]["title"]["value"] == "draft"
+        emulator.act_close(ALICE, view_id)
+        assert emulator.wait_for(lambda: [v for k, v in seen if k == "closed"]) == [view_id]
+        assert emulator.views(ALICE) == []
+
+
+class TestClick:
+    def test_click_runs_listener_and_respond_replaces(
+        self, world: tuple[Emulator, list[Any]]
+    ) -> None:
+        """A click on a posted button reaches the listener; respond() replaces the original."""
+        emulator, seen = world
+        emulator.act_slash(ALICE, "button")
+        message = emulator.wait_for(lambda: emulator.transcript("incidents")[-1])
+        status, _ = _post(
+            emulator,
+            "/sandbox/act/click",
+            {"user": BOB, "channel": INCIDENTS, "ts": message["ts"], "action_id": "incident_ack"},
+        )
+        assert status == 200
+        body = emulator.wait_for(lambda: next(v for k, v in seen if k == "click"))
+        assert body["actions"][0]["value"] == "inc-1"
+        assert body["container"]["message_ts"] == message["ts"]
+        emulator.wait_for(lambda: "Acknowledged" in emulator.transcript("incidents")[-1]["text"])
+        replaced = emulator.transcript("incidents")[-1]
+        assert (replaced["ts"], replaced["text"]) == (message["ts"], f"Acknowledged by <@{BOB}>")
+
+    def test_unknown_message_is_404(self, world: tuple[Emulator, list[Any]]) -> None:
+        """A click on a message that is not there is refused, not sent."""
+        emulator, seen = world
+        status, _ = _post(
+            emulator,
+            "/sandbox/act/click",
+            {"user": BOB, "channel": INCIDENTS, "ts": "1.000001", "action_id": "incident_ack"},
+        )
+        assert status == 404
+        assert seen == []
+
+
+class TestResponseUrl:
+    def test_response_url_is_single_origin_and_limited(self, world: tuple[Emulator, Any]) -> None:
+        """A response_url accepts five posts, then answers used_url; unknown tokens are 404."""
+        emulator, seen = world
+        emulator.act_slash(ALICE, "help")
+        url = seen[0][1]["response_url"]
+        path = url.removeprefix(emulator.root_url)
+        for n in range(5):
+            assert _post(emulator, path, {"text": f"update {n}"})[0] == 200
+        status, body = _post(emulator, path, {"text": "one too many"})
+        assert (status, body["error"]) == (400, "used_url")
+        assert _post(emulator, "/sandbox/respond/nope", {"text": "x"})[0] == 404
+        assert len(emulator.ephemerals(ALICE)) == 6  # the ack text and five updates
