@@ -144,6 +144,7 @@ class Escalation:
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
         if outcome == "stepped":
             self.after_commit(incident)
+            self.timers.refresh_header(incident_id)  # "paged next" moved on
         elif outcome == "not_due" and incident.escalation.status is EscalationStatus.ACTIVE:
             # Fired early (or by the reconciler): make sure a timer waits for the due time.
             self.timers.schedule_tick(incident_id, token, incident.escalation.due_at, "-early")

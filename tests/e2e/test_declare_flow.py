@@ -1,0 +1,163 @@
+"""Declare, page, acknowledge and escalate, as Slack delivers them: signed HTTP -> bot -> RQ -> emulator."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from bot.sandbox.driver import Tamper
+from tests.e2e.support import Stack, wait_for
+
+
+def incident_channel(stack: Stack) -> dict[str, Any]:
+    chans = [c for c in stack.emulator.channels() if c["name"].startswith("inc-")]
+    return chans[0] if chans else {}
+
+
+def texts(stack: Stack, channel: str) -> list[str]:
+    return [m["text"] for m in stack.emulator.transcript(channel)]
+
+
+def dm_texts(stack: Stack, user: str) -> list[str]:
+    return [m["text"] for m in stack.emulator.dms(user).get(user, [])]
+
+
+def declare(
+    stack: Stack, text: str = "declare sev2 Checkout errors", user: str = "U0ERIN001"
+) -> str:
+    result = stack.driver().slash(user, text)
+    assert result.status == 200, result.text
+    return str(wait_for(lambda: incident_channel(stack))["id"])
+
+
+class TestDeclare:
+    def test_declare_opens_channel_pins_header_and_pages_step_one(self, stack: Stack) -> None:
+        """The channel gets a topic, a pinned header, a bookmarked runbook; step 1 gets a page DM."""
+        result = stack.driver().slash("U0ERIN001", "declare sev2 Checkout errors <!channel>")
+        assert result.status == 200
+        assert "Declared SEV2" in result.text
+        cid = str(wait_for(lambda: incident_channel(stack))["id"])
+        channel = incident_channel(stack)
+        assert channel["name"].startswith("inc-")
+        assert channel["name"].endswith("-checkout-errors-channel")
+        pins = wait_for(lambda: stack.emulator.pins(cid))
+        assert "Checkout errors" in str(pins[0])
+        bookmarks = wait_for(lambda: stack.emulator.bookmarks(cid))
+        assert bookmarks[0]["title"].startswith("Runbook: ")
+        topic = wait_for(lambda: stack.emulator.channel(cid)["topic"])
+        assert topic.startswith("SEV2 · triggered · IC <@U0ERIN001>")
+        page = wait_for(lambda: dm_texts(stack, "U0ALICE01"))[0]
+        assert "You are paged" in page
+        assert "&lt;!channel&gt;" in page  # escaped: the title pings nobody
+        assert "<!channel>" not in page
+        status = wait_for(lambda: texts(stack, "C0STATUS"))
+        assert "Checkout errors" in status[-1]
+        members = stack.emulator.channel(cid)["members"]
+        assert {"U0ERIN001", "U0ALICE01"} <= set(members)  # declarer and the paged person
+
+    def test_no_ack_walks_the_policy_and_announces_exhaustion(self, stack: Stack) -> None:
+        """Unacknowledged, bob is paged after 3 s, the managers after 6 s, then the fallback hears."""
+        cid = declare(stack)
+        wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=10)
+        wait_for(lambda: dm_texts(stack, "U0GRACE01") and dm_texts(stack, "U0LEAD1"), timeout=10)
+        fallback = wait_for(
+            lambda: [t for t in texts(stack, "C0INCIDENTS") if "exhausted" in t], timeout=10
+        )
+        assert "nobody has acknowledged" in fallback[0]
+        assert any("exhausted" in t for t in texts(stack, cid))
+
+
+class TestAcknowledge:
+    def test_ack_from_the_page_dm_stops_escalation_and_tells_the_channel(
+        self, stack: Stack
+    ) -> None:
+        """Clicking Acknowledge in the DM acknowledges, says who in the channel, and bob is never paged."""
+        cid = declare(stack)
+        wait_for(lambda: stack.emulator.dms("U0ALICE01").get("U0ALICE01"))
+        page = stack.emulator.dms("U0ALICE01")["U0ALICE01"][0]
+        dm_channel = page["channel"]
+        result = stack.driver().click("U0ALICE01", page, "incident_ack", channel_id=dm_channel)
+        assert result.status == 200
+        wait_for(lambda: any("Acknowledged by <@U0ALICE01>" in t for t in texts(stack, cid)))
+        header = wait_for(lambda: [m for m in stack.emulator.transcript(cid) if m.get("pinned")])[0]
+        wait_for(lambda: "acknowledged" in str(stack.emulator.transcript(cid)[0]["blocks"]))
+        assert header["ts"] == stack.emulator.transcript(cid)[0]["ts"]
+        time.sleep(4)  # longer than step 1's wait
+        assert dm_texts(stack, "U0BOB0001") == []
+
+    def test_second_ack_is_told_who_was_first(self, stack: Stack) -> None:
+        """A second acknowledgement is refused, naming who acknowledged first."""
+        cid = declare(stack)
+        wait_for(lambda: dm_texts(stack, "U0ALICE01"))
+        first = stack.driver().slash("U0ALICE01", "ack", channel_id=cid)
+        assert "acknowledged by <@U0ALICE01>" in first.text
+        second = stack.driver().slash("U0ERIN001", "ack", channel_id=cid)
+        assert "already acknowledged by <@U0ALICE01>" in second.text
+
+    def test_ack_by_someone_without_the_right_is_refused_naming_the_rule(
+        self, stack: Stack
+    ) -> None:
+        """sev2 lets only responders acknowledge: frank, never paged, is refused with the rule."""
+        cid = declare(stack)
+        result = stack.driver().slash("U0FRANK01", "ack", channel_id=cid)
+        assert "You may not acknowledge" in result.text
+        assert "sev2 rights.acknowledge allows only responder" in result.text
+
+    def test_ack_outside_an_incident_channel_says_where_it_works(self, stack: Stack) -> None:
+        """In #incidents, `ack` is answered with where it works, not an error trace."""
+        declare(stack)
+        result = stack.driver().slash("U0ALICE01", "ack", channel_id="C0INCIDENTS")
+        assert "this works in an incident channel" in result.text
+        assert "Traceback" not in result.text
+
+
+class TestEscalate:
+    def test_manual_escalate_pages_the_next_step_now(self, stack: Stack) -> None:
+        """`/incident escalate` pages bob at once, before step 1's wait ends."""
+        cid = declare(stack)
+        wait_for(lambda: dm_texts(stack, "U0ALICE01"))
+        started = time.monotonic()
+        result = stack.driver().slash(
+            "U0ALICE01", "escalate need the payments DB owner", channel_id=cid
+        )
+        assert "escalated by <@U0ALICE01>" in result.text
+        wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=5)
+        assert time.monotonic() - started < 2.5
+
+
+class TestBadInput:
+    def test_unknown_subcommand_gets_usage_help_with_the_closest_command(
+        self, stack: Stack
+    ) -> None:
+        """A typo is answered with the closest valid command."""
+        result = stack.driver().slash("U0ALICE01", "akc")
+        assert result.status == 200
+        assert "/incident ack" in result.text
+
+    def test_forged_signature_gets_401_and_writes_nothing(
+        self, stack: Stack, r: redis.Redis
+    ) -> None:
+        """A request signed with another secret is rejected and leaves Redis untouched."""
+        before = set(r.keys("tocsin:*"))
+        result = stack.driver().slash(
+            "U0ALICE01", "declare sev1 Fake outage", tamper=Tamper(forge_signature=True)
+        )
+        assert result.status == 401
+        assert set(r.keys("tocsin:*")) == before
+        stale = stack.driver().slash(
+            "U0ALICE01", "declare sev1 Old", tamper=Tamper(age_seconds=600)
+        )
+        assert stale.status == 401
+        assert set(r.keys("tocsin:*")) == before
+
+    def test_a_retried_delivery_declares_once(self, stack: Stack, r: redis.Redis) -> None:
+        """Slack's retry (X-Slack-Retry-Num) of a declare creates no second incident."""
+        driver = stack.driver()
+        first = driver.slash("U0ERIN001", "declare sev2 Checkout errors")
+        again = driver.retry(first, num=1)
+        assert again.status == 200
+        time.sleep(1.0)
+        assert r.scard("tocsin:open") == 1
+        assert len([c for c in stack.emulator.channels() if c["name"].startswith("inc-")]) == 1
