@@ -118,7 +118,10 @@
           m.edited ? el("span", { className: "edited", text: "(edited)" }) : null,
           m.pinned ? el("span", { className: "pin", testid: "pinned-marker", text: "📌 Pinned" }) : null,
           m.ephemeral ? el("span", { className: "only-you", text: "Only visible to you" }) : null,
-          m.reply_broadcast ? el("span", { className: "edited", text: "replied to a thread" }) : null),
+          m.reply_broadcast ? el("span", { className: "edited", text: "replied to a thread" }) : null,
+          inThread || m.ephemeral || (m.replies || []).length || ui.expanded.has(m.ts) ? null
+            : el("button", { type: "button", className: "link-btn reply-btn", testid: "reply-start",
+              text: "Reply in thread", onclick: () => toggle(m.ts) })),
         content(m, clickCtx),
         (m.files || []).length ? el("div", { className: "files" }, m.files.map((f) => el("span", { className: "file", text: `📎 ${f.title || f.name}` }))) : null,
         Object.keys(m.reactions || {}).length ? el("div", { className: "reactions" },
@@ -130,10 +133,7 @@
   function thread(m, c) {
     const replies = m.replies || [];
     const open = ui.expanded.has(m.ts);
-    if (!replies.length && !open) {
-      return m.ephemeral ? null : el("button", { type: "button", className: "link-btn reply-btn", testid: "reply-start",
-        text: "Reply in thread", onclick: () => toggle(m.ts) });
-    }
+    if (!replies.length && !open) return null;
     const box = el("div", { className: "thread" },
       el("button", { type: "button", className: "link-btn", testid: "thread-toggle", onclick: () => toggle(m.ts),
         text: open ? "Hide replies" : `${replies.length} ${replies.length === 1 ? "reply" : "replies"}` }));
@@ -189,14 +189,14 @@
     if (!ch) return $("details").replaceChildren();
     const section = (title, ...body) => el("section", { className: "detail" }, el("h3", { text: title }), ...body);
     const c = ctx();
-    $("details").replaceChildren(
+    $("details").replaceChildren(...[
       section("About", ch.purpose ? mrkdwn(ch.purpose, c) : el("span", { className: "muted", text: dm ? "Direct messages with the bot" : "No purpose set" })),
       section(`Members (${ch.members.length})`, el("ul", { className: "members" }, ch.members.map((id) => el("li", { text: name(id) })))),
       section("Pinned", ch.pins.length ? el("ul", { className: "pins", testid: "pins" }, ch.pins.map((p) => el("li", {}, mrkdwn(p.text, c))))
         : el("span", { className: "muted", text: "Nothing pinned" })),
       ch.bookmarks.length ? section("Bookmarks", el("ul", {}, ch.bookmarks.map((b) => el("li", {},
         el("a", { href: /^https?:/.test(b.link) ? b.link : null, target: "_blank", rel: "noopener noreferrer", text: b.title }))))) : null,
-    );
+    ].filter(Boolean));
   }
 
   // -- modal ----------------------------------------------------------------------------

@@ -1,0 +1,330 @@
+"""The sandbox page in a real headless chromium, driving a real Bolt app through the bridge.
+
+Screenshots land in artifacts/ (git-ignored). Every request the page makes is checked to stay
+on 127.0.0.1: the page must work with no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.sandbox.app_server import AppServer
+from bot.sandbox.emulator import Emulator
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+SECRET = "page-test-signing-secret"
+ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"
+
+pytestmark = pytest.mark.browser
+
+DECLARE_MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "declare",
+    "title": {"type": "plain_text", "text": "Declare an incident"},
+    "submit": {"type": "plain_text", "text": "Declare"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "title",
+            "label": {"type": "plain_text", "text": "Title"},
+            "element": {"type": "plain_text_input", "action_id": "title"},
+        },
+        {
+            "type": "input",
+            "block_id": "symptoms",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Symptoms"},
+            "element": {"type": "plain_text_input", "action_id": "symptoms", "multiline": True},
+        },
+        {
+            "type": "input",
+            "block_id": "severity",
+            "label": {"type": "plain_text", "text": "Severity"},
+            "element": {
+                "type": "static_select",
+                "action_id": "severity",
+                "options": [
+                    {"text": {"type": "plain_text", "text": f"SEV{n}"}, "value": f"sev{n}"}
+                    for n in (1, 2, 3)
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "impact",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Impact"},
+            "element": {
+                "type": "checkboxes",
+                "action_id": "impact",
+                "options": [
+                    {"text": {"type": "plain_text", "text": "Revenue"}, "value": "revenue"},
+                    {"text": {"type": "plain_text", "text": "Data loss"}, "value": "data"},
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "commander",
+            "label": {"type": "plain_text", "text": "Incident commander"},
+            "element": {"type": "users_select", "action_id": "commander"},
+        },
+    ],
+}
+
+
+def _build_app(emulator: Emulator) -> App:
+    client = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=5)
+    app = App(
+        token=emulator.bot_token,
+        signing_secret=SECRET,
+        client=client,
+        request_verification_enabled=True,
+    )
+
+    @app.command("/incident")
+    def incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        if command["text"].startswith("declare"):
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=DECLARE_MODAL)
+            return
+        if command["text"] == "help":
+            ack("Usage: /incident declare | /incident page")
+            return
+        ack()
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": "SEV2: Checkout errors"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Reported* by <@{command['user_id']}>"},
+            },
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "incident_ack",
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Acknowledge"},
+                        "value": "inc-1",
+                    }
+                ],
+            },
+        ]
+        client.chat_postMessage(channel=command["channel_id"], text="SEV2", blocks=blocks)
+
+    @app.action("incident_ack")
+    def acknowledge(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        text = f":white_check_mark: _Acknowledged_ by <@{body['user']['id']}>"
+        client.chat_postMessage(channel=body["channel"]["id"], text=text)
+
+    @app.view("declare")
+    def declare(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        values = view["state"]["values"]
+        title = values["title"]["title"]["value"] or ""
+        if len(title) < 5:
+            ack(response_action="errors", errors={"title": "Give the incident a longer title"})
+            return
+        ack()
+        severity = values["severity"]["severity"]["selected_option"]["value"]
+        commander = values["commander"]["commander"]["selected_user"]
+        impact = [o["value"] for o in values["impact"]["impact"]["selected_options"]]
+        client.chat_postMessage(
+            channel="C0INCIDENTS",
+            text=f"*Declared* {severity}: {title} (impact: {', '.join(impact)}), "
+            f"commander <@{commander}>",
+        )
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless, launched once for the module."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed: apt-get install chromium "
+            "(the project's .ci/run does this)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Emulator]:
+    """An emulator whose bridge talks to the Bolt app above over HTTP."""
+    with Emulator(signing_secret=SECRET) as emulator:
+        with AppServer(SlackRequestHandler(_build_app(emulator))) as server:
+            emulator.app_url = server.url
+            yield emulator
+        assert emulator.server_errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, sandbox: Emulator) -> Iterator[Page]:
+    """A tab on the sandbox page; fails the test if it asks anything of another host."""
+    outside: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context = browser.new_context(viewport={"width": 1360, "height": 860})
+    tab = context.new_page()
+    tab.set_default_timeout(5000)
+    tab.route("**/*", only_local)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.goto(sandbox.root_url)
+    expect(tab.locator("body")).to_have_attribute("data-ready", "true")
+    yield tab
+    context.close()
+    assert outside == [], "the page fetched from outside the sandbox"
+    assert errors == [], "the page raised JavaScript errors"
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"sandbox-{name}.png"))
+
+
+def _send(page: Page, text: str) -> None:
+    box = page.get_by_test_id("composer-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+class TestPage:
+    def test_slash_command_button_and_reply(self, page: Page, sandbox: Emulator) -> None:
+        """Bob runs a command, clicks the app's button, and sees the app's reply rendered."""
+        page.get_by_test_id("acting-user").select_option(BOB)
+        expect(page.get_by_test_id("channel-title")).to_have_text("#incidents")
+        _send(page, "/incident page")
+        card = page.get_by_test_id("message").filter(has_text="SEV2: Checkout errors")
+        expect(card.get_by_test_id("block-header")).to_have_text("SEV2: Checkout errors")
+        expect(card).to_contain_text("Reported by @bob")
+        expect(card.locator("strong")).to_have_text("Reported")
+        card.get_by_test_id("button-incident_ack").click()
+        reply = page.get_by_test_id("message").filter(has_text="Acknowledged")
+        expect(reply).to_contain_text("✅ Acknowledged by @bob")
+        expect(reply.locator("em")).to_have_text("Acknowledged")
+        _shot(page, "click")
+        assert "Acknowledged" in sandbox.transcript("incidents")[-1]["text"]
+
+    def test_modal_errors_then_submit(self, page: Page, sandbox: Emulator) -> None:
+        """Alice fills the app's modal; a per-block error shows, then the submission lands."""
+        _send(page, "/incident declare")
+        modal = page.get_by_test_id("modal")
+        expect(modal.get_by_test_id("modal-title")).to_have_text("Declare an incident")
+        modal.get_by_test_id("input-title").fill("DB")
+        modal.get_by_test_id("input-symptoms").fill("5xx on checkout\nlatency up")
+        modal.get_by_test_id("input-severity").select_option("sev2")
+        modal.get_by_test_id("choice-impact-revenue").click()
+        modal.get_by_test_id("input-commander").select_option(CAROL)
+        modal.get_by_test_id("modal-submit").click()
+        expect(modal.get_by_test_id("error-title")).to_have_text("Give the incident a longer title")
+        expect(modal.get_by_test_id("input-severity")).to_have_value("sev2")  # input kept
+        _shot(page, "modal-errors")
+        modal.get_by_test_id("input-title").fill("Checkout errors")
+        modal.get_by_test_id("modal-submit").click()
+        expect(page.get_by_test_id("modal")).to_have_count(0)
+        declared = page.get_by_test_id("message").filter(has_text="Declared")
+        expect(declared).to_contain_text(
+            "Declared sev2: Checkout errors (impact: revenue), commander @carol"
+        )
+        _shot(page, "declared")
+
+    def test_message_text_is_never_html(self, page: Page, sandbox: Emulator) -> None:
+        """`<script>` and `<b>` in a message render as literal text; nothing runs."""
+        client = WebClient(token=sandbox.bot_token, base_url=sandbox.url)
+        client.chat_postMessage(
+            channel="C0INCIDENTS",
+            text="<script>window.pwned = 1</script> <b>bold?</b> &lt;i&gt;x&lt;/i&gt; <#C0STATUS>",
+        )
+        sandbox.post_as_user(ALICE, "C0INCIDENTS", "a plain note from alice")
+        message = page.get_by_test_id("message").filter(has_text="bold?")
+        expect(message).to_contain_text(
+            "<script>window.pwned = 1</script> <b>bold?</b> <i>x</i> #status"
+        )
+        assert message.locator("b, i, script").count() == 0
+        assert page.evaluate("typeof window.pwned") == "undefined"
+        expect(page.get_by_test_id("message").filter(has_text="plain note")).to_contain_text(
+            "Alice Andersson"
+        )
+        _shot(page, "literal-text")
+
+    def test_threads_pins_ephemerals_dms_and_markers(self, page: Page, sandbox: Emulator) -> None:
+        """Fields, context, pins, threads, ephemerals, DMs, unread and new-channel markers."""
+        client = WebClient(token=sandbox.bot_token, base_url=sandbox.url)
+        header = client.chat_postMessage(
+            channel="C0INCIDENTS",
+            text="SEV1 header",
+            blocks=[
+                {"type": "header", "text": {"type": "plain_text", "text": ":rotating_light: SEV1"}},
+                {
+                    "type": "section",
+                    "fields": [
+                        {"type": "mrkdwn", "text": f"*Commander*\n<@{CAROL}>"},
+                        {"type": "mrkdwn", "text": "*Status*\n`investigating`"},
+                    ],
+                },
+                {"type": "divider"},
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": "Next update in 15 min · <!here>"}],
+                },
+            ],
+        )
+        client.pins_add(channel="C0INCIDENTS", timestamp=header["ts"])
+        client.chat_postMessage(
+            channel="C0INCIDENTS", thread_ts=header["ts"], text="*Update*: rolled back"
+        )
+        client.chat_postEphemeral(channel="C0INCIDENTS", user=ALICE, text="Only for alice")
+        client.chat_postMessage(channel=ALICE, text="You are paged for SEV1")
+        card = page.get_by_test_id("message").filter(has_text="SEV1")
+        expect(card.get_by_test_id("pinned-marker")).to_be_visible()
+        expect(card).to_contain_text("Commander\n@carol")
+        expect(page.get_by_test_id("pins")).to_contain_text("SEV1 header")
+        card.get_by_test_id("thread-toggle").click()
+        expect(card.get_by_test_id("reply")).to_contain_text("Update: rolled back")
+        card.get_by_test_id("reply-input").fill("on it")
+        card.get_by_test_id("reply-input").press("Enter")
+        expect(card.get_by_test_id("reply")).to_have_count(2)
+        expect(page.get_by_test_id("ephemeral")).to_contain_text("Only visible to you")
+        _send(page, "/incident help")
+        expect(page.get_by_test_id("ephemeral").filter(has_text="Usage")).to_be_visible()
+        client.chat_postMessage(channel="C0STATUS", text="Stakeholder update")
+        status = page.get_by_test_id("nav-status")
+        expect(status.get_by_test_id("unread-marker")).to_have_text("1")
+        client.conversations_create(name="inc-20260301-1-checkout")
+        expect(page.get_by_test_id("nav-inc-20260301-1-checkout")).to_contain_text("new")
+        _shot(page, "overview")
+        page.get_by_test_id(f"nav-dm-{ALICE}").click()
+        expect(page.get_by_test_id("message")).to_contain_text("You are paged for SEV1")
+        status.click()
+        expect(status.get_by_test_id("unread-marker")).to_have_count(0)
