@@ -255,7 +255,7 @@ def authorize(
     field_name: str | None = {
         Action.ACKNOWLEDGE: "acknowledge",
         Action.ESCALATE: "acknowledge",
-        Action.MITIGATE: "resolve",
+        Action.MITIGATE: "acknowledge",  # containment is the responders' call
         Action.RESOLVE: "resolve",
         Action.REOPEN: "resolve",
         Action.CHANGE_SEVERITY: "change_severity",

@@ -22,3 +22,13 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     finally:
         running.stop()
         emulator.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """On failure, attach the web and worker logs to the report."""
+    outcome = yield
+    report = outcome.get_result()
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and stack is not None:
+        report.sections.append(("tocsin logs", stack.logs()))

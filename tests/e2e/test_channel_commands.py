@@ -1,0 +1,143 @@
+"""Commands in an incident channel and the modals behind them, end to end."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.e2e.support import Stack, wait_for
+from tests.e2e.test_declare_flow import declare, dm_texts, texts
+
+
+def open_view(stack: Stack, user: str, callback_id: str) -> dict[str, Any]:
+    entries = wait_for(
+        lambda: [v for v in stack.emulator.views(user) if v["callback_id"] == callback_id]
+    )
+    return {**entries[-1]["view"], "id": entries[-1]["id"]}
+
+
+def thread_of_header(stack: Stack, channel: str) -> list[str]:
+    header = stack.emulator.transcript(channel)[0]
+    return [reply["text"] for reply in header.get("replies", [])]
+
+
+class TestStatusUpdates:
+    def test_update_modal_posts_in_the_header_thread_and_mirrors_to_stakeholders(
+        self, stack: Stack
+    ) -> None:
+        """The template lands in the header's thread, the stakeholder channel hears, the header shows the next due time."""
+        cid = declare(stack)
+        result = stack.driver().slash("U0ERIN001", "update", channel_id=cid)
+        assert result.status == 200
+        view = open_view(stack, "U0ERIN001", "status_update")
+        values = {
+            "status": "identified",
+            "symptoms": "5xx at 12% on checkout <!here>",
+            "actions": "rolled back deploy 4812",
+            "next_steps": "watch error rate",
+            "next_in": "1800",
+        }
+        submitted = stack.driver().submit_view("U0ERIN001", view, values)
+        assert submitted.status == 200
+        reply = wait_for(lambda: thread_of_header(stack, cid))[0]
+        assert "*Update 1* · identified" in reply
+        assert "*Symptoms observed:* 5xx at 12% on checkout &lt;!here&gt;" in reply
+        assert "*Actions taken:* rolled back deploy 4812" in reply
+        assert "*Next update:*" in reply
+        mirror = wait_for(lambda: [t for t in texts(stack, "C0STATUS") if "update 1" in t])
+        assert "identified" in mirror[0]
+
+    def test_incomplete_update_is_refused_field_by_field(self, stack: Stack) -> None:
+        """Missing template fields come back as modal errors, and nothing is posted."""
+        cid = declare(stack)
+        stack.driver().slash("U0ERIN001", "update", channel_id=cid)
+        view = open_view(stack, "U0ERIN001", "status_update")
+        result = stack.driver().submit_view(
+            "U0ERIN001", view, {"status": "identified", "symptoms": " ", "next_in": "1800"}
+        )
+        assert result.json is not None
+        assert result.json["response_action"] == "errors"
+        assert set(result.json["errors"]) >= {"symptoms", "actions", "next_steps"}
+        time.sleep(0.5)
+        assert thread_of_header(stack, cid) == []
+
+    def test_overdue_update_reminds_the_commander_then_the_comms_lead(self, stack: Stack) -> None:
+        """sev1 wants an update every 3 s: the commander is reminded, then half a cadence later the comms lead."""
+        cid = declare(stack, "declare sev1 Checkout down")
+        result = stack.driver().slash("U0ERIN001", "role comms <@U0GRACE01|grace>", channel_id=cid)
+        assert "is now comms" in result.text
+        first = wait_for(
+            lambda: [t for t in thread_of_header(stack, cid) if "was due" in t], timeout=10
+        )
+        assert first[0].startswith(":alarm_clock: <@U0ERIN001>")
+        second = wait_for(
+            lambda: [t for t in thread_of_header(stack, cid) if "still missing" in t], timeout=10
+        )
+        assert second[0].startswith(":alarm_clock: <@U0GRACE01>")
+
+
+class TestLifecycle:
+    def test_mitigate_then_resolve_from_the_header_button(self, stack: Stack) -> None:
+        """Mitigate is announced; Resolve opens a modal whose summary closes the incident."""
+        cid = declare(stack)
+        wait_for(lambda: dm_texts(stack, "U0ALICE01"))
+        assert (
+            "mitigated by <@U0ALICE01>"
+            in stack.driver().slash("U0ALICE01", "mitigate", channel_id=cid).text
+        )
+        header = stack.emulator.transcript(cid)[0]
+        stack.driver().click("U0ERIN001", header, "incident_resolve", channel_id=cid)
+        view = open_view(stack, "U0ERIN001", "resolve_incident")
+        stack.driver().submit_view("U0ERIN001", view, {"summary": "rolled back; error rate normal"})
+        wait_for(lambda: any("Resolved by <@U0ERIN001>" in t for t in texts(stack, cid)))
+        wait_for(lambda: "resolved" in stack.emulator.channel(cid)["topic"])
+        status = stack.driver().slash("U0ERIN001", "status", channel_id=cid)
+        assert "resolved" in status.text
+
+    def test_resolve_is_refused_for_someone_without_the_right(self, stack: Stack) -> None:
+        """sev2 resolve belongs to the commander and eng managers: bob is refused."""
+        cid = declare(stack)
+        result = stack.driver().slash("U0BOB0001", "resolve fixed", channel_id=cid)
+        assert "You may not resolve" in result.text
+        assert "role:commander, usergroup:S0ENGMGRS" in result.text
+
+    def test_severity_raise_is_recorded_and_timeline_lists_every_action(self, stack: Stack) -> None:
+        """A note, a severity change and the timeline command, in order with actors."""
+        cid = declare(stack)
+        driver = stack.driver()
+        assert (
+            "note by"
+            in driver.slash("U0ERIN001", "note suspect the 12:01 deploy", channel_id=cid).text
+        )
+        changed = driver.slash("U0ERIN001", "sev sev1 EU checkout down", channel_id=cid)
+        assert "severity set to sev1" in changed.text
+        timeline = driver.slash("U0ERIN001", "timeline", channel_id=cid).text
+        order = [timeline.index(k) for k in ("declared", "note", "severity_changed")]
+        assert order == sorted(order)
+        assert "suspect the 12:01 deploy" in timeline
+
+    def test_page_command_dms_the_named_people_with_buttons(self, stack: Stack) -> None:
+        """`/incident page @frank @eng-managers help` DMs each person once, with Acknowledge."""
+        cid = declare(stack)
+        result = stack.driver().slash(
+            "U0ERIN001",
+            "page <@U0FRANK01|frank> <!subteam^S0ENGMGRS|@eng-managers> need DB help",
+            channel_id=cid,
+        )
+        assert "paged <@U0FRANK01>, <@U0GRACE01>, <@U0LEAD1>" in result.text
+        for user in ("U0FRANK01", "U0GRACE01", "U0LEAD1"):
+            page = wait_for(lambda u=user: stack.emulator.dms(u).get(u))[0]
+            assert "need DB help" in page["text"]
+            assert "incident_ack" in str(page["blocks"])
+
+    def test_anywhere_commands_list_oncall_help(self, stack: Stack) -> None:
+        """list shows the open incident; oncall shows the schedule; help lists subcommands."""
+        declare(stack)
+        driver = stack.driver()
+        assert "Checkout errors" in driver.slash("U0ALICE01", "list").text
+        oncall = driver.slash("U0ALICE01", "oncall checkout-primary")
+        assert "U0ALICE01" in oncall.text
+        assert "escalate" in driver.slash("U0ALICE01", "help").text
+        unknown = driver.slash("U0ALICE01", "oncall nosuch")
+        assert "nosuch" in unknown.text
+        assert "checkout-primary" in unknown.text
