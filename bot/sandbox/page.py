@@ -78,8 +78,8 @@ def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
             state["messages"] = emu.transcript(found.id)
             state["ephemerals"] = emu.ephemerals(user, found.id)
         stack = store.view_stacks.get(user, [])
-        if stack:
-            top = next(v for v in emu.views(user) if v["id"] == stack[-1])
+        top = next((v for v in emu.views(user) if stack and v["id"] == stack[-1]), None)
+        if top is not None:
             top["errors"] = emu.view_errors(top["id"])
             state["modal"] = top
         return inspection.to_jsonable(state)  # type: ignore[no-any-return]

@@ -84,6 +84,33 @@ BUTTON_BLOCKS: list[dict[str, Any]] = [
 ]
 
 
+def _step_view(title: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "wizard",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Next"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "next",
+                "label": {"type": "plain_text", "text": "Then what?"},
+                "element": {"type": "plain_text_input", "action_id": "next"},
+            }
+        ],
+    }
+
+
+SELECT_BLOCKS: list[dict[str, Any]] = [
+    {
+        "type": "section",
+        "block_id": "sev",
+        "text": {"type": "mrkdwn", "text": "Severity?"},
+        "accessory": MODAL["blocks"][1]["element"] | {"action_id": "pick_sev"},
+    }
+]
+
+
 def _build_app(emulator: Emulator, seen: list[tuple[str, Any]]) -> App:
     client = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=5)
     app = App(
@@ -109,6 +136,12 @@ def _build_app(emulator: Emulator, seen: list[tuple[str, Any]]) -> App:
             client.chat_postMessage(
                 channel=command["channel_id"], text="SEV2", blocks=BUTTON_BLOCKS
             )
+        elif verb == "wizard":
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=_step_view("Step 1"))
+        elif verb == "select":
+            ack()
+            client.chat_postMessage(channel=command["channel_id"], text="?", blocks=SELECT_BLOCKS)
         elif verb == "later":
             ack()
             respond("Working on it")
@@ -123,6 +156,19 @@ def _build_app(emulator: Emulator, seen: list[tuple[str, Any]]) -> App:
             ack(response_action="errors", errors={"title_block": "Say a little more"})
         else:
             ack()
+
+    @app.view("wizard")
+    def wizard(ack: Ack, view: dict[str, Any]) -> None:
+        step = view["state"]["values"]["next"]["next"]["value"]
+        if step in ("push", "update"):
+            ack(response_action=step, view=_step_view(step.title()))
+        else:
+            ack(response_action="clear")
+
+    @app.action("pick_sev")
+    def pick(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        seen.append(("select", body["actions"][0]))
 
     @app.view_closed("declare")
     def closed(ack: Ack, view: dict[str, Any]) -> None:
@@ -273,7 +319,37 @@ class TestModal:
         assert emulator.views(ALICE) == []
 
 
+class TestViewResponses:
+    def test_push_update_and_clear(self, world: tuple[Emulator, list[Any]]) -> None:
+        """`push` stacks a view, `update` replaces the submitted one, `clear` closes all."""
+        emulator, _ = world
+        emulator.act_slash(ALICE, "wizard")
+        first = emulator.wait_for(lambda: emulator.views(ALICE))[0]
+        assert emulator.act_submit(ALICE, first["id"], {"next": "push"})["outcome"] == "pushed"
+        stack = emulator.views(ALICE)
+        assert [v["view"]["title"]["text"] for v in stack] == ["Step 1", "Push"]
+        second = stack[1]
+        assert second["previous_view_id"] == first["id"]
+        assert emulator.act_submit(ALICE, second["id"], {"next": "update"})["outcome"] == "updated"
+        assert emulator.views(ALICE)[1]["view"]["title"]["text"] == "Update"
+        assert emulator.act_submit(ALICE, second["id"], {"next": "done"})["outcome"] == "cleared"
+        assert emulator.views(ALICE) == []
+
+
 class TestClick:
+    def test_select_in_message_sends_selected_option(
+        self, world: tuple[Emulator, list[Any]]
+    ) -> None:
+        """Choosing from a static_select in a message sends `selected_option`, as Slack does."""
+        emulator, seen = world
+        emulator.act_slash(ALICE, "select")
+        message = emulator.wait_for(lambda: emulator.transcript("incidents")[-1])
+        emulator.act_click(ALICE, "pick_sev", channel=INCIDENTS, ts=message["ts"], value="sev1")
+        action = emulator.wait_for(lambda: next(v for k, v in seen if k == "select"))
+        assert action["type"] == "static_select"
+        assert action["selected_option"]["value"] == "sev1"
+        assert "value" not in action
+
     def test_click_runs_listener_and_respond_replaces(
         self, world: tuple[Emulator, list[Any]]
     ) -> None:
