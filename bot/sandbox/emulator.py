@@ -6,6 +6,8 @@
         assert slack.transcript("incidents")[0]["text"] == "hi"
 
 Everything a test wants to see is a Python method here and a GET under `/sandbox/...`.
+The page at `/` shows the workspace; with `app_url` and `signing_secret` set, what a person
+does there (or a test through `act_*`) reaches the bot as signed Slack requests (`bridge`).
 """
 
 from __future__ import annotations

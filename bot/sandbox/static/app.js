@@ -49,7 +49,7 @@
     const s = ui.state;
     $("team-name").textContent = s.team.name;
     const status = $("app-status");
-    status.textContent = s.app.ready ? `App: ${s.app.url}` : "No app connected (see tocsin sandbox --help)";
+    status.textContent = s.app.ready ? `App: ${s.app.url}` : "No app connected: commands and clicks need the bot's request URL";
     status.className = `app-status ${s.app.ready ? "ok" : "off"}`;
     const select = $("acting-user");
     if (!select.options.length) {
