@@ -51,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--workspace", type=Path)
 
-    sub.add_parser("demo", help="play the example escalation")
+    demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
+    demo.add_argument("--no-serve", action="store_true", help="exit after the script")
+    demo.add_argument("--port", type=int, default=8765, help="port of the sandbox page")
     return parser
 
 
@@ -96,20 +98,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo() -> int:
-    print("Tocsin demo: the example payments policy; nobody acknowledges for 20 minutes.\n")
-    demo = argparse.Namespace(
-        policy="payments",
-        config_dir=DEFAULT_CONFIG,
-        start="2026-03-02T15:00:00Z",  # a Monday afternoon
-        event=["20m:ack"],
-        until="2h",
-        directory=None,
-        json=False,
-    )
-    return cmd_simulate(demo)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -121,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate":
             return cmd_simulate(args)
         if args.command == "demo":
-            return cmd_demo()
+            from bot.sandbox.demo import run_demo
+
+            return run_demo(serve=not args.no_serve, port=args.port)
         if args.command == "sandbox":
             from bot.sandbox.cli import run_sandbox
 

@@ -203,7 +203,7 @@ class Escalation:
             )
             data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
             self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), data=data)
-        else:
+        elif item.to != "@incident":  # in-channel posts are the record themselves
             text = f"announced in <#{item.to}>"
             self.store.record(incident_id, Entry(now, Kind.ANNOUNCED, BOT, text), data={"key": key})
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)

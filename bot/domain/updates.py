@@ -25,8 +25,8 @@ class StatusUpdate:
         for name in ("symptoms", "actions", "next_steps"):
             if not getattr(self, name).strip():
                 found[name] = "required: one line is enough"
-        if not 60 <= self.next_in_s <= 24 * 3600:
-            found["next_in"] = "between 1 minute and 24 hours"
+        if not 10 <= self.next_in_s <= 24 * 3600:
+            found["next_in"] = "between 10 seconds and 24 hours"
         return found
 
 

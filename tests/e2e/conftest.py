@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import Emulator
-from tests.e2e.support import Stack, stack_env, write_config
+from tests.e2e.support import ROOT, SECRET, Stack, stack_env, write_config
 
 
 @pytest.fixture
 def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     emulator = Emulator().start()
     config = write_config(tmp_path / "config")
-    running = Stack(emulator, stack_env(redis_url, emulator, config), tmp_path)
+    env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
+    running = Stack(emulator, env, tmp_path, SECRET)
     try:
         running.start()
         yield running

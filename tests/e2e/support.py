@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from bot.sandbox.driver import Driver
-from bot.sandbox.emulator import Emulator
+from bot.sandbox.stack import LocalStack as Stack
+from bot.sandbox.stack import stack_env, wait_for
+
+__all__ = ["SECRET", "Stack", "stack_env", "wait_for", "write_config"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-signing-secret"
@@ -75,12 +67,6 @@ fallback_channel: C0INCIDENTS
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def write_config(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in {
@@ -91,89 +77,3 @@ def write_config(directory: Path) -> Path:
     }.items():
         (directory / name).write_text(text)
     return directory
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s; last value {value!r}")
-        time.sleep(every)
-        value = predicate()
-    return value
-
-
-@dataclass
-class Stack:
-    emulator: Emulator
-    env: dict[str, str]
-    log_dir: Path
-    port: int = 0
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args], env=self.env, stdout=log, stderr=log, cwd=ROOT
-        )
-        self.procs.append(proc)
-        return proc
-
-    def start(self, workers: int = 1) -> None:
-        self.port = free_port()
-        self._spawn(
-            "web", "web", "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--threads", "16"
-        )
-        for n in range(workers):
-            self._spawn(f"worker-{n}", "worker", "--name", f"e2e-{n}-{time.time_ns()}")
-        wait_for(self.healthy, timeout=30)
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:  # noqa: S310
-                return bool(json.load(response)["ok"])
-        except OSError:
-            return False
-
-    def driver(self) -> Driver:
-        return Driver(
-            self.url + "/slack/events",
-            SECRET,
-            mint_trigger_id=self.emulator.mint_trigger_id,
-            workspace=self.emulator.payload_workspace,
-            response_url_base=self.emulator.root_url + "sandbox/respond",
-        )
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:] for p in self.log_dir.glob("*.log"))
-
-
-def stack_env(redis_url: str, emulator: Emulator, config: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        REDIS_URL=redis_url,
-        SLACK_API_URL=emulator.url,
-        SLACK_BOT_TOKEN="xoxb-sandbox",
-        SLACK_SIGNING_SECRET=SECRET,
-        TOCSIN_CONFIG_DIR=str(config),
-        TOCSIN_RUNBOOKS_DIR=str(ROOT / "runbooks"),
-        TOCSIN_CLAIM_LEASE_S="2",
-        TOCSIN_RECONCILE_EVERY_S="1",
-        TOCSIN_SCHEDULER_POLL_S="0.1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
