@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--workspace", type=Path)
+    sandbox.add_argument(
+        "--app-url", help="where the bot listens, e.g. http://127.0.0.1:3000/slack/events"
+    )
+    sandbox.add_argument(
+        "--signing-secret", help="the bot's SLACK_SIGNING_SECRET, to sign requests"
+    )
 
     demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
     demo.add_argument("--no-serve", action="store_true", help="exit after the script")
@@ -115,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             from bot.sandbox.cli import run_sandbox
 
-            return int(run_sandbox(args.port, args.workspace))
+            return int(run_sandbox(args.port, args.workspace, args.app_url, args.signing_secret))
         if args.command in ("web", "socket"):
             from bot.logs import configure
 
