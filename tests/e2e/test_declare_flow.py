@@ -29,7 +29,9 @@ def declare(
 ) -> str:
     result = stack.driver().slash(user, text)
     assert result.status == 200, result.text
-    return str(wait_for(lambda: incident_channel(stack))["id"])
+    cid = str(wait_for(lambda: incident_channel(stack))["id"])
+    wait_for(lambda: stack.emulator.pins(cid))  # the header is pinned once the channel is linked
+    return cid
 
 
 class TestDeclare:

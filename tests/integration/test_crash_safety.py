@@ -98,7 +98,17 @@ class TestWorkerCrashes:
                 delivered = all(expected_keys(i) <= counts.keys() for i in incidents)
                 return all(s is EscalationStatus.EXHAUSTED for s in states) and delivered
 
-            wait_for(all_done, timeout=90, every=0.5)
+            try:
+                wait_for(all_done, timeout=90, every=0.5)
+            except AssertionError:
+                counts = delivery_counts(r)
+                stuck = {
+                    i: (runtime.store.get(i).escalation, sorted(expected_keys(i) - counts.keys()))
+                    for i in incidents
+                    if not expected_keys(i) <= counts.keys()
+                    or runtime.store.get(i).escalation.status is not EscalationStatus.EXHAUSTED
+                }
+                raise AssertionError(f"{len(stuck)} incidents unfinished: {list(stuck.items())[:3]}")
             counts = delivery_counts(r)
             doubled = {k: v for k, v in counts.items() if v != 1}
             assert doubled == {}
