@@ -44,7 +44,7 @@ class AckTimeout(HubError):
 class SocketHub:
     """Slack's Socket Mode server side, in-process, on a free port of 127.0.0.1."""
 
-    def __init__(self, *, app_id: str = "A0TOCSIN01", ack_timeout: float = 5.0) -> None:
+    def __init__(self, *, app_id: str = "A0TOCSIN1", ack_timeout: float = 5.0) -> None:
         self.app_id = app_id
         self.ack_timeout = ack_timeout
         self.ticket = secrets.token_hex(16)
