@@ -1,0 +1,19 @@
+# One image for both processes: `tocsin web` and `tocsin worker` (see Procfile).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+RUN pip install . && useradd --system --uid 10001 tocsin
+
+COPY escalation_policies ./escalation_policies
+COPY runbooks ./runbooks
+RUN tocsin check escalation_policies
+
+USER tocsin
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=2)" || exit 1
+# Needs REDIS_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET. Run the worker with: tocsin worker
+CMD ["tocsin", "web", "--bind", "0.0.0.0:3000"]
