@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from bot.sandbox.stack import wait_for
+
+__all__ = ["ROOT", "WORKSPACE", "Workers", "wait_for", "write_config"]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "bot" / "sandbox" / "workspace.yaml"
@@ -109,15 +111,3 @@ class Workers:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy; fail the test with what it last returned."""
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting; last value {value!r}")
-        time.sleep(every)
-        value = predicate()
-    return value

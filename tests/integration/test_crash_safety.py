@@ -108,7 +108,9 @@ class TestWorkerCrashes:
                     if not expected_keys(i) <= counts.keys()
                     or runtime.store.get(i).escalation.status is not EscalationStatus.EXHAUSTED
                 }
-                raise AssertionError(f"{len(stuck)} incidents unfinished: {list(stuck.items())[:3]}")
+                raise AssertionError(
+                    f"{len(stuck)} incidents unfinished: {list(stuck.items())[:3]}"
+                ) from None
             counts = delivery_counts(r)
             doubled = {k: v for k, v in counts.items() if v != 1}
             assert doubled == {}
