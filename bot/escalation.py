@@ -100,10 +100,12 @@ class Escalation:
         return updated
 
     def _exhaustion_announcements(self, incident: Incident, now: datetime) -> list[OutboxItem]:
-        channels = [incident.channel_id]
-        if incident.policy and incident.policy.fallback_channel:
-            channels.append(incident.policy.fallback_channel)
-        text = messages.exhausted_text(incident)
+        """Never silent: the incident channel (once it exists) and the policy's fallback hear."""
+        full = messages.exhausted_text(incident)
+        targets = [("@incident", full)]
+        fallback = incident.policy.fallback_channel if incident.policy else None
+        if fallback:
+            targets.append((fallback, messages.exhausted_text(incident, redact=incident.private)))
         loop = incident.escalation.loop
         return [
             OutboxItem(
@@ -115,7 +117,7 @@ class Escalation:
                 loop,
                 created_at=now.timestamp(),
             )
-            for ch in dict.fromkeys(c for c in channels if c)
+            for ch, text in targets
         ]
 
     def after_commit(self, incident: Incident) -> None:

@@ -69,10 +69,17 @@ def manual_page_text(incident: Incident, by: str, message: str) -> str:
     return f":pager: <@{by}> pages you for {incident_label(incident)}{where}{said}"
 
 
-def exhausted_text(incident: Incident) -> str:
+def exhausted_text(incident: Incident, *, redact: bool = False) -> str:
+    """Escalation ran out; `redact` leaves a private incident's details out."""
     policy = incident.policy.name if incident.policy else "the escalation policy"
+    label = (
+        f"{incident.severity.upper()} private incident {incident.id}"
+        if redact
+        else incident_label(incident)
+    )
+    where = f" (<#{incident.channel_id}>)" if incident.channel_id and not redact else ""
     return (
-        f":warning: {incident_label(incident)}: {policy} is exhausted and nobody has "
+        f":warning: {label}{where}: {policy} is exhausted and nobody has "
         "acknowledged. Somebody must take this incident now."
     )
 

@@ -43,7 +43,8 @@ def expected_keys(incident_id: str) -> set[str]:
         for user in users
     }
     token = 1 + 4  # declared with 1, then four steps each bump it; exhaustion bumps once more
-    keys.add(f"{incident_id}:announce:exhausted:{token + 1}:C0INCIDENTS")
+    for channel in ("@incident", "C0INCIDENTS"):
+        keys.add(f"{incident_id}:announce:exhausted:{token + 1}:{channel}")
     return keys
 
 

@@ -39,7 +39,7 @@ class TestWalk:
         incident = runtime.engine.declare(
             title="Checkout 500s", service="checkout", severity="sev2", declared_by="U0ERIN001"
         )
-        wait_for(lambda: announcements_of(r, incident.id), timeout=30)
+        wait_for(lambda: len(announcements_of(r, incident.id)) == 2, timeout=30)
         pages = pages_of(r, incident.id)
         by_step: dict[int, list[dict[str, object]]] = {}
         for page in pages:
@@ -52,7 +52,7 @@ class TestWalk:
         firsts = [min(float(p["at"]) for p in by_step[s]) for s in (0, 1, 2)]  # type: ignore[arg-type]
         gaps = [b - a for a, b in itertools.pairwise(firsts)]
         assert all(0.9 <= gap <= 3.5 for gap in gaps), gaps
-        assert {a["to"] for a in announcements_of(r, incident.id)} == {"C0INCIDENTS"}
+        assert {a["to"] for a in announcements_of(r, incident.id)} == {"@incident", "C0INCIDENTS"}
         final = runtime.store.get(incident.id)
         assert final.escalation.status is EscalationStatus.EXHAUSTED
         assert all(count == 1 for count in delivery_counts(r).values())
