@@ -13,10 +13,12 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bot import clock
+from bot.domain.incident import Incident
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Entry, Kind
+from bot.domain.updates import reminder_delay
 from bot.escalation import BOT, Escalation
-from bot.timers import tick_job_id
+from bot.timers import remind_job_id, tick_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +29,7 @@ class Report:
     timers_rebuilt: list[str] = field(default_factory=list)
     overdue_kicked: list[str] = field(default_factory=list)
     drains: list[str] = field(default_factory=list)
+    reminders_rebuilt: list[str] = field(default_factory=list)
 
 
 def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
@@ -41,6 +44,24 @@ def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | N
         return None
     status: JobStatus | None = job.get_status(refresh=False)
     return status
+
+
+def _rebuild_reminder(esc: Escalation, incident: Incident, now: float) -> bool:
+    """Re-arm the status-update reminder whose job is gone (stage 1, else stage 2)."""
+    due, token = incident.update_due_at, incident.update_token
+    if not incident.is_open or due is None:
+        return False
+    reminded = {item.key for item in esc.store.outbox(incident.id)}
+    for stage in (1, 2):
+        if f"remind:{token}:{stage}" in reminded:
+            continue
+        if esc.timers.is_live(remind_job_id(incident.id, token, stage)):
+            return False
+        cadence = esc.catalog().tier(incident.severity).update_every_s
+        at = due + reminder_delay(stage, cadence)
+        esc.timers.schedule_remind(incident.id, token, stage, max(at, now))
+        return True
+    return False
 
 
 def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Report:
@@ -76,6 +97,8 @@ def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Re
                 report.overdue_kicked.append(incident_id)
                 text = f"step overdue by {overdue:.0f}s with no live timer: run now"
                 esc.store.record(incident_id, Entry(clock.now(), Kind.RECONCILED, BOT, text))
+        if _rebuild_reminder(esc, incident, now):
+            report.reminders_rebuilt.append(incident_id)
         stalled = [
             item
             for item in esc.store.outbox(incident_id)
@@ -84,12 +107,13 @@ def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Re
         if stalled:
             esc.timers.schedule_drain(incident_id)
             report.drains.append(incident_id)
-    if report.timers_rebuilt or report.overdue_kicked or report.drains:
+    if report.timers_rebuilt or report.overdue_kicked or report.drains or report.reminders_rebuilt:
         log.warning(
             "reconciled",
             checked=report.checked,
             timers_rebuilt=report.timers_rebuilt,
             overdue_kicked=report.overdue_kicked,
             drains=report.drains,
+            reminders_rebuilt=report.reminders_rebuilt,
         )
     return report

@@ -187,3 +187,21 @@ class TestRaces:
             assert f"already acknowledged by <@{winner}>" in loser.message
         acks = [e for e in runtime.store.timeline(incident.id) if e.kind is Kind.ACKNOWLEDGED]
         assert len(acks) == 1
+
+
+class TestReminderTimers:
+    def test_deleted_reminder_job_is_rebuilt_by_the_reconciler(
+        self, runtime: Runtime, workers: Workers
+    ) -> None:
+        """The status-update reminder survives losing its RQ job: the reconciler re-arms it."""
+        from bot.timers import remind_job_id
+
+        workers.start(1)
+        incident = runtime.engine.declare(
+            title="Reminders", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        job_id = remind_job_id(incident.id, incident.update_token, 1)
+        wait_for(lambda: runtime.escalation.timers.is_live(job_id))
+        Job.fetch(job_id, connection=runtime.rq_redis, serializer=runtime.queue.serializer).delete()
+        assert not runtime.escalation.timers.is_live(job_id)
+        wait_for(lambda: runtime.escalation.timers.is_live(job_id), timeout=10)
