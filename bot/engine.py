@@ -42,9 +42,10 @@ class Outcome:
     message: str
 
 
-def _starting(now: datetime) -> EscalationState:
-    """Escalation that pages step 1 as soon as the first tick runs."""
-    return EscalationState(EscalationStatus.ACTIVE, -1, 0, now.timestamp())
+def _starting(now: datetime, previous: EscalationState | None = None) -> EscalationState:
+    """Escalation that pages step 1 as soon as the first tick runs (a restart is a new run)."""
+    run = previous.run + 1 if previous is not None else 0
+    return EscalationState(EscalationStatus.ACTIVE, -1, 0, now.timestamp(), run)
 
 
 def say(text: str, now: datetime, *, key: str | None = None, thread: bool = False) -> OutboxItem:
@@ -225,7 +226,7 @@ class Engine:
             reopened = replace(machine.reopen(inc), token=inc.token + 1)
             if reopened.policy is None:
                 return reopened
-            return replace(reopened, escalation=_starting(now))
+            return replace(reopened, escalation=_starting(now, inc.escalation))
 
         return self.command(
             incident_id, user, Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>"
@@ -277,7 +278,7 @@ class Engine:
                 updated,
                 policy=routed,
                 status=Status.TRIGGERED,
-                escalation=_starting(now),
+                escalation=_starting(now, inc.escalation),
                 token=inc.token + 1,
             )
 

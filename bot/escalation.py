@@ -71,7 +71,8 @@ class Escalation:
         )
         items = [
             OutboxItem(
-                key=f"page:{p.step}:{p.loop}:{p.user}",
+                key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
+                + f"{p.step}:{p.loop}:{p.user}",
                 kind="page",
                 to=p.user,
                 text=messages.page_text(updated, p.step, p.loop, p.via),

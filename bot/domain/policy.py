@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -100,13 +100,14 @@ class EscalationState:
     step: int  # 0-based index of the step paged last
     loop: int  # 0-based
     due_at: float | None  # POSIX seconds when the next step is due; None unless ACTIVE
+    run: int = 0  # bumped when escalation restarts (reopen, re-route): pages are keyed by it
 
     @classmethod
     def idle(cls) -> EscalationState:
         return cls(EscalationStatus.STOPPED, 0, 0, None)
 
     def stopped(self) -> EscalationState:
-        return EscalationState(EscalationStatus.STOPPED, self.step, self.loop, None)
+        return EscalationState(EscalationStatus.STOPPED, self.step, self.loop, None, self.run)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +115,7 @@ class EscalationState:
             "step": self.step,
             "loop": self.loop,
             "due_at": self.due_at,
+            "run": self.run,
         }
 
     @classmethod
@@ -124,6 +126,7 @@ class EscalationState:
             int(data["step"]),
             int(data["loop"]),
             None if due is None else float(due),
+            int(data.get("run", 0)),
         )
 
 
@@ -198,8 +201,10 @@ def _advance(policy: Policy, state: EscalationState, now: datetime, lookup: Look
         return Plan(state, (), ("the policy is exhausted: there is no further step to page",))
     nxt = next_position(policy, state.step, state.loop)
     if nxt is None:
-        return _exhausted(policy, state.step, state.loop, [])
-    return _enter(policy, nxt[0], nxt[1], now, lookup, [])
+        plan = _exhausted(policy, state.step, state.loop, [])
+    else:
+        plan = _enter(policy, nxt[0], nxt[1], now, lookup, [])
+    return replace(plan, state=replace(plan.state, run=state.run))
 
 
 def _enter(

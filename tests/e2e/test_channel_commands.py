@@ -141,3 +141,22 @@ class TestLifecycle:
         unknown = driver.slash("U0ALICE01", "oncall nosuch")
         assert "nosuch" in unknown.text
         assert "checkout-primary" in unknown.text
+
+
+class TestMoreCommands:
+    def test_runbook_handoff_and_reopen(self, stack: Stack) -> None:
+        """runbook posts the matching runbook; handoff moves command; reopen restarts paging."""
+        cid = declare(stack)
+        driver = stack.driver()
+        before = len(stack.emulator.transcript(cid))
+        assert "Posting the runbook" in driver.slash("U0ERIN001", "runbook", channel_id=cid).text
+        wait_for(lambda: len(stack.emulator.transcript(cid)) > before)
+        assert "Triage" in str(stack.emulator.transcript(cid)[-1]["blocks"])
+        handed = driver.slash("U0ERIN001", "handoff <@U0GRACE01|grace>", channel_id=cid)
+        assert "<@U0GRACE01> is now commander" in handed.text
+        wait_for(lambda: "IC <@U0GRACE01>" in stack.emulator.channel(cid)["topic"])
+        resolved = driver.slash("U0GRACE01", "resolve done", channel_id=cid)
+        assert "resolved by <@U0GRACE01>" in resolved.text
+        alice_pages = len(dm_texts(stack, "U0ALICE01"))
+        assert "reopened" in driver.slash("U0GRACE01", "reopen", channel_id=cid).text
+        wait_for(lambda: len(dm_texts(stack, "U0ALICE01")) > alice_pages, timeout=10)

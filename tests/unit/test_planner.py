@@ -177,3 +177,17 @@ def test_walk_pages_each_nonempty_step_once_per_loop(
     expected = [(s, loop) for loop in range(repeat + 1) for s in range(steps) if s not in empty]
     assert paged == expected
     assert plan.exhausted
+
+
+class TestRuns:
+    def test_a_restarted_walk_keeps_its_run_number_through_every_step(self) -> None:
+        """Pages of a restart (reopen, re-route) carry the run, so they are not mistaken for the first run's."""
+        policy = make_policy(("user:U1",), ("user:U2",))
+        state = EscalationState(EscalationStatus.ACTIVE, -1, 0, T0.timestamp(), run=2)
+        plan = planner.on_due(policy, state, T0, lookup)
+        assert plan is not None
+        assert plan.state.run == 2
+        later = planner.on_due(policy, plan.state, T0 + timedelta(seconds=300), lookup)
+        assert later is not None
+        assert later.state.run == 2
+        assert planner.escalate(policy, later.state, T0, lookup).state.run == 2

@@ -1,0 +1,133 @@
+"""Every in-channel command's bad inputs, over signed HTTP: missing arguments, wrong channel,
+unknown people, no right, and Slack's retries. One stack for the module (the cases are independent)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.redis_server import connect
+from bot.sandbox.emulator import Emulator
+from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
+
+IN_CHANNEL = [
+    "ack",
+    "escalate",
+    "update all good",
+    "sev sev1",
+    "role comms <@U0GRACE01>",
+    "handoff <@U0GRACE01>",
+    "mitigate",
+    "resolve",
+    "reopen",
+    "note hi",
+    "page <@U0BOB0001>",
+    "status",
+    "timeline",
+    "runbook",
+]
+
+
+@pytest.fixture(scope="module")
+def shared(
+    redis_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, str]]:
+    connect(redis_server).flushdb()
+    tmp = tmp_path_factory.mktemp("bad-input")
+    emulator = Emulator().start()
+    env = stack_env(redis_server, emulator, write_config(tmp / "config"), ROOT / "runbooks", SECRET)
+    stack = Stack(emulator, env, Path(tmp), SECRET)
+    try:
+        stack.start()
+        stack.driver().slash("U0ERIN001", "declare sev2 Checkout errors")
+        channel = wait_for(lambda: [c for c in emulator.channels() if c["name"].startswith("inc-")])
+        cid = str(channel[0]["id"])
+        wait_for(lambda: emulator.pins(cid))
+        yield stack, cid
+    finally:
+        stack.stop()
+        emulator.stop()
+        connect(redis_server).flushdb()
+
+
+@pytest.mark.parametrize("text", IN_CHANNEL)
+def test_in_channel_commands_refuse_other_channels(shared: tuple[Stack, str], text: str) -> None:
+    """Typed in #incidents, an incident command says where it works instead of acting."""
+    stack, _ = shared
+    result = stack.driver().slash("U0ERIN001", text, channel_id="C0INCIDENTS")
+    assert result.status == 200
+    assert "works in an incident channel" in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sev", "sev1"),
+        ("role", "commander"),
+        ("role boss <@U0GRACE01>", "commander"),
+        ("note", "note"),
+        ("page", "page"),
+        ("page <!channel>", "page"),
+        ("handoff", "handoff"),
+        ("sev sev9", "sev1"),
+    ],
+)
+def test_missing_or_wrong_arguments_get_usage(
+    shared: tuple[Stack, str], text: str, expected: str
+) -> None:
+    """Missing or invalid arguments get usage help naming the valid forms, never a trace."""
+    stack, cid = shared
+    result = stack.driver().slash("U0ERIN001", text, channel_id=cid)
+    assert result.status == 200
+    assert ":warning:" in result.text
+    assert expected in result.text
+    assert "Traceback" not in result.text
+
+
+def test_unknown_person_is_named(shared: tuple[Stack, str]) -> None:
+    """A plain @name Slack did not turn into a mention is refused, naming it."""
+    stack, cid = shared
+    result = stack.driver().slash("U0ERIN001", "page @nosuchperson help", channel_id=cid)
+    assert "@nosuchperson" in result.text
+
+
+@pytest.mark.parametrize(
+    ("user", "text", "right"),
+    [
+        ("U0FRANK01", "sev sev1 worse", "change_severity"),
+        ("U0FRANK01", "page <@U0BOB0001>", "page"),
+        ("U0FRANK01", "escalate", "acknowledge"),
+        ("U0BOB0001", "resolve done", "resolve"),
+        ("U0BOB0001", "handoff <@U0BOB0001>", "resolve"),
+    ],
+)
+def test_actions_without_the_right_are_refused(
+    shared: tuple[Stack, str], user: str, text: str, right: str
+) -> None:
+    """sev2 rights: the refusal names the rule, and the incident is unchanged."""
+    stack, cid = shared
+    result = stack.driver().slash(user, text, channel_id=cid)
+    assert "You may not" in result.text
+    assert f"rights.{right} allows only" in result.text
+
+
+def test_retried_note_and_escalate_have_one_effect(
+    shared: tuple[Stack, str], redis_server: str
+) -> None:
+    """A note and an escalation re-delivered by Slack are recorded once each."""
+    stack, cid = shared
+    r: redis.Redis = connect(redis_server)
+    driver = stack.driver()
+    note = driver.slash("U0ERIN001", "note retry-probe", channel_id=cid)
+    driver.retry(note, num=1)
+    driver.retry(note, num=2)
+    escalated = driver.slash("U0ERIN001", "escalate retry-probe", channel_id=cid)
+    driver.retry(escalated, num=1)
+    incident_id = r.get(f"tocsin:chan:{cid}")
+    entries = r.xrange(f"tocsin:inc:{incident_id}:timeline")
+    texts = [fields["text"] for _, fields in entries]
+    assert sum("retry-probe" in t and t.startswith("note") for t in texts) == 1
+    assert sum("retry-probe" in t and t.startswith("escalated") for t in texts) == 1
