@@ -29,6 +29,10 @@ class Action(StrEnum):
     ASSIGN_ROLE = "assign_role"
     UPDATE = "update"
     NOTE = "note"
+    CORRECT_MILESTONE = "correct_milestone"
+    ADD_ACTION_ITEM = "add_action_item"
+    CLOSE_ACTION_ITEM = "close_action_item"
+    COMPLETE_REVIEW = "complete_review"
 
 
 # Which statuses each action may start from, and where it leads (None: status unchanged).
@@ -52,6 +56,10 @@ _TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     ),
     Action.UPDATE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}), None),
     Action.NOTE: (frozenset(Status), None),
+    Action.CORRECT_MILESTONE: (frozenset(Status), None),
+    Action.ADD_ACTION_ITEM: (frozenset(Status), None),
+    Action.CLOSE_ACTION_ITEM: (frozenset(Status), None),
+    Action.COMPLETE_REVIEW: (frozenset({Status.RESOLVED}), None),
 }
 
 
@@ -89,6 +97,7 @@ class Incident:
     status: Status = Status.TRIGGERED
     private: bool = False
     drill: bool = False
+    exclude_from_metrics: bool = False  # left out of every figure; a drill always is
     roles: Roles = field(default_factory=Roles)
     policy: Policy | None = None  # snapshot taken at declaration (or at a re-routing change)
     escalation: EscalationState = field(default_factory=EscalationState.idle)
@@ -127,6 +136,7 @@ class Incident:
             "status": self.status.value,
             "private": self.private,
             "drill": self.drill,
+            "exclude_from_metrics": self.exclude_from_metrics or self.drill,
             "roles": vars(self.roles),
             "policy": None if self.policy is None else self.policy.to_dict(),
             "escalation": self.escalation.to_dict(),
@@ -161,6 +171,7 @@ class Incident:
             status=Status(data["status"]),
             private=bool(data.get("private", False)),
             drill=bool(data.get("drill", False)),
+            exclude_from_metrics=bool(data.get("exclude_from_metrics", data.get("drill", False))),
             roles=Roles(**data.get("roles", {})),
             policy=None if policy is None else Policy.from_dict(policy),
             escalation=EscalationState.from_dict(data["escalation"]),
@@ -263,6 +274,10 @@ def authorize(
         Action.ASSIGN_ROLE: "resolve",  # handing over command is a commander-level decision
         Action.UPDATE: "acknowledge",
         Action.NOTE: None,  # anyone in the channel may add to the record
+        Action.CORRECT_MILESTONE: "resolve",  # the record of times is the commander's call
+        Action.ADD_ACTION_ITEM: None,  # a follow-up is added to the record, like a note
+        Action.CLOSE_ACTION_ITEM: "resolve",  # besides the item's owner (checked by the caller)
+        Action.COMPLETE_REVIEW: "resolve",
     }[action]
     if field_name is None:
         return True, "anyone may add notes"
