@@ -160,3 +160,35 @@ class TestMoreCommands:
         alice_pages = len(dm_texts(stack, "U0ALICE01"))
         assert "reopened" in driver.slash("U0GRACE01", "reopen", channel_id=cid).text
         wait_for(lambda: len(dm_texts(stack, "U0ALICE01")) > alice_pages, timeout=10)
+
+
+class TestPrivateIncident:
+    def test_private_incident_gets_a_private_channel_and_a_detail_free_announcement(
+        self, stack: Stack
+    ) -> None:
+        """Declared private in the modal: private channel; the stakeholder channel learns no title or service."""
+        driver = stack.driver()
+        driver.slash("U0ERIN001", "")
+        view = open_view(stack, "U0ERIN001", "declare_incident")
+        result = driver.submit_view(
+            "U0ERIN001",
+            view,
+            {
+                "title": "Customer data exposed via export bug",
+                "service": "checkout",
+                "users_affected": "lt5",
+                "severity": "sev2",
+                "private": ["private"],
+                "description": "export endpoint returned other tenants' rows",
+            },
+        )
+        assert result.status == 200
+        channel = wait_for(
+            lambda: [c for c in stack.emulator.channels() if c["name"].startswith("inc-")]
+        )[0]
+        assert channel["is_private"] is True
+        status = wait_for(lambda: texts(stack, "C0STATUS"))
+        assert "private incident" in status[-1].lower()
+        for text in status:
+            assert "export" not in text.lower()
+            assert "checkout" not in text.lower()
