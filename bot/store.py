@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.client import Pipeline
 
+from bot.counters import COUNTERS, timeline_field
 from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
 
@@ -169,7 +170,9 @@ class Store:
             "text": entry.text,
             "data": json.dumps(data or {}),
         }
-        (pipe or self.r).xadd(self.timeline_key(incident_id), fields)  # type: ignore[arg-type]
+        conn = pipe or self.r
+        conn.xadd(self.timeline_key(incident_id), fields)  # type: ignore[arg-type]
+        conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
 
     def timeline(self, incident_id: str) -> list[Entry]:
         return [e for e, _ in self.timeline_with_data(incident_id)]
