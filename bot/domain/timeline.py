@@ -32,6 +32,11 @@ class Kind(StrEnum):
     PAGE_REQUESTED = "page_requested"  # somebody paged people by hand (/incident page)
     CHANNEL_OPENED = "channel_opened"
     RECONCILED = "reconciled"  # a lost timer rebuilt
+    MILESTONE_CORRECTED = "milestone_corrected"  # a commander corrected ack/mitigated/resolved
+    REVIEW_DUE = "review_due"  # the post-incident review window opened (on resolve)
+    REVIEW_DONE = "review_done"
+    ACTION_ADDED = "action_added"  # a follow-up action item
+    ACTION_CLOSED = "action_closed"
 
 
 @dataclass(frozen=True)
