@@ -64,6 +64,8 @@ class Engine:
     def __init__(self, escalation: Escalation) -> None:
         self.esc = escalation
         self.store = escalation.store
+        # Run after a resolve commits (the post-incident review window, bot.review).
+        self.resolved_hooks: list[Callable[[Incident], None]] = []
 
     def declare(
         self,
@@ -219,7 +221,12 @@ class Engine:
             lambda inc, pipe, now: machine.resolve(inc, user, now),
             Kind.RESOLVED,
             text,
+            after=self._resolved,
         )
+
+    def _resolved(self, incident: Incident) -> None:
+        for hook in self.resolved_hooks:
+            hook(incident)
 
     def reopen(self, incident_id: str, user: str) -> Outcome:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
