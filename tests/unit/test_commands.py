@@ -22,6 +22,7 @@ from bot.slack.commands import (
     Help,
     ListIncidents,
     Mention,
+    Milestone,
     Mitigate,
     Note,
     OnCall,
@@ -93,6 +94,7 @@ HAPPY: list[tuple[str, Command]] = [
         "action Add a canary <@U0ALICE01|alice> due 2025-03-31",
         AddAction("Add a canary", ALICE, date(2025, 3, 31)),
     ),
+    ("milestone ack 2026-03-29 01:55Z", Milestone("ack", "2026-03-29 01:55Z")),
 ]
 
 

@@ -31,6 +31,7 @@ from bot.slack.commands.types import (
     Help,
     ListIncidents,
     Mention,
+    Milestone,
     Mitigate,
     Note,
     OnCall,
@@ -52,6 +53,16 @@ _ROLE_WORDS = {"commander": "commander", "ic": "commander", "comms": "comms", "s
 _SEVERITY_SHAPE = re.compile(r"sev[-_]?[0-9]+", re.IGNORECASE)
 _WINDOW = re.compile(r"([0-9]{1,4})d", re.IGNORECASE)
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_WHEN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{1,2}:[0-9]{2}Z?", re.IGNORECASE)
+_MILESTONES = {
+    "ack": "ack",
+    "acknowledged": "ack",
+    "mitigated": "mitigated",
+    "mitigate": "mitigated",
+    "contained": "mitigated",
+    "resolved": "resolved",
+    "resolve": "resolved",
+}
 MAX_WINDOW_DAYS = 365
 
 
@@ -299,6 +310,27 @@ def _action(rest: str, severities: tuple[str, ...]) -> Command:
     return AddAction(body, owner, due)
 
 
+def _milestone(rest: str, severities: tuple[str, ...]) -> Command:
+    word, when = take(rest)
+    names = "Milestones: `ack`, `mitigated`, `resolved`."
+    if not word:
+        raise _Bad("Which milestone?", names)
+    which = _MILESTONES.get(word.lower())
+    if which is None:
+        near = closest(word, list(_MILESTONES))
+        hint = f"Did you mean `{_MILESTONES[near]}`? " if near else ""
+        raise _Bad(f"`{shown(word)}` is not a milestone.", hint + names)
+    when = " ".join(when.split())
+    if not _WHEN.fullmatch(when):
+        shown_when = f"`{shown(when)}`" if when else "nothing"
+        raise _Bad(f"Give the time as `YYYY-MM-DD HH:MM` (add Z for UTC), not {shown_when}.")
+    try:
+        date(int(when[:4]), int(when[5:7]), int(when[8:10]))
+    except ValueError:
+        raise _Bad(f"`{shown(when)}` is not a real date.") from None
+    return Milestone(which, when)
+
+
 _PARSERS: dict[str, Parser] = {
     "declare": _declare,
     "list": _no_arguments(ListIncidents),
@@ -320,6 +352,7 @@ _PARSERS: dict[str, Parser] = {
     "timeline": _no_arguments(Timeline),
     "runbook": _no_arguments(Runbook),
     "action": _action,
+    "milestone": _milestone,
 }
 if _PARSERS.keys() != COMMANDS.keys():  # pragma: no cover - a programming error at import
     raise RuntimeError("every row of COMMANDS needs a parser, and only those")

@@ -144,6 +144,12 @@ _SPECS = (
         "Add a follow-up action item.",
         in_incident=True,
     ),
+    Spec(
+        "milestone",
+        ("/incident milestone <ack|mitigated|resolved> <YYYY-MM-DD HH:MM[Z]>",),
+        "Correct when the incident was acknowledged, mitigated or resolved.",
+        in_incident=True,
+    ),
 )
 
 COMMANDS: Mapping[str, Spec] = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -168,6 +168,16 @@ class AddAction:
     due: date | None
 
 
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """Correct a milestone: `which` is ack, mitigated or resolved; `when` as typed
+    (`YYYY-MM-DD HH:MM`, wall clock in TOCSIN_TIMEZONE, or with `Z` for UTC)."""
+
+    subcommand: ClassVar[str] = "milestone"
+    which: str
+    when: str
+
+
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
@@ -190,4 +200,5 @@ Command: TypeAlias = (
     | Timeline
     | Runbook
     | AddAction
+    | Milestone
 )
