@@ -20,6 +20,7 @@ from bot.actions import ActionItems
 from bot.learning_config import LearningConfig
 from bot.learning_store import LearningStore
 from bot.learning_timers import LearningReport, LearningTimers, action_job_id, review_job_id
+from bot.prom import instrument_slack
 from bot.review import Drafts, Reviews
 from bot.runtime import Runtime
 
@@ -74,6 +75,8 @@ def learning(rt: Runtime, config: LearningConfig | None = None) -> Learning:
     built = Learning(rt, config, store, timers, drafts, reviews, actions)
     hooks: list[Any] = getattr(rt.engine, "resolved_hooks", [])
     hooks.append(built.reviews.on_resolved)
+    if rt.slack is not None:
+        instrument_slack(rt.slack, rt.r)
     _BUILT[id(rt)] = built
     return built
 

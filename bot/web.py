@@ -3,6 +3,7 @@
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
+GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.prom)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import prom
 from bot.runtime import Runtime, slack_client
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
@@ -60,6 +62,7 @@ class WebApp:
         self.slack = SlackRequestHandler(
             build_app(rt, signing_secret=signing_secret, client=rt.slack)
         )
+        self.metrics = prom.registry(rt.store)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -67,6 +70,12 @@ class WebApp:
             return self.slack(environ, start_response)
         if path == "/healthz":
             return self._json(start_response, 200, {"ok": True})
+        if path == "/metrics" and method == "GET":
+            data, content_type = prom.exposition(self.metrics)
+            start_response(
+                "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+            )
+            return [data]
         if path == "/readyz":
             ok, checks = readiness(self.rt)
             return self._json(start_response, 200 if ok else 503, {"ok": ok, **checks})

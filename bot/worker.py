@@ -21,6 +21,8 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import jobs
+from bot.learning import learning, reconcile_learning
+from bot.prom import count_job_failure
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
 from bot.store import PREFIX
@@ -74,6 +76,7 @@ class Ticker(threading.Thread):
                         px=int(settings.reconcile_every_s * 900),
                     ):
                         reconcile(self.rt.escalation, stuck_s=settings.claim_lease_s + 2)
+                        reconcile_learning(learning(self.rt))
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
                 time.sleep(1)
@@ -84,6 +87,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
     name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     runtime.escalation.owner = name
     jobs.install(runtime)
+    learning(runtime)  # review window on resolve, Slack error counters
     ticker = Ticker(runtime, name)
     ticker.start()
     worker = SimpleWorker(
@@ -94,6 +98,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
         worker_ttl=30,
         job_monitoring_interval=5,
         maintenance_interval=30,
+        exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
     )
     log.info("worker_started", worker=name, queue=runtime.queue.name)
     try:

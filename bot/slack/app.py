@@ -11,7 +11,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.slack import on_action, on_command
+from bot.slack import on_action, on_command, on_learning
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +28,7 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
     )
     on_command.register(app, rt)
     on_action.register(app, rt)
+    on_learning.register(app, rt)  # stats, actions, milestones, reviews, App Home, log context
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:

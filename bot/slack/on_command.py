@@ -21,7 +21,7 @@ from bot.domain.updates import StatusUpdate
 from bot.engine import Outcome, UserError
 from bot.runtime import Runtime
 from bot.slack import commands as cmd
-from bot.slack import edge, messages, views
+from bot.slack import edge, messages, on_learning, views
 from bot.slack.render_oncall import oncall_blocks, oncall_text
 
 log = structlog.get_logger(__name__)
@@ -135,8 +135,8 @@ class CommandHandler:
             except LookupError as exc:
                 raise UserError(str(exc.args[0])) from None
             return {"text": oncall_text(rows, now), "blocks": oncall_blocks(rows, now)}
-        if isinstance(command, (cmd.Stats, cmd.AddAction)):
-            return f"`/incident {command.subcommand}` is not available in this version yet."
+        if isinstance(command, cmd.Stats):
+            return on_learning.stats_reply(rt, command)
         incident = self.incident_here(inv)
         return self.in_channel(command, incident, user)
 
@@ -186,6 +186,8 @@ class CommandHandler:
                 return f"No runbook matches service {messages.escape(incident.service)}."
             rt.queue.enqueue("bot.jobs.post_runbook", iid)
             return f"Posting the runbook *{messages.escape(runbook.title)}* in the channel."
+        if isinstance(command, (cmd.AddAction, cmd.Milestone)):
+            return on_learning.in_channel(rt, command, incident, user, self.people)
         raise UserError(f"`/incident {command.subcommand}` cannot be used here")
 
     def list_open(self) -> str:

@@ -1,0 +1,112 @@
+"""Listeners of the learning loop: stats, action items, milestone corrections, review and
+action-item buttons, App Home; and the middleware that binds log context per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from slack_bolt import Ack, App, BoltResponse, Respond
+
+from bot import clock
+from bot.domain.incident import Incident
+from bot.domain.metrics import summarize
+from bot.engine import Outcome, UserError
+from bot.learning import learning
+from bot.runtime import Runtime
+from bot.slack import commands as cmd
+from bot.slack import edge, home
+from bot.slack import learning_blocks as lb
+from bot.slack.render_stats import stats_blocks, stats_text
+
+log = structlog.get_logger(__name__)
+People = Callable[[tuple[cmd.Mention, ...]], list[str]]
+
+
+def _reply(outcome: Outcome) -> str:
+    return (":white_check_mark: " if outcome.ok else ":no_entry: ") + outcome.message
+
+
+def stats_reply(rt: Runtime, command: cmd.Stats) -> dict[str, Any]:
+    """`/incident stats [30d|90d] [service]`: figures over the window, ephemeral."""
+    until = clock.now()
+    since = until - timedelta(days=command.window_days)
+    history = learning(rt).store.history(since.timestamp(), until.timestamp() + 1)
+    known = {f.service for _, f in history}
+    if command.service and command.service not in known:
+        services = ", ".join(sorted(known)) or "none in this window"
+        raise UserError(f"no incidents on service {command.service!r} (services: {services})")
+    summary = summarize(
+        [f for _, f in history], since, until, command.service, rt.catalog().tier_names
+    )
+    return {"text": stats_text(summary), "blocks": stats_blocks(summary)}
+
+
+def in_channel(
+    rt: Runtime, command: cmd.Command, incident: Incident, user: str, people: People
+) -> str:
+    """`action` and `milestone` in an incident channel."""
+    lrn = learning(rt)
+    if isinstance(command, cmd.AddAction):
+        owner = people((command.owner,))[0] if command.owner else None
+        return _reply(lrn.actions.add(incident.id, user, command.text, owner, command.due))
+    if isinstance(command, cmd.Milestone):
+        return _reply(lrn.reviews.correct(incident.id, user, command.which, command.when))
+    raise UserError(f"`/incident {command.subcommand}` cannot be used here")
+
+
+def bind_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    """Bolt middleware: every log line of this request carries user_id and team_id."""
+    user = (
+        body.get("user_id")
+        or (body.get("user") or {}).get("id")
+        or body.get("event", {}).get("user")
+    )
+    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(user_id=user, team_id=team)
+    return next()
+
+
+def register(app: App, rt: Runtime) -> None:
+    lrn = learning(rt)
+    app.use(bind_context)
+    home.register(app, rt)
+
+    def tell(respond: Respond, text: str) -> None:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    def first(click: edge.Click) -> bool:
+        return rt.store.first_delivery(f"act:{click.action_id}:{click.user_id}:{click.action_ts}")
+
+    @app.action(lb.REVIEW_DONE)
+    def review_done(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        if not first(click):
+            return
+        try:
+            outcome = lrn.reviews.mark_done(click.value, click.user_id)
+        except UserError as error:
+            tell(respond, f":no_entry: {error}")
+            return
+        tell(respond, _reply(outcome))
+
+    @app.action(lb.ACTION_CLOSE)
+    def close_action(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        click = edge.click(body)
+        if not first(click):
+            return
+        try:
+            outcome = lrn.actions.close(click.value, click.user_id)
+        except UserError as error:
+            tell(respond, f":no_entry: {error}")
+            return
+        if outcome.ok and click.in_dm:
+            respond(text=f":white_check_mark: Closed: {outcome.message}", replace_original=True)
+        else:
+            tell(respond, _reply(outcome))
