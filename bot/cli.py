@@ -1,4 +1,4 @@
-"""`tocsin` entry point: check | schema | simulate | worker | sandbox | demo."""
+"""`tocsin` entry point: check | schema | simulate | worker | sandbox | demo | report | export."""
 
 from __future__ import annotations
 
@@ -60,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
     demo.add_argument("--no-serve", action="store_true", help="exit after the script")
     demo.add_argument("--port", type=int, default=8765, help="port of the sandbox page")
+
+    report = sub.add_parser("report", help="write an HTML report of incident metrics with charts")
+    report.add_argument("--since", default="90d", help="how far back (default 90d)")
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--synthetic", type=int, help="use a generated history of N incidents")
+    report.add_argument("--seed", type=int, default=7, help="seed of the synthetic history")
+
+    export = sub.add_parser("export", help="write an incident's post-incident review")
+    export.add_argument("incident", help="incident id, e.g. 20260309-1")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     return parser
 
 
@@ -114,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command in ("report", "export"):
+            from bot.report.commands import run_export, run_report
+
+            if args.command == "report":
+                return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
+            return run_export(args.incident, args.format, args.out, sys.stdout)
         if args.command == "demo":
             from bot.sandbox.demo import run_demo
 
