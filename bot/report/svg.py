@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-PALETTE = ("#c0392b", "#e67e22", "#2e86c1", "#27ae60", "#8e44ad", "#7f8c8d", "#16a085")
+PALETTE = ("#2e86c1", "#8e44ad", "#16a085", "#7f8c8d", "#27ae60", "#d35400", "#c0392b")
 SEVERITY_COLORS = {"sev1": "#c0392b", "sev2": "#e67e22", "sev3": "#2e86c1", "sev4": "#27ae60"}
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 
@@ -44,8 +44,10 @@ def _frame(width: int, height: int, title: str, body: list[str], test_id: str) -
 
 def _legend(keys: Sequence[str], x: int, y: int) -> list[str]:
     out = []
+    cx = x
     for i, key in enumerate(keys):
-        cx = x + i * 90
+        if i:
+            cx += 30 + 7 * len(keys[i - 1])
         out.append(f'<rect x="{cx}" y="{y - 9}" width="12" height="12" fill="{color(key, i)}"/>')
         out.append(f'<text x="{cx + 16}" y="{y + 1}">{escape(key)}</text>')
     return out
@@ -64,7 +66,7 @@ def line_chart(
     left, right, top, bottom = 52, 16, 34, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for vs in series.values() for v in vs if v is not None]
-    top_value = nice_max(max(values, default=0.0))
+    top_value = 4 * nice_max(max(values, default=0.0) / 4)  # four round gridline steps
     n = max(len(x_labels), 1)
 
     def px(i: int) -> float:

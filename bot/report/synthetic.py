@@ -25,7 +25,7 @@ _RESOLVE_MEDIAN_S = {"sev1": 3600.0, "sev2": 2.5 * 3600, "sev3": 6 * 3600}
 
 
 def _policy(service: str) -> Policy:
-    steps = tuple(Step((Target.parse(f"user:{p}"),), 300) for p in PEOPLE[:3])
+    steps = tuple(Step((Target.parse(f"user:{p}"),), 600) for p in PEOPLE[:3])
     return Policy(name=f"{service}-oncall", services=(service,), steps=steps, repeat=0)
 
 
@@ -49,12 +49,12 @@ def generate(
         ttr = ttc + rng.lognormvariate(0, 0.7) * _RESOLVE_MEDIAN_S[sev] * 0.6
         policy = _policy(service)
         rota = rng.sample(PEOPLE, 3)
-        steps_paged = min(3, 1 + int(tta // 300))
+        steps_paged = min(3, 1 + int(tta // 600))
         timeline: list[tuple[Entry, dict[str, object]]] = [
             (Entry(declared, Kind.DECLARED, rota[0], f"declared {sev} on {service}"), {})
         ]
         for step in range(steps_paged):
-            at = declared + timedelta(seconds=300 * step + rng.uniform(1, 4))
+            at = declared + timedelta(seconds=600 * step + rng.uniform(1, 4))
             timeline.append(
                 (
                     Entry(at, Kind.ESCALATION_STEP, "tocsin", f"step {step + 1}"),
