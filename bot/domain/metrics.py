@@ -8,6 +8,7 @@ bucket like any other.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +33,7 @@ def figure(values: Iterable[float | None]) -> Figure:
     got = sorted(v for v in values if v is not None)
     if not got:
         return Figure(0, None, None, None)
-    p90 = got[min(len(got) - 1, max(0, round(0.9 * len(got) + 0.5) - 1))]
+    p90 = got[max(0, math.ceil(0.9 * len(got)) - 1)]  # nearest rank
     return Figure(len(got), statistics.fmean(got), statistics.median(got), p90)
 
 
