@@ -41,7 +41,7 @@ class ActionItems:
         self.config, self.timers = config, timers
 
     def _remind_ts(self, item: ActionItem) -> float | None:
-        at = items.reminder_at(item, self.config.timezone)
+        at = items.reminder_at(item, self.config.timezone, self.config.action_remind_at)
         return at.timestamp() if at else None
 
     def add(

@@ -5,14 +5,15 @@
 | `TOCSIN_REVIEW_DUE_WITHIN` | review window: `2 business days` or a duration | `2 business days` |
 | `TOCSIN_REVIEW_REMIND_EVERY` | how often an overdue review is reminded | `1d` |
 | `TOCSIN_TIMEZONE` | calendar for business days, review times, typed milestone times | `UTC` |
+| `TOCSIN_ACTION_REMIND_AT` | when an action item's owner is reminded on the due date | `09:00` |
 | `TOCSIN_PRIVATE_REVIEWS` | `redact` (a private incident's free text) or `full` | `redact` |
-| `TOCSIN_METRICS_WINDOW` | how far back /metrics looks at incidents | `90d` |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 
 from bot.domain.business_days import Window, WindowError, parse_window, zone
 from bot.domain.durations import DurationError, parse_duration
@@ -28,7 +29,7 @@ class LearningConfig:
     review_remind_every_s: int = 86400
     timezone: str = "UTC"
     redact_private: bool = True
-    metrics_window_s: int = 90 * 86400
+    action_remind_at: time = time(9, 0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LearningConfig:
@@ -53,10 +54,17 @@ class LearningConfig:
             raise LearningSettingsError(
                 f"TOCSIN_PRIVATE_REVIEWS={private!r}: use 'redact' or 'full'"
             )
+        remind_at = env.get("TOCSIN_ACTION_REMIND_AT") or "09:00"
+        try:
+            action_remind_at = time.fromisoformat(remind_at)
+        except ValueError:
+            raise LearningSettingsError(
+                f"TOCSIN_ACTION_REMIND_AT={remind_at!r} is not a time like 09:00"
+            ) from None
         return cls(
+            action_remind_at=action_remind_at,
             review_due_within=window,
             review_remind_every_s=duration("TOCSIN_REVIEW_REMIND_EVERY", "1d"),
             timezone=tz,
             redact_private=private == "redact",
-            metrics_window_s=duration("TOCSIN_METRICS_WINDOW", "90d"),
         )

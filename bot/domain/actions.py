@@ -110,9 +110,9 @@ def close(item: ActionItem, user: str, now: datetime) -> ActionItem:
     return replace(item, status=ItemStatus.DONE, closed_by=user, closed_at=now)
 
 
-def reminder_at(item: ActionItem, tz: str = "UTC") -> datetime | None:
-    """When the owner is reminded: 09:00 local on the due date (None without owner or due)."""
+def reminder_at(item: ActionItem, tz: str = "UTC", at: time = REMIND_AT) -> datetime | None:
+    """When the owner is reminded: `at` (09:00) local on the due date (None without owner/due)."""
     if item.due is None or item.owner is None or not item.is_open:
         return None
-    local = datetime.combine(item.due, REMIND_AT, tzinfo=zone(tz))
+    local = datetime.combine(item.due, at, tzinfo=zone(tz))
     return local.astimezone(UTC)
