@@ -1,0 +1,232 @@
+"""The learning loop end to end: review window and draft on resolve, reminders until done,
+action items with a DM reminder and Close button, milestone corrections, stats, /metrics,
+App Home, and `tocsin export`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.sandbox.emulator import Emulator
+from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
+from tests.e2e.test_declare_flow import declare, dm_texts
+
+ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """The e2e stack with a review due 2 s after resolve, reminded every 2 s."""
+    emulator = Emulator().start()
+    env = stack_env(
+        redis_url, emulator, write_config(tmp_path / "config"), ROOT / "runbooks", SECRET
+    )
+    env.update(
+        TOCSIN_REVIEW_DUE_WITHIN="2s",
+        TOCSIN_REVIEW_REMIND_EVERY="2s",
+        TOCSIN_ACTION_REMIND_AT="00:00",
+    )
+    running = Stack(emulator, env, tmp_path, SECRET)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        emulator.stop()
+
+
+def messages(stack: Stack, channel: str, needle: str) -> list[dict[str, Any]]:
+    return [m for m in stack.emulator.transcript(channel) if needle in m["text"]]
+
+
+def resolved_incident(stack: Stack) -> str:
+    """Declare, ack, note, add an action, resolve; return the channel."""
+    cid = declare(stack)
+    driver = stack.driver()
+    wait_for(lambda: dm_texts(stack, ALICE))
+    assert "acknowledged" in driver.slash(ALICE, "ack", channel_id=cid).text
+    driver.slash(
+        ALICE, "note rolling back deploy 4812 because errors began with it", channel_id=cid
+    )
+    added = driver.slash(
+        ERIN, "action Add a canary for /pay <@U0ALICE01|alice> due 2099-01-31", channel_id=cid
+    )
+    assert "action item A1 added" in added.text
+    assert "resolved by" in driver.slash(ERIN, "resolve rolled back", channel_id=cid).text
+    return cid
+
+
+class TestReview:
+    def test_resolve_opens_the_review_posts_the_draft_and_reminds_until_done(
+        self, stack: Stack
+    ) -> None:
+        """Due notice with a button, a Markdown file with every section, a reminder, then silence after done."""
+        cid = resolved_incident(stack)
+        due = wait_for(lambda: messages(stack, cid, "post-incident review"))[0]
+        assert "incident_ack" not in str(due["blocks"])
+        assert "review_done" in str(due["blocks"])
+        files = wait_for(lambda: [m for m in stack.emulator.transcript(cid) if m.get("files")])
+        record = stack.emulator.store.files[files[0]["files"][0]["id"]]
+        draft = (record.content or b"").decode()
+        for section in (
+            "## Milestones",
+            "## Timeline",
+            "## Who was paged",
+            "## Decisions",
+            "## Action items",
+        ):
+            assert section in draft
+        assert "rolling back deploy 4812 because errors began with it" in draft
+        assert "| A1 | Add a canary for /pay |" in draft
+        wait_for(lambda: messages(stack, cid, ":alarm_clock:"), timeout=10)
+        refused = stack.driver().click(BOB, due, "review_done", channel_id=cid)
+        assert refused.status == 200
+        done = stack.driver().click(ERIN, due, "review_done", channel_id=cid)
+        assert done.status == 200
+        wait_for(lambda: messages(stack, cid, "review marked done by <@U0ERIN001>"))
+        time.sleep(0.5)
+        count = len(messages(stack, cid, ":alarm_clock:"))
+        time.sleep(4.5)  # two more reminder periods
+        assert len(messages(stack, cid, ":alarm_clock:")) == count
+        timeline = stack.driver().slash(ERIN, "timeline", channel_id=cid).text
+        assert "review_due" in timeline
+        assert "review_done" in timeline
+        assert "action_added" in timeline
+
+    def test_export_writes_the_review_as_markdown_and_json(self, stack: Stack) -> None:
+        """`tocsin export ID --format md|json` prints the same review."""
+        cid = resolved_incident(stack)
+        assert cid
+        ids = [k.split(":")[2] for k in _keys(stack, "tocsin:inc:*:review")]
+        assert ids
+        incident_id = ids[0]
+        md = _tocsin(stack, "export", incident_id)
+        assert md.startswith(f"# Post-incident review: {incident_id}")
+        doc = _tocsin(stack, "export", incident_id, "--format", "json")
+        assert '"reached_last_step": false' in doc
+        assert '"to_acknowledge":' in doc
+
+
+class TestActionItems:
+    def test_due_action_is_reminded_by_dm_and_closed_by_its_button(self, stack: Stack) -> None:
+        """Due today: alice gets a DM with Close; clicking it closes the item and tells the channel."""
+        cid = declare(stack)
+        today = datetime.now(UTC).date().isoformat()
+        added = stack.driver().slash(
+            ERIN, f"action Rotate the DB password <@U0ALICE01|alice> due {today}", channel_id=cid
+        )
+        assert "A1" in added.text
+        reminder = wait_for(
+            lambda: [
+                m for m in stack.emulator.dms(ALICE).get(ALICE, []) if "due today" in m["text"]
+            ]
+        )[0]
+        assert "action_item_close" in str(reminder["blocks"])
+        stranger = stack.driver().click(
+            BOB, reminder, "action_item_close", channel_id=reminder["channel"]
+        )
+        assert stranger.status == 200
+        result = stack.driver().click(
+            ALICE, reminder, "action_item_close", channel_id=reminder["channel"]
+        )
+        assert result.status == 200
+        wait_for(lambda: messages(stack, cid, "action item A1 closed by <@U0ALICE01>"))
+
+    def test_bad_action_input_is_explained(self, stack: Stack) -> None:
+        """A past due date is refused with the reason."""
+        cid = declare(stack)
+        result = stack.driver().slash(ERIN, "action Fix it due 2020-01-01", channel_id=cid)
+        assert "already passed" in result.text
+
+
+class TestMilestonesAndStats:
+    def test_commander_corrects_a_milestone_and_stats_use_it(self, stack: Stack) -> None:
+        """The correction is on the timeline; a responder without the right is refused; stats show SEV2."""
+        cid = resolved_incident(stack)
+        driver = stack.driver()
+        today = datetime.now(UTC)
+        ack = driver.slash(ERIN, f"milestone ack {today:%Y-%m-%d} 00:00Z", channel_id=cid)
+        assert "cannot be before the declaration" in ack.text
+        refused = driver.slash(BOB, f"milestone resolved {today:%Y-%m-%d %H:%M}Z", channel_id=cid)
+        assert "may not" in refused.text
+        stats = driver.slash(ERIN, "stats 30d")
+        assert "SEV2" in stats.text
+        assert "MTTA" in stats.text
+        assert "1 incident(s)" in stats.text
+        unknown = driver.slash(ERIN, "stats 30d nosuch")
+        assert "checkout" in unknown.text
+
+
+class TestMetricsAndHome:
+    def test_metrics_scrape_parses_with_the_figures(self, stack: Stack) -> None:
+        """/metrics: incidents by severity and status, pages, acks, the ack histogram, counters."""
+        resolved_incident(stack)
+        wait_for(lambda: "pages_sent_total 1" in _scrape(stack))
+        families = {f.name: f for f in text_string_to_metric_families(_scrape(stack))}
+        incidents = {
+            (s.labels["severity"], s.labels["status"]): s.value
+            for s in families["tocsin_incidents"].samples
+        }
+        assert incidents == {("sev2", "resolved"): 1.0}
+        assert families["tocsin_pages_sent"].samples[0].value >= 1
+        assert families["tocsin_acknowledgements"].samples[0].value == 1
+        hist = families["tocsin_time_to_acknowledge_seconds"]
+        count = [s for s in hist.samples if s.name.endswith("_count")]
+        assert count[0].labels == {"severity": "sev2"}
+        assert count[0].value == 1
+        for name in (
+            "tocsin_escalations",
+            "tocsin_job_failures",
+            "tocsin_slack_api_errors",
+            "tocsin_slack_rate_limited",
+        ):
+            assert name in families
+
+    def test_app_home_shows_incidents_shifts_and_actions(self, stack: Stack) -> None:
+        """Alice opens the Home tab: the open incident, her checkout-primary shift, her action item."""
+        cid = declare(stack)
+        stack.driver().slash(ERIN, "action Write the runbook <@U0ALICE01|alice>", channel_id=cid)
+        stack.driver().app_home_opened(ALICE, "D0ALICEHOME")
+        home = wait_for(
+            lambda: [v for v in stack.emulator.views(ALICE) if v["view"].get("type") == "home"]
+        )
+        shown = str(home[-1]["view"]["blocks"])
+        assert "Checkout errors" in shown
+        assert "checkout-primary" in shown
+        assert "Write the runbook" in shown
+
+
+def _scrape(stack: Stack) -> str:
+    with urllib.request.urlopen(stack.url + "/metrics", timeout=5) as response:  # noqa: S310
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return str(response.read().decode())
+
+
+def _keys(stack: Stack, pattern: str) -> list[str]:
+    import redis
+
+    return [
+        str(k)
+        for k in redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True).keys(pattern)
+    ]
+
+
+def _tocsin(stack: Stack, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
