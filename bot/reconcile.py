@@ -43,6 +43,13 @@ def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | N
     except NoSuchJobError:
         return None
     status: JobStatus | None = job.get_status(refresh=False)
+    # A worker SIGKILLed between dequeuing a job and starting it leaves it "queued" in no
+    # queue (rq's intermediate list, failed only minutes later); a "scheduled" job must be
+    # in the registry. Either way nothing will run it: report it as lost.
+    if status is JobStatus.QUEUED and queue.connection.lpos(queue.key, job.id) is None:
+        return None
+    if status is JobStatus.SCHEDULED and job.id not in queue.scheduled_job_registry:
+        return None
     return status
 
 
