@@ -137,7 +137,9 @@ class Reviews:
             return state
 
         state: ReviewState = transact(self.store.r, [key], change)
-        log.info("review_due", incident_id=incident.id, due_at=state.due_at, token=state.token)
+        log.info(
+            "review_due", incident_id=incident.id, due_at=state.due_at, review_round=state.token
+        )
         self.timers.schedule_review(incident.id, state.token, 0, state.due_at)
         self.timers.post_draft(incident.id, state.token)
         self._deliver(incident.id)
