@@ -198,7 +198,8 @@ class CommandHandler:
         for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
             where = f"<#{i.channel_id}>" if i.channel_id else i.id
             lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
-            title = messages.escape(i.title)
+            # `list` answers anyone anywhere: a private incident shows no details.
+            title = "(private incident)" if i.private else messages.escape(i.title)
             lines.append(f"• {messages.sev(i)} {where} *{title}* · {i.status.value} · {lead}")
         return "\n".join(lines)[:3000]
 
