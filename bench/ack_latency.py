@@ -1,0 +1,284 @@
+"""Benchmark 1: acknowledgement latency, Tocsin's web process against a bare Bolt app.
+
+Both targets run under the same gunicorn gthread server class and settings (`tocsin web`'s
+defaults: 2 workers x 8 threads) and verify Slack's signature. Tocsin runs with a
+`tocsin worker`, the Slack emulator (its own process) and an embedded Valkey.
+
+Requests, signed by the project's Driver, identical for both targets:
+  slash  `/incident note load test <n>` typed in an incident channel: Tocsin parses it,
+         finds the incident, commits the note under WATCH/MULTI (timeline entry), enqueues
+         the drain and header-refresh jobs, and only then acks with its reply;
+  click  the Acknowledge button of the step-1 page DM, clicked again and again (a storm of
+         acks): Tocsin acks first, then de-duplicates, runs the transition (refused after
+         the first) and tells the clicker through response_url.
+Each (kind, concurrency) is measured in rounds that alternate the two targets (ABBA...) to
+cancel drift; between runs the worker's queue is allowed to drain.
+
+Target: Tocsin's p99 <= 1.25 x the bare app's at c = 1, 20 and 50, with zero errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+
+from bench.common import (
+    SECRET,
+    Verdicts,
+    free_port,
+    get_json,
+    header,
+    ms,
+    percentile,
+    start_emulator,
+    start_redis,
+    table,
+    tocsin_env,
+    wait_for,
+    wait_ready,
+    world,
+    write_config,
+)
+from bot.sandbox.bridge import payload_workspace
+from bot.sandbox.driver import Driver, Result
+from bot.sandbox.emulator import BOT_TOKEN
+from bot.sandbox.workspace import load_workspace
+
+CONCURRENCY = (1, 20, 50)
+KINDS = ("slash", "click")
+TARGET_RATIO = 1.25
+WEB_WORKERS, WEB_THREADS = 2, 8  # `tocsin web` defaults
+
+
+@dataclass
+class Run:
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    wall: float = 0.0
+
+    def extend(self, other: Run) -> None:
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.wall += other.wall
+
+
+Send = Callable[[Driver, int], Result]
+
+
+def load(drivers: list[Driver], send: Send, total: int, check: Callable[[Result], bool]) -> Run:
+    """`len(drivers)` closed-loop clients share `total` requests; every latency is kept."""
+    run, lock, counter = Run(), threading.Lock(), iter(range(total))
+
+    def client(driver: Driver) -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            try:
+                result = send(driver, n)
+            except (OSError, urllib.error.URLError) as exc:
+                with lock:
+                    run.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            with lock:
+                run.latencies.append(result.latency)
+                if not check(result):
+                    run.errors.append(f"{result.status}: {result.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(d,)) for d in drivers]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run.wall = time.perf_counter() - started
+    return run
+
+
+def settle(r: redis.Redis, timeout: float = 120.0) -> None:
+    """Wait until the worker has drained what the last run enqueued (background work)."""
+
+    def idle() -> bool:
+        return r.llen("rq:queue:tocsin") == 0 and r.zcard("rq:wip:tocsin") == 0
+
+    wait_for(idle, timeout=timeout, every=0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a <= 60 s version")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="for profiling: slash,click")
+    parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
+    parser.add_argument("--rounds", type=int, help="override the number of ABBA rounds")
+    args = parser.parse_args(argv)
+    kinds = tuple(args.kinds.split(","))
+    concurrency = tuple(int(c) for c in args.concurrency.split(","))
+    header("Acknowledgement latency: Tocsin web vs bare Bolt", sys.argv)
+    rounds = args.rounds or (2 if args.quick else 6)
+    per_run = {1: 50, 20: 200, 50: 300} if args.quick else {1: 150, 20: 500, 50: 750}
+
+    with world() as (stack, tmp, procs):
+        redis_url = start_redis(stack)
+        config = write_config(tmp / "config")
+        emu_root = start_emulator(procs, tocsin_env(redis_url, config))
+        env = tocsin_env(
+            redis_url,
+            config,
+            SLACK_API_URL=emu_root + "api/",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SECRET,
+        )
+        tocsin_port, bare_port = free_port(), free_port()
+        web = ["web", "--bind", f"127.0.0.1:{tocsin_port}"]
+        procs.spawn(
+            "web",
+            ["-m", "bot.cli", *web, "--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS)],
+            env,
+        )
+        procs.spawn("worker", ["-m", "bot.cli", "worker", "--name", "bench-worker"], env)
+        procs.spawn(
+            "bare",
+            [
+                "-m",
+                "bench.bare_app",
+                "--bind",
+                f"127.0.0.1:{bare_port}",
+                "--workers",
+                str(WEB_WORKERS),
+                "--threads",
+                str(WEB_THREADS),
+            ],
+            env,
+        )
+        urls = {
+            "tocsin": f"http://127.0.0.1:{tocsin_port}",
+            "bare": f"http://127.0.0.1:{bare_port}",
+        }
+        for url in urls.values():
+            wait_ready(procs, url)
+        r = redis.Redis.from_url(redis_url)
+        workspace = payload_workspace(load_workspace(None))
+
+        def driver(target: str) -> Driver:
+            return Driver(
+                urls[target] + "/slack/events",
+                SECRET,
+                workspace=workspace,
+                response_url_base=emu_root + "sandbox/respond",
+            )
+
+        # One real incident: its channel (for /incident note) and alice's page (for clicks).
+        declared = driver("tocsin").slash("U0ERIN001", "declare sev2 Bench checkout errors")
+        assert declared.status == 200, declared.text
+        channel = wait_for(
+            lambda: [
+                c for c in get_json(emu_root + "sandbox/channels") if c["name"].startswith("inc-")
+            ],
+            timeout=20,
+        )[0]["id"]
+        page = wait_for(lambda: get_json(emu_root + "sandbox/dms/U0ALICE01"), timeout=20)[0]
+        settle(r)
+
+        senders: dict[str, Send] = {
+            "slash": lambda d, n: d.slash("U0ERIN001", f"note load test {n}", channel_id=channel),
+            "click": lambda d, n: d.click("U0ALICE01", page, "incident_ack"),
+        }
+
+        def check(target: str, kind: str) -> Callable[[Result], bool]:
+            if target == "tocsin" and kind == "slash":
+                return lambda res: res.status == 200 and "note by" in res.text
+            return lambda res: res.status == 200
+
+        results: dict[tuple[str, str, int], Run] = {}
+
+        def measure(target: str, kind: str, c: int, total: int) -> Run:
+            drivers = [driver(target) for _ in range(c)]
+            run = load(drivers, senders[kind], total, check(target, kind))
+            procs.check_alive()
+            settle(r)
+            return run
+
+        for target in urls:  # warm both up (imports, caches, connection pools)
+            for kind in kinds:
+                measure(target, kind, 10, 100)
+
+        for c in concurrency:
+            for n in range(rounds):
+                order = ("tocsin", "bare") if n % 2 == 0 else ("bare", "tocsin")
+                for kind in kinds:
+                    for target in order:
+                        run = measure(target, kind, c, per_run[c])
+                        results.setdefault((target, kind, c), Run()).extend(run)
+            print(f"c={c}: done ({rounds} rounds)", flush=True)
+
+    print()
+    rows, verdicts = [], Verdicts()
+    ratios: dict[tuple[str, int], float] = {}
+    for kind in kinds:
+        for c in concurrency:
+            p99 = {}
+            for target in ("bare", "tocsin"):
+                run = results[(target, kind, c)]
+                lat = run.latencies
+                p99[target] = percentile(lat, 99)
+                rows.append(
+                    [
+                        kind,
+                        c,
+                        target,
+                        len(lat),
+                        ms(percentile(lat, 50)),
+                        ms(p99[target]),
+                        ms(max(lat)),
+                        f"{len(lat) / run.wall:.0f}",
+                        len(run.errors),
+                    ]
+                )
+                verdicts.check(
+                    f"{target} {kind} c={c} errors", str(len(run.errors)), "0", not run.errors
+                )
+                for err in run.errors[:3]:
+                    print(f"  error ({target} {kind} c={c}): {err}")
+            ratio = p99["tocsin"] / p99["bare"]
+            ratios[(kind, c)] = ratio
+            verdicts.check(
+                f"p99 ratio tocsin/bare, {kind} c={c}",
+                f"{ratio:.2f}",
+                f"<= {TARGET_RATIO}",
+                ratio <= TARGET_RATIO,
+            )
+    print(
+        table(
+            ["kind", "c", "target", "requests", "p50 ms", "p99 ms", "max ms", "req/s", "errors"],
+            rows,
+        )
+    )
+    print()
+    print(
+        table(
+            ["kind", *[f"p99 ratio c={c}" for c in concurrency]],
+            [[k, *[f"{ratios[(k, c)]:.2f}" for c in concurrency]] for k in kinds],
+        )
+    )
+    print()
+    verdicts.report()
+    worst_kind, worst_c = max(ratios, key=lambda key: ratios[key])
+    at = 20 if 20 in concurrency else concurrency[-1]
+    key = max(ratios[(k, at)] for k in kinds)
+    print(
+        f"ack p99 ratio tocsin/bare at c={at}: {key:.2f} "
+        f"(worst {ratios[(worst_kind, worst_c)]:.2f}: {worst_kind} at c={worst_c})"
+    )
+    return verdicts.exit_code()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
