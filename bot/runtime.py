@@ -29,6 +29,7 @@ from bot.paging.slack_dm import SlackPager
 from bot.redis_server import connect
 from bot.runbooks import RunbookIndex, load_runbooks
 from bot.settings import Settings, SettingsError
+from bot.slack.pacing import PacedWebClient, Pacer
 from bot.store import Store
 from bot.timers import Timers, make_queue
 from bot.updates import Updates
@@ -88,10 +89,14 @@ class RunbookSource:
         return self._index
 
 
-def slack_client(settings: Settings) -> WebClient:
+def slack_client(settings: Settings, pacer: Pacer | None = None) -> WebClient:
     if not settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
     base = settings.slack_api_url or "https://slack.com/api/"
+    if pacer is not None:  # shared 429 holds and per-channel post slots (bot.slack.pacing)
+        return PacedWebClient(
+            token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10, pacer=pacer
+        )
     client = WebClient(token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10)
     client.retry_handlers = [
         ConnectionErrorRetryHandler(max_retry_count=2),
@@ -127,7 +132,7 @@ class Runtime:
         queue = make_queue(rq_conn, settings.queue)
         store = Store(conn)
         catalog = CatalogSource(settings.config_dir)
-        slack = slack_client(settings) if settings.pager == "slack" else None
+        slack = slack_client(settings, Pacer(conn)) if settings.pager == "slack" else None
         pager: Pager
         directory: Directory
         if slack is not None:
