@@ -10,9 +10,10 @@ landed, so each page goes out exactly once per (incident, step, loop, person).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from redis.client import Pipeline
@@ -27,7 +28,7 @@ from bot.domain.schedule import on_call
 from bot.domain.timeline import Entry, Kind
 from bot.paging import DeliveryError, Pager
 from bot.slack import messages
-from bot.store import OutboxItem, Store
+from bot.store import PREFIX, OutboxItem, Store
 from bot.timers import Timers
 
 log = structlog.get_logger(__name__)
@@ -165,16 +166,40 @@ class Escalation:
                 continue
             if not self.store.claim(incident_id, item.key, self.owner, self.lease_s):
                 continue
+            keeper = self._keep_claim(incident_id, item.key)
             try:
                 if self._deliver(incident_id, item.key):
                     sent += 1
             except DeliveryError as exc:
                 failures.append(f"{item.key}: {exc}")
+                if str(exc).startswith("slack"):
+                    break  # Slack is failing: the rest would too; free the worker for due steps
             finally:
+                keeper.set()
                 self.store.release(incident_id, item.key)
         if failures:
             raise DeliveryError("; ".join(failures))
         return sent
+
+    def _keep_claim(self, incident_id: str, key: str) -> threading.Event:
+        """Renew the claim while this (live) worker is still sending; set the event to stop.
+
+        The lease says "the holder is alive", not "the holder is fast": a send slowed by
+        Slack's retries or our pacer must not let a second worker send the same item. A
+        SIGKILLed worker stops renewing, and its lease runs out as before.
+        """
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease_s / 3):
+                try:
+                    if not self.store.renew_claim(incident_id, key, self.owner, self.lease_s):
+                        return
+                except Exception:  # a Redis blip: try again next period
+                    log.warning("claim_renew_failed", incident_id=incident_id, key=key)
+
+        threading.Thread(target=renew, name=f"claim-{key}", daemon=True).start()
+        return stop
 
     def _deliver(self, incident_id: str, key: str) -> bool:
         item = self.store.outbox_item(incident_id, key)  # re-read under the claim
@@ -190,12 +215,16 @@ class Escalation:
             try:
                 ref = self.pager.deliver(item, incident)
             except DeliveryError as exc:
+                first_failure = item.last_error is None
                 item.last_error = str(exc)
                 self.store.save_outbox_item(incident_id, item)
-                self.store.record(
-                    incident_id,
-                    Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
-                )
+                if first_failure:  # once per item: retries through an outage are not news
+                    self.store.record(
+                        incident_id,
+                        Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
+                    )
+                if str(exc).startswith("slack"):  # Slack down or refusing, not "no channel yet"
+                    self.store.r.set(_gap_key(incident_id), clock.now_ts(), nx=True, ex=7 * 86400)
                 raise
         now = clock.now()
         item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
@@ -209,5 +238,23 @@ class Escalation:
         elif item.to != "@incident":  # in-channel posts are the record themselves
             text = f"announced in <#{item.to}>"
             self.store.record(incident_id, Entry(now, Kind.ANNOUNCED, BOT, text), data={"key": key})
+        self._close_gap(incident_id, now)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
         return True
+
+    def _close_gap(self, incident_id: str, now: datetime) -> None:
+        """Slack answers again: put how long it was unreachable on the timeline, once."""
+        started = self.store.r.getdel(_gap_key(incident_id))
+        if started is None:
+            return
+        since = datetime.fromtimestamp(float(started), UTC)
+        text = (
+            f"Slack unreachable from {since:%H:%M:%S} to {now:%H:%M:%S} UTC "
+            f"({(now - since).total_seconds():.0f}s); the deliveries it held up are now sent"
+        )
+        data = {"slack_gap": [since.timestamp(), now.timestamp()]}
+        self.store.record(incident_id, Entry(now, Kind.NOTE, BOT, text), data=data)
+
+
+def _gap_key(incident_id: str) -> str:
+    return f"{PREFIX}:inc:{incident_id}:slack_gap"

@@ -155,6 +155,18 @@ class Store:
     def release(self, incident_id: str, key: str) -> None:
         self.r.delete(f"{PREFIX}:claim:{incident_id}:{key}")
 
+    def renew_claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
+        """Extend our claim for another `lease_s` (only if it is still ours)."""
+        renewed = self.r.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0",
+            1,
+            f"{PREFIX}:claim:{incident_id}:{key}",
+            owner,
+            int(lease_s * 1000),
+        )
+        return bool(renewed)
+
     # timeline -------------------------------------------------------------------------
     def record(
         self,
