@@ -30,6 +30,7 @@ class Report:
     overdue_kicked: list[str] = field(default_factory=list)
     drains: list[str] = field(default_factory=list)
     reminders_rebuilt: list[str] = field(default_factory=list)
+    channels_reopened: list[str] = field(default_factory=list)
 
 
 def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
@@ -71,8 +72,14 @@ def _rebuild_reminder(esc: Escalation, incident: Incident, now: float) -> bool:
     return False
 
 
-def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Report:
-    """Check every open incident once; return what was repaired."""
+def reconcile(
+    esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0, *, channels: bool = False
+) -> Report:
+    """Check every open incident once; return what was repaired.
+
+    With `channels` (the Slack pager), an incident whose channel or header is still missing
+    after its open job gave up (Slack down longer than the job's retries) is opened again.
+    """
     report = Report()
     now = clock.now_ts()
     for incident_id in esc.store.open_ids():
@@ -104,6 +111,10 @@ def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Re
                 report.overdue_kicked.append(incident_id)
                 text = f"step overdue by {overdue:.0f}s with no live timer: run now"
                 esc.store.record(incident_id, Entry(clock.now(), Kind.RECONCILED, BOT, text))
+        unopened = incident.channel_id is None or incident.header_ts is None
+        if channels and unopened and not esc.timers.is_live(f"open-{incident_id}"):
+            esc.timers.open_channel(incident_id)
+            report.channels_reopened.append(incident_id)
         if _rebuild_reminder(esc, incident, now):
             report.reminders_rebuilt.append(incident_id)
         stalled = [
@@ -111,10 +122,17 @@ def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Re
             for item in esc.store.outbox(incident_id)
             if item.status == "pending" and now - item.created_at > grace_s
         ]
-        if stalled:
-            esc.timers.schedule_drain(incident_id)
+        redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
+        if stalled and not esc.timers.is_live(redrive):  # pile drains before due ticks
+            esc.timers.schedule_drain(incident_id, job_id=redrive)
             report.drains.append(incident_id)
-    if report.timers_rebuilt or report.overdue_kicked or report.drains or report.reminders_rebuilt:
+    if (
+        report.timers_rebuilt
+        or report.overdue_kicked
+        or report.drains
+        or report.reminders_rebuilt
+        or report.channels_reopened
+    ):
         log.warning(
             "reconciled",
             checked=report.checked,
@@ -122,5 +140,6 @@ def reconcile(esc: Escalation, grace_s: float = 2.0, stuck_s: float = 6.0) -> Re
             overdue_kicked=report.overdue_kicked,
             drains=report.drains,
             reminders_rebuilt=report.reminders_rebuilt,
+            channels_reopened=report.channels_reopened,
         )
     return report

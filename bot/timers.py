@@ -50,14 +50,17 @@ class Timers:
         """Run the escalation tick for (incident, token) at `due_at` (now when None or past)."""
         job_id = tick_job_id(incident_id, token) + suffix
         common = {"job_id": job_id, "retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
+        common["at_front"] = True  # a due step goes before a backlog of deliveries
         if due_at is None or due_at <= clock.now_ts():
             self.queue.enqueue(TICK, incident_id, token, **common)
         else:
             when = datetime.fromtimestamp(due_at, UTC)
             self.queue.enqueue_at(when, TICK, incident_id, token, **common)
 
-    def schedule_drain(self, incident_id: str) -> None:
-        self.queue.enqueue(DRAIN, incident_id, retry=RETRY, result_ttl=60, failure_ttl=86400)
+    def schedule_drain(self, incident_id: str, job_id: str | None = None) -> None:
+        self.queue.enqueue(
+            DRAIN, incident_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400
+        )
 
     def schedule_remind(
         self, incident_id: str, token: int, stage: int, due_at: float, suffix: str = ""

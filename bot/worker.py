@@ -75,7 +75,11 @@ class Ticker(threading.Thread):
                         nx=True,
                         px=int(settings.reconcile_every_s * 900),
                     ):
-                        reconcile(self.rt.escalation, stuck_s=settings.claim_lease_s + 2)
+                        reconcile(
+                            self.rt.escalation,
+                            stuck_s=settings.claim_lease_s + 2,
+                            channels=self.rt.channels is not None,
+                        )
                         reconcile_learning(learning(self.rt))
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
