@@ -36,3 +36,9 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The reliability suite at length (tests/reliability; `make test` runs its bounded version):
+# 200 worker SIGKILLs, a 2-minute Slack outage, 200 incidents a minute at Slack's real limits.
+.PHONY: soak
+soak: $(STAMP)
+	TOCSIN_SOAK=1 $(BIN)/pytest tests/reliability -p no:cacheprovider -o timeout=1800 -s
