@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit integration install clean
+.PHONY: demo test lint typecheck unit integration install clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ integration: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest
+
+# Benchmarks (docs/BENCHMARKS.md): each prints its figures, its last line is the key figure,
+# and it exits non-zero when a target is missed; every benchmark runs even if one fails.
+BENCHES := bench.ack_latency bench.escalation_timing bench.declare_to_page
+
+bench: $(STAMP)
+	@status=0; for b in $(BENCHES); do $(BIN)/python -m $$b || status=1; echo; done; exit $$status
+
+bench-quick: $(STAMP)
+	@status=0; for b in $(BENCHES); do $(BIN)/python -m $$b --quick || status=1; echo; done; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

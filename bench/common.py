@@ -265,12 +265,25 @@ fallback_channel: C0INCIDENTS
 """
 
 
+STORM_USERS = ("U0BOB0001", "U0CAROL01", "U0DAVE001", "U0FRANK01", "U0GRACE01")
+
+
 def write_config(directory: Path) -> Path:
-    """Production-like config: step 1 pages alice (a schedule), waits are long."""
+    """Production-like config: step 1 pages alice (a schedule), waits are long.
+
+    Services svc0..svc4 each page somebody else (STORM_USERS), for concurrent declarations
+    whose pages go to different DMs.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "severities.yaml").write_text(SEVERITIES)
     (directory / "schedules.yaml").write_text(SCHEDULES)
     (directory / "checkout.yaml").write_text(POLICY)
+    for n, user in enumerate(STORM_USERS):
+        (directory / f"svc{n}.yaml").write_text(
+            f"name: svc{n}\nservices: [svc{n}]\nsteps:\n"
+            f"  - notify: [user:{user}]\n    wait: 10m\nrepeat: 0\n"
+            "fallback_channel: C0INCIDENTS\n"
+        )
     return directory
 
 

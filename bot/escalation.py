@@ -159,9 +159,14 @@ class Escalation:
 
     # --- delivering the outbox -----------------------------------------------------------
     def drain(self, incident_id: str) -> int:
-        """Deliver every pending outbox item this worker can claim; return how many sent."""
+        """Deliver every pending outbox item this worker can claim; return how many sent.
+
+        Pages go first: announcements share paced channels (1 post/s per channel), and a
+        page must not wait behind the stakeholder channel's queue in an incident storm.
+        """
         sent, failures = 0, []
-        for item in self.store.outbox(incident_id):
+        pending = self.store.outbox(incident_id)
+        for item in sorted(pending, key=lambda i: i.kind != "page"):  # stable: pages first
             if item.status != "pending":
                 continue
             if not self.store.claim(incident_id, item.key, self.owner, self.lease_s):
