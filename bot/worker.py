@@ -10,11 +10,14 @@ SimpleWorker runs jobs in-process: forking per job is far too slow for many time
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import threading
 import time
 import uuid
 
+import redis
 import structlog
 from rq import SimpleWorker
 from rq.scheduler import RQScheduler
@@ -94,21 +97,37 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
     learning(runtime)  # review window on resolve, Slack error counters
     ticker = Ticker(runtime, name)
     ticker.start()
-    worker = SimpleWorker(
-        [runtime.queue],
-        connection=runtime.rq_redis,
-        serializer=JSONSerializer,
-        name=name,
-        worker_ttl=30,
-        job_monitoring_interval=5,
-        maintenance_interval=30,
-        exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
-    )
+
+    def make(worker_name: str) -> SimpleWorker:
+        return SimpleWorker(
+            [runtime.queue],
+            connection=runtime.rq_redis,
+            serializer=JSONSerializer,
+            name=worker_name,
+            worker_ttl=30,
+            job_monitoring_interval=5,
+            maintenance_interval=30,
+            exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
+        )
+
+    worker = make(name)
     log.info("worker_started", worker=name, queue=runtime.queue.name)
     try:
-        worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+        for attempt in itertools.count(1):
+            try:
+                worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+                break
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if burst:
+                    raise
+                # Redis restarting (or failing over) must not end the process: wait, go on
+                # under a fresh name (the old registration expires with worker_ttl).
+                log.warning("redis_unavailable_worker_waiting", worker=name, error=str(exc))
+                time.sleep(1)
+                worker = make(f"{name}-r{attempt}")
     finally:
         ticker.stopping.set()
-        if runtime.r.get(SCHEDULER_LEASE) == name:
-            runtime.r.delete(SCHEDULER_LEASE)  # hand the role over now rather than in 3 s
+        with contextlib.suppress(redis.RedisError):
+            if runtime.r.get(SCHEDULER_LEASE) == name:
+                runtime.r.delete(SCHEDULER_LEASE)  # hand the role over now rather than in 3 s
     return 0
