@@ -108,10 +108,19 @@ class ChannelService:
         runbook = self.runbook_for(incident)
         header = self.header(incident, runbook)
         channel = _channel(incident)
-        posted = self.client.chat_postMessage(
-            channel=channel, text=messages.topic(incident), blocks=header
-        )
-        ts = str(posted["ts"])
+        ts = self._posted_header(incident, channel)  # an earlier attempt may have landed
+        if ts is None:
+            self.store.r.set(f"{PREFIX}:inc:{incident.id}:header_attempt", clock.now_ts())
+            posted = self.client.chat_postMessage(
+                channel=channel,
+                text=messages.topic(incident),
+                blocks=header,
+                metadata={
+                    "event_type": "tocsin_header",
+                    "event_payload": {"incident_id": incident.id, "key": "header"},
+                },
+            )
+            ts = str(posted["ts"])
         _ignore(
             lambda: self.client.pins_add(channel=channel, timestamp=ts),
             "already_pinned",
@@ -123,6 +132,22 @@ class ChannelService:
             return updated
 
         return self.store.update(incident.id, keep)
+
+    def _posted_header(self, incident: Incident, channel: str) -> str | None:
+        """The ts of a header an earlier, interrupted attempt posted (Slack did it, the
+        client saw an error), so a retry pins that one instead of posting a second."""
+        attempted = self.store.r.get(f"{PREFIX}:inc:{incident.id}:header_attempt")
+        if attempted is None:
+            return None
+        history = self.client.conversations_history(
+            channel=channel, oldest=f"{float(attempted) - 5:.6f}", include_all_metadata=True
+        )
+        messages_found: list[dict[str, Any]] = list(history.get("messages", []))
+        for message in messages_found:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("incident_id") == incident.id and payload.get("key") == "header":
+                return str(message["ts"])
+        return None
 
     def _bookmark_runbook(self, incident: Incident) -> None:
         runbook = self.runbook_for(incident)
