@@ -166,7 +166,7 @@ class TestSlackDown:
             assert sorted(steps) == [0, 1, 2]
             for step, at in steps.items():  # on schedule although Slack was down (a due step
                 # may wait for one in-flight Slack call to give up on a busy worker)
-                assert abs(at - (declared + 3 * step)) < 4.0, (inc, step, at - declared)
+                assert abs(at - (declared + 3 * step)) < 6.0, (inc, step, at - declared)
             failed = [e for e, _ in entries if e.kind is Kind.PAGE_FAILED]
             assert failed, inc
             assert len(failed) <= len(store.outbox(inc))  # once per delivery, not per retry
