@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             started = start_tocsin_workers(procs, env, r)
             time.sleep(1.0)
             before = int(r.info("memory")["used_memory"])
-            lead = 3.0 + n / 1500  # creation takes about 0.5 ms per incident
+            lead = 3.0 + n / 700  # creation takes about 1 ms per incident on 2 cores
             first = time.time() + lead
             dues = [first + span * i / n for i in range(n)]
             t0 = time.perf_counter()
