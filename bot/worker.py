@@ -110,11 +110,12 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
             exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
         )
 
-    worker = make(name)
+    worker: SimpleWorker | None = make(name)
     log.info("worker_started", worker=name, queue=runtime.queue.name)
     try:
         for attempt in itertools.count(1):
             try:
+                worker = worker or make(f"{name}-r{attempt}")
                 worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
                 break
             except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -124,7 +125,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
                 # under a fresh name (the old registration expires with worker_ttl).
                 log.warning("redis_unavailable_worker_waiting", worker=name, error=str(exc))
                 time.sleep(1)
-                worker = make(f"{name}-r{attempt}")
+                worker = None
     finally:
         ticker.stopping.set()
         with contextlib.suppress(redis.RedisError):
