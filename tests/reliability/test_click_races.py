@@ -30,7 +30,7 @@ from tests.reliability.support import knob
 
 pytestmark = pytest.mark.integration
 CLICKS = 20
-RACE_TRIALS = int(knob("TOCSIN_RACE_TRIALS", 20, 100))
+RACE_TRIALS = int(knob("TOCSIN_RACE_TRIALS", 12, 100))
 USERS = ["U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DAVE001", "U0ERIN001", "U0FRANK01"]
 
 

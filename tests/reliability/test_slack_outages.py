@@ -4,7 +4,7 @@ against the emulator with injected faults.
 - 20% of calls fail (429 with Retry-After, 500/503, dropped connections), and some
   chat.postMessage calls fail *after* Slack performed them: every page and message is
   delivered exactly once, and no process calls a rate-limited method before Retry-After.
-- Slack fully down (bounded 20 s, soak 120 s): escalation keeps its schedule, each failed
+- Slack fully down (bounded 12 s, soak 120 s): escalation keeps its schedule, each failed
   delivery is on the timeline once, everything is delivered once when Slack returns, and
   the gap is noted ("Slack unreachable from … to …").
 """
@@ -30,8 +30,8 @@ from tests.reliability.support import knob, metadata_key
 
 pytestmark = pytest.mark.integration
 
-INCIDENTS = int(knob("TOCSIN_FAULT_INCIDENTS", 6, 20))
-OUTAGE_S = knob("TOCSIN_OUTAGE_S", 20, 120)
+INCIDENTS = int(knob("TOCSIN_FAULT_INCIDENTS", 5, 20))
+OUTAGE_S = knob("TOCSIN_OUTAGE_S", 12, 120)
 USER_ONLY = """\
 name: checkout
 services: [checkout, payments-api]
