@@ -191,7 +191,7 @@ class Engine:
         if outcome.ok:
             if not record_only:
                 self.esc.after_commit(outcome.incident)
-                self.esc.timers.refresh_header(incident_id)
+                self.esc.refresh_header(incident_id)
             if after:
                 after(outcome.incident)
         return outcome

@@ -45,6 +45,23 @@ class Escalation:
     lease_s: float = 30.0
     owner: str = "tocsin"
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
+    # Bring the pinned header up to date in this process (a worker with Slack), or None to
+    # leave it to a job (the web process) — or to nobody when there is no Slack at all.
+    refresh_inline: Callable[[str], None] | None = None
+    has_headers: bool = True
+
+    def refresh_header(self, incident_id: str) -> None:
+        """After a change: the header shows status, who is paged next and when."""
+        if not self.has_headers:
+            return
+        if self.refresh_inline is None:
+            self.timers.refresh_header(incident_id)
+            return
+        try:
+            self.refresh_inline(incident_id)
+        except Exception:  # Slack down: a job with retries takes it over
+            log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
+            self.timers.refresh_header(incident_id)
 
     # --- resolving targets ---------------------------------------------------------------
     def lookup(self, target: Target, at: datetime) -> Sequence[str]:
@@ -148,7 +165,7 @@ class Escalation:
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
         if outcome == "stepped":
             self.after_commit(incident)
-            self.timers.refresh_header(incident_id)  # "paged next" moved on
+            self.refresh_header(incident_id)  # "paged next" moved on
         elif outcome == "not_due" and incident.escalation.status is EscalationStatus.ACTIVE:
             # Fired early (or by the reconciler): make sure a timer waits for the due time.
             self.timers.schedule_tick(incident_id, token, incident.escalation.due_at, "-early")

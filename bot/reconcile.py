@@ -6,6 +6,7 @@ Redis is the truth; RQ jobs are only reminders of it, so any missing one can be 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import structlog
@@ -31,6 +32,68 @@ class Report:
     drains: list[str] = field(default_factory=list)
     reminders_rebuilt: list[str] = field(default_factory=list)
     channels_reopened: list[str] = field(default_factory=list)
+
+
+CHUNK = 500
+_LOST = {"finished", "failed", "canceled", "stopped"}
+
+
+@dataclass
+class _Seen:
+    """What one pipelined read tells about an incident, enough to skip the healthy ones."""
+
+    incident: Incident
+    outbox: dict[str, str]
+    tick: str | None  # the rq status of the current tick job, None if there is none
+    reminders: tuple[str | None, str | None]
+
+
+def _prefetch(esc: Escalation, ids: list[str]) -> list[_Seen]:
+    """Incidents, outboxes and the rq status of their timers, in one round trip per chunk."""
+    seen: list[_Seen] = []
+    r = esc.store.r
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        raw = r.mget([esc.store.incident_key(i) for i in chunk])
+        incidents = [Incident.from_dict(json.loads(x)) if x else None for x in raw]
+        with r.pipeline(transaction=False) as pipe:
+            for incident_id, incident in zip(chunk, incidents, strict=True):
+                token = incident.token if incident else 0
+                update = incident.update_token if incident else 0
+                pipe.hgetall(esc.store.outbox_key(incident_id))
+                pipe.hget(f"rq:job:{tick_job_id(incident_id, token)}", "status")
+                pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 1)}", "status")
+                pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 2)}", "status")
+            answers = pipe.execute()
+        for n, incident in enumerate(incidents):
+            if incident is not None:
+                outbox, tick, first, second = answers[4 * n : 4 * n + 4]
+                seen.append(_Seen(incident, outbox, tick, (first, second)))
+    return seen
+
+
+def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
+    """True when nothing needs a closer look: the common case, decided without a round trip."""
+    incident = seen.incident
+    state = incident.escalation
+    active = state.status is EscalationStatus.ACTIVE and state.due_at is not None
+    if active and (seen.tick is None or seen.tick in _LOST or now - (state.due_at or 0) > grace_s):
+        return False
+    if channels and (incident.channel_id is None or incident.header_ts is None):
+        return False
+    if incident.update_due_at is not None:
+        token = incident.update_token
+        for stage, status in zip((1, 2), seen.reminders, strict=True):
+            if f"remind:{token}:{stage}" in seen.outbox:
+                continue
+            if status is None or status in _LOST:
+                return False
+            break
+    for raw in seen.outbox.values():
+        item = json.loads(raw)
+        if item.get("status") == "pending" and now - float(item.get("created_at", 0)) > grace_s:
+            return False
+    return True
 
 
 def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
@@ -82,11 +145,12 @@ def reconcile(
     """
     report = Report()
     now = clock.now_ts()
-    for incident_id in esc.store.open_ids():
-        incident = esc.store.find(incident_id)
-        if incident is None:
-            continue
+    for seen in _prefetch(esc, esc.store.open_ids()):
         report.checked += 1
+        if _healthy(seen, now, grace_s, channels):
+            continue
+        incident = seen.incident
+        incident_id = incident.id
         state = incident.escalation
         if state.status is EscalationStatus.ACTIVE and state.due_at is not None:
             status = _tick_status(esc, incident_id, incident.token)

@@ -162,6 +162,9 @@ class Runtime:
             if slack is not None
             else None
         )
+        escalation.has_headers = channels is not None
+        if channels is not None and inline_delivery:  # a worker: no job per header refresh
+            escalation.refresh_inline = channels.refresh
         return cls(
             settings,
             conn,
