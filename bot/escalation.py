@@ -183,22 +183,31 @@ class Escalation:
         """
         sent, failures = 0, []
         pending = self.store.outbox(incident_id)
-        for item in sorted(pending, key=lambda i: i.kind != "page"):  # stable: pages first
-            if item.status != "pending":
+        incident: Incident | None = None  # read once per drain, when something is to be sent
+        for listed in sorted(pending, key=lambda i: i.kind != "page"):  # stable: pages first
+            if listed.status != "pending":
                 continue
-            if not self.store.claim(incident_id, item.key, self.owner, self.lease_s):
+            claimed, item = self.store.claim_and_read(
+                incident_id, listed.key, self.owner, self.lease_s
+            )
+            if not claimed:
                 continue
-            keeper = self._keep_claim(incident_id, item.key)
+            keeper = self._keep_claim(incident_id, listed.key)
+            released = False
             try:
-                if self._deliver(incident_id, item.key):
-                    sent += 1
+                if item is None or item.status != "pending":  # re-read under the claim
+                    continue
+                incident = incident or self.store.get(incident_id)
+                self._deliver(incident, item)
+                sent, released = sent + 1, True
             except DeliveryError as exc:
-                failures.append(f"{item.key}: {exc}")
+                failures.append(f"{listed.key}: {exc}")
                 if str(exc).startswith("slack"):
                     break  # Slack is failing: the rest would too; free the worker for due steps
             finally:
                 keeper.set()
-                self.store.release(incident_id, item.key)
+                if not released:
+                    self.store.release(incident_id, listed.key)
         if failures:
             raise DeliveryError("; ".join(failures))
         return sent
@@ -223,11 +232,9 @@ class Escalation:
         threading.Thread(target=renew, name=f"claim-{key}", daemon=True).start()
         return stop
 
-    def _deliver(self, incident_id: str, key: str) -> bool:
-        item = self.store.outbox_item(incident_id, key)  # re-read under the claim
-        if item is None or item.status != "pending":
-            return False
-        incident = self.store.get(incident_id)
+    def _deliver(self, incident: Incident, item: OutboxItem) -> None:
+        """Send one claimed item (unless an earlier attempt landed), then record and release."""
+        incident_id, key = incident.id, item.key
         ref = None
         if item.attempts:
             ref = self.pager.find(item, incident, since=item.created_at - 5)
@@ -250,23 +257,27 @@ class Escalation:
                 raise
         now = clock.now()
         item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
-        self.store.save_outbox_item(incident_id, item)
-        if item.kind == "page":
-            text = (
-                f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
-            )
-            data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
-            self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), data=data)
-        elif item.to != "@incident":  # in-channel posts are the record themselves
-            text = f"announced in <#{item.to}>"
-            self.store.record(incident_id, Entry(now, Kind.ANNOUNCED, BOT, text), data={"key": key})
-        self._close_gap(incident_id, now)
+        with self.store.r.pipeline(transaction=False) as pipe:  # one round trip for the record
+            pipe.hset(self.store.outbox_key(incident_id), key, item.to_json())
+            if item.kind == "page":
+                text = (
+                    f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, "
+                    f"via {item.via})"
+                )
+                data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
+                self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), pipe, data)
+            elif item.to != "@incident":  # in-channel posts are the record themselves
+                text = f"announced in <#{item.to}>"
+                entry = Entry(now, Kind.ANNOUNCED, BOT, text)
+                self.store.record(incident_id, entry, pipe, {"key": key})
+            pipe.getdel(_gap_key(incident_id))
+            pipe.delete(f"{PREFIX}:claim:{incident_id}:{key}")
+            gap_started = pipe.execute()[-2]
+        self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
-        return True
 
-    def _close_gap(self, incident_id: str, now: datetime) -> None:
+    def _close_gap(self, incident_id: str, now: datetime, started: str | None) -> None:
         """Slack answers again: put how long it was unreachable on the timeline, once."""
-        started = self.store.r.getdel(_gap_key(incident_id))
         if started is None:
             return
         since = datetime.fromtimestamp(float(started), UTC)

@@ -152,6 +152,16 @@ class Store:
         claim_key = f"{PREFIX}:claim:{incident_id}:{key}"
         return bool(self.r.set(claim_key, owner, nx=True, px=int(lease_s * 1000)))
 
+    def claim_and_read(
+        self, incident_id: str, key: str, owner: str, lease_s: float
+    ) -> tuple[bool, OutboxItem | None]:
+        """`claim`, and the item as it is now, in one round trip (the read counts if claimed)."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(f"{PREFIX}:claim:{incident_id}:{key}", owner, nx=True, px=int(lease_s * 1000))
+            pipe.hget(self.outbox_key(incident_id), key)
+            claimed, raw = pipe.execute()
+        return bool(claimed), (None if raw is None else OutboxItem.from_json(str(raw)))
+
     def release(self, incident_id: str, key: str) -> None:
         self.r.delete(f"{PREFIX}:claim:{incident_id}:{key}")
 
