@@ -110,12 +110,13 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
             exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
         )
 
-    worker: SimpleWorker | None = make(name)
-    log.info("worker_started", worker=name, queue=runtime.queue.name)
+    worker: SimpleWorker | None = None
     try:
         for attempt in itertools.count(1):
-            try:
-                worker = worker or make(f"{name}-r{attempt}")
+            try:  # Redis may be away already at start (a restart racing our boot): wait too
+                if worker is None:
+                    worker = make(name if attempt == 1 else f"{name}-r{attempt}")
+                    log.info("worker_started", worker=worker.name, queue=runtime.queue.name)
                 worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
                 break
             except (redis.ConnectionError, redis.TimeoutError) as exc:
