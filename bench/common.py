@@ -14,11 +14,9 @@ import math
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,27 +25,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.redis_server import EmbeddedRedis
+from bot.sandbox.stack import free_port
+from bot.sandbox.stack import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"  # noqa: S105 - a local benchmark's fake secret
 WORKSPACE = ROOT / "bot" / "sandbox" / "workspace.yaml"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s; last value {value!r}")
-        time.sleep(every)
-        value = predicate()
-    return value
+    """The project's poller (bot.sandbox.stack), with the benchmarks' longer default timeout."""
+    return _wait_for(predicate, timeout, every)
 
 
 # --- statistics -----------------------------------------------------------------------------

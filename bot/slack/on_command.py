@@ -45,7 +45,7 @@ def guess_service(title: str, services: list[str]) -> str:
     """The first known service named in the title (`Checkout errors` -> checkout), else `*`."""
     words = set(re.findall(r"[a-z0-9][a-z0-9_-]*", title.lower()))
     for service in services:
-        if service.lower() in words or service.lower() in title.lower():
+        if service.lower() in words:  # whole words: `auth` is not named by "author"
             return service
     return "*"
 
