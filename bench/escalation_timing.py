@@ -13,8 +13,8 @@
       divided by N (before any step fires). Target <= 4 KB per open incident.
 
 Incidents are written directly through the Store in pipelines, in the state the first tick
-leaves them in (step 1 paged, timeline and outbox written, step 2's tick job and the status
-reminder job scheduled), not through HTTP.
+leaves them in (step 1 paged, timeline and outbox written, step 2's timer in the due index
+and the status reminder job scheduled), not through HTTP.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from bot.domain.timeline import Entry, Kind
 from bot.paging.recording import LOG_KEY
 from bot.redis_server import connect
 from bot.store import OutboxItem, Store
-from bot.timers import REMIND, RETRY, TICK, make_queue, remind_job_id, tick_job_id
+from bot.timers import DUE_KEY, REMIND, RETRY, due_member, make_queue, remind_job_id
 
 RATE = 10_000 / 60  # steps per second in the spread
 SPREAD_P99 = 1.0
@@ -114,15 +114,7 @@ def create_incidents(r: redis.Redis, rq_r: redis.Redis, prefix: str, dues: list[
                 paged = {"user": "U0ALICE01", "step": 0, "loop": 0, "via": page.via}
                 store.record(iid, Entry(now, Kind.PAGED, "tocsin", "paged"), pipe, paged)
                 common = {"retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
-                queue.enqueue_at(
-                    datetime.fromtimestamp(due, UTC),
-                    TICK,
-                    iid,
-                    2,
-                    job_id=tick_job_id(iid, 2),
-                    pipeline=rq_pipe,
-                    **common,
-                )
+                rq_pipe.zadd(DUE_KEY, {due_member(iid, 2): due})  # step 2's timer
                 queue.enqueue_at(
                     now + timedelta(seconds=1800),
                     REMIND,

@@ -2,23 +2,25 @@
 
 Flow of a step: `tick` re-reads the incident under WATCH, exits if its fencing token moved
 on, asks the pure planner what is due, and commits in one transaction the new state, the
-bumped token, the pages owed (outbox) and the timeline. Only then does it schedule the
-next tick and deliver the outbox. Delivery claims each item with a lease, records the
-attempt before sending, and after a crash asks the pager whether the earlier attempt
-landed, so each page goes out exactly once per (incident, step, loop, person).
+bumped token, the pages owed (outbox), the timeline and the next step's timer. Then it
+delivers the outbox (`bot.delivery`: each page exactly once per (incident, step, loop,
+person)). `tick_many` does the same for a batch of steps that fell due together, with one
+WATCH/MULTI for the whole batch.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
+import redis
 import structlog
 from redis.client import Pipeline
 
 from bot import clock
+from bot.delivery import BOT, Deliveries
 from bot.directory import Directory
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
@@ -26,17 +28,17 @@ from bot.domain.incident import Incident
 from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
 from bot.domain.schedule import on_call
 from bot.domain.timeline import Entry, Kind
-from bot.paging import DeliveryError, Pager
+from bot.paging import Pager
 from bot.slack import messages
-from bot.store import PREFIX, OutboxItem, Store
+from bot.store import OutboxItem, Store
 from bot.timers import Timers
 
 log = structlog.get_logger(__name__)
-BOT = "tocsin"
+__all__ = ["BOT", "Escalation"]
 
 
 @dataclass
-class Escalation:
+class Escalation(Deliveries):
     store: Store
     catalog: Callable[[], Catalog]
     pager: Pager
@@ -149,145 +151,91 @@ class Escalation:
         else:
             self.timers.schedule_drain(incident.id)
 
-    # --- the tick job --------------------------------------------------------------------
+    # --- the tick jobs ------------------------------------------------------------------
     def tick(self, incident_id: str, token: int) -> str:
+        """The step of (incident, token) fell due: take it, then deliver what is owed."""
         now = clock.now()
-
-        def change(incident: Incident, pipe: Pipeline) -> tuple[str, Incident]:
-            if incident.token != token or incident.policy is None:
-                return "stale", incident
-            plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
-            if plan is None:
-                return "not_due", incident
-            return "stepped", self.apply(incident, plan, pipe, now)
-
-        outcome, incident = self.store.update(incident_id, change)
+        outcome, incident = self.store.update(
+            incident_id, lambda incident, pipe: self._step(incident, {token}, pipe, now)
+        )
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
-        if outcome == "stepped":
-            self.after_commit(incident)
-            self.refresh_header(incident_id)  # "paged next" moved on
-        elif outcome == "not_due" and incident.escalation.status is EscalationStatus.ACTIVE:
-            # Fired early (or by the reconciler): make sure a timer waits for the due time.
-            self.timers.schedule_tick(incident_id, token, incident.escalation.due_at, "-early")
+        self._run_if_due(incident, outcome, now)
+        if self.inline_delivery:  # a retry of a step that committed still owes its pages
             self.drain(incident_id)
         else:
-            self.drain(incident_id)  # a retry of a step that committed still owes its pages
+            self.timers.schedule_drain(incident_id)
+        if outcome == "stepped":
+            self.refresh_header(incident_id)  # "paged next" moved on
         return outcome
 
-    # --- delivering the outbox -----------------------------------------------------------
-    def drain(self, incident_id: str) -> int:
-        """Deliver every pending outbox item this worker can claim; return how many sent.
+    def tick_many(self, pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
+        """Steps that fell due together: one WATCH/MULTI for the batch, then one drain.
 
-        Pages go first: announcements share paced channels (1 post/s per channel), and a
-        page must not wait behind the stakeholder channel's queue in an incident storm.
+        Each step commits with its next step's timer. If any incident of the batch changed
+        meanwhile (an ack racing its step), each step is ticked on its own instead.
         """
-        sent, failures = 0, []
-        pending = self.store.outbox(incident_id)
-        incident: Incident | None = None  # read once per drain, when something is to be sent
-        for listed in sorted(pending, key=lambda i: i.kind != "page"):  # stable: pages first
-            if listed.status != "pending":
-                continue
-            claimed, item = self.store.claim_and_read(
-                incident_id, listed.key, self.owner, self.lease_s
-            )
-            if not claimed:
-                continue
-            keeper = self._keep_claim(incident_id, listed.key)
-            released = False
-            try:
-                if item is None or item.status != "pending":  # re-read under the claim
-                    continue
-                incident = incident or self.store.get(incident_id)
-                self._deliver(incident, item)
-                sent, released = sent + 1, True
-            except DeliveryError as exc:
-                failures.append(f"{listed.key}: {exc}")
-                if str(exc).startswith("slack"):
-                    break  # Slack is failing: the rest would too; free the worker for due steps
-            finally:
-                keeper.set()
-                if not released:
-                    self.store.release(incident_id, listed.key)
-        if failures:
-            raise DeliveryError("; ".join(failures))
-        return sent
-
-    def _keep_claim(self, incident_id: str, key: str) -> threading.Event:
-        """Renew the claim while this (live) worker is still sending; set the event to stop.
-
-        The lease says "the holder is alive", not "the holder is fast": a send slowed by
-        Slack's retries or our pacer must not let a second worker send the same item. A
-        SIGKILLed worker stops renewing, and its lease runs out as before.
-        """
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(self.lease_s / 3):
-                try:
-                    if not self.store.renew_claim(incident_id, key, self.owner, self.lease_s):
-                        return
-                except Exception:  # a Redis blip: try again next period
-                    log.warning("claim_renew_failed", incident_id=incident_id, key=key)
-
-        threading.Thread(target=renew, name=f"claim-{key}", daemon=True).start()
-        return stop
-
-    def _deliver(self, incident: Incident, item: OutboxItem) -> None:
-        """Send one claimed item (unless an earlier attempt landed), then record and release."""
-        incident_id, key = incident.id, item.key
-        ref = None
-        if item.attempts:
-            ref = self.pager.find(item, incident, since=item.created_at - 5)
-        if ref is None:
-            item.attempts += 1
-            self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
-            try:
-                ref = self.pager.deliver(item, incident)
-            except DeliveryError as exc:
-                first_failure = item.last_error is None
-                item.last_error = str(exc)
-                self.store.save_outbox_item(incident_id, item)
-                if first_failure:  # once per item: retries through an outage are not news
-                    self.store.record(
-                        incident_id,
-                        Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
-                    )
-                if str(exc).startswith("slack"):  # Slack down or refusing, not "no channel yet"
-                    self.store.r.set(_gap_key(incident_id), clock.now_ts(), nx=True, ex=7 * 86400)
-                raise
         now = clock.now()
-        item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
-        with self.store.r.pipeline(transaction=False) as pipe:  # one round trip for the record
-            pipe.hset(self.store.outbox_key(incident_id), key, item.to_json())
-            if item.kind == "page":
-                text = (
-                    f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, "
-                    f"via {item.via})"
-                )
-                data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
-                self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), pipe, data)
-            elif item.to != "@incident":  # in-channel posts are the record themselves
-                text = f"announced in <#{item.to}>"
-                entry = Entry(now, Kind.ANNOUNCED, BOT, text)
-                self.store.record(incident_id, entry, pipe, {"key": key})
-            pipe.getdel(_gap_key(incident_id))
-            pipe.delete(f"{PREFIX}:claim:{incident_id}:{key}")
-            gap_started = pipe.execute()[-2]
-        self._close_gap(incident_id, now, gap_started)
-        log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
+        wanted: dict[str, set[int]] = {}
+        for incident_id, token in pairs:
+            wanted.setdefault(incident_id, set()).add(int(token))
+        ids = list(wanted)
+        outcomes: dict[str, str] = {}
+        known: dict[str, Incident] = {}
+        with self.store.r.pipeline() as pipe:
+            try:
+                pipe.watch(*(self.store.incident_key(i) for i in ids))  # type: ignore[no-untyped-call]
+                raw = pipe.mget([self.store.incident_key(i) for i in ids])
+                pipe.multi()
+                for incident_id, blob in zip(ids, raw, strict=True):
+                    if blob is None:
+                        outcomes[incident_id] = "stale"
+                        continue
+                    incident = Incident.from_dict(json.loads(blob))
+                    outcomes[incident_id], known[incident_id] = self._step(
+                        incident, wanted[incident_id], pipe, now
+                    )
+                pipe.execute()
+            except redis.WatchError:
+                return {i: self.tick(i, t) for i, tokens in wanted.items() for t in tokens}
+        for incident_id, outcome in outcomes.items():
+            log.info("escalation_tick", incident_id=incident_id, outcome=outcome, batch=len(ids))
+            if incident_id in known:
+                self._run_if_due(known[incident_id], outcome, now)
+        if self.inline_delivery:
+            _, failures = self.drain_many(ids, known)
+            for incident_id in failures:  # a job of its own retries it with backoff
+                self.timers.schedule_drain(incident_id)
+        else:
+            for incident_id in ids:
+                self.timers.schedule_drain(incident_id)
+        for incident_id, outcome in outcomes.items():
+            if outcome == "stepped":
+                self.refresh_header(incident_id)
+        return outcomes
 
-    def _close_gap(self, incident_id: str, now: datetime, started: str | None) -> None:
-        """Slack answers again: put how long it was unreachable on the timeline, once."""
-        if started is None:
+    def _run_if_due(self, incident: Incident, outcome: str, now: datetime) -> None:
+        """A next step already due (no wait) has no timer in the index: run it as a job now."""
+        state = incident.escalation
+        if outcome == "stale" or state.status is not EscalationStatus.ACTIVE:
             return
-        since = datetime.fromtimestamp(float(started), UTC)
-        text = (
-            f"Slack unreachable from {since:%H:%M:%S} to {now:%H:%M:%S} UTC "
-            f"({(now - since).total_seconds():.0f}s); the deliveries it held up are now sent"
-        )
-        data = {"slack_gap": [since.timestamp(), now.timestamp()]}
-        self.store.record(incident_id, Entry(now, Kind.NOTE, BOT, text), data=data)
+        if state.due_at is None or state.due_at <= now.timestamp():
+            self.timers.schedule_tick(incident.id, incident.token, None)
 
-
-def _gap_key(incident_id: str) -> str:
-    return f"{PREFIX}:inc:{incident_id}:slack_gap"
+    def _step(
+        self, incident: Incident, tokens: set[int], pipe: Pipeline, now: datetime
+    ) -> tuple[str, Incident]:
+        """Take the step of `incident` if one of `tokens` is current and it is due, queuing
+        on `pipe` (in MULTI) its writes and the timer of the step after it."""
+        if incident.token not in tokens or incident.policy is None:
+            return "stale", incident
+        plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
+        if plan is None:
+            due = incident.escalation.due_at
+            if due is not None and due > now.timestamp():
+                self.timers.schedule_tick(incident.id, incident.token, due, pipe=pipe)
+            return "not_due", incident
+        updated = self.apply(incident, plan, pipe, now)
+        due = updated.escalation.due_at
+        if updated.escalation.status is EscalationStatus.ACTIVE and due and due > now.timestamp():
+            self.timers.schedule_tick(incident.id, updated.token, due, pipe=pipe)
+        return "stepped", updated

@@ -27,7 +27,7 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _bind(incident_id: str) -> None:
+def _bind(incident_id: str | None) -> None:
     job = get_current_job()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(incident_id=incident_id, job_id=job.id if job else None)
@@ -37,6 +37,12 @@ def tick(incident_id: str, token: int) -> str:
     """An escalation step fell due for (incident, token)."""
     _bind(incident_id)
     return runtime().escalation.tick(incident_id, token)
+
+
+def tick_many(pairs: list[list[str | int]]) -> dict[str, str]:
+    """Steps that fell due together, as [incident, token] pairs (from the due index)."""
+    _bind(None)
+    return runtime().escalation.tick_many((str(i), int(t)) for i, t in pairs)
 
 
 def drain(incident_id: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import cast
 
 import structlog
 from rq.exceptions import NoSuchJobError
@@ -19,7 +20,7 @@ from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.domain.updates import reminder_delay
 from bot.escalation import BOT, Escalation
-from bot.timers import remind_job_id, tick_job_id
+from bot.timers import DUE_KEY, TICK_MANY, due_member, remind_job_id, tick_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +45,7 @@ class _Seen:
 
     incident: Incident
     outbox: dict[str, str]
-    tick: str | None  # the rq status of the current tick job, None if there is none
+    tick: str | None  # "scheduled" if indexed, else the rq status of its tick job, or None
     reminders: tuple[str | None, str | None]
 
 
@@ -61,13 +62,15 @@ def _prefetch(esc: Escalation, ids: list[str]) -> list[_Seen]:
                 token = incident.token if incident else 0
                 update = incident.update_token if incident else 0
                 pipe.hgetall(esc.store.outbox_key(incident_id))
+                pipe.zscore(DUE_KEY, due_member(incident_id, token))
                 pipe.hget(f"rq:job:{tick_job_id(incident_id, token)}", "status")
                 pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 1)}", "status")
                 pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 2)}", "status")
             answers = pipe.execute()
         for n, incident in enumerate(incidents):
             if incident is not None:
-                outbox, tick, first, second = answers[4 * n : 4 * n + 4]
+                outbox, due, tick, first, second = answers[5 * n : 5 * n + 5]
+                tick = "scheduled" if due is not None else tick
                 seen.append(_Seen(incident, outbox, tick, (first, second)))
     return seen
 
@@ -96,7 +99,29 @@ def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
     return True
 
 
-def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
+def _batched(esc: Escalation) -> dict[tuple[str, int], JobStatus]:
+    """Steps inside `tick_many` jobs that are queued or running, with that job's status."""
+    queue = esc.timers.queue
+    queued = cast(list[bytes], queue.connection.lrange(queue.key, 0, -1))
+    ids = {j.decode(): JobStatus.QUEUED for j in queued}
+    ids.update(dict.fromkeys(queue.started_job_registry.get_job_ids(), JobStatus.STARTED))
+    found: dict[tuple[str, int], JobStatus] = {}
+    wanted = [j for j in ids if j.startswith("ticks-")]
+    for job in Job.fetch_many(wanted, connection=queue.connection, serializer=queue.serializer):
+        if job is not None and job.func_name == TICK_MANY:
+            for incident_id, token in job.args[0]:
+                found[(str(incident_id), int(token))] = ids[job.id]
+    return found
+
+
+def _tick_status(
+    esc: Escalation, incident_id: str, token: int, batched: dict[tuple[str, int], JobStatus]
+) -> JobStatus | None:
+    """How the step of (incident, token) will run: indexed, in a batch, or as its own job."""
+    if esc.timers.due_at(incident_id, token) is not None:
+        return JobStatus.SCHEDULED
+    if (incident_id, token) in batched:
+        return batched[(incident_id, token)]
     queue = esc.timers.queue
     try:
         job = Job.fetch(
@@ -145,6 +170,7 @@ def reconcile(
     """
     report = Report()
     now = clock.now_ts()
+    batched: dict[tuple[str, int], JobStatus] | None = None  # read once, when first needed
     for seen in _prefetch(esc, esc.store.open_ids()):
         report.checked += 1
         if _healthy(seen, now, grace_s, channels):
@@ -153,7 +179,8 @@ def reconcile(
         incident_id = incident.id
         state = incident.escalation
         if state.status is EscalationStatus.ACTIVE and state.due_at is not None:
-            status = _tick_status(esc, incident_id, incident.token)
+            batched = _batched(esc) if batched is None else batched
+            status = _tick_status(esc, incident_id, incident.token, batched)
             overdue = now - state.due_at
             lost = status is None or status in (
                 JobStatus.FINISHED,

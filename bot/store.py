@@ -8,7 +8,7 @@ transaction fail and the caller re-reads, so each change is applied exactly once
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -93,6 +93,16 @@ class Store:
             raise IncidentNotFound(incident_id)
         return Incident.from_dict(json.loads(str(raw)))
 
+    def get_many(self, incident_ids: Iterable[str]) -> dict[str, Incident]:
+        """The incidents that exist among `incident_ids`, in one round trip."""
+        ids = list(incident_ids)
+        raw = self.r.mget([self.incident_key(i) for i in ids]) if ids else []
+        return {
+            i: Incident.from_dict(json.loads(str(x)))
+            for i, x in zip(ids, raw, strict=True)
+            if x is not None
+        }
+
     def find(self, incident_id: str) -> Incident | None:
         try:
             return self.get(incident_id)
@@ -137,8 +147,7 @@ class Store:
 
     def outbox(self, incident_id: str) -> list[OutboxItem]:
         raw: dict[str, str] = self.r.hgetall(self.outbox_key(incident_id))  # type: ignore[assignment]
-        items = [OutboxItem.from_json(v) for v in raw.values()]
-        return sorted(items, key=lambda i: (i.created_at, i.key))
+        return sorted((OutboxItem.from_json(v) for v in raw.values()), key=_creation)
 
     def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
         raw = self.r.hget(self.outbox_key(incident_id), key)
@@ -147,23 +156,43 @@ class Store:
     def save_outbox_item(self, incident_id: str, item: OutboxItem) -> None:
         self.r.hset(self.outbox_key(incident_id), item.key, item.to_json())
 
-    def claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
-        """Take the right to deliver one outbox item for `lease_s` seconds (SET NX PX)."""
-        claim_key = f"{PREFIX}:claim:{incident_id}:{key}"
-        return bool(self.r.set(claim_key, owner, nx=True, px=int(lease_s * 1000)))
+    @staticmethod
+    def claim_key(incident_id: str, key: str) -> str:
+        return f"{PREFIX}:claim:{incident_id}:{key}"
 
-    def claim_and_read(
-        self, incident_id: str, key: str, owner: str, lease_s: float
-    ) -> tuple[bool, OutboxItem | None]:
-        """`claim`, and the item as it is now, in one round trip (the read counts if claimed)."""
+    def outboxes(self, incident_ids: Sequence[str]) -> list[list[OutboxItem]]:
+        """Several incidents' outboxes in one round trip, each in creation order."""
         with self.r.pipeline(transaction=False) as pipe:
-            pipe.set(f"{PREFIX}:claim:{incident_id}:{key}", owner, nx=True, px=int(lease_s * 1000))
-            pipe.hget(self.outbox_key(incident_id), key)
-            claimed, raw = pipe.execute()
-        return bool(claimed), (None if raw is None else OutboxItem.from_json(str(raw)))
+            for incident_id in incident_ids:
+                pipe.hgetall(self.outbox_key(incident_id))
+            raw: list[dict[str, str]] = pipe.execute()
+        return [
+            sorted((OutboxItem.from_json(v) for v in items.values()), key=_creation)
+            for items in raw
+        ]
 
-    def release(self, incident_id: str, key: str) -> None:
-        self.r.delete(f"{PREFIX}:claim:{incident_id}:{key}")
+    def claim_many(
+        self, items: Sequence[tuple[str, str]], owner: str, lease_s: float
+    ) -> list[tuple[str, str, OutboxItem | None]]:
+        """Take the right to deliver each (incident, key) for `lease_s` s (SET NX PX), and
+        re-read the item under it, all in one round trip; return those claimed, as they are
+        now (None if gone)."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for incident_id, key in items:
+                pipe.set(self.claim_key(incident_id, key), owner, nx=True, px=int(lease_s * 1000))
+                pipe.hget(self.outbox_key(incident_id), key)
+            answers = pipe.execute()
+        return [
+            (incident_id, key, None if raw is None else OutboxItem.from_json(str(raw)))
+            for (incident_id, key), claimed, raw in zip(
+                items, answers[::2], answers[1::2], strict=True
+            )
+            if claimed
+        ]
+
+    def release_many(self, claims: Sequence[tuple[str, str]]) -> None:
+        if claims:
+            self.r.delete(*(self.claim_key(incident_id, key) for incident_id, key in claims))
 
     def renew_claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
         """Extend our claim for another `lease_s` (only if it is still ours)."""
@@ -171,7 +200,7 @@ class Store:
             "if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0",
             1,
-            f"{PREFIX}:claim:{incident_id}:{key}",
+            self.claim_key(incident_id, key),
             owner,
             int(lease_s * 1000),
         )
@@ -222,3 +251,7 @@ class Store:
     def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:
         """True the first time `key` is seen within `ttl_s` (Slack may deliver twice)."""
         return bool(self.r.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s))
+
+
+def _creation(item: OutboxItem) -> tuple[float, str]:
+    return item.created_at, item.key

@@ -1,15 +1,28 @@
 """Timers on RQ: escalation ticks scheduled for their due time, and outbox drains.
 
-Job ids are derived from (incident, fencing token), so the reconciler can tell whether
-the timer for the incident's current state exists. Arguments are ids and primitives;
-the queue uses rq's JSON serializer.
+A future escalation step waits in Tocsin's own due index, a sorted set of
+"<incident>|<fencing token>" scored by the due time in float seconds. The ticker holding
+the scheduler lease moves what fell due into RQ as `tick_many` jobs, several steps per
+job, removing them from the index in the same MULTI. One RQ job per timer costs about a
+dozen rq round trips before any work is done, and rq's own scheduled registry keeps whole
+seconds (a step could fire up to a second early); batches meet a burst of 1,000 steps due
+in one second, and float scores fire nothing early.
+
+A step due now (declaration, a reconciler kick) is a plain `tick` job, so it runs without
+waiting for the ticker. Job ids are derived from (incident, fencing token), so the
+reconciler can tell whether the timer for the incident's current state exists. Arguments
+are ids and primitives; the queue uses rq's JSON serializer.
 """
 
 from __future__ import annotations
 
+import math
+import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
+from redis.client import Pipeline
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -18,6 +31,9 @@ from rq.serializers import JSONSerializer
 from bot import clock
 
 TICK = "bot.jobs.tick"
+TICK_MANY = "bot.jobs.tick_many"
+DUE_KEY = "tocsin:due"  # sorted set: "<incident>|<token>" -> due time (epoch seconds, float)
+BATCH_MAX = 50  # steps per tick_many job
 DRAIN = "bot.jobs.drain"
 REMIND = "bot.jobs.remind"
 OPEN_CHANNEL = "bot.jobs.open_channel"
@@ -36,6 +52,21 @@ def tick_job_id(incident_id: str, token: int) -> str:
     return f"tick-{incident_id}-{token}"
 
 
+def due_member(incident_id: str, token: int) -> str:
+    return f"{incident_id}|{token}"
+
+
+def parse_member(member: bytes | str) -> tuple[str, int]:
+    text = member.decode() if isinstance(member, bytes) else member
+    incident_id, _, token = text.rpartition("|")
+    return incident_id, int(token)
+
+
+def batch_size(due: int) -> int:
+    """Split what fell due into at least four jobs (two workers share a burst), <= 50 each."""
+    return max(1, min(BATCH_MAX, math.ceil(due / 4)))
+
+
 def remind_job_id(incident_id: str, token: int, stage: int) -> str:
     return f"remind-{incident_id}-{token}-{stage}"
 
@@ -45,17 +76,69 @@ class Timers:
         self.queue = queue
 
     def schedule_tick(
-        self, incident_id: str, token: int, due_at: float | None, suffix: str = ""
+        self,
+        incident_id: str,
+        token: int,
+        due_at: float | None,
+        suffix: str = "",
+        pipe: Pipeline | None = None,
     ) -> None:
-        """Run the escalation tick for (incident, token) at `due_at` (now when None or past)."""
+        """Run the escalation tick for (incident, token) at `due_at` (now when None or past).
+
+        A future step goes into the due index, on `pipe` when given (so it commits with
+        the state that set it); a step due now is an RQ job at once.
+        """
+        if due_at is not None and due_at > clock.now_ts():
+            conn = pipe if pipe is not None else self.queue.connection
+            conn.zadd(DUE_KEY, {due_member(incident_id, token): due_at})
+            return
         job_id = tick_job_id(incident_id, token) + suffix
-        common = {"job_id": job_id, "retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
-        common["at_front"] = True  # a due step goes before a backlog of deliveries
-        if due_at is None or due_at <= clock.now_ts():
-            self.queue.enqueue(TICK, incident_id, token, **common)
-        else:
-            when = datetime.fromtimestamp(due_at, UTC)
-            self.queue.enqueue_at(when, TICK, incident_id, token, **common)
+        self.queue.enqueue(  # at the front: a due step goes before a backlog of deliveries
+            TICK,
+            incident_id,
+            token,
+            job_id=job_id,
+            retry=RETRY,
+            result_ttl=600,
+            failure_ttl=86400,
+            at_front=True,
+        )
+
+    def dispatch_due(self, limit: int = 1000) -> int:
+        """Move steps that fell due from the index into RQ (the scheduler's job); how many.
+
+        Removal and enqueueing commit in one MULTI, so a step is either still indexed or in
+        a job. Two tickers racing (a lease lost mid-call) may enqueue a step twice; its
+        fencing token lets one of them act.
+        """
+        conn = self.queue.connection
+        due = conn.zrangebyscore(DUE_KEY, "-inf", clock.now_ts(), start=0, num=limit)
+        if not due:
+            return 0
+        pairs = [parse_member(m) for m in cast(list[bytes], due)]
+        size = batch_size(len(pairs))
+        with conn.pipeline(transaction=True) as pipe:
+            pipe.zrem(DUE_KEY, *due)
+            batches = [
+                Queue.prepare_data(
+                    TICK_MANY,
+                    args=([list(p) for p in pairs[n : n + size]],),
+                    job_id=f"ticks-{uuid.uuid4().hex}",
+                    retry=RETRY,
+                    result_ttl=0,  # nothing reads a batch's result
+                    failure_ttl=86400,
+                    at_front=True,
+                )
+                for n in range(0, len(pairs), size)
+            ]
+            self.queue.enqueue_many(batches, pipeline=pipe)
+            pipe.execute()
+        return len(pairs)
+
+    def due_at(self, incident_id: str, token: int) -> float | None:
+        """When the indexed step for (incident, token) falls due; None if it is not indexed."""
+        score = self.queue.connection.zscore(DUE_KEY, due_member(incident_id, token))
+        return None if score is None else float(score)
 
     def schedule_drain(self, incident_id: str, job_id: str | None = None) -> None:
         self.queue.enqueue(
@@ -90,18 +173,6 @@ class Timers:
     def is_live(self, job_id: str) -> bool:
         try:
             job = Job.fetch(job_id, connection=self.queue.connection, serializer=JSONSerializer)
-        except NoSuchJobError:
-            return False
-        return job.get_status(refresh=False) in LIVE
-
-    def has_live_tick(self, incident_id: str, token: int) -> bool:
-        """Whether a tick job for (incident, token) is scheduled, queued or running."""
-        try:
-            job = Job.fetch(
-                tick_job_id(incident_id, token),
-                connection=self.queue.connection,
-                serializer=JSONSerializer,
-            )
         except NoSuchJobError:
             return False
         return job.get_status(refresh=False) in LIVE

@@ -2,9 +2,10 @@
 
 RQ's own scheduler lock lives 61 s and is re-contested every maintenance interval, so a
 SIGKILLed scheduler stalls every timer for minutes. Instead each worker runs a ticker:
-whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves due jobs from the
-scheduled registry to the queue every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
-takes the lease within seconds. The same thread runs the reconciler on start and periodically.
+whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves the escalation steps
+that fell due from the due index into `tick_many` jobs (bot.timers), and other due jobs from
+rq's scheduled registry to the queue, every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
+takes the lease within seconds. A second thread runs the reconciler on start and periodically.
 SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
 """
 
@@ -61,7 +62,6 @@ class Ticker(threading.Thread):
 
     def run(self) -> None:
         settings = self.rt.settings
-        next_reconcile = 0.0
         while not self.stopping.is_set():
             try:
                 held = self._hold(SCHEDULER_LEASE, settings.scheduler_lease_s)
@@ -69,25 +69,41 @@ class Ticker(threading.Thread):
                     log.info("scheduler_role", held=held, worker=self.owner)
                     self.is_scheduler = held
                 if held:
+                    while self.rt.escalation.timers.dispatch_due() >= 1000:  # steps that fell due
+                        pass
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
-                if time.monotonic() >= next_reconcile:
-                    next_reconcile = time.monotonic() + settings.reconcile_every_s
-                    if self.rt.r.set(
-                        RECONCILE_LEASE,
-                        self.owner,
-                        nx=True,
-                        px=int(settings.reconcile_every_s * 900),
-                    ):
-                        reconcile(
-                            self.rt.escalation,
-                            stuck_s=settings.claim_lease_s + 2,
-                            channels=self.rt.channels is not None,
-                        )
-                        reconcile_learning(learning(self.rt))
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
                 time.sleep(1)
             self.stopping.wait(settings.scheduler_poll_s)
+
+
+class Reconciler(threading.Thread):
+    """Runs the reconciler at start and every TOCSIN_RECONCILE_EVERY_S (one worker at a time).
+
+    A thread of its own: a scan of thousands of open incidents takes a while, and due
+    steps must not wait for it.
+    """
+
+    def __init__(self, runtime: Runtime, name: str, stopping: threading.Event) -> None:
+        super().__init__(name="tocsin-reconciler", daemon=True)
+        self.rt, self.owner, self.stopping = runtime, name, stopping
+
+    def run(self) -> None:
+        every = self.rt.settings.reconcile_every_s
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                if self.rt.r.set(RECONCILE_LEASE, self.owner, nx=True, px=int(every * 900)):
+                    reconcile(
+                        self.rt.escalation,
+                        stuck_s=self.rt.settings.claim_lease_s + 2,
+                        channels=self.rt.channels is not None,
+                    )
+                    reconcile_learning(learning(self.rt))
+            except Exception:  # the reconciler must outlive a Redis blip
+                log.exception("reconciler_error", worker=self.owner)
+            self.stopping.wait(max(0.0, every - (time.monotonic() - started)))
 
 
 def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -> int:
@@ -97,6 +113,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
     learning(runtime)  # review window on resolve, Slack error counters
     ticker = Ticker(runtime, name)
     ticker.start()
+    Reconciler(runtime, name, ticker.stopping).start()
 
     def make(worker_name: str) -> SimpleWorker:
         return SimpleWorker(

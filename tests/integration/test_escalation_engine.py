@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 import redis
 from rq.job import Job
-from rq.registry import ScheduledJobRegistry
 
 from bot.domain.incident import Status
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Kind
 from bot.paging.recording import delivery_counts, recorded
 from bot.runtime import Runtime
-from bot.timers import tick_job_id
+from bot.timers import DUE_KEY, due_member
 from tests.integration.support import FAST, Workers, wait_for
 
 pytestmark = pytest.mark.integration
@@ -146,7 +145,7 @@ class TestReconciler:
     def test_deleted_scheduled_job_is_rebuilt(
         self, runtime: Runtime, workers: Workers, r: redis.Redis, config_dir: Path
     ) -> None:
-        """A step whose scheduled RQ job vanished still pages; the rebuild is on the timeline."""
+        """A step whose timer vanished from the due index still pages; the rebuild is on the timeline."""
         (config_dir / "fast.yaml").write_text(FAST.replace("wait: 2s", "wait: 4s", 1))
         workers.start(1)
         incident = runtime.engine.declare(
@@ -156,11 +155,9 @@ class TestReconciler:
         current = wait_for(
             lambda: runtime.store.get(incident.id).token >= 2 and runtime.store.get(incident.id)
         )
-        job_id = tick_job_id(incident.id, current.token)
-        registry = ScheduledJobRegistry(queue=runtime.queue)
-        wait_for(lambda: job_id in registry.get_job_ids())
-        Job.fetch(job_id, connection=runtime.rq_redis, serializer=runtime.queue.serializer).delete()
-        assert job_id not in registry.get_job_ids()
+        member = due_member(incident.id, current.token)
+        wait_for(lambda: runtime.rq_redis.zscore(DUE_KEY, member) is not None)
+        assert runtime.rq_redis.zrem(DUE_KEY, member) == 1  # the step's timer is lost
         wait_for(lambda: any(p["step"] == 1 for p in pages_of(r, incident.id)), timeout=10)
         kinds = [e.kind for e in runtime.store.timeline(incident.id)]
         assert Kind.RECONCILED in kinds

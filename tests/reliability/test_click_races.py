@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from bot.sandbox.driver import Result
 from bot.slack.blocks import ACK
 from bot.store import Store
+from bot.timers import DUE_KEY, parse_member, tick_job_id
 from tests.e2e.support import wait_for
 from tests.integration.support import Workers
 from tests.reliability.conftest import MakeStack
@@ -56,10 +57,15 @@ def major_for_sev1(config: Path) -> None:
 
 
 def live_ticks(rt_redis: redis.Redis, queue_name: str, incident_id: str) -> list[tuple[str, int]]:
-    """(job id, token) of every tick job of the incident that is scheduled or queued."""
+    """(job id, token) of every tick of the incident that waits in the due index, or is a job
+    scheduled or queued (an indexed step is named by the job id a tick of it would have)."""
+    out = [
+        (tick_job_id(i, t), t)
+        for i, t in (parse_member(m) for m in rt_redis.zrange(DUE_KEY, 0, -1))
+        if i == incident_id
+    ]
     ids = set(ScheduledJobRegistry(queue_name, connection=rt_redis).get_job_ids())
     ids |= {i.decode() for i in rt_redis.lrange(f"rq:queue:{queue_name}", 0, -1)}
-    out = []
     for job_id in ids:
         if job_id.startswith(f"tick-{incident_id}-"):
             job = Job.fetch(job_id, connection=rt_redis, serializer=JSONSerializer)
