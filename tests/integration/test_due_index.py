@@ -1,0 +1,106 @@
+"""The due index and `tick_many` batches: real Valkey, the engine in this process.
+
+No worker runs here, so each test drives the ticker's and the worker's parts itself and
+can look at Redis between them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from rq.job import Job
+
+from bot.domain.policy import EscalationStatus
+from bot.paging.recording import delivery_counts, recorded
+from bot.reconcile import reconcile
+from bot.runtime import Runtime
+from bot.timers import DUE_KEY, TICK_MANY, due_member, parse_member
+
+pytestmark = pytest.mark.integration
+
+
+def declare(runtime: Runtime, count: int) -> list[str]:
+    return [
+        runtime.engine.declare(
+            title=f"Batch {n}", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        ).id
+        for n in range(count)
+    ]
+
+
+def queued_batches(runtime: Runtime) -> list[Job]:
+    queue = runtime.queue
+    jobs = Job.fetch_many(
+        queue.get_job_ids(), connection=queue.connection, serializer=queue.serializer
+    )
+    return [j for j in jobs if j is not None and j.func_name == TICK_MANY]
+
+
+class TestTickMany:
+    def test_a_batch_takes_every_step_once_and_indexes_the_next(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """Five steps in one batch: each pages once, each next step waits in the index at its
+        exact due time; the same batch again (an rq retry) pages nobody twice."""
+        ids = declare(runtime, 5)
+        pairs = [(i, runtime.store.get(i).token) for i in ids]
+        outcomes = runtime.escalation.tick_many(pairs)
+        assert outcomes == dict.fromkeys(ids, "stepped")
+        pages = [p for p in recorded(r) if p["kind"] == "page"]
+        assert sorted(str(p["incident"]) for p in pages) == sorted(ids)
+        assert {p["to"] for p in pages} == {"U0ALICE01"}
+        for incident_id in ids:
+            incident = runtime.store.get(incident_id)
+            assert incident.escalation.status is EscalationStatus.ACTIVE
+            assert incident.escalation.step == 0
+            score = runtime.rq_redis.zscore(DUE_KEY, due_member(incident_id, incident.token))
+            assert score == incident.escalation.due_at  # float seconds, not rounded down
+
+        again = runtime.escalation.tick_many(pairs)
+        assert again == dict.fromkeys(ids, "stale")
+        assert all(count == 1 for count in delivery_counts(r).values())
+        assert len([p for p in recorded(r) if p["kind"] == "page"]) == 5
+
+    def test_dispatch_moves_only_what_fell_due_into_batches(self, runtime: Runtime) -> None:
+        """Ten due and three future timers: the ten leave the index in four batch jobs."""
+        now = time.time()
+        due = {due_member(f"past-{n}", 3): now - 1 - n for n in range(10)}
+        future = {due_member(f"later-{n}", 3): now + 60 for n in range(3)}
+        runtime.rq_redis.zadd(DUE_KEY, {**due, **future})
+        assert runtime.escalation.timers.dispatch_due() == 10
+        left = {parse_member(m)[0] for m in runtime.rq_redis.zrange(DUE_KEY, 0, -1)}
+        assert left == {f"later-{n}" for n in range(3)}
+        batches = queued_batches(runtime)
+        assert sorted(len(job.args[0]) for job in batches) == [1, 3, 3, 3]
+        steps = sorted(tuple(pair) for job in batches for pair in job.args[0])
+        assert steps == sorted((f"past-{n}", 3) for n in range(10))
+        assert runtime.escalation.timers.dispatch_due() == 0
+
+
+class TestReconcilerSeesBatches:
+    def test_a_queued_batch_is_left_alone_and_a_lost_one_is_rerun(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """An overdue step inside a queued batch is not kicked; once that batch is lost (its
+        worker died after taking it from the queue) the reconciler runs the step itself."""
+        (incident_id,) = declare(runtime, 1)
+        runtime.escalation.tick(incident_id, runtime.store.get(incident_id).token)
+        runtime.queue.empty()  # the declaration's own jobs: not under test
+        incident = runtime.store.get(incident_id)
+        assert incident.escalation.due_at is not None
+        time.sleep(max(0.0, incident.escalation.due_at + 1.5 - time.time()))  # overdue by 1.5 s
+        assert runtime.escalation.timers.dispatch_due() == 1
+        (batch,) = queued_batches(runtime)
+
+        report = reconcile(runtime.escalation, grace_s=1.0)
+        assert incident_id not in report.overdue_kicked + report.timers_rebuilt
+
+        runtime.queue.connection.lrem(runtime.queue.key, 0, batch.id)  # taken, never run
+        report = reconcile(runtime.escalation, grace_s=1.0)
+        assert report.overdue_kicked == [incident_id]
+        (kick,) = [j for j in runtime.queue.get_jobs() if j.func_name == "bot.jobs.tick"]
+        assert tuple(kick.args) == (incident_id, incident.token)
+        assert runtime.escalation.tick(*kick.args) == "stepped"
+        assert runtime.store.get(incident_id).escalation.step == 1
