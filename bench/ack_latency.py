@@ -41,6 +41,7 @@ from bench.common import (
     start_redis,
     table,
     tocsin_env,
+    tree_cpu_seconds,
     wait_for,
     wait_ready,
     world,
@@ -62,11 +63,13 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
+    cpu: float = 0.0  # CPU seconds the target's web processes used during the run
 
     def extend(self, other: Run) -> None:
         self.latencies += other.latencies
         self.errors += other.errors
         self.wall += other.wall
+        self.cpu += other.cpu
 
 
 Send = Callable[[Driver, int], Result]
@@ -138,13 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         tocsin_port, bare_port = free_port(), free_port()
         web = ["web", "--bind", f"127.0.0.1:{tocsin_port}"]
-        procs.spawn(
+        tocsin_web = procs.spawn(
             "web",
             ["-m", "bot.cli", *web, "--workers", str(WEB_WORKERS), "--threads", str(WEB_THREADS)],
             env,
         )
         procs.spawn("worker", ["-m", "bot.cli", "worker", "--name", "bench-worker"], env)
-        procs.spawn(
+        bare_web = procs.spawn(
             "bare",
             [
                 "-m",
@@ -162,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             "tocsin": f"http://127.0.0.1:{tocsin_port}",
             "bare": f"http://127.0.0.1:{bare_port}",
         }
+        pids = {"tocsin": tocsin_web.pid, "bare": bare_web.pid}
         for url in urls.values():
             wait_ready(procs, url)
         r = redis.Redis.from_url(redis_url)
@@ -201,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def measure(target: str, kind: str, c: int, total: int) -> Run:
             drivers = [driver(target) for _ in range(c)]
+            cpu = tree_cpu_seconds(pids[target])
             run = load(drivers, senders[kind], total, check(target, kind))
+            run.cpu = tree_cpu_seconds(pids[target]) - cpu
             procs.check_alive()
             settle(r)
             return run
@@ -239,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                         ms(p99[target]),
                         ms(max(lat)),
                         f"{len(lat) / run.wall:.0f}",
+                        f"{run.cpu / len(lat) * 1000:.2f}",
                         len(run.errors),
                     ]
                 )
@@ -257,7 +264,18 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(
         table(
-            ["kind", "c", "target", "requests", "p50 ms", "p99 ms", "max ms", "req/s", "errors"],
+            [
+                "kind",
+                "c",
+                "target",
+                "requests",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "req/s",
+                "web CPU ms/req",
+                "errors",
+            ],
             rows,
         )
     )

@@ -106,6 +106,21 @@ class Verdicts:
 # --- processes ------------------------------------------------------------------------------
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its direct children (a
+    gunicorn master and its workers), from /proc; 0.0 where /proc is not available."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+                    total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @dataclass
 class Procs:
     """Child processes with their logs; `stop()` terminates them (then kills) in any case."""

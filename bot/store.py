@@ -62,6 +62,7 @@ class OutboxItem:
 class Store:
     def __init__(self, connection: redis.Redis) -> None:
         self.r = connection
+        self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
 
     # keys -----------------------------------------------------------------------------
     @staticmethod
@@ -246,6 +247,26 @@ class Store:
     def incident_for_channel(self, channel_id: str) -> str | None:
         found = self.r.get(f"{PREFIX}:chan:{channel_id}")
         return None if found is None else str(found)
+
+    def incident_in_channel(self, channel_id: str) -> Incident | None:
+        """The incident whose channel this is, in one round trip once the link is known.
+
+        A channel belongs to one incident for good, so the link is remembered in this
+        process; the incident read confirms it (a cleared database forgets it again).
+        """
+        cached = self._channels.get(channel_id)
+        if cached is not None:
+            incident = self.find(cached)
+            if incident is not None and incident.channel_id == channel_id:
+                return incident
+            del self._channels[channel_id]
+        incident_id = self.incident_for_channel(channel_id)
+        incident = None if incident_id is None else self.find(incident_id)
+        if incident is not None and incident.channel_id == channel_id:
+            if len(self._channels) >= 10_000:
+                self._channels.clear()
+            self._channels[channel_id] = incident.id
+        return incident
 
     # idempotency ----------------------------------------------------------------------
     def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:

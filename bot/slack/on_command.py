@@ -101,12 +101,12 @@ class CommandHandler:
         ack(text=self.reply(command, inv))
 
     def incident_here(self, inv: edge.Slash) -> Incident:
-        incident_id = self.rt.store.incident_for_channel(inv.channel_id)
-        if incident_id is None:
+        incident = self.rt.store.incident_in_channel(inv.channel_id)
+        if incident is None:
             open_ones = [self.rt.store.find(i) for i in self.rt.store.open_ids()]
             listed = ", ".join(f"<#{i.channel_id}>" for i in open_ones if i and i.channel_id)
             raise UserError("this works in an incident channel" + (f": {listed}" if listed else ""))
-        return self.rt.store.get(incident_id)
+        return incident
 
     def reply(self, command: cmd.Command, inv: edge.Slash) -> Reply:
         rt, user = self.rt, inv.user_id
@@ -164,7 +164,7 @@ class CommandHandler:
             who = self.people((command.user,))[0]
             return outcome_reply(rt.engine.assign_role(iid, user, "commander", who))
         if isinstance(command, cmd.Note):
-            return outcome_reply(rt.engine.note(iid, user, command.text))
+            return outcome_reply(rt.engine.note(iid, user, command.text, incident))
         if isinstance(command, cmd.Page):
             return outcome_reply(
                 rt.updates.page(iid, user, self.people(command.targets), command.message)

@@ -1,0 +1,78 @@
+"""The short paths of commands (real Valkey): what a note, a refused click and a command
+typed in an incident channel cost in Redis, and that they stay correct."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import redis
+
+from bot.domain.timeline import Kind
+from bot.runtime import Runtime
+
+pytestmark = pytest.mark.integration
+
+
+def calls(r: redis.Redis, command: str) -> int:
+    stats = r.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0)) if isinstance(stats, dict) else 0
+
+
+def link(runtime: Runtime, incident_id: str, channel: str) -> None:
+    with runtime.store.r.pipeline() as pipe:
+        runtime.store.put(replace(runtime.store.get(incident_id), channel_id=channel), pipe)
+        runtime.store.link_channel(channel, incident_id)
+        pipe.execute()
+
+
+class TestNoTransactionNeeded:
+    def test_a_note_and_a_refused_ack_take_no_watch(self, runtime: Runtime, r: redis.Redis) -> None:
+        """A note only adds to the timeline and a second ack is refused by the state: neither
+        WATCHes the incident; the ack that changes it does, and the note is recorded."""
+        incident = runtime.engine.declare(
+            title="Fast paths", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        before = calls(r, "watch")
+        assert runtime.engine.note(incident.id, "U0ALICE01", "cache <hit> ratio fell").ok
+        assert calls(r, "watch") == before
+        assert runtime.engine.acknowledge(incident.id, "U0ERIN001").ok
+        assert calls(r, "watch") == before + 1
+        refused = runtime.engine.acknowledge(incident.id, "U0BOB0001")
+        assert not refused.ok
+        assert "U0ERIN001" in refused.message  # told who got there first
+        assert calls(r, "watch") == before + 1
+        notes = [e for e in runtime.store.timeline(incident.id) if e.kind is Kind.NOTE]
+        assert [n.text for n in notes] == ["note by <@U0ALICE01>: cache &lt;hit&gt; ratio fell"]
+        assert runtime.store.get(incident.id).acknowledged_by == "U0ERIN001"
+
+
+class TestChannelLookup:
+    def test_the_link_is_remembered_and_checked_against_the_incident(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """Once known, a channel's incident costs one read; a cleared database whose new
+        incident took the same channel id is noticed, not served from memory."""
+        first = runtime.engine.declare(
+            title="First", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, first.id, "C0SAME0001")
+        found = runtime.store.incident_in_channel("C0SAME0001")
+        assert found is not None
+        assert found.id == first.id
+        gets = calls(r, "get")
+        found = runtime.store.incident_in_channel("C0SAME0001")
+        assert found is not None
+        assert found.id == first.id
+        assert calls(r, "get") == gets + 1  # the incident only, not the link
+
+        r.flushdb()
+        assert runtime.store.incident_in_channel("C0SAME0001") is None
+        second = runtime.engine.declare(
+            title="Second", service="checkout", severity="sev1", declared_by="U0BOB0001"
+        )
+        link(runtime, second.id, "C0SAME0001")
+        found = runtime.store.incident_in_channel("C0SAME0001")
+        assert found is not None
+        assert found.title == "Second"
+        assert runtime.store.incident_in_channel("C0OTHER001") is None
