@@ -19,11 +19,13 @@ import structlog
 from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
-from bot.paging import DeliveryError, Pager
+from bot.paging import Deferred, DeliveryError, Pager
 from bot.store import PREFIX, OutboxItem, Store
+from bot.timers import Timers
 
 log = structlog.get_logger(__name__)
 BOT = "tocsin"
+DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not waited for
 
 
 def gap_key(incident_id: str) -> str:
@@ -36,6 +38,7 @@ class Deliveries:
 
     store: Store
     pager: Pager
+    timers: Timers
     owner: str
     lease_s: float
 
@@ -54,7 +57,9 @@ class Deliveries:
         Pages go first: announcements share paced channels (1 post/s per channel), and a
         page must not wait behind the stakeholder channel's queue in an incident storm.
         When Slack itself fails the rest would too: they are reported as not attempted,
-        and the worker is free for due steps.
+        and the worker is free for due steps. A post to a channel that is paced (a
+        stakeholder channel every incident of a storm announces in) is not waited for: a
+        drain job is scheduled for when its slot frees, and this worker goes on to pages.
         """
         store = self.store
         pending = [
@@ -72,6 +77,7 @@ class Deliveries:
         incidents = dict(known or {})
         incidents.update(store.get_many({i for i, _ in todo} - incidents.keys()))
         sent, failures, done = 0, defaultdict(list), set()
+        later: dict[str, float] = {}
         try:
             for n, (incident_id, item) in enumerate(todo):
                 incident = incidents.get(incident_id)
@@ -82,6 +88,8 @@ class Deliveries:
                     self._deliver(incident, item)
                     sent += 1
                     done.add((incident_id, item.key))
+                except Deferred as paced:
+                    later[incident_id] = max(later.get(incident_id, 0.0), paced.seconds)
                 except DeliveryError as exc:
                     failures[incident_id].append(f"{item.key}: {exc}")
                     if str(exc).startswith("slack"):
@@ -91,6 +99,8 @@ class Deliveries:
         finally:
             keeper.set()
             store.release_many([(i, key) for i, key, _ in held if (i, key) not in done])
+        for incident_id, seconds in later.items():
+            self.timers.schedule_drain_in(incident_id, seconds)
         return sent, dict(failures)
 
     def _keep_claims(self, claims: list[tuple[str, str]]) -> threading.Event:
@@ -118,6 +128,10 @@ class Deliveries:
     def _deliver(self, incident: Incident, item: OutboxItem) -> None:
         """Send one claimed item (unless an earlier attempt landed), then record and release."""
         incident_id, key = incident.id, item.key
+        if item.kind != "page":  # before the attempt is recorded: nothing was tried
+            paced_for = self.pager.ready_in(item, incident)
+            if paced_for > DEFER_AFTER_S:
+                raise Deferred(paced_for)
         ref = None
         if item.attempts:
             ref = self.pager.find(item, incident, since=item.created_at - 5)

@@ -145,6 +145,20 @@ class Timers:
             DRAIN, incident_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400
         )
 
+    def schedule_drain_in(self, incident_id: str, seconds: float) -> None:
+        """Drain again once a paced channel's slot frees. rq keeps whole seconds and may
+        run a job up to 1 s early, hence the extra second (a drain too early defers again)."""
+        at = clock.now_ts() + seconds + 1.0
+        self.queue.enqueue_at(
+            datetime.fromtimestamp(at, UTC),
+            DRAIN,
+            incident_id,
+            job_id=f"drain-{incident_id}-paced-{int(at * 1000)}",
+            retry=RETRY,
+            result_ttl=60,
+            failure_ttl=86400,
+        )
+
     def schedule_remind(
         self, incident_id: str, token: int, stage: int, due_at: float, suffix: str = ""
     ) -> None:

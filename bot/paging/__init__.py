@@ -17,6 +17,14 @@ class DeliveryError(Exception):
     """Delivery failed in a way worth retrying (Slack down, rate limited after retries)."""
 
 
+class Deferred(Exception):
+    """Not now: the destination is paced for `seconds` more; deliver it later, not by waiting."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paced for {seconds:.2f}s")
+        self.seconds = seconds
+
+
 class Pager(Protocol):
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
         """Send `item`; return where it landed (an opaque reference)."""
@@ -24,4 +32,8 @@ class Pager(Protocol):
 
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         """The reference of an earlier delivery of `item` sent after `since`, if any."""
+        ...
+
+    def ready_in(self, item: OutboxItem, incident: Incident) -> float:
+        """Seconds until `item` could be sent without waiting on pacing (0: now)."""
         ...

@@ -40,6 +40,9 @@ class RecordingPager:
             time.sleep(self.delay_s)
         return ident
 
+    def ready_in(self, item: OutboxItem, incident: Incident) -> float:
+        return 0.0  # nothing paces a recording
+
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         ident = f"{incident.id}:{item.key}"
         return ident if self.r.hexists(COUNT_KEY, ident) else None

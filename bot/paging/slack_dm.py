@@ -78,6 +78,18 @@ class SlackPager:
             if exc.response.get("error") not in ("already_in_channel", "cant_invite_self"):
                 raise
 
+    def ready_in(self, item: OutboxItem, incident: Incident) -> float:
+        """How long the shared pacer would hold this post (pages are never deferred)."""
+        pacer = getattr(self.client, "pacer", None)
+        if item.kind == "page" or pacer is None:
+            return 0.0
+        try:
+            channel, _thread = self._where(item, incident)
+        except DeliveryError:
+            return 0.0  # deliver() says why
+        method = "chat.postMessage"
+        return float(pacer.busy_for(method, pacer.key(method, {"channel": channel})))
+
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         try:
             channel, _thread = self._where(item, incident)

@@ -57,6 +57,18 @@ redis.call('set', KEYS[1], tat + gap, 'PX', tat + gap - now + 1000)
 return wait
 """
 
+# How many ms until KEYS[1]'s next slot (without taking it), or KEYS[2]'s hold, frees.
+_BUSY = """
+local t = redis.call('time')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('get', KEYS[1]) or '0')
+local wait = tat - now - tonumber(ARGV[1]) * (tonumber(ARGV[2]) - 1)
+local hold = redis.call('pttl', KEYS[2])
+if hold > wait then wait = hold end
+if wait < 0 then wait = 0 end
+return wait
+"""
+
 
 def method_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
@@ -81,6 +93,7 @@ class Pacer:
         self.r = connection
         self.post_gap_ms = int(post_gap_s * 1000)
         self._reserve = connection.register_script(_RESERVE)
+        self._busy = connection.register_script(_BUSY)
 
     @staticmethod
     def key(method: str, args: dict[str, Any] | None) -> str:
@@ -94,6 +107,15 @@ class Pacer:
         except redis.RedisError:
             log.warning("pacer_unavailable", key=key)
         log.info("slack_rate_limited", key=key, retry_after=seconds)
+
+    def busy_for(self, method: str, key: str) -> float:
+        """Seconds `wait` would block on `key` now, without taking a slot (0 if unknown)."""
+        try:  # a method without per-channel slots has no slot key: only its hold counts
+            keys = [f"{PREFIX}:slot:{key}", f"{PREFIX}:hold:{key}"]
+            ms = int(self._busy(keys=keys, args=[self.post_gap_ms, 2]))
+        except redis.RedisError:
+            return 0.0
+        return ms / 1000
 
     def wait(self, method: str, key: str) -> float:
         """Block until `key` may be called; return the seconds waited.
