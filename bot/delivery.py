@@ -57,9 +57,10 @@ class Deliveries:
         Pages go first: announcements share paced channels (1 post/s per channel), and a
         page must not wait behind the stakeholder channel's queue in an incident storm.
         When Slack itself fails the rest would too: they are reported as not attempted,
-        and the worker is free for due steps. A post to a channel that is paced (a
+        and the worker is free for due steps. A post to a shared channel that is paced (a
         stakeholder channel every incident of a storm announces in) is not waited for: a
         drain job is scheduled for when its slot frees, and this worker goes on to pages.
+        The incident's own channel is waited for, so its story keeps its order.
         """
         store = self.store
         pending = [
@@ -128,8 +129,8 @@ class Deliveries:
     def _deliver(self, incident: Incident, item: OutboxItem) -> None:
         """Send one claimed item (unless an earlier attempt landed), then record and release."""
         incident_id, key = incident.id, item.key
-        if item.kind != "page":  # before the attempt is recorded: nothing was tried
-            paced_for = self.pager.ready_in(item, incident)
+        if item.kind != "page" and item.to != "@incident":  # a shared channel (stakeholders,
+            paced_for = self.pager.ready_in(item, incident)  # fallback) busy: come back later
             if paced_for > DEFER_AFTER_S:
                 raise Deferred(paced_for)
         ref = None
