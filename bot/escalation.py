@@ -214,9 +214,10 @@ class Escalation(Deliveries):
         return outcomes
 
     def _run_if_due(self, incident: Incident, outcome: str, now: datetime) -> None:
-        """A next step already due (no wait) has no timer in the index: run it as a job now."""
+        """A step just taken whose next step is already due (no wait) has no timer in the
+        index: run that one as a job now. (A step not yet due was re-indexed by `_step`.)"""
         state = incident.escalation
-        if outcome == "stale" or state.status is not EscalationStatus.ACTIVE:
+        if outcome != "stepped" or state.status is not EscalationStatus.ACTIVE:
             return
         if state.due_at is None or state.due_at <= now.timestamp():
             self.timers.schedule_tick(incident.id, incident.token, None)
