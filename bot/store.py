@@ -273,6 +273,24 @@ class Store:
         """True the first time `key` is seen within `ttl_s` (Slack may deliver twice)."""
         return bool(self.r.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s))
 
+    def first_delivery_in(
+        self, key: str, channel_id: str, ttl_s: int = 3600
+    ) -> tuple[bool, Incident | None]:
+        """`first_delivery`, and the channel's incident if its link is remembered (see
+        `incident_in_channel`), in one round trip; None when the incident is not known yet."""
+        cached = self._channels.get(channel_id)
+        if cached is None:
+            return self.first_delivery(key, ttl_s), None
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s)
+            pipe.get(self.incident_key(cached))
+            first, raw = pipe.execute()
+        incident = None if raw is None else Incident.from_dict(json.loads(str(raw)))
+        if incident is None or incident.channel_id != channel_id:
+            self._channels.pop(channel_id, None)
+            incident = None
+        return bool(first), incident
+
 
 def _creation(item: OutboxItem) -> tuple[float, str]:
     return item.created_at, item.key

@@ -83,7 +83,14 @@ class CommandHandler:
         )
         client.views_open(trigger_id=inv.trigger_id, view=view)
 
-    def handle(self, command: cmd.Command, inv: edge.Slash, client: WebClient, ack: Ack) -> None:
+    def handle(
+        self,
+        command: cmd.Command,
+        inv: edge.Slash,
+        client: WebClient,
+        ack: Ack,
+        here: Incident | None = None,
+    ) -> None:
         if isinstance(command, cmd.OpenDeclareModal):
             ack()
             self.open_declare(client, inv, None, None)
@@ -93,22 +100,22 @@ class CommandHandler:
             self.open_declare(client, inv, command.title, command.severity)
             return
         if isinstance(command, cmd.Update) and command.text is None:
-            incident = self.incident_here(inv)
+            incident = self.incident_here(inv, here)
             ack()
             cadence = self.rt.catalog().tier(incident.severity).update_every_s
             client.views_open(trigger_id=inv.trigger_id, view=views.update_modal(incident, cadence))
             return
-        ack(text=self.reply(command, inv))
+        ack(text=self.reply(command, inv, here))
 
-    def incident_here(self, inv: edge.Slash) -> Incident:
-        incident = self.rt.store.incident_in_channel(inv.channel_id)
+    def incident_here(self, inv: edge.Slash, here: Incident | None = None) -> Incident:
+        incident = here or self.rt.store.incident_in_channel(inv.channel_id)
         if incident is None:
             open_ones = [self.rt.store.find(i) for i in self.rt.store.open_ids()]
             listed = ", ".join(f"<#{i.channel_id}>" for i in open_ones if i and i.channel_id)
             raise UserError("this works in an incident channel" + (f": {listed}" if listed else ""))
         return incident
 
-    def reply(self, command: cmd.Command, inv: edge.Slash) -> Reply:
+    def reply(self, command: cmd.Command, inv: edge.Slash, here: Incident | None = None) -> Reply:
         rt, user = self.rt, inv.user_id
         if isinstance(command, cmd.Declare):
             assert command.title
@@ -137,7 +144,7 @@ class CommandHandler:
             return {"text": oncall_text(rows, now), "blocks": oncall_blocks(rows, now)}
         if isinstance(command, cmd.Stats):
             return on_learning.stats_reply(rt, command)
-        incident = self.incident_here(inv)
+        incident = self.incident_here(inv, here)
         return self.in_channel(command, incident, user)
 
     def in_channel(self, command: cmd.Command, incident: Incident, user: str) -> Reply:
@@ -242,11 +249,14 @@ def register(app: App, rt: Runtime) -> None:
         except cmd.UsageError as error:
             ack(text=usage_reply(error))
             return
-        if inv.trigger_id and not rt.store.first_delivery(f"cmd:{inv.trigger_id}"):
-            ack()  # Slack re-sent a command we already handled
-            log.info("duplicate_delivery", trigger_id=inv.trigger_id)
-            return
+        here = None  # the channel's incident, read with the retry check when already known
+        if inv.trigger_id:
+            first, here = rt.store.first_delivery_in(f"cmd:{inv.trigger_id}", inv.channel_id)
+            if not first:
+                ack()  # Slack re-sent a command we already handled
+                log.info("duplicate_delivery", trigger_id=inv.trigger_id)
+                return
         try:
-            handler.handle(command, inv, client, ack)
+            handler.handle(command, inv, client, ack, here)
         except UserError as error:
             ack(text=f":no_entry: {error}")

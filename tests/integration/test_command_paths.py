@@ -76,3 +76,26 @@ class TestChannelLookup:
         assert found is not None
         assert found.title == "Second"
         assert runtime.store.incident_in_channel("C0OTHER001") is None
+
+    def test_the_retry_check_reads_a_known_channels_incident_in_the_same_round_trip(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """Once the link is known, the retry check also brings the incident (one round trip);
+        a retried command is still told apart, and an unknown channel brings nothing."""
+        incident = runtime.engine.declare(
+            title="Retry", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, incident.id, "C0RETRY001")
+        first, here = runtime.store.first_delivery_in("cmd:t1", "C0RETRY001")
+        assert first
+        assert here is None  # the link was not known yet
+        assert runtime.store.incident_in_channel("C0RETRY001") is not None
+        first, here = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        assert first
+        assert here is not None
+        assert here.id == incident.id
+        again, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        assert not again  # Slack's retry of the same command
+        first, here = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
+        assert first
+        assert here is None
