@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 from typing import cast
 
 import structlog
@@ -36,6 +37,7 @@ class Report:
 
 
 CHUNK = 500
+_RUNS = {JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
 _LOST = {"finished", "failed", "canceled", "stopped"}
 
 
@@ -122,23 +124,32 @@ def _tick_status(
         return JobStatus.SCHEDULED
     if (incident_id, token) in batched:
         return batched[(incident_id, token)]
+    return _job_status(esc, tick_job_id(incident_id, token))
+
+
+def _job_status(esc: Escalation, job_id: str, stuck_s: float | None = None) -> JobStatus | None:
+    """The rq status of a job, None if nothing will run it (with `stuck_s`: also a job
+    started longer ago than that, whose worker is taken for dead).
+
+    A worker SIGKILLed between dequeuing a job and starting it leaves it "queued" in no
+    queue (rq's intermediate list, failed only minutes later); a "scheduled" job must be in
+    the registry. Either way nothing will run it: report it as lost.
+    """
     queue = esc.timers.queue
     try:
-        job = Job.fetch(
-            tick_job_id(incident_id, token),
-            connection=queue.connection,
-            serializer=queue.serializer,
-        )
+        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
     except NoSuchJobError:
         return None
     status: JobStatus | None = job.get_status(refresh=False)
-    # A worker SIGKILLed between dequeuing a job and starting it leaves it "queued" in no
-    # queue (rq's intermediate list, failed only minutes later); a "scheduled" job must be
-    # in the registry. Either way nothing will run it: report it as lost.
     if status is JobStatus.QUEUED and queue.connection.lpos(queue.key, job.id) is None:
         return None
     if status is JobStatus.SCHEDULED and job.id not in queue.scheduled_job_registry:
         return None
+    started = job.started_at
+    if status is JobStatus.STARTED and started is not None and stuck_s is not None:
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        if clock.now() - started > timedelta(seconds=stuck_s):
+            return None  # a dead worker's; a second drain of a live one's claims is harmless
     return status
 
 
@@ -214,7 +225,7 @@ def reconcile(
             if item.status == "pending" and now - item.created_at > grace_s
         ]
         redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
-        if stalled and not esc.timers.is_live(redrive):  # pile drains before due ticks
+        if stalled and _job_status(esc, redrive, stuck_s) not in _RUNS:  # pile drains
             esc.timers.schedule_drain(incident_id, job_id=redrive)
             report.drains.append(incident_id)
     if (

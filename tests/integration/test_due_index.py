@@ -7,15 +7,18 @@ can look at Redis between them.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
 from rq.job import Job
+from rq.utils import utcformat
 
 from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts, recorded
 from bot.reconcile import reconcile
 from bot.runtime import Runtime
+from bot.store import OutboxItem
 from bot.timers import DUE_KEY, TICK_MANY, due_member, parse_member
 
 pytestmark = pytest.mark.integration
@@ -104,3 +107,31 @@ class TestReconcilerSeesBatches:
         assert tuple(kick.args) == (incident_id, incident.token)
         assert runtime.escalation.tick(*kick.args) == "stepped"
         assert runtime.store.get(incident_id).escalation.step == 1
+
+    def test_a_redrive_whose_worker_died_mid_job_does_not_block_the_next(
+        self, runtime: Runtime
+    ) -> None:
+        """A stalled outbox is re-driven; while that drain runs it is not re-driven again,
+        but a drain "started" longer ago than stuck_s (its worker was SIGKILLed) is replaced."""
+        (incident_id,) = declare(runtime, 1)
+        runtime.queue.empty()
+        owed = OutboxItem("announce:x", "announce", "C0STATUS", "x", created_at=time.time() - 5)
+        with runtime.store.r.pipeline() as pipe:
+            runtime.store.add_outbox(incident_id, [owed], pipe)  # stalled for 5 s
+            pipe.execute()
+        report = reconcile(runtime.escalation, grace_s=1.0, stuck_s=5.0)
+        assert report.drains == [incident_id]
+        redrive = Job.fetch(
+            f"drain-{incident_id}-reconcile",
+            connection=runtime.rq_redis,
+            serializer=runtime.queue.serializer,
+        )
+        runtime.queue.connection.lrem(runtime.queue.key, 0, redrive.id)  # a worker took it
+        started = datetime.now(UTC)
+        runtime.rq_redis.hset(
+            redrive.key, mapping={"status": "started", "started_at": utcformat(started)}
+        )
+        assert reconcile(runtime.escalation, grace_s=1.0, stuck_s=5.0).drains == []
+        old = started - timedelta(seconds=10)
+        runtime.rq_redis.hset(redrive.key, "started_at", utcformat(old))  # and died with it
+        assert reconcile(runtime.escalation, grace_s=1.0, stuck_s=5.0).drains == [incident_id]
