@@ -11,7 +11,16 @@ from pathlib import Path
 
 from bot.sandbox.stack import wait_for
 
-__all__ = ["ROOT", "WORKSPACE", "Workers", "wait_for", "write_config"]
+__all__ = [
+    "CRASHY",
+    "ROOT",
+    "WORKSPACE",
+    "Workers",
+    "crashy_deliveries",
+    "crashy_pages",
+    "wait_for",
+    "write_config",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "bot" / "sandbox" / "workspace.yaml"
@@ -55,6 +64,38 @@ steps:
 repeat: 0
 fallback_channel: C0INCIDENTS
 """
+
+
+# The crash tests' policy: two steps of two people, walked twice, 1 s apart.
+CRASHY = """\
+name: crashy
+services: [checkout]
+steps:
+  - notify: [user:U0ALICE01, user:U0BOB0001]
+    wait: 1s
+  - notify: [user:U0CAROL01, user:U0DAVE001]
+    wait: 1s
+repeat: 1
+fallback_channel: C0INCIDENTS
+"""
+CRASHY_PEOPLE = {0: ("U0ALICE01", "U0BOB0001"), 1: ("U0CAROL01", "U0DAVE001")}
+
+
+def crashy_pages(incident_id: str) -> set[str]:
+    """The recording pager's keys of every page a CRASHY incident owes."""
+    return {
+        f"{incident_id}:page:{step}:{loop}:{user}"
+        for step, users in CRASHY_PEOPLE.items()
+        for loop in (0, 1)
+        for user in users
+    }
+
+
+def crashy_deliveries(incident_id: str) -> set[str]:
+    """Every page, and the exhaustion announcement in the channel and the fallback channel."""
+    token = 1 + 4  # declared with 1, then four steps each bump it; exhaustion bumps once more
+    announce = f"{incident_id}:announce:exhausted:{token + 1}:"
+    return crashy_pages(incident_id) | {announce + "@incident", announce + "C0INCIDENTS"}
 
 
 def write_config(directory: Path, **policies: str) -> Path:

@@ -16,36 +16,10 @@ from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.integration.support import Workers, wait_for
+from tests.integration.support import CRASHY, Workers, crashy_deliveries, wait_for
 
 pytestmark = pytest.mark.integration
-
-CRASHY = """\
-name: crashy
-services: [checkout]
-steps:
-  - notify: [user:U0ALICE01, user:U0BOB0001]
-    wait: 1s
-  - notify: [user:U0CAROL01, user:U0DAVE001]
-    wait: 1s
-repeat: 1
-fallback_channel: C0INCIDENTS
-"""
-PEOPLE = {0: ("U0ALICE01", "U0BOB0001"), 1: ("U0CAROL01", "U0DAVE001")}
 KILLS = int(os.environ.get("TOCSIN_CRASH_TRIALS", "50"))
-
-
-def expected_keys(incident_id: str) -> set[str]:
-    keys = {
-        f"{incident_id}:page:{step}:{loop}:{user}"
-        for step, users in PEOPLE.items()
-        for loop in (0, 1)
-        for user in users
-    }
-    token = 1 + 4  # declared with 1, then four steps each bump it; exhaustion bumps once more
-    for channel in ("@incident", "C0INCIDENTS"):
-        keys.add(f"{incident_id}:announce:exhausted:{token + 1}:{channel}")
-    return keys
 
 
 class TestWorkerCrashes:
@@ -96,7 +70,7 @@ class TestWorkerCrashes:
             def all_done() -> bool:
                 states = [runtime.store.get(i).escalation.status for i in incidents]
                 counts = delivery_counts(r)
-                delivered = all(expected_keys(i) <= counts.keys() for i in incidents)
+                delivered = all(crashy_deliveries(i) <= counts.keys() for i in incidents)
                 return all(s is EscalationStatus.EXHAUSTED for s in states) and delivered
 
             try:
@@ -104,9 +78,12 @@ class TestWorkerCrashes:
             except AssertionError:
                 counts = delivery_counts(r)
                 stuck = {
-                    i: (runtime.store.get(i).escalation, sorted(expected_keys(i) - counts.keys()))
+                    i: (
+                        runtime.store.get(i).escalation,
+                        sorted(crashy_deliveries(i) - counts.keys()),
+                    )
                     for i in incidents
-                    if not expected_keys(i) <= counts.keys()
+                    if not crashy_deliveries(i) <= counts.keys()
                     or runtime.store.get(i).escalation.status is not EscalationStatus.EXHAUSTED
                 }
                 raise AssertionError(
@@ -115,7 +92,7 @@ class TestWorkerCrashes:
             counts = delivery_counts(r)
             doubled = {k: v for k, v in counts.items() if v != 1}
             assert doubled == {}
-            expected = set().union(*(expected_keys(i) for i in incidents))
+            expected = set().union(*(crashy_deliveries(i) for i in incidents))
             assert set(counts) == expected
             assert len(incidents) >= KILLS  # incidents are declared throughout the kills
             assert mid_job >= KILLS // 4, f"only {mid_job} kills hit a busy worker"

@@ -23,42 +23,14 @@ from bot.domain.timeline import Kind
 from bot.paging.recording import delivery_counts
 from bot.runtime import Runtime
 from bot.settings import Settings
-from tests.integration.support import Workers, wait_for
+from tests.integration.support import CRASHY, Workers, crashy_deliveries, crashy_pages, wait_for
 from tests.reliability.support import knob
 
 pytestmark = pytest.mark.integration
 
-POLICY = """\
-name: crashy
-services: [checkout]
-steps:
-  - notify: [user:U0ALICE01, user:U0BOB0001]
-    wait: 1s
-  - notify: [user:U0CAROL01, user:U0DAVE001]
-    wait: 1s
-repeat: 1
-fallback_channel: C0INCIDENTS
-"""
-PEOPLE = {0: ("U0ALICE01", "U0BOB0001"), 1: ("U0CAROL01", "U0DAVE001")}
 ROUNDS = int(knob("TOCSIN_CRASH_ROUNDS", 2, 8))
 KILLS_PER_ROUND = int(knob("TOCSIN_CRASH_KILLS", 25, 25))
 CONCURRENT = 20
-
-
-def expected_pages(incident_id: str) -> set[str]:
-    return {
-        f"{incident_id}:page:{step}:{loop}:{user}"
-        for step, users in PEOPLE.items()
-        for loop in (0, 1)
-        for user in users
-    }
-
-
-def expected_keys(incident_id: str) -> set[str]:
-    """Every page, and the exhaustion announcement in the channel and the fallback channel."""
-    token = 1 + 4  # four steps each bump the token; exhaustion is announced with the next
-    announce = f"{incident_id}:announce:exhausted:{token + 1}:"
-    return expected_pages(incident_id) | {announce + "@incident", announce + "C0INCIDENTS"}
 
 
 def busy_pids(rt: Runtime) -> set[int]:
@@ -83,7 +55,7 @@ class TestWorkerKills:
         self, worker_env: dict[str, str], config_dir: Path, tmp_path: Path, r: redis.Redis
     ) -> None:
         """20 incidents declared at once per round; random SIGKILLs mid-step; every page exactly once, every step once."""
-        (config_dir / "crashy.yaml").write_text(POLICY)
+        (config_dir / "crashy.yaml").write_text(CRASHY)
         for name in ("fast.yaml", "major.yaml"):
             (config_dir / name).unlink()
         env = worker_env | {"TOCSIN_RECORDING_DELAY_S": "0.1"}
@@ -121,7 +93,7 @@ class TestWorkerKills:
                 counts = delivery_counts(r)
                 return all(
                     rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
-                    and expected_keys(i) <= counts.keys()
+                    and crashy_deliveries(i) <= counts.keys()
                     for i in incidents
                 )
 
@@ -130,16 +102,16 @@ class TestWorkerKills:
             except AssertionError:
                 counts = delivery_counts(r)
                 stuck = [
-                    (i, rt.store.get(i).escalation, sorted(expected_keys(i) - counts.keys()))
+                    (i, rt.store.get(i).escalation, sorted(crashy_deliveries(i) - counts.keys()))
                     for i in incidents
-                    if not expected_keys(i) <= counts.keys()
+                    if not crashy_deliveries(i) <= counts.keys()
                 ]
                 raise AssertionError(f"{len(stuck)} incidents unfinished: {stuck[:3]}") from None
             counts = delivery_counts(r)
             pages = {k: v for k, v in counts.items() if ":page:" in k}
             assert {k: v for k, v in counts.items() if v != 1} == {}, "a delivery was doubled"
-            assert set(pages) == set().union(*(expected_pages(i) for i in incidents))
-            assert set(counts) == set().union(*(expected_keys(i) for i in incidents))
+            assert set(pages) == set().union(*(crashy_pages(i) for i in incidents))
+            assert set(counts) == set().union(*(crashy_deliveries(i) for i in incidents))
             for incident_id in incidents:
                 steps = Counter(
                     (d["step"], d["loop"])
