@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -173,49 +174,32 @@ class PacedRateLimitHandler(RateLimitErrorRetryHandler):
         self.pacer.wait(method, self.current.key or method)
 
 
-class _PacedRetry:
-    """Mixin: a client-side retry waits for the shared pacer too (another process may have
-    been told to back off meanwhile), and never re-sends a non-idempotent call."""
+class _PacedRetry(RetryHandler):
+    """Mixin for slack_sdk's retry handlers: a client-side retry waits for the shared pacer
+    too (another process may have been told to back off meanwhile), and never re-sends a
+    non-idempotent call."""
 
-    pacer: Pacer
-    current: _Current
+    def __init__(self, pacer: Pacer, current: _Current, max_retry_count: int = 2) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.pacer, self.current = pacer, current
 
-    def _may_retry(self, request: HttpRequest) -> bool:
-        return method_of(request.url) not in NOT_IDEMPOTENT
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, **kw: Any) -> bool:
+        return method_of(request.url) not in NOT_IDEMPOTENT and bool(
+            super()._can_retry(state=state, request=request, **kw)
+        )
 
-    def _pace(self, request: HttpRequest) -> None:
+    def prepare_for_next_attempt(self, *, request: HttpRequest, **kw: Any) -> None:
+        super().prepare_for_next_attempt(request=request, **kw)
         method = method_of(request.url)
         self.pacer.wait(method, self.current.key or method)
 
 
 class IdempotentOnlyServerErrorHandler(_PacedRetry, ServerErrorRetryHandler):
-    def __init__(self, pacer: Pacer, current: _Current, max_retry_count: int = 2) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.pacer, self.current = pacer, current
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, **kw: Any) -> bool:
-        return self._may_retry(request) and bool(
-            super()._can_retry(state=state, request=request, **kw)
-        )
-
-    def prepare_for_next_attempt(self, *, request: HttpRequest, **kw: Any) -> None:
-        super().prepare_for_next_attempt(request=request, **kw)
-        self._pace(request)
+    """Retries a 5xx, unless Slack may already have acted on the call."""
 
 
 class IdempotentOnlyConnectionErrorHandler(_PacedRetry, ConnectionErrorRetryHandler):
-    def __init__(self, pacer: Pacer, current: _Current, max_retry_count: int = 2) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.pacer, self.current = pacer, current
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, **kw: Any) -> bool:
-        return self._may_retry(request) and bool(
-            super()._can_retry(state=state, request=request, **kw)
-        )
-
-    def prepare_for_next_attempt(self, *, request: HttpRequest, **kw: Any) -> None:
-        super().prepare_for_next_attempt(request=request, **kw)
-        self._pace(request)
+    """Retries a dropped connection, unless Slack may already have acted on the call."""
 
 
 class PacedWebClient(WebClient):
