@@ -10,7 +10,6 @@ WATCH/MULTI for the whole batch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +29,7 @@ from bot.domain.schedule import on_call
 from bot.domain.timeline import Entry, Kind
 from bot.paging import Pager
 from bot.slack import messages
-from bot.store import OutboxItem, Store
+from bot.store import OutboxItem, Store, parse_incident
 from bot.timers import Timers
 
 log = structlog.get_logger(__name__)
@@ -190,7 +189,7 @@ class Escalation(Deliveries):
                     if blob is None:
                         outcomes[incident_id] = "stale"
                         continue
-                    incident = Incident.from_dict(json.loads(blob))
+                    incident = parse_incident(blob)
                     outcomes[incident_id], known[incident_id] = self._step(
                         incident, wanted[incident_id], pipe, now
                     )

@@ -21,6 +21,7 @@ from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.domain.updates import reminder_delay
 from bot.escalation import BOT, Escalation
+from bot.store import parse_incident
 from bot.timers import DUE_KEY, TICK_MANY, due_member, remind_job_id, tick_job_id
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,7 @@ def _prefetch(esc: Escalation, ids: list[str]) -> list[_Seen]:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         raw = r.mget([esc.store.incident_key(i) for i in chunk])
-        incidents = [Incident.from_dict(json.loads(x)) if x else None for x in raw]
+        incidents = [parse_incident(x) if x else None for x in raw]
         with r.pipeline(transaction=False) as pipe:
             for incident_id, incident in zip(chunk, incidents, strict=True):
                 token = incident.token if incident else 0

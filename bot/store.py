@@ -92,17 +92,13 @@ class Store:
         raw = (conn or self.r).get(self.incident_key(incident_id))
         if raw is None:
             raise IncidentNotFound(incident_id)
-        return Incident.from_dict(json.loads(str(raw)))
+        return parse_incident(raw)
 
     def get_many(self, incident_ids: Iterable[str]) -> dict[str, Incident]:
         """The incidents that exist among `incident_ids`, in one round trip."""
         ids = list(incident_ids)
         raw = self.r.mget([self.incident_key(i) for i in ids]) if ids else []
-        return {
-            i: Incident.from_dict(json.loads(str(x)))
-            for i, x in zip(ids, raw, strict=True)
-            if x is not None
-        }
+        return {i: parse_incident(x) for i, x in zip(ids, raw, strict=True) if x is not None}
 
     def find(self, incident_id: str) -> Incident | None:
         try:
@@ -147,8 +143,7 @@ class Store:
             pipe.hsetnx(self.outbox_key(incident_id), item.key, item.to_json())
 
     def outbox(self, incident_id: str) -> list[OutboxItem]:
-        raw: dict[str, str] = self.r.hgetall(self.outbox_key(incident_id))  # type: ignore[assignment]
-        return sorted((OutboxItem.from_json(v) for v in raw.values()), key=_creation)
+        return self.outboxes([incident_id])[0]
 
     def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
         raw = self.r.hget(self.outbox_key(incident_id), key)
@@ -255,11 +250,8 @@ class Store:
         process; the incident read confirms it (a cleared database forgets it again).
         """
         cached = self._channels.get(channel_id)
-        if cached is not None:
-            incident = self.find(cached)
-            if incident is not None and incident.channel_id == channel_id:
-                return incident
-            del self._channels[channel_id]
+        if cached is not None and (incident := self._confirm(channel_id, self.find(cached))):
+            return incident
         incident_id = self.incident_for_channel(channel_id)
         incident = None if incident_id is None else self.find(incident_id)
         if incident is not None and incident.channel_id == channel_id:
@@ -285,11 +277,20 @@ class Store:
             pipe.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s)
             pipe.get(self.incident_key(cached))
             first, raw = pipe.execute()
-        incident = None if raw is None else Incident.from_dict(json.loads(str(raw)))
-        if incident is None or incident.channel_id != channel_id:
-            self._channels.pop(channel_id, None)
-            incident = None
+        incident = self._confirm(channel_id, None if raw is None else parse_incident(raw))
         return bool(first), incident
+
+    def _confirm(self, channel_id: str, incident: Incident | None) -> Incident | None:
+        """The remembered link's incident if it still names this channel; else forget it."""
+        if incident is not None and incident.channel_id == channel_id:
+            return incident
+        self._channels.pop(channel_id, None)
+        return None
+
+
+def parse_incident(raw: str | bytes) -> Incident:
+    """An incident as stored (its JSON document)."""
+    return Incident.from_dict(json.loads(raw))
 
 
 def _creation(item: OutboxItem) -> tuple[float, str]:
