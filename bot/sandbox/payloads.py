@@ -2,7 +2,7 @@
 
 Every builder takes the ids, timestamps and URLs it needs as arguments (the driver mints
 them), so the same inputs always give the same payload. Keys follow
-`slack-reference/payloads/*.json` and `slack-reference/events/*.json`: nothing Slack would
+`tests/fixtures/slack-reference/payloads/*.json` and `.../events/*.json`: nothing Slack would
 not send, and every key Bolt reads to route a request and fill its `context`.
 """
 

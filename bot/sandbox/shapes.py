@@ -1,7 +1,7 @@
 """Response shaping: turn stored records into the objects Slack returns.
 
 Each shape uses only keys present in the key-union samples of real Slack responses
-(../shared/slack-reference/api/*.json); tests/sandbox/test_contract.py holds us to that.
+(tests/fixtures/slack-reference/api/*.json); tests/sandbox/test_contract.py holds us to that.
 Where one record appears in several methods with different key sets (a message in
 chat.postMessage vs chat.update vs conversations.replies), a per-use allow-list trims it.
 """

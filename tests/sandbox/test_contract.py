@@ -1,7 +1,7 @@
 """Contract: every emulated method answers with keys real Slack responses carry.
 
 For each method a successful call is made with the real slack_sdk WebClient; the response's
-keys must be a subset of the key-union sample in ../shared/slack-reference/api/<method>.json
+keys must be a subset of the key-union sample in tests/fixtures/slack-reference/api/<method>.json
 (recursively; list samples are merged element-wise; an empty `{}` in a sample is a free-form
 object such as `metadata.event_payload`), and the keys clients read must be present.
 """
@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from bot.sandbox.api import APP_METHODS, BOT_METHODS
 from bot.sandbox.emulator import Emulator
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "slack-reference" / "api"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "slack-reference" / "api"
 # Methods without a reference sample: their documented minimal shape.
 DOCUMENTED = {
     "conversations.open": {"ok": True, "channel": {"id": ""}},

@@ -42,3 +42,29 @@ class TestProcfile:
         assert set(lines) == {"web", "worker"}
         assert lines["web"].strip().startswith("tocsin web")
         assert lines["worker"].strip() == "tocsin worker"
+
+
+class TestSelfContained:
+    def test_nothing_in_the_project_reads_outside_its_clone(self) -> None:
+        """No code, test, bench or build file reaches for ../shared, which a clone has not beside it."""
+        readers = [
+            str(path.relative_to(ROOT))
+            for folder in ("bot", "tests", "bench", ".ci")
+            for path in (ROOT / folder).rglob("*")
+            if path.is_file()
+            and path != Path(__file__).resolve()
+            and path.suffix in {".py", ".toml", ".cfg", ""}
+            and ("../shared" in (text := path.read_text(errors="replace")) or '"shared" /' in text)
+        ]
+        readers += [
+            name
+            for name in ("Makefile", "pyproject.toml")
+            if "../shared" in (ROOT / name).read_text()
+        ]
+        assert readers == []
+
+    def test_the_reference_samples_travel_with_their_licence(self) -> None:
+        """The Slack samples the contract tests read live in the project, with their MIT licence."""
+        samples = ROOT / "tests" / "fixtures" / "slack-reference"
+        assert "MIT License" in (samples / "LICENSE").read_text()
+        assert len(list((samples / "api").glob("*.json"))) >= 30
