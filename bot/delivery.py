@@ -19,13 +19,27 @@ import structlog
 from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
-from bot.paging import Deferred, DeliveryError, Pager
+from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
+from bot.slack import messages
 from bot.store import PREFIX, OutboxItem, Store
 from bot.timers import Timers
 
 log = structlog.get_logger(__name__)
 BOT = "tocsin"
 DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not waited for
+
+
+def page_position(key: str) -> tuple[int, int, int] | None:
+    """(run, step, loop) of a policy page's outbox key `page:[r<run>:]<step>:<loop>:<user>`;
+    None for other items (a page by hand is `page:manual:...`)."""
+    parts = key.split(":")
+    if parts[0] != "page" or len(parts) not in (4, 5):
+        return None
+    run = parts.pop(1) if len(parts) == 5 else "r0"
+    try:
+        return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
+    except ValueError:
+        return None
 
 
 def gap_key(incident_id: str) -> str:
@@ -56,11 +70,18 @@ class Deliveries:
 
         Pages go first: announcements share paced channels (1 post/s per channel), and a
         page must not wait behind the stakeholder channel's queue in an incident storm.
-        When Slack itself fails the rest would too: they are reported as not attempted,
-        and the worker is free for due steps. A post to a shared channel that is paced (a
-        stakeholder channel every incident of a storm announces in) is not waited for: a
-        drain job is scheduled for when its slot frees, and this worker goes on to pages.
-        The incident's own channel is waited for, so its story keeps its order.
+        One item's failure holds up only what must wait for it:
+        - an item that can never go (an unknown or deactivated user, an archived channel)
+          fails alone: it is marked failed, said in the incident channel and on the
+          timeline, and a step whose every page failed so is skipped at once;
+        - an item that failed for now holds back only the items behind it to the same
+          destination of the same incident (the channel's story keeps its order); one
+          rate limited comes back when Slack's Retry-After has passed;
+        - when Slack itself fails (unreachable, 5xx, the token refused) the rest would too:
+          they are reported as not attempted, and the worker is free for due steps.
+        A post to a shared channel that is paced (a stakeholder channel every incident of a
+        storm announces in) is not waited for: a drain job is scheduled for when its slot
+        frees, and this worker goes on to pages.
         """
         store = self.store
         pending = [
@@ -79,11 +100,17 @@ class Deliveries:
         incidents.update(store.get_many({i for i, _ in todo} - incidents.keys()))
         sent, failures, done = 0, defaultdict(list), set()
         later: dict[str, float] = {}
+        blocked: dict[tuple[str, str], str] = {}  # (incident, destination) -> the item it waits for
+        gave_up: list[tuple[str, OutboxItem]] = []
         try:
             for n, (incident_id, item) in enumerate(todo):
                 incident = incidents.get(incident_id)
                 if incident is None:
                     log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
+                    continue
+                if (incident_id, item.to) in blocked:
+                    waits_for = blocked[incident_id, item.to]
+                    failures[incident_id].append(f"{item.key}: waits for {waits_for}")
                     continue
                 try:
                     self._deliver(incident, item)
@@ -91,9 +118,18 @@ class Deliveries:
                     done.add((incident_id, item.key))
                 except Deferred as paced:
                     later[incident_id] = max(later.get(incident_id, 0.0), paced.seconds)
+                    blocked[incident_id, item.to] = item.key
+                except Undeliverable as never:
+                    self._give_up(incident, item, never)
+                    done.add((incident_id, item.key))
+                    gave_up.append((incident_id, item))
                 except DeliveryError as exc:
-                    failures[incident_id].append(f"{item.key}: {exc}")
-                    if str(exc).startswith("slack"):
+                    blocked[incident_id, item.to] = item.key
+                    if exc.retry_after:
+                        later[incident_id] = max(later.get(incident_id, 0.0), exc.retry_after)
+                    else:
+                        failures[incident_id].append(f"{item.key}: {exc}")
+                    if exc.wide:
                         for other, rest in todo[n + 1 :]:
                             failures[other].append(f"{rest.key}: not attempted (Slack failing)")
                         break
@@ -102,6 +138,7 @@ class Deliveries:
             store.release_many([(i, key) for i, key, _ in held if (i, key) not in done])
         for incident_id, seconds in later.items():
             self.timers.schedule_drain_in(incident_id, seconds)
+        self._after_giving_up(gave_up)
         return sent, dict(failures)
 
     def _keep_claims(self, claims: list[tuple[str, str]]) -> threading.Event:
@@ -150,7 +187,7 @@ class Deliveries:
                         incident_id,
                         Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
                     )
-                if str(exc).startswith("slack"):  # Slack down or refusing, not "no channel yet"
+                if exc.wide:  # Slack down or refusing the bot, not "no channel yet"
                     self.store.r.set(gap_key(incident_id), clock.now_ts(), nx=True, ex=7 * 86400)
                 raise
         now = clock.now()
@@ -173,6 +210,57 @@ class Deliveries:
             gap_started = pipe.execute()[-2]
         self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
+
+    def _give_up(self, incident: Incident, item: OutboxItem, never: Undeliverable) -> None:
+        """Mark `item` failed for good, and say so on the timeline and in the incident
+        channel (when the item was not itself for the incident channel): one transaction."""
+        now = clock.now()
+        item.status, item.last_error = "failed", never.code
+        where = f"<@{item.to}>" if item.kind == "page" else f"<#{item.to}>"
+        verb = "page" if item.kind == "page" else "post in"
+        entry_kind = Kind.PAGE_FAILED if item.kind == "page" else Kind.NOTE
+        entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}: {never.reason}")
+        data = {"key": item.key, "to": item.to, "error": never.code}
+        with self.store.r.pipeline() as pipe:
+            pipe.hset(self.store.outbox_key(incident.id), item.key, item.to_json())
+            self.store.record(incident.id, entry, pipe, data)
+            if item.to != "@incident":
+                notice = OutboxItem(
+                    f"announce:failed:{item.key}",
+                    "announce",
+                    "@incident",
+                    messages.undeliverable_text(item.kind, item.to, never.reason),
+                    created_at=now.timestamp(),
+                )
+                self.store.add_outbox(incident.id, [notice], pipe)
+            pipe.delete(self.store.claim_key(incident.id, item.key))
+            pipe.execute()
+        log.warning(
+            "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
+        )
+
+    def _after_giving_up(self, gave_up: list[tuple[str, OutboxItem]]) -> None:
+        """A step none of whose pages can ever be delivered has nobody reachable: skip it
+        now, as a step that resolves to nobody is. Then deliver the notices just owed."""
+        steps = {
+            (incident_id, position)
+            for incident_id, item in gave_up
+            if (position := page_position(item.key)) is not None
+        }
+        for incident_id, (run, step, loop) in sorted(steps):
+            pages = [
+                i
+                for i in self.store.outbox(incident_id)
+                if i.kind == "page" and page_position(i.key) == (run, step, loop)
+            ]
+            if pages and all(i.status == "failed" for i in pages):
+                self.step_unreachable(incident_id, run, step, loop)
+        for incident_id in {i for i, _ in gave_up}:
+            self.timers.schedule_drain(incident_id)
+
+    def step_unreachable(self, incident_id: str, run: int, step: int, loop: int) -> None:
+        """Nobody of (run, step, loop) can be reached: move on (the escalation engine's)."""
+        raise NotImplementedError
 
     def _close_gap(self, incident_id: str, now: datetime, started: str | None) -> None:
         """Slack answers again: put how long it was unreachable on the timeline, once."""

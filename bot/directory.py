@@ -14,28 +14,56 @@ from slack_sdk.errors import SlackApiError
 class Directory(Protocol):
     def usergroup_members(self, group_id: str) -> list[str]: ...
 
+    def cannot_page(self, user_id: str) -> str | None:
+        """Why `user_id` can never be paged (no such user, deactivated, a bot), in words
+        that finish "cannot be paged: ..."; None when they can, or when it cannot be told."""
+        ...
+
     def user_by_email(self, email: str) -> str | None: ...
 
     def groups_of(self, user_id: str) -> frozenset[str]: ...
 
 
+def user_problem(user: dict[str, Any] | None) -> str | None:
+    """Why a user record (Slack's `users.info` shape) cannot be paged, or None."""
+    if user is None:
+        return "there is no such Slack user"
+    if user.get("deleted"):
+        return "their Slack account is deactivated"
+    if user.get("is_bot") or user.get("is_app_user"):
+        return "it is a bot, and bots cannot be paged"
+    return None
+
+
 class StaticDirectory:
     """Users and usergroups from a workspace YAML file (the sandbox's format)."""
 
-    def __init__(self, groups: dict[str, list[str]], emails: dict[str, str]) -> None:
+    def __init__(
+        self,
+        groups: dict[str, list[str]],
+        emails: dict[str, str],
+        users: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.groups = groups
         self.emails = {k.lower(): v for k, v in emails.items()}
+        self.users = users  # id -> the file's entry; None: the file lists no users
 
     @classmethod
     def from_file(cls, path: Path) -> StaticDirectory:
         data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         groups = {g["id"]: list(g.get("users", [])) for g in data.get("usergroups", [])}
         emails = {u["email"]: u["id"] for u in data.get("users", []) if u.get("email")}
-        return cls(groups, emails)
+        users = {u["id"]: u for u in data.get("users", [])} or None
+        return cls(groups, emails, users)
 
     @classmethod
     def empty(cls) -> StaticDirectory:
         return cls({}, {})
+
+    def cannot_page(self, user_id: str) -> str | None:
+        if self.users is None:
+            return None
+        return user_problem(self.users.get(user_id))
 
     def usergroup_members(self, group_id: str) -> list[str]:
         return list(self.groups.get(group_id, []))
@@ -74,6 +102,21 @@ class SlackDirectory:
 
         result: list[str] = self._cached(f"group:{group_id}", load)
         return result
+
+    def cannot_page(self, user_id: str) -> str | None:
+        def load() -> dict[str, Any] | None:
+            try:
+                return dict(self.client.users_info(user=user_id)["user"])
+            except SlackApiError as exc:
+                if exc.response.get("error") in ("user_not_found", "user_not_visible"):
+                    return None
+                raise
+
+        try:
+            user: dict[str, Any] | None = self._cached(f"user:{user_id}", load)
+        except (SlackApiError, OSError):  # Slack away: let the page try; delivery will tell
+            return None
+        return user_problem(user)
 
     def user_by_email(self, email: str) -> str | None:
         def load() -> str | None:

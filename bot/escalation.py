@@ -212,6 +212,31 @@ class Escalation(Deliveries):
                 self.refresh_header(incident_id)
         return outcomes
 
+    def step_unreachable(self, incident_id: str, run: int, step: int, loop: int) -> None:
+        """Every page of (run, step, loop) failed for good: if escalation still waits on that
+        step, page the next one now instead of waiting out a wait nobody can answer."""
+        now = clock.now()
+
+        def change(incident: Incident, pipe: Pipeline) -> tuple[str, Incident]:
+            state = incident.escalation
+            if (
+                incident.policy is None
+                or state.status is not EscalationStatus.ACTIVE
+                or (state.run, state.step, state.loop) != (run, step, loop)
+            ):
+                return "moved_on", incident
+            plan = planner.escalate(incident.policy, state, now, self.lookup)
+            note = f"step {step + 1} (loop {loop + 1}): nobody could be reached, skipped"
+            updated = self.apply(incident, replace(plan, notes=(note, *plan.notes)), pipe, now)
+            self._index_next(updated, pipe, now)
+            return "stepped", updated
+
+        outcome, incident = self.store.update(incident_id, change)
+        log.info("escalation_step_unreachable", incident_id=incident_id, outcome=outcome)
+        if outcome == "stepped":
+            self._run_if_due(incident, outcome, now)
+            self.refresh_header(incident_id)
+
     def _run_if_due(self, incident: Incident, outcome: str, now: datetime) -> None:
         """A step just taken whose next step is already due (no wait) has no timer in the
         index: run that one as a job now. (A step not yet due was re-indexed by `_step`.)"""
@@ -235,7 +260,12 @@ class Escalation(Deliveries):
                 self.timers.schedule_tick(incident.id, incident.token, due, pipe=pipe)
             return "not_due", incident
         updated = self.apply(incident, plan, pipe, now)
+        self._index_next(updated, pipe, now)
+        return "stepped", updated
+
+    def _index_next(self, updated: Incident, pipe: Pipeline, now: datetime) -> None:
+        """Queue on `pipe` the due-index timer of the step after a step just taken (a step
+        due now has none: `_run_if_due` runs it as a job after the commit)."""
         due = updated.escalation.due_at
         if updated.escalation.status is EscalationStatus.ACTIVE and due and due > now.timestamp():
-            self.timers.schedule_tick(incident.id, updated.token, due, pipe=pipe)
-        return "stepped", updated
+            self.timers.schedule_tick(updated.id, updated.token, due, pipe=pipe)

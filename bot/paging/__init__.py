@@ -14,7 +14,32 @@ from bot.store import OutboxItem
 
 
 class DeliveryError(Exception):
-    """Delivery failed in a way worth retrying (Slack down, rate limited after retries)."""
+    """Delivery failed for now, in a way worth retrying: Slack down or rate limited after
+    the client's retries, or the incident's channel not created yet.
+
+    `wide`: the failure is not this item's (Slack unreachable, 5xx, the token refused), so
+    the items after it would fail too and are not attempted in this drain. Otherwise only
+    the items behind it to the same destination wait (their order is the story's order).
+    `retry_after`: the earliest sensible retry in seconds, when the sender said (429).
+    """
+
+    def __init__(self, message: str, *, wide: bool = False, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.wide = wide
+        self.retry_after = retry_after
+
+
+class Undeliverable(Exception):
+    """This item can never be delivered as it is (an unknown or deactivated user, an archived
+    channel, a message Slack refuses): it fails alone, and everything else goes on.
+
+    `code` is the provider's error code (`user_disabled`); `reason` says it in words.
+    """
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
 
 
 class Deferred(Exception):

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import Incident
 from bot.paging import DeliveryError
+from bot.paging.slack_errors import classify, unreachable
 from bot.slack import blocks
 from bot.store import OutboxItem
 
+log = structlog.get_logger(__name__)
 EVENT_TYPE = "tocsin_delivery"
 
 
@@ -63,20 +66,25 @@ class SlackPager:
                     raise
                 self.client.conversations_join(channel=channel)
                 response = self.client.chat_postMessage(**kwargs)
-            if item.kind == "page" and incident.channel_id:
-                self._invite(incident.channel_id, item.to)
         except SlackApiError as exc:
-            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+            raise classify(exc) from exc
         except OSError as exc:
-            raise DeliveryError(f"slack unreachable: {exc}") from exc
+            raise unreachable(exc) from exc
+        if item.kind == "page" and incident.channel_id:
+            self._invite(incident.channel_id, item.to)
         return f"{response['channel']}/{response['ts']}"
 
     def _invite(self, channel: str, user: str) -> None:
+        """Best effort: the page has landed, and a failed invite must not make it a failure
+        (the paged person can still join from the page's channel link)."""
         try:
             self.client.conversations_invite(channel=channel, users=user)
         except SlackApiError as exc:
-            if exc.response.get("error") not in ("already_in_channel", "cant_invite_self"):
-                raise
+            error = exc.response.get("error")
+            if error not in ("already_in_channel", "cant_invite_self"):
+                log.warning("invite_failed", channel=channel, user_id=user, error=error)
+        except OSError as exc:
+            log.warning("invite_failed", channel=channel, user_id=user, error=str(exc))
 
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         """How long the shared pacer would hold this post (pages are never deferred)."""
@@ -103,9 +111,12 @@ class SlackPager:
                 )
                 found += list(replies.get("messages", []))
         except SlackApiError as exc:
-            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+            failure = classify(exc)
+            if isinstance(failure, DeliveryError):
+                raise failure from exc
+            return None  # the conversation cannot be read: nothing landed there to find
         except OSError as exc:
-            raise DeliveryError(f"slack unreachable: {exc}") from exc
+            raise unreachable(exc) from exc
         for message in found:
             payload = (message.get("metadata") or {}).get("event_payload") or {}
             if payload.get("incident_id") == incident.id and payload.get("key") == item.key:

@@ -59,7 +59,11 @@ def open_(store: Store, ctx: Ctx) -> JsonDict:
             raise SlackError("users_list_not_supplied")
         if len(users) > 1:
             raise SlackError("not_supported", detail="group DMs are not emulated")
-        store.user(users[0])
+        other = store.user(users[0])
+        if other.deleted:  # Slack's answer for a deactivated account
+            raise SlackError("user_disabled")
+        if other.is_bot and other.id != ctx.actor:
+            raise SlackError("cannot_dm_bot")
         channel = store.open_dm(ctx.actor, users[0])
     if ctx.args.flag("return_im"):
         return {"ok": True, "channel": channel_obj(store, channel, ctx.actor)}

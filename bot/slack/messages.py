@@ -137,3 +137,10 @@ def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
         f":alarm_clock: {whom}, the status update due {slack_date(due)} is still missing. "
         "As comms lead, please post one with `/incident update`."
     )
+
+
+def undeliverable_text(kind: str, to: str, reason: str) -> str:
+    """Said in the incident channel when a page or post can never be delivered."""
+    if kind == "page":
+        return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
+    return f":warning: Could not post in <#{to}>: {reason}."

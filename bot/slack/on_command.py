@@ -65,11 +65,14 @@ class CommandHandler:
                 raise UserError(
                     f"I could not tell who @{m.name} is: pick them from Slack's @-autocomplete"
                 )
+            directory = self.rt.escalation.directory
             if m.kind == "usergroup":
-                members = self.rt.escalation.directory.usergroup_members(m.id)
+                members = directory.usergroup_members(m.id)
                 if not members:
-                    raise UserError(f"usergroup <!subteam^{m.id}> has no members")
+                    raise UserError(f"usergroup <!subteam^{m.id}> does not exist or has no members")
                 users += members
+            elif problem := directory.cannot_page(m.id):
+                raise UserError(f"I cannot page <@{m.id}>: {problem}")
             else:
                 users.append(m.id)
         return users
