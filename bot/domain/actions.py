@@ -11,9 +11,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.business_days import zone
+from bot.domain.limits import ACTION, too_long
 
 REMIND_AT = time(9, 0)  # local time on the due date
-MAX_TEXT = 500
 
 
 class ItemStatus(StrEnum):
@@ -96,8 +96,8 @@ def new_item(
     clean = " ".join(text.split())
     if not clean:
         raise ActionItemError("an action item needs a description")
-    if len(clean) > MAX_TEXT:
-        raise ActionItemError(f"keep an action item under {MAX_TEXT} characters")
+    if problem := too_long(ACTION, clean):
+        raise ActionItemError(problem)
     if due is not None and due < now.astimezone(zone(tz)).date():
         raise ActionItemError(f"the due date {due.isoformat()} has already passed")
     return ActionItem(f"A{number}", incident_id, clean, created_by, now, owner, due)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.limits import UPDATE_FIELD, too_long
+
 UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 
 
@@ -23,8 +25,11 @@ class StatusUpdate:
         if self.status not in UPDATE_STATUSES:
             found["status"] = f"choose one of {', '.join(UPDATE_STATUSES)}"
         for name in ("symptoms", "actions", "next_steps"):
-            if not getattr(self, name).strip():
+            text = getattr(self, name)
+            if not text.strip():
                 found[name] = "required: one line is enough"
+            elif problem := too_long(UPDATE_FIELD, text):
+                found[name] = problem
         if not 10 <= self.next_in_s <= 24 * 3600:
             found["next_in"] = "between 10 seconds and 24 hours"
         return found

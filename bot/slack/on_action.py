@@ -8,6 +8,7 @@ import structlog
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.domain import limits
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
 from bot.engine import Outcome, UserError
@@ -85,6 +86,14 @@ def register(app: App, rt: Runtime) -> None:
         if not title:
             ack(response_action="errors", errors={"title": "An incident needs a title."})
             return
+        long = {
+            field: problem
+            for field, cap in (("title", limits.TITLE), ("description", limits.DESCRIPTION))
+            if (problem := limits.too_long(cap, sub.text(field)))
+        }
+        if long:
+            ack(response_action="errors", errors=long)
+            return
         catalog = rt.catalog()
         impact = Impact(
             users_affected_pct=views.AFFECTED.get(sub.choice("users_affected") or "none", 0.0),
@@ -117,7 +126,7 @@ def register(app: App, rt: Runtime) -> None:
             symptoms=sub.text("symptoms"),
             actions=sub.text("actions"),
             next_steps=sub.text("next_steps"),
-            next_in_s=int(sub.choice("next_in") or 0),
+            next_in_s=int(next_in) if (next_in := sub.choice("next_in") or "0").isdigit() else 0,
         )
         problems = update.problems()
         if problems:
@@ -135,6 +144,9 @@ def register(app: App, rt: Runtime) -> None:
     @app.view(views.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict[str, Any]) -> None:
         sub = edge.submission(body)
+        if problem := limits.too_long(limits.SUMMARY, sub.text("summary")):
+            ack(response_action="errors", errors={"summary": problem})
+            return
         if not rt.store.first_delivery(f"view:{sub.view_id}"):
             ack()
             return

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain import limits
 from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
 from bot.domain.severity import Tier
@@ -35,6 +36,7 @@ IMPACT_FLAGS = {
     "data_loss": "Data loss or corruption",
 }
 NEXT_IN = (900, 1800, 3600, 7200, 14400)
+FIELD = limits.UPDATE_FIELD
 
 
 def _input(
@@ -52,6 +54,11 @@ def _text(
         initial_value=initial or None,
         max_length=max_length,
     )
+
+
+def _long(action_id: str, cap: limits.Cap) -> PlainTextInputElement:
+    """A multi-line input that stops at `cap` (the listener checks it again)."""
+    return _text(action_id, multiline=True, max_length=cap.limit)
 
 
 def _select(
@@ -85,7 +92,7 @@ def declare_modal(
         submit="Declare",
         close="Cancel",
         blocks=[
-            _input("title", "Title", _text("title", initial=title, max_length=150)),
+            _input("title", "Title", _text("title", initial=title, max_length=limits.TITLE.limit)),
             _input("service", "Service", _select("service", service_opts)),
             _input(
                 "users_affected",
@@ -124,7 +131,7 @@ def declare_modal(
             _input(
                 "description",
                 "What do you see?",
-                _text("description", multiline=True),
+                _long("description", limits.DESCRIPTION),
                 optional=True,
             ),
         ],
@@ -157,9 +164,9 @@ def update_modal(incident: Incident, cadence_s: int) -> dict[str, Any]:
                 "Status",
                 _select("status", [(s, s.capitalize()) for s in UPDATE_STATUSES], status),
             ),
-            _input("symptoms", "Symptoms observed", _text("symptoms", multiline=True)),
-            _input("actions", "Actions taken", _text("actions", multiline=True)),
-            _input("next_steps", "Next steps", _text("next_steps", multiline=True)),
+            _input("symptoms", "Symptoms observed", _long("symptoms", FIELD)),
+            _input("actions", "Actions taken", _long("actions", FIELD)),
+            _input("next_steps", "Next steps", _long("next_steps", FIELD)),
             _input("next_in", "Next update in", _select("next_in", next_opts, str(cadence_s))),
         ],
     )
@@ -177,7 +184,10 @@ def resolve_modal(incident: Incident) -> dict[str, Any]:
         blocks=[
             ContextBlock(elements=[MarkdownTextObject(text=f"*{escape(incident.title)}*")]),
             _input(
-                "summary", "Resolution summary", _text("summary", multiline=True), optional=True
+                "summary",
+                "Resolution summary",
+                _long("summary", limits.SUMMARY),
+                optional=True,
             ),
         ],
     )

@@ -131,3 +131,75 @@ def test_retried_note_and_escalate_have_one_effect(
     texts = [fields["text"] for _, fields in entries]
     assert sum("retry-probe" in t and t.startswith("note") for t in texts) == 1
     assert sum("retry-probe" in t and t.startswith("escalated") for t in texts) == 1
+
+
+HUGE = "x" * 40_000
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [
+        (f"resolve {HUGE}", "1,000"),
+        (f"note {HUGE}", "2,000"),
+        (f"escalate {HUGE}", "500"),
+        (f"sev sev3 {HUGE}", "500"),
+        (f"update {HUGE}", "1,000"),
+        (f"page <@U0BOB0001> {HUGE}", "1,000"),
+        (f"action {HUGE} <@U0BOB0001>", "500"),
+        (f"note {'<!channel> ' * 182}", "2,000"),
+    ],
+)
+def test_oversized_free_text_is_refused_at_input_and_writes_nothing(
+    shared: tuple[Stack, str], redis_server: str, text: str, limit: str
+) -> None:
+    """A 40,000-character field gets usage help naming the cap and its size, and neither the incident nor its timeline changes."""
+    stack, cid = shared
+    r: redis.Redis = connect(redis_server)
+    incident_id = r.get(f"tocsin:chan:{cid}")
+    timeline = f"tocsin:inc:{incident_id}:timeline"
+    before = (r.get(f"tocsin:inc:{incident_id}"), r.xlen(timeline))
+    result = stack.driver().slash("U0ERIN001", text, channel_id=cid)
+    assert result.status == 200
+    assert ":warning:" in result.text
+    assert f"at most {limit} characters" in result.text
+    assert "this one has" in result.text
+    assert (r.get(f"tocsin:inc:{incident_id}"), r.xlen(timeline)) == before
+
+
+def test_an_oversized_title_is_refused_before_declaring(
+    shared: tuple[Stack, str], redis_server: str
+) -> None:
+    """A declaration whose title is over 150 characters is refused with the cap; no incident is opened."""
+    stack, _ = shared
+    r: redis.Redis = connect(redis_server)
+    before = r.zcard("tocsin:all")
+    result = stack.driver().slash("U0ERIN001", f"declare sev2 {'t' * 151}")
+    assert "An incident title can be at most 150 characters; this one has 151" in result.text
+    assert r.zcard("tocsin:all") == before
+
+
+def test_oversized_modal_fields_come_back_as_field_errors(
+    shared: tuple[Stack, str], redis_server: str
+) -> None:
+    """A forged update or resolve submission over the caps is answered with errors on the fields, and nothing is posted or resolved."""
+    stack, cid = shared
+    r: redis.Redis = connect(redis_server)
+    incident_id = r.get(f"tocsin:chan:{cid}")
+    before = r.get(f"tocsin:inc:{incident_id}")
+    stack.driver().slash("U0ERIN001", "update", channel_id=cid)
+    views = wait_for(
+        lambda: [v for v in stack.emulator.views("U0ERIN001") if v["callback_id"] == "status_update"]
+    )
+    view = {**views[-1]["view"], "id": views[-1]["id"]}
+    values = {
+        "status": "identified",
+        "symptoms": HUGE,
+        "actions": "rolled back",
+        "next_steps": "y" * 1001,
+        "next_in": "1800",
+    }
+    result = stack.driver().submit_view("U0ERIN001", view, values)
+    assert result.json is not None and result.json["response_action"] == "errors"
+    assert set(result.json["errors"]) == {"symptoms", "next_steps"}
+    assert "at most 1,000 characters" in result.json["errors"]["symptoms"]
+    assert r.get(f"tocsin:inc:{incident_id}") == before

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from bot.domain import limits
 from bot.slack.commands.lexer import mention, refused, shown, take, take_last, words
 from bot.slack.commands.table import (
     COMMANDS,
@@ -78,6 +79,13 @@ class _Bad(Exception):
 Parser = Callable[[str, tuple[str, ...]], Command]
 
 
+def _capped(cap: limits.Cap, text: str) -> str:
+    """`text` if it fits `cap`; a usage error naming the cap otherwise."""
+    if problem := limits.too_long(cap, text):
+        raise _Bad(problem)
+    return text
+
+
 def parse(text: str, *, severities: Sequence[str] = DEFAULT_SEVERITIES) -> Command:
     """The command the text after `/incident` asks for.
 
@@ -137,10 +145,10 @@ def _declare(rest: str, severities: tuple[str, ...]) -> Command:
         return Declare(None, None)
     severity = severity_of(word, severities)
     if severity is not None:
-        return Declare(severity, after or None)
+        return Declare(severity, _capped(limits.TITLE, after) or None)
     if _SEVERITY_SHAPE.fullmatch(word):
         raise _bad_level(word, severities)
-    return Declare(None, rest)
+    return Declare(None, _capped(limits.TITLE, rest))
 
 
 def _no_arguments(make: Callable[[], Command]) -> Parser:
@@ -196,11 +204,11 @@ def _help(rest: str, severities: tuple[str, ...]) -> Command:
 
 
 def _escalate(rest: str, severities: tuple[str, ...]) -> Command:
-    return Escalate(rest)
+    return Escalate(_capped(limits.REASON, rest))
 
 
 def _update(rest: str, severities: tuple[str, ...]) -> Command:
-    return Update(rest or None)
+    return Update(_capped(limits.UPDATE_FIELD, rest) or None)
 
 
 def _sev(rest: str, severities: tuple[str, ...]) -> Command:
@@ -210,7 +218,7 @@ def _sev(rest: str, severities: tuple[str, ...]) -> Command:
     severity = severity_of(word, severities)
     if severity is None:
         raise _bad_level(word, severities)
-    return ChangeSeverity(severity, reason)
+    return ChangeSeverity(severity, _capped(limits.REASON, reason))
 
 
 def _person(text: str) -> Mention:
@@ -269,17 +277,17 @@ def _page(rest: str, severities: tuple[str, ...]) -> Command:
         if word and re.fullmatch(r"[\w.-]+", word):
             hint = f"Did you mean `/incident page @{shown(word)}`?"
         raise _Bad("Whom should I page? Mention at least one person or user group first.", hint)
-    return Page(tuple(targets), remaining)
+    return Page(tuple(targets), _capped(limits.PAGE_MESSAGE, remaining))
 
 
 def _note(rest: str, severities: tuple[str, ...]) -> Command:
     if not rest:
         raise _Bad("What should the note say?")
-    return Note(rest)
+    return Note(_capped(limits.NOTE, rest))
 
 
 def _resolve(rest: str, severities: tuple[str, ...]) -> Command:
-    return Resolve(rest)
+    return Resolve(_capped(limits.SUMMARY, rest))
 
 
 def _due(word: str) -> date:
@@ -307,7 +315,7 @@ def _action(rest: str, severities: tuple[str, ...]) -> Command:
         break
     if not body:
         raise _Bad("What is the action? Describe it before the owner and due date.")
-    return AddAction(body, owner, due)
+    return AddAction(_capped(limits.ACTION, body), owner, due)
 
 
 def _milestone(rest: str, severities: tuple[str, ...]) -> Command:
