@@ -188,7 +188,9 @@ def test_oversized_modal_fields_come_back_as_field_errors(
     before = r.get(f"tocsin:inc:{incident_id}")
     stack.driver().slash("U0ERIN001", "update", channel_id=cid)
     views = wait_for(
-        lambda: [v for v in stack.emulator.views("U0ERIN001") if v["callback_id"] == "status_update"]
+        lambda: [
+            v for v in stack.emulator.views("U0ERIN001") if v["callback_id"] == "status_update"
+        ]
     )
     view = {**views[-1]["view"], "id": views[-1]["id"]}
     values = {
@@ -199,7 +201,8 @@ def test_oversized_modal_fields_come_back_as_field_errors(
         "next_in": "1800",
     }
     result = stack.driver().submit_view("U0ERIN001", view, values)
-    assert result.json is not None and result.json["response_action"] == "errors"
+    assert result.json is not None
+    assert result.json["response_action"] == "errors"
     assert set(result.json["errors"]) == {"symptoms", "next_steps"}
     assert "at most 1,000 characters" in result.json["errors"]["symptoms"]
     assert r.get(f"tocsin:inc:{incident_id}") == before

@@ -85,9 +85,9 @@ class TestUndeliverablePages:
         outbox = {item.key: item for item in store.outbox(incident.id)}
         assert outbox[f"page:0:0:{NOBODY}"].status == "failed"
         assert outbox[f"page:0:0:{NOBODY}"].last_error == "user_not_found"
-        assert all(
-            item.status == "sent" for key, item in outbox.items() if NOBODY not in key
-        ), {k: (i.status, i.last_error) for k, i in outbox.items()}
+        assert all(item.status == "sent" for key, item in outbox.items() if NOBODY not in key), {
+            k: (i.status, i.last_error) for k, i in outbox.items()
+        }
 
     def test_a_step_whose_every_page_fails_for_good_is_skipped_at_once(
         self, stack: Stack, redis_url: str
@@ -116,7 +116,7 @@ class TestPageTargetsAreChecked:
         wait_for(lambda: dm_texts(stack, "U0BOB0001"))
         before = ({i.key for i in store.outbox(incident.id)}, store.get(incident.id).paged)
         cases = {
-            "page <@U0NOSUCH01> please look": f"I cannot page <@U0NOSUCH01>: there is no such Slack user",
+            "page <@U0NOSUCH01> please look": "I cannot page <@U0NOSUCH01>: there is no such Slack user",
             f"page <@{GONE}|gone>": f"I cannot page <@{GONE}>: their Slack account is deactivated",
             "page <@U0TOCSIN1|tocsin>": "I cannot page <@U0TOCSIN1>: it is a bot",
             "page <!subteam^S0NOSUCH|@ghosts>": "usergroup <!subteam^S0NOSUCH> does not exist or has no members",
