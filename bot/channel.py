@@ -80,7 +80,7 @@ class ChannelService:
 
     def _create(self, incident: Incident) -> Incident:
         for attempt in range(10):
-            name = channel_name(incident.id, incident.title, attempt)
+            name = channel_name(incident.id, incident.title, attempt, private=incident.private)
             try:
                 created = self.client.conversations_create(name=name, is_private=incident.private)
                 break

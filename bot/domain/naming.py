@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 MAX_NAME = 80
+PRIVATE = "private"  # a private incident's channel says so instead of naming its title
 
 
 def slugify(text: str) -> str:
@@ -14,10 +15,14 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def channel_name(incident_id: str, title: str, attempt: int = 0) -> str:
-    """`inc-<yyyymmdd>-<n>-<slug>`, with `-<attempt+1>` when an earlier name was taken."""
+def channel_name(incident_id: str, title: str, attempt: int = 0, *, private: bool = False) -> str:
+    """`inc-<yyyymmdd>-<n>-<slug>`, with `-<attempt+1>` when an earlier name was taken.
+
+    A private incident's channel is `inc-<yyyymmdd>-<n>-private`: a channel's name is
+    logged at creation and shown to workspace admins, so it carries no slug of the title.
+    """
     prefix = f"inc-{incident_id}"
     suffix = f"-{attempt + 1}" if attempt else ""
     room = MAX_NAME - len(prefix) - len(suffix) - 1
-    slug = slugify(title)[:room].rstrip("-") if room > 0 else ""
+    slug = slugify(PRIVATE if private else title)[:room].rstrip("-") if room > 0 else ""
     return f"{prefix}-{slug}{suffix}" if slug else f"{prefix}{suffix}"

@@ -26,7 +26,18 @@ REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
-_FREE_TEXT = (Kind.NOTE, Kind.STATUS_UPDATE, Kind.RESOLVED, Kind.ESCALATED, Kind.SEVERITY_CHANGED)
+# Entries whose text ends in what somebody typed, after the first ": " (a note, a reason, a
+# page's message, an action item): under `redact` only the part before it stays.
+_FREE_TEXT = (
+    Kind.NOTE,
+    Kind.STATUS_UPDATE,
+    Kind.RESOLVED,
+    Kind.ESCALATED,
+    Kind.SEVERITY_CHANGED,
+    Kind.PAGE_REQUESTED,
+    Kind.ACTION_ADDED,
+    Kind.ACTION_CLOSED,
+)
 _DECISIONS = (Kind.SEVERITY_CHANGED, Kind.ESCALATED, Kind.MITIGATED, Kind.REROUTED)
 SKIPPED_KINDS = (Kind.ANNOUNCED, Kind.RECONCILED)
 
@@ -86,11 +97,12 @@ class _Writer:
 
 
 def _entry_text(w: _Writer, entry: Entry) -> str:
-    text = w.plain(entry.text)
-    if w.d.redact and entry.kind in _FREE_TEXT and ":" in text:
-        head = text.split(":", 1)[0]
-        return f"{head}: {REDACTED}"
-    return text
+    """The entry as Markdown; under `redact`, its free text cut off (split before `plain`
+    turns mentions into display names, which may hold a colon)."""
+    head, said, _ = entry.text.partition(": ")
+    if w.d.redact and entry.kind in _FREE_TEXT and said:
+        return f"{w.plain(head)}: {REDACTED}"
+    return w.plain(entry.text)
 
 
 def _summary(w: _Writer) -> list[str]:

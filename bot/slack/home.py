@@ -1,6 +1,9 @@
 """The App Home tab: open incidents, my on-call shifts now and next, my open action items.
 
 `app_home_opened` is acknowledged at once; a job builds the view and calls views.publish.
+A private incident is listed only to its members (`bot.domain.privacy`); anybody else does
+not see it at all, as incident.io and Grafana IRM hide private incidents from people
+without access.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -24,6 +29,7 @@ from slack_sdk.models.views import View
 from bot.domain.actions import ActionItem
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident
+from bot.domain.privacy import visible_to
 from bot.domain.schedule import Shift, shifts
 from bot.slack import learning_blocks as lb
 from bot.slack.messages import escape, sev, slack_date
@@ -90,8 +96,30 @@ def home_blocks(
     return blocks
 
 
+def channel_members(client: WebClient | None, incident: Incident) -> list[str]:
+    """Who Slack lists in the incident's channel; nobody when Slack refuses (fail closed)."""
+    if client is None or incident.channel_id is None:
+        return []
+    try:
+        pages = client.conversations_members(channel=incident.channel_id, limit=200)
+        return [str(m) for page in pages for m in page.get("members", [])]
+    except SlackApiError as exc:
+        log.warning(
+            "home_members_unavailable", incident_id=incident.id, error=exc.response.get("error")
+        )
+        return []
+
+
+def shown_to(client: WebClient | None, incident: Incident, user: str) -> bool:
+    """A private incident is shown to its recorded members, else to its channel's members."""
+    return visible_to(incident, user) or visible_to(
+        incident, user, channel_members(client, incident)
+    )
+
+
 def home_view(rt: Runtime, lrn: Learning, user: str, now: datetime) -> dict[str, Any]:
-    incidents = [i for i in (rt.store.find(x) for x in rt.store.open_ids()) if i]
+    found = [i for i in (rt.store.find(x) for x in rt.store.open_ids()) if i]
+    incidents = [i for i in found if shown_to(rt.slack, i, user)]
     incidents.sort(key=lambda i: (i.severity, i.declared_at))
     mine = my_shifts(rt.catalog(), user, now)
     view = View(

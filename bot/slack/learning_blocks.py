@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.actions import ActionItem
 from bot.domain.incident import Incident
+from bot.domain.privacy import visible_to
 from bot.slack.messages import escape, incident_label, slack_date
 
 REVIEW_DONE = "review_done"
@@ -74,7 +75,11 @@ def action_added_text(item: ActionItem, by: str) -> str:
 
 
 def action_reminder_text(item: ActionItem, incident: Incident | None) -> str:
-    label = incident_label(incident) if incident else item.incident_id
+    """The owner's DM; an owner a private incident's record does not name gets no title."""
+    if incident is None:
+        label = item.incident_id
+    else:
+        label = incident_label(incident, redact=not visible_to(incident, item.owner or ""))
     return (
         f":spiral_note_pad: A follow-up action you own from {label} is due today: "
         f"{action_line(item)}"

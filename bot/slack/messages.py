@@ -49,7 +49,10 @@ def sev(incident: Incident) -> str:
     )
 
 
-def incident_label(incident: Incident) -> str:
+def incident_label(incident: Incident, *, redact: bool = False) -> str:
+    """`SEV2 <id> · <title>`; `redact`: `SEV2 private incident <id>`, for a non-member."""
+    if redact:
+        return f"{incident.severity.upper()} private incident {incident.id}"
     return f"{incident.severity.upper()} {incident.id} · {escape(incident.title)}"
 
 
@@ -72,11 +75,7 @@ def manual_page_text(incident: Incident, by: str, message: str) -> str:
 def exhausted_text(incident: Incident, *, redact: bool = False) -> str:
     """Escalation ran out; `redact` leaves a private incident's details out."""
     policy = incident.policy.name if incident.policy else "the escalation policy"
-    label = (
-        f"{incident.severity.upper()} private incident {incident.id}"
-        if redact
-        else incident_label(incident)
-    )
+    label = incident_label(incident, redact=redact)
     where = f" (<#{incident.channel_id}>)" if incident.channel_id and not redact else ""
     return (
         f":warning: {label}{where}: {policy} is exhausted and nobody has "

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot import clock
 from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Incident
+from bot.domain.privacy import visible_to
 from bot.domain.updates import StatusUpdate
 from bot.engine import Outcome, UserError
 from bot.runtime import Runtime
@@ -137,7 +138,7 @@ class CommandHandler:
         if isinstance(command, cmd.Help):
             return cmd.help_text(command.topic, severities=rt.catalog().tier_names)
         if isinstance(command, cmd.ListIncidents):
-            return self.list_open()
+            return self.list_open(user)
         if isinstance(command, cmd.OnCall):
             now = clock.now()
             try:
@@ -200,16 +201,20 @@ class CommandHandler:
             return on_learning.in_channel(rt, command, incident, user, self.people)
         raise UserError(f"`/incident {command.subcommand}` cannot be used here")
 
-    def list_open(self) -> str:
+    def list_open(self, user: str) -> str:
         incidents = [i for i in (self.rt.store.find(x) for x in self.rt.store.open_ids()) if i]
         if not incidents:
             return "No open incidents. :relieved:"
         lines = [f"*Open incidents* ({len(incidents)})"]
         for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
             where = f"<#{i.channel_id}>" if i.channel_id else i.id
-            lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
-            # `list` answers anyone anywhere: a private incident shows no details.
-            title = "(private incident)" if i.private else messages.escape(i.title)
+            # `list` answers anyone anywhere: a private incident shows its title and commander
+            # only to the people its record names (no Slack call on this path), else neither.
+            if visible_to(i, user):
+                lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
+                title = messages.escape(i.title)
+            else:
+                lead, title = "details restricted", "(private incident)"
             lines.append(f"• {messages.sev(i)} {where} *{title}* · {i.status.value} · {lead}")
         return "\n".join(lines)[:3000]
 

@@ -12,10 +12,17 @@ from tests.e2e.support import ROOT, SECRET, Stack, stack_env, write_config
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack_settings() -> dict[str, str]:
+    """Extra environment for the stack; a test module overrides this fixture to set some."""
+    return {}
+
+
+@pytest.fixture
+def stack(redis_url: str, tmp_path: Path, stack_settings: dict[str, str]) -> Iterator[Stack]:
     emulator = Emulator().start()
     config = write_config(tmp_path / "config")
     env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
+    env.update(stack_settings)
     running = Stack(emulator, env, tmp_path, SECRET)
     try:
         running.start()

@@ -28,8 +28,18 @@ class TestChannelName:
         assert channel_name("20261127-3", "<!channel> ☃") == "inc-20261127-3-channel"
         assert channel_name("20261127-3", "☃☃") == "inc-20261127-3"
 
+    def test_a_private_incident_name_carries_no_slug(self) -> None:
+        """A private incident's channel is `inc-<id>-private`, whatever its title."""
+        assert (
+            channel_name("20261127-3", "Initech acquisition leak", private=True)
+            == "inc-20261127-3-private"
+        )
+        assert (
+            channel_name("20261127-3", "x", attempt=2, private=True) == "inc-20261127-3-private-3"
+        )
 
-@given(title=st.text(max_size=300), attempt=st.integers(0, 50))
-def test_any_title_gives_a_valid_slack_name(title: str, attempt: int) -> None:
+
+@given(title=st.text(max_size=300), attempt=st.integers(0, 50), private=st.booleans())
+def test_any_title_gives_a_valid_slack_name(title: str, attempt: int, private: bool) -> None:
     """Whatever the title, the name obeys Slack's characters and length."""
-    assert VALID.match(channel_name("20261127-12345", title, attempt))
+    assert VALID.match(channel_name("20261127-12345", title, attempt, private=private))

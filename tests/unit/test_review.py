@@ -221,6 +221,35 @@ class TestReviewDraft:
         assert doc["seconds"]["to_resolve"] == 6000.0
         assert "canary" not in str(doc)
 
+    def test_redaction_covers_page_messages_and_action_items(self) -> None:
+        """A page's message and an action item's text on the timeline are withheld; who and when stay."""
+        data = overnight(private=True)
+        t = data.incident.declared_at + timedelta(minutes=30)
+        said = [
+            Entry(t, Kind.PAGE_REQUESTED, "U0ERIN001", "<@U0ERIN001> paged <@U0BOB0001>: canary"),
+            Entry(
+                t,
+                Kind.ACTION_ADDED,
+                "U0ERIN001",
+                "action item A1 added by <@U0ERIN001>: *A1* canary",
+            ),
+            Entry(
+                t, Kind.ACTION_CLOSED, "U0ALICE01", "action item A1 closed by <@U0ALICE01>: canary"
+            ),
+        ]
+        names = {**data.names, "U0BOB0001": "bob: on call"}  # a colon in a name cuts nothing
+        redacted = ReviewInput(
+            **{**data.__dict__, "timeline": [*data.timeline, *said], "names": names}
+        )
+        md, doc = draft(redacted), as_json(redacted)
+        assert "canary" not in md
+        assert "canary" not in str(doc)
+        assert f"page requested: @erin paged @bob: on call: {REDACTED}" in md
+        assert f"action added: action item A1 added by @erin: {REDACTED}" in md
+        assert f"action item A1 closed by @alice: {REDACTED}" in md
+        shown = draft(ReviewInput(**{**redacted.__dict__, "redact": False}))
+        assert "paged @bob: on call: canary" in shown
+
 
 class TestActionItems:
     @freeze_time("2026-03-10T12:00:00Z")
