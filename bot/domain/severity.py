@@ -32,13 +32,16 @@ class Impact:
 class Rights:
     """Who may do what on an incident of this tier.
 
-    Each entry is a tuple of principals: `anyone`, `responder` (anyone paged or holding a
-    role), `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`.
+    Each entry is a tuple of principals: `anyone`, `responder` (the declarer, a role holder,
+    or someone paged by the policy, by a responder or by someone the page right names),
+    `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`. Unset,
+    acknowledging and paging are open to anyone; resolving and changing severity, which
+    decide the incident, to responders.
     """
 
     acknowledge: tuple[str, ...] = ("anyone",)
-    resolve: tuple[str, ...] = ("anyone",)
-    change_severity: tuple[str, ...] = ("anyone",)
+    resolve: tuple[str, ...] = ("responder",)
+    change_severity: tuple[str, ...] = ("responder",)
     page: tuple[str, ...] = ("anyone",)
 
 
