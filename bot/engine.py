@@ -29,6 +29,8 @@ from bot.store import OutboxItem
 log = structlog.get_logger(__name__)
 
 Change = Callable[[Incident, Pipeline, datetime], Incident]
+# Whether the user may act on the incident (given the user's groups), and the deciding rule.
+Authorize = Callable[[Incident, frozenset[str]], tuple[bool, str]]
 
 
 class UserError(Exception):
@@ -144,16 +146,18 @@ class Engine:
         action: Action,
         change: Change,
         kind: Kind,
-        text: str,
+        text: str | Callable[[Incident], str],
         announce: str | None = None,
         extra: Callable[[Incident, datetime], list[OutboxItem]] | None = None,
         after: Callable[[Incident], None] | None = None,
         record_only: bool = False,
         current: Incident | None = None,
+        authorize: Authorize | None = None,
     ) -> Outcome:
         """Apply `change` atomically; `record_only`: it only adds to the timeline (a note),
         so it needs no WATCH (and may start from `current`, the incident as just read), and
-        no timer, outbox drain or header refresh follows."""
+        no timer, outbox drain or header refresh follows. `text` may be worked out from the
+        changed incident; `authorize` replaces the check of the tier's right for `action`."""
         now = clock.now()
         catalog = self.esc.catalog()
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
@@ -163,9 +167,12 @@ class Engine:
                 machine.check_transition(incident, action)
             except TransitionRefused as refused:
                 return Outcome(False, incident, refused.reason)
-            rights = catalog.tier(incident.severity).rights
             groups = self.esc.directory.groups_of(user)
-            allowed, rule = machine.authorize(rights, action, incident, user, groups)
+            if authorize is None:
+                rights = catalog.tier(incident.severity).rights
+                allowed, rule = machine.authorize(rights, action, incident, user, groups)
+            else:
+                allowed, rule = authorize(incident, groups)
             if not allowed:
                 entry = Entry(now, Kind.REFUSED, user, f"{action.value} refused: {rule}")
                 self.store.record(incident.id, entry, pipe)
@@ -174,8 +181,9 @@ class Engine:
                     False, incident, f"You may not {action.value} this incident: {rule}."
                 )
             updated = change(incident, pipe, now)
-            self.store.record(incident.id, Entry(now, kind, user, text), pipe)
-            shout = announce if announce is not None else messages.announcement(kind, text)
+            said = text(updated) if callable(text) else text
+            self.store.record(incident.id, Entry(now, kind, user, said), pipe)
+            shout = announce if announce is not None else messages.announcement(kind, said)
             items = [say(shout, now, key=say_key)] if shout else []
             items += extra(updated, now) if extra else []
             self.store.add_outbox(incident.id, items, pipe)
@@ -183,7 +191,7 @@ class Engine:
                 assert updated is incident, "a record-only command changed the incident"
             else:
                 self.store.put(updated, pipe)
-            return Outcome(True, updated, text)
+            return Outcome(True, updated, said)
 
         if not record_only:  # a refused transition (an ack storm's late clicks) writes
             seen = current or self.store.get(incident_id)  # nothing: answer from one read
@@ -291,9 +299,15 @@ class Engine:
     ) -> Outcome:
         catalog = self.esc.catalog()
         try:
-            catalog.tier(severity)
+            target = catalog.tier(severity)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
+
+        def authorize(inc: Incident, groups: frozenset[str]) -> tuple[bool, str]:
+            rights = catalog.tier(inc.severity).rights
+            return machine.authorize_severity_change(
+                rights, severity, target.rights, inc, user, groups
+            )
 
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
             if inc.severity == severity:
@@ -324,6 +338,7 @@ class Engine:
             change,
             Kind.SEVERITY_CHANGED,
             f"severity set to {severity} by <@{user}>{why}",
+            authorize=authorize,
         )
 
     def assign_role(self, incident_id: str, user: str, role: str, assignee: str) -> Outcome:

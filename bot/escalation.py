@@ -23,7 +23,7 @@ from bot.delivery import BOT, Deliveries
 from bot.directory import Directory
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
-from bot.domain.incident import Incident
+from bot.domain.incident import Incident, record_pages
 from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
 from bot.domain.schedule import on_call
 from bot.domain.timeline import Entry, Kind
@@ -81,12 +81,10 @@ class Escalation(Deliveries):
         self, incident: Incident, plan: Plan, pipe: Pipeline, now: datetime, actor: str = BOT
     ) -> Incident:
         """Queue on `pipe` the writes that make `plan` durable; return the new incident."""
-        new_paged = [p.user for p in plan.pages if p.user not in incident.paged]
         updated = replace(
-            incident,
+            record_pages(incident, [p.user for p in plan.pages]),
             escalation=plan.state,
             token=incident.token + 1,
-            paged=incident.paged + tuple(dict.fromkeys(new_paged)),
         )
         items = [
             OutboxItem(

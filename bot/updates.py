@@ -16,6 +16,7 @@ import structlog
 from redis.client import Pipeline
 
 from bot import clock
+from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident
 from bot.domain.timeline import Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
@@ -85,10 +86,13 @@ class Updates:
         if not people:
             raise UserError("name at least one person or usergroup to page")
         batch = uuid.uuid4().hex[:8]
+        catalog = self.esc.catalog()
 
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
-            new = tuple(p for p in dict.fromkeys(people) if p not in inc.paged)
-            return replace(inc, paged=inc.paged + new)
+            rights = catalog.tier(inc.severity).rights
+            groups = self.esc.directory.groups_of(user)
+            grant = machine.page_grants_rights(rights, inc, user, groups)
+            return machine.record_pages(inc, people, grant=grant, pager=user)
 
         def items(inc: Incident, now: datetime) -> list[OutboxItem]:
             text = messages.manual_page_text(inc, user, message)
@@ -105,14 +109,20 @@ class Updates:
             ]
 
         who = ", ".join(f"<@{p}>" for p in dict.fromkeys(people))
+        said = f"<@{user}> paged {who}" + (f": {messages.escape(message)}" if message else "")
+
+        def text(inc: Incident) -> str:
+            unentitled = [p for p in dict.fromkeys(people) if p not in inc.responders()]
+            if not unentitled:
+                return said
+            return said + (
+                f" (this page gives {', '.join(f'<@{p}>' for p in unentitled)} no responder "
+                f"rights: only a page by a responder, or by someone {inc.severity} rights.page "
+                "names, does, and never one's own)"
+            )
+
         return self.engine.command(
-            incident_id,
-            user,
-            Action.PAGE,
-            change,
-            Kind.PAGE_REQUESTED,
-            f"<@{user}> paged {who}" + (f": {messages.escape(message)}" if message else ""),
-            extra=items,
+            incident_id, user, Action.PAGE, change, Kind.PAGE_REQUESTED, text, extra=items
         )
 
     def remind(self, incident_id: str, token: int, stage: int) -> str:

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from bot.config.loader import build_catalog, check_directory, display_path
 from bot.config.problems import Problem
+from bot.config.walkarounds import rights_warnings
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -14,9 +15,14 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
-    """Print one `path:line: message` line per problem and return 1, or an OK line and 0."""
+    """Print one `path:line: message` line per problem and return 1, or an OK line and 0.
+
+    Warnings (`path:line: warning: …`, rights that walk around others) come first and
+    never change the result."""
     try:
         checked, problems = check_directory(directory)
+        for warning in rights_warnings(checked):
+            print(warning, file=out)
         if not problems:
             catalog = build_catalog(checked)
     except Exception as exc:  # a bug must still not show people a traceback

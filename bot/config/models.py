@@ -151,11 +151,12 @@ class CriteriaModel(_Model):
 
 
 class RightsModel(_Model):
-    """Who may acknowledge, resolve, change severity and page; each defaults to anyone."""
+    """Who may acknowledge, resolve, change severity and page. Unset, acknowledge and page
+    are open to anyone; resolve and change_severity to responders."""
 
     acknowledge: list[Principal] = Field(default=["anyone"], min_length=1)
-    resolve: list[Principal] = Field(default=["anyone"], min_length=1)
-    change_severity: list[Principal] = Field(default=["anyone"], min_length=1)
+    resolve: list[Principal] = Field(default=["responder"], min_length=1)
+    change_severity: list[Principal] = Field(default=["responder"], min_length=1)
     page: list[Principal] = Field(default=["anyone"], min_length=1)
 
 

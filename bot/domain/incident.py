@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -109,6 +110,7 @@ class Incident:
     resolved_by: str | None = None
     channel_id: str | None = None
     paged: tuple[str, ...] = ()  # everyone paged so far, in order
+    paged_without_rights: tuple[str, ...] = ()  # of those, whom no page made a responder
     description: str = ""
     header_ts: str | None = None  # the pinned header message in the incident channel
     update_token: int = 0  # fencing token of status-update reminders
@@ -120,7 +122,9 @@ class Incident:
         return self.status is not Status.RESOLVED
 
     def responders(self) -> set[str]:
-        return set(self.paged) | self.roles.holders() | {self.declared_by}
+        """The declarer, role holders, and everyone paged by the policy or by a responder."""
+        paged = set(self.paged) - set(self.paged_without_rights)
+        return paged | self.roles.holders() | {self.declared_by}
 
     def to_dict(self) -> dict[str, Any]:
         def ts(value: datetime | None) -> str | None:
@@ -148,6 +152,7 @@ class Incident:
             "resolved_by": self.resolved_by,
             "channel_id": self.channel_id,
             "paged": list(self.paged),
+            "paged_without_rights": list(self.paged_without_rights),
             "description": self.description,
             "header_ts": self.header_ts,
             "update_token": self.update_token,
@@ -183,6 +188,7 @@ class Incident:
             resolved_by=data.get("resolved_by"),
             channel_id=data.get("channel_id"),
             paged=tuple(data.get("paged", ())),
+            paged_without_rights=tuple(data.get("paged_without_rights", ())),
             description=data.get("description", ""),
             header_ts=data.get("header_ts"),
             update_token=int(data.get("update_token", 0)),
@@ -253,6 +259,51 @@ def reopen(incident: Incident) -> Incident:
     """Reopen a mitigated or resolved incident: it is triggered again and paging restarts."""
     status = check_transition(incident, Action.REOPEN)
     return replace(incident, status=status, resolved_at=None, resolved_by=None, mitigated_at=None)
+
+
+def record_pages(
+    incident: Incident, users: Iterable[str], *, grant: bool = True, pager: str | None = None
+) -> Incident:
+    """`users` were paged. A page that grants rights (a policy step's, or one by a pager
+    `page_grants_rights` allows) makes them responders, except the pager themself; one that
+    does not leaves everyone as they were."""
+    paged = tuple(dict.fromkeys(users))
+    granted = {u for u in paged if grant and u != pager}
+    new = tuple(u for u in paged if u not in incident.paged)
+    without = tuple(u for u in incident.paged_without_rights if u not in granted)
+    return replace(
+        incident,
+        paged=incident.paged + new,
+        paged_without_rights=without + tuple(u for u in new if u not in granted),
+    )
+
+
+def page_grants_rights(
+    rights: Rights, incident: Incident, pager: str, pager_groups: frozenset[str] = frozenset()
+) -> bool:
+    """Whether a page by `pager` makes the people paged responders: only when the pager is a
+    responder, or the tier's page right names them (a user, usergroup or role), not merely as
+    `anyone`; else anyone could page a friend, or themselves, into `responder`."""
+    if pager in incident.responders():
+        return True
+    return any(p != "anyone" and _matches(p, incident, pager, pager_groups) for p in rights.page)
+
+
+def authorize_severity_change(
+    rights: Rights,
+    target: str,
+    target_rights: Rights,
+    incident: Incident,
+    user: str,
+    user_groups: frozenset[str] = frozenset(),
+) -> tuple[bool, str]:
+    """Moving an incident to tier `target` needs change_severity on both tiers: else a right
+    held on one tier would move incidents into, or out of, a tier whose rights say otherwise."""
+    allowed, rule = authorize(rights, Action.CHANGE_SEVERITY, incident, user, user_groups)
+    if not allowed:
+        return allowed, rule
+    moved = replace(incident, severity=target)
+    return authorize(target_rights, Action.CHANGE_SEVERITY, moved, user, user_groups)
 
 
 def authorize(

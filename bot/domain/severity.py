@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -32,14 +33,20 @@ class Impact:
 class Rights:
     """Who may do what on an incident of this tier.
 
-    Each entry is a tuple of principals: `anyone`, `responder` (anyone paged or holding a
-    role), `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`.
+    Each entry is a tuple of principals: `anyone`, `responder` (the declarer, a role holder,
+    or someone paged by the policy, by a responder or by someone the page right names),
+    `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`. Unset,
+    acknowledging and paging are open to anyone; resolving and changing severity, which
+    decide the incident, to responders.
     """
 
     acknowledge: tuple[str, ...] = ("anyone",)
-    resolve: tuple[str, ...] = ("anyone",)
-    change_severity: tuple[str, ...] = ("anyone",)
+    resolve: tuple[str, ...] = ("responder",)
+    change_severity: tuple[str, ...] = ("responder",)
     page: tuple[str, ...] = ("anyone",)
+
+
+RIGHTS = ("acknowledge", "resolve", "change_severity", "page")
 
 
 @dataclass(frozen=True)
@@ -84,3 +91,60 @@ def classify(tiers: tuple[Tier, ...], impact: Impact) -> Tier:
 def cadence(tier: Tier) -> timedelta:
     """How often a status update is due on an incident of this tier."""
     return timedelta(seconds=tier.update_every_s)
+
+
+@dataclass(frozen=True)
+class Walkaround:
+    """A right `tier` leaves open to anyone that gets round a right the tier restricts."""
+
+    tier: str
+    right: str  # the open right
+    message: str
+
+
+def walkarounds(tiers: Sequence[Tier]) -> list[Walkaround]:
+    """Rights left open to anyone that undo another right of the same tier.
+
+    An open `resolve` also opens assigning roles: anyone can make themselves commander, and
+    so a responder. An open `change_severity` here and on another tier lets anyone move the
+    incident there (a change needs the right on both tiers) and act under that tier's rights.
+    An open `page` undoes nothing: a page by someone who is not a responder grants no rights.
+    """
+    found: list[Walkaround] = []
+    for tier in tiers:
+        rights = tier.rights
+        by_role = [
+            f"rights.{name} ({', '.join(held)})"
+            for name in RIGHTS
+            if not _open(held := getattr(rights, name))
+            and any(p == "responder" or p.startswith("role:") for p in held)
+        ]
+        if _open(rights.resolve) and by_role:
+            message = (
+                "anyone may resolve, and so assign roles: anyone can make themselves commander "
+                f"and get round {', '.join(by_role)}"
+            )
+            found.append(Walkaround(tier.name, "resolve", message))
+        if not _open(rights.change_severity):
+            continue
+        for other in tiers:
+            if other is tier or not _open(other.rights.change_severity):
+                continue
+            opened = [
+                name
+                for name in RIGHTS
+                if not _open(getattr(rights, name)) and _open(getattr(other.rights, name))
+            ]
+            if opened:
+                listed = ", ".join(f"rights.{name}" for name in opened)
+                message = (
+                    f"anyone may change the severity to {other.name}, where change_severity is "
+                    f"open too, and there do what anyone may: this gets round {tier.name}'s "
+                    f"{listed}"
+                )
+                found.append(Walkaround(tier.name, "change_severity", message))
+    return found
+
+
+def _open(principals: tuple[str, ...]) -> bool:
+    return "anyone" in principals

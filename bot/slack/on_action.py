@@ -9,11 +9,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import limits
+from bot.domain.incident import Incident
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
 from bot.engine import Outcome, UserError
 from bot.runtime import Runtime
-from bot.slack import blocks, edge, messages, views
+from bot.slack import belongs, blocks, edge, messages, views
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +24,8 @@ def _tell(respond: Respond, text: str) -> None:
 
 
 def register(app: App, rt: Runtime) -> None:
+    seal = belongs.Seal.from_settings(rt.settings)
+
     def first(click: edge.Click) -> bool:
         key = f"act:{click.action_id}:{click.user_id}:{click.action_ts}"
         if rt.store.first_delivery(key):
@@ -40,18 +43,22 @@ def register(app: App, rt: Runtime) -> None:
                 replace_original=True,
             )
 
+    def belongs_here(click: edge.Click, respond: Respond) -> Incident | None:
+        """Acknowledge and Escalate live in the incident's header and in its page DMs."""
+        return belongs.clicked_incident(rt.store, click, click.value, respond, belongs.was_paged)
+
     @app.action(blocks.ACK)
     def ack_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        if first(click):
+        if belongs_here(click, respond) and first(click):
             done(rt.engine.acknowledge(click.value, click.user_id), click, respond)
 
     @app.action(blocks.ESCALATE)
     def escalate_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        if not first(click):
+        if not belongs_here(click, respond) or not first(click):
             return
         try:
             done(rt.engine.escalate(click.value, click.user_id, "from the button"), click, respond)
@@ -62,22 +69,29 @@ def register(app: App, rt: Runtime) -> None:
     def update_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        incident = rt.store.get(click.value)
+        incident = belongs.clicked_incident(rt.store, click, click.value, respond)
+        if incident is None:
+            return
         if not incident.is_open:
             _tell(respond, "The incident is resolved; reopen it to post updates.")
             return
         cadence = rt.catalog().tier(incident.severity).update_every_s
-        client.views_open(trigger_id=click.trigger_id, view=views.update_modal(incident, cadence))
+        sealed = seal.seal(views.UPDATE, incident.id, click.user_id)
+        view = views.update_modal(incident, cadence, sealed)
+        client.views_open(trigger_id=click.trigger_id, view=view)
 
     @app.action(blocks.RESOLVE)
     def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        incident = rt.store.get(click.value)
+        incident = belongs.clicked_incident(rt.store, click, click.value, respond)
+        if incident is None:
+            return
         if not incident.is_open:
             _tell(respond, "The incident is already resolved.")
             return
-        client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident))
+        sealed = seal.seal(views.RESOLVE, incident.id, click.user_id)
+        client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident, sealed))
 
     @app.view(views.DECLARE)
     def declare_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -121,6 +135,10 @@ def register(app: App, rt: Runtime) -> None:
     @app.view(views.UPDATE)
     def update_submitted(ack: Ack, body: dict[str, Any]) -> None:
         sub = edge.submission(body)
+        incident_id = seal.open(views.UPDATE, sub.private_metadata, sub.user_id)
+        if incident_id is None:
+            ack(response_action="errors", errors={"symptoms": belongs.ALTERED})
+            return
         update = StatusUpdate(
             status=sub.choice("status") or "",
             symptoms=sub.text("symptoms"),
@@ -135,7 +153,7 @@ def register(app: App, rt: Runtime) -> None:
         if not rt.store.first_delivery(f"view:{sub.view_id}"):
             ack()
             return
-        outcome = rt.updates.post(sub.private_metadata, sub.user_id, update)
+        outcome = rt.updates.post(incident_id, sub.user_id, update)
         if outcome.ok:
             ack()
         else:
@@ -144,13 +162,17 @@ def register(app: App, rt: Runtime) -> None:
     @app.view(views.RESOLVE)
     def resolve_submitted(ack: Ack, body: dict[str, Any]) -> None:
         sub = edge.submission(body)
+        incident_id = seal.open(views.RESOLVE, sub.private_metadata, sub.user_id)
+        if incident_id is None:
+            ack(response_action="errors", errors={"summary": belongs.ALTERED})
+            return
         if problem := limits.too_long(limits.SUMMARY, sub.text("summary")):
             ack(response_action="errors", errors={"summary": problem})
             return
         if not rt.store.first_delivery(f"view:{sub.view_id}"):
             ack()
             return
-        outcome = rt.engine.resolve(sub.private_metadata, sub.user_id, sub.text("summary"))
+        outcome = rt.engine.resolve(incident_id, sub.user_id, sub.text("summary"))
         if outcome.ok:
             ack()
         else:

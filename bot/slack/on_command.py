@@ -21,8 +21,8 @@ from bot.domain.privacy import visible_to
 from bot.domain.updates import StatusUpdate
 from bot.engine import Outcome, UserError
 from bot.runtime import Runtime
+from bot.slack import belongs, edge, messages, on_learning, views
 from bot.slack import commands as cmd
-from bot.slack import edge, messages, on_learning, views
 from bot.slack.render_oncall import oncall_blocks, oncall_text
 
 log = structlog.get_logger(__name__)
@@ -54,6 +54,7 @@ def guess_service(title: str, services: list[str]) -> str:
 class CommandHandler:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.seal = belongs.Seal.from_settings(rt.settings)
 
     def services(self) -> list[str]:
         names = {s for p in self.rt.catalog().policies.values() for s in p.services if s != "*"}
@@ -107,7 +108,9 @@ class CommandHandler:
             incident = self.incident_here(inv, here)
             ack()
             cadence = self.rt.catalog().tier(incident.severity).update_every_s
-            client.views_open(trigger_id=inv.trigger_id, view=views.update_modal(incident, cadence))
+            sealed = self.seal.seal(views.UPDATE, incident.id, inv.user_id)
+            view = views.update_modal(incident, cadence, sealed)
+            client.views_open(trigger_id=inv.trigger_id, view=view)
             return
         ack(text=self.reply(command, inv, here))
 

@@ -17,8 +17,8 @@ from bot.domain.metrics import summarize
 from bot.engine import Outcome, UserError
 from bot.learning import learning
 from bot.runtime import Runtime
+from bot.slack import belongs, edge, home
 from bot.slack import commands as cmd
-from bot.slack import edge, home
 from bot.slack import learning_blocks as lb
 from bot.slack.render_stats import stats_blocks, stats_text
 
@@ -82,11 +82,20 @@ def register(app: App, rt: Runtime) -> None:
     def first(click: edge.Click) -> bool:
         return rt.store.first_delivery(f"act:{click.action_id}:{click.user_id}:{click.action_ts}")
 
+    def owns_item(click: edge.Click) -> belongs.InDm:
+        """An action item's reminder DM goes to its owner only."""
+
+        def check(incident: Incident, user: str) -> bool:
+            item = lrn.store.action(click.value)
+            return item is not None and item.incident_id == incident.id and item.owner == user
+
+        return check
+
     @app.action(lb.REVIEW_DONE)
     def review_done(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        click = edge.click(body)
-        if not first(click):
+        click = edge.click(body)  # posted in the incident's channel only
+        if not belongs.clicked_incident(rt.store, click, click.value, respond) or not first(click):
             return
         try:
             outcome = lrn.reviews.mark_done(click.value, click.user_id)
@@ -99,6 +108,9 @@ def register(app: App, rt: Runtime) -> None:
     def close_action(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
+        incident_id = click.value.rpartition(":")[0]  # the value is the item's ref
+        if not belongs.clicked_incident(rt.store, click, incident_id, respond, owns_item(click)):
+            return
         if not first(click):
             return
         try:

@@ -139,14 +139,15 @@ def declare_modal(
     return view.to_dict()
 
 
-def update_modal(incident: Incident, cadence_s: int) -> dict[str, Any]:
-    """The status-update template: status, symptoms, actions, next steps, next update in."""
+def update_modal(incident: Incident, cadence_s: int, metadata: str) -> dict[str, Any]:
+    """The status-update template: status, symptoms, actions, next steps, next update in.
+    `metadata`: the incident id sealed for this modal and person (`belongs.Seal`)."""
     status = "monitoring" if incident.status.value == "mitigated" else "investigating"
     next_opts = [(str(s), format_duration(s)) for s in sorted({*NEXT_IN, cadence_s})]
     view = View(
         type="modal",
         callback_id=UPDATE,
-        private_metadata=incident.id,
+        private_metadata=metadata,
         title="Status update",
         submit="Post update",
         close="Cancel",
@@ -173,11 +174,12 @@ def update_modal(incident: Incident, cadence_s: int) -> dict[str, Any]:
     return view.to_dict()
 
 
-def resolve_modal(incident: Incident) -> dict[str, Any]:
+def resolve_modal(incident: Incident, metadata: str) -> dict[str, Any]:
+    """A resolution summary; `metadata` as for `update_modal`."""
     view = View(
         type="modal",
         callback_id=RESOLVE,
-        private_metadata=incident.id,
+        private_metadata=metadata,
         title="Resolve incident",
         submit="Resolve",
         close="Cancel",

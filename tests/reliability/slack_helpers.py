@@ -46,8 +46,10 @@ def click(
     action_id: str,
     *,
     action_ts: str | None = None,
+    value: str | None = None,
 ) -> Result:
-    """Click a button on a posted message; answers to the response_url land in the emulator."""
+    """Click a button on a posted message (`value`: what the button claims to carry, if not
+    its own); answers to the response_url land in the emulator."""
     emu = stack.emulator
     channel = message["channel"]
     origin = Origin(user, channel, message["ts"], message.get("thread_ts"))
@@ -59,6 +61,7 @@ def click(
         channel_name=channel.lower(),
         message=message,
         action_id=action_id,
+        value=value,
         action_ts=action_ts or f"{time.time():.6f}",
         trigger_id=emu.mint_trigger_id(user),
         response_url=emu.bridge.response_url(origin),

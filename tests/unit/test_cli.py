@@ -44,6 +44,39 @@ class TestCheck:
             "like 90s, 5m, 1h30m"
         ) in result.stdout
 
+    def test_a_right_that_walks_around_another_is_a_warning_at_its_line(
+        self, tmp_path: Path
+    ) -> None:
+        """An open change_severity on sev2 and sev3 gets round sev2's resolve: `tocsin check`
+        warns at path:line and still exits 0; the shipped severities warn nothing."""
+        for name in ("schedules.yaml", "payments.yaml", "platform.yaml"):
+            (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
+        (tmp_path / "severities.yaml").write_text(
+            "severities:\n"
+            "  sev1: {label: Outage, update_every: 15m}\n"
+            "  sev2:\n"
+            "    label: Degradation\n"
+            "    update_every: 30m\n"
+            "    rights:\n"
+            "      resolve: [role:commander]\n"
+            "      change_severity: [anyone]\n"
+            "  sev3:\n"
+            "    label: Minor\n"
+            "    update_every: 1h\n"
+            "    rights: {resolve: [anyone], change_severity: [anyone]}\n"
+        )
+        result = tocsin("check", str(tmp_path))
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == (
+            f"{tmp_path}/severities.yaml:8: warning: severities.sev2.rights.change_severity: "
+            "anyone may change the severity to sev3, where change_severity is open too, and "
+            "there do what anyone may: this gets round sev2's rights.resolve"
+        )
+        assert len(lines) == 2
+        assert "OK" in lines[1]
+        assert "warning" not in tocsin("check").stdout
+
     def test_missing_directory_is_a_clear_error(self, tmp_path: Path) -> None:
         """A directory that does not exist is named; no traceback."""
         result = tocsin("check", str(tmp_path / "nope"))

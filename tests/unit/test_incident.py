@@ -102,3 +102,66 @@ class TestDecisionRights:
             rights = Rights(acknowledge=principals)
             allowed, _ = machine.authorize(rights, Action.ACKNOWLEDGE, incident, user, groups)
             assert allowed is expected, (principals, user)
+
+
+class TestRightsWalkarounds:
+    SEV2 = Rights(acknowledge=("responder",), change_severity=("responder",))
+    SEV1 = Rights(change_severity=("role:commander", "usergroup:S0ENGMGRS"))
+
+    def test_unset_rights_leave_resolve_and_severity_to_responders(self) -> None:
+        """Unset, acknowledge and page are open; resolve and change_severity need a responder."""
+        rights, incident = Rights(), fresh()
+        for action in (Action.ACKNOWLEDGE, Action.PAGE):
+            assert machine.authorize(rights, action, incident, "U0FRANK01")[0]
+        for action in (Action.RESOLVE, Action.CHANGE_SEVERITY, Action.ASSIGN_ROLE):
+            allowed, rule = machine.authorize(rights, action, incident, "U0FRANK01")
+            assert not allowed
+            assert rule.endswith("allows only responder")
+            assert machine.authorize(rights, action, incident, "U0ALICE01")[0]
+
+    def test_a_severity_change_needs_the_right_on_both_tiers(self) -> None:
+        """A responder may change the sev2 but not move it into sev1, whose rule is named;
+        the commander may; an outsider is refused by the current tier first."""
+        incident = fresh(roles=Roles(commander="U0LEAD1"))
+
+        def change(user: str, groups: frozenset[str] = frozenset()) -> tuple[bool, str]:
+            return machine.authorize_severity_change(
+                self.SEV2, "sev1", self.SEV1, incident, user, groups
+            )
+
+        assert change("U0ALICE01") == (
+            False,
+            "sev1 rights.change_severity allows only role:commander, usergroup:S0ENGMGRS",
+        )
+        assert change("U0LEAD1")[0]
+        assert not change("U0GRACE01", frozenset({"S0ENGMGRS"}))[0]  # not a sev2 responder
+        assert change("U0FRANK01") == (False, "sev2 rights.change_severity allows only responder")
+
+    def test_a_page_grants_rights_only_from_a_responder_or_a_named_pager(self) -> None:
+        """Paging as `anyone` grants nothing; a responder's page or a page by someone the page
+        right names does."""
+        incident = fresh()
+        grants = machine.page_grants_rights
+        assert not grants(Rights(page=("anyone",)), incident, "U0FRANK01")
+        assert grants(Rights(page=("anyone",)), incident, "U0ALICE01")  # paged by the policy
+        named = Rights(page=("usergroup:S0ENGMGRS",))
+        assert grants(named, incident, "U0GRACE01", frozenset({"S0ENGMGRS"}))
+        assert not grants(named, incident, "U0FRANK01")
+
+    def test_self_pages_and_ungranted_pages_make_no_responder(self) -> None:
+        """Paging oneself never grants; an ungranted page leaves the paged person outside
+        `responder` until a page that grants arrives (a policy step's, or a responder's)."""
+        incident = fresh()
+        selfpaged = machine.record_pages(incident, ["U0FRANK01"], pager="U0FRANK01")
+        assert "U0FRANK01" in selfpaged.paged
+        assert "U0FRANK01" not in selfpaged.responders()
+        friend = machine.record_pages(selfpaged, ["U0DAVE001"], grant=False, pager="U0FRANK01")
+        assert friend.paged == ("U0ALICE01", "U0FRANK01", "U0DAVE001")
+        assert not {"U0FRANK01", "U0DAVE001"} & friend.responders()
+        vouched = machine.record_pages(friend, ["U0DAVE001", "U0ALICE01"], pager="U0ERIN001")
+        assert vouched.paged == friend.paged
+        assert "U0DAVE001" in vouched.responders()
+        assert "U0FRANK01" not in vouched.responders()
+        by_policy = machine.record_pages(vouched, ["U0FRANK01"])
+        assert "U0FRANK01" in by_policy.responders()
+        assert Incident.from_dict(friend.to_dict()) == friend

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.domain.severity import Criteria, Impact, Tier, cadence, classify, meets
+from bot.domain.severity import (
+    Criteria,
+    Impact,
+    Rights,
+    Tier,
+    cadence,
+    classify,
+    meets,
+    walkarounds,
+)
 
 SEV1 = Tier(
     name="sev1",
@@ -99,3 +109,32 @@ class TestCadence:
     def test_cadence_is_the_update_interval(self) -> None:
         """A tier's cadence is its update interval as a timedelta."""
         assert cadence(SEV1) == timedelta(minutes=15)
+
+
+class TestWalkarounds:
+    def test_open_resolve_gets_round_rights_held_by_role_or_responder(self) -> None:
+        """resolve: [anyone] lets anyone take a role; warned when another right needs one."""
+        tier = replace(SEV2, rights=Rights(resolve=("anyone",), change_severity=("responder",)))
+        (found,) = walkarounds((tier,))
+        assert (found.tier, found.right) == ("sev2", "resolve")
+        assert "rights.change_severity (responder)" in found.message
+        by_group = replace(SEV2, rights=Rights(resolve=("anyone",), change_severity=("user:U0X",)))
+        assert walkarounds((by_group,)) == []
+
+    def test_open_change_severity_on_two_tiers_gets_round_the_stricter_one(self) -> None:
+        """change_severity open on sev2 and sev3 lets anyone move a sev2 to sev3 and resolve
+        there; one open tier alone cannot move anything."""
+        strict = Rights(resolve=("role:commander",), change_severity=("anyone",))
+        loose = Rights(resolve=("anyone",), change_severity=("anyone",))
+        tiers = (replace(SEV2, rights=strict), replace(SEV3, rights=loose))
+        (found,) = walkarounds(tiers)
+        assert (found.tier, found.right) == ("sev2", "change_severity")
+        assert "to sev3" in found.message
+        assert "rights.resolve" in found.message
+        guarded = (replace(SEV2, rights=strict), replace(SEV3, rights=Rights(resolve=("anyone",))))
+        assert [w.tier for w in walkarounds(guarded)] == ["sev3"]  # its own open resolve
+
+    def test_defaults_and_open_pages_warn_nothing(self) -> None:
+        """Unset rights, and page left open beside responder-only rights, walk round nothing."""
+        restricted = Rights(acknowledge=("responder",), change_severity=("responder",))
+        assert walkarounds((replace(SEV2, rights=restricted), SEV3)) == []
