@@ -505,11 +505,19 @@ class TestProperties:
             assert "Traceback" not in field
         assert error.suggestion is None or error.suggestion.strip()
 
-    @given(st.text(min_size=1))
+    @given(st.text(min_size=1, max_size=150))
     def test_declare_title_round_trips(self, raw: str) -> None:
-        """A title survives `declare [level]` exactly, minus its surrounding whitespace."""
+        """A title within the cap survives `declare [level]` exactly, minus its surrounding whitespace."""
         title = raw.strip()
         assume(title)
         assert parse(f"declare sev2 {raw}") == Declare("sev2", title)
         assume(not title.lower().startswith("s"))
         assert parse(f"Declare {raw}") == Declare(None, title)
+
+    @given(st.text(min_size=151, max_size=400).filter(lambda t: len(t.strip()) > 150))
+    def test_declare_title_over_the_cap_is_refused_with_its_size(self, raw: str) -> None:
+        """A title over 150 characters is a usage error naming the cap and the title's length."""
+        with pytest.raises(
+            UsageError, match=f"at most 150 characters; this one has {len(raw.strip()):,}"
+        ):
+            parse(f"declare sev2 {raw}")
