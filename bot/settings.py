@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from bot.redaction import redact_text
 
 
 class SettingsError(ValueError):
@@ -28,6 +30,11 @@ class Settings:
     scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
     directory_file: Path | None = None  # static users/usergroups when Slack is not used
     runbooks_dir: Path = Path("runbooks")
+
+    def __repr__(self) -> str:
+        """The fields, tokens and secrets left out and REDIS_URL's password masked."""
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return redact_text(f"Settings({shown})")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
