@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import http.client
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit
+from collections.abc import Mapping
 
 import pytest
 
@@ -18,65 +15,13 @@ from bot.body_limit import MAX_BODY
 from bot.sandbox import payloads
 from bot.sandbox.driver import sign
 from tests.e2e.support import SECRET, Stack
+from tests.raw_http import announced, chunked, pieces
 from tests.reliability.conftest import MakeStack
 
 pytestmark = pytest.mark.integration
 
 TWO_MIB = 2 * 1024 * 1024
 METRICS_TOKEN = "metrics-token-for-tests"
-
-
-def connection(stack: Stack) -> http.client.HTTPConnection:
-    parts = urlsplit(stack.url)
-    return http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-
-
-def announced(stack: Stack, method: str, path: str, length: int) -> tuple[int, bytes]:
-    """Send only the head of a request announcing `length` body bytes; the answer to it."""
-    conn = connection(stack)
-    try:
-        conn.putrequest(method, path)
-        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
-        conn.putheader("Content-Length", str(length))
-        conn.endheaders()
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def chunked(
-    stack: Stack, path: str, chunks: Iterator[bytes], headers: Mapping[str, str]
-) -> tuple[int, bytes]:
-    """POST `chunks` with Transfer-Encoding: chunked (sent from a thread); the answer."""
-    conn = connection(stack)
-    conn.putrequest("POST", path)
-    for name, value in {**headers, "Transfer-Encoding": "chunked"}.items():
-        conn.putheader(name, value)
-    conn.endheaders()
-    sock = conn.sock
-
-    def send() -> None:
-        try:
-            for chunk in chunks:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sock.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass  # the server answered and closed before taking it all
-
-    writer = threading.Thread(target=send, daemon=True)
-    writer.start()
-    try:
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-        writer.join(timeout=10)
-
-
-def pieces(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
-    for start in range(0, total, size):
-        yield b"x" * min(size, total - start)
 
 
 def get(stack: Stack, path: str, headers: Mapping[str, str] | None = None) -> tuple[int, str]:
@@ -102,10 +47,10 @@ class TestBodyCap:
             ("GET", "/readyz"),
             ("PUT", "/anything/else"),
         ):
-            status, body = announced(stack, method, path, TWO_MIB)
+            status, body = announced(stack.url, method, path, TWO_MIB)
             assert (path, status) == (path, 413), body
             assert f"over {MAX_BODY} bytes".encode() in body
-        assert announced(stack, "POST", "/slack/events", MAX_BODY + 1)[0] == 413
+        assert announced(stack.url, "POST", "/slack/events", MAX_BODY + 1)[0] == 413
         assert get(stack, "/healthz")[0] == 200
         reply = stack.driver().slash("U0ALICE01", "help")
         assert reply.status == 200
@@ -117,7 +62,7 @@ class TestBodyCap:
     ) -> None:
         """2 MiB sent chunked: 413 after 1 MiB; a signed command sent chunked is answered as usual."""
         stack = make_stack(workers=1)
-        status, body = chunked(stack, "/slack/events", pieces(TWO_MIB), {})
+        status, body = chunked(stack.url, "/slack/events", pieces(TWO_MIB), {})
         assert status == 413, body
         emu = stack.emulator
         fields = payloads.slash_command(
@@ -137,7 +82,9 @@ class TestBodyCap:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": sign(SECRET, stamp, body),
         }
-        status, answer = chunked(stack, "/slack/events", iter([body[:100], body[100:]]), headers)
+        status, answer = chunked(
+            stack.url, "/slack/events", iter([body[:100], body[100:]]), headers
+        )
         assert status == 200, answer
         assert "`/incident ack`" in answer.decode()
         assert stack.procs[0].poll() is None
