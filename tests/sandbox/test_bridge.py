@@ -210,18 +210,24 @@ def world() -> Iterator[tuple[Emulator, list[tuple[str, Any]]]]:
         assert emulator.server_errors == []
 
 
-def _post(emulator: Emulator, path: str, body: Any) -> tuple[int, Any]:
+def _raw_post(
+    emulator: Emulator, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, Any]:
+    """POST `body` with exactly these headers (Host and Origin included when given)."""
     request = urllib.request.Request(  # noqa: S310 - the emulator's own http:// URL
-        emulator.root_url + path.lstrip("/"),
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        emulator.root_url + path.lstrip("/"), data=body, headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _post(emulator: Emulator, path: str, body: Any) -> tuple[int, Any]:
+    return _raw_post(
+        emulator, path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
 
 
 class TestIds:
@@ -404,20 +410,6 @@ class TestResponseUrl:
         assert (status, body["error"]) == (400, "used_url")
         assert _post(emulator, "/sandbox/respond/nope", {"text": "x"})[0] == 404
         assert len(emulator.ephemerals(ALICE)) == 6  # the ack text and five updates
-
-
-def _raw_post(
-    emulator: Emulator, path: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, Any]:
-    """POST `body` with exactly these headers (Host and Origin included when given)."""
-    request = urllib.request.Request(  # noqa: S310 - the emulator's own http:// URL
-        emulator.root_url + path.lstrip("/"), data=body, headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 class TestPageOnly:
