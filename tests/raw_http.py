@@ -1,5 +1,6 @@
 """Raw HTTP requests urllib does not send: a head announcing a body that never follows, and a
-body sent chunked while the answer is read (a server may answer before taking it all)."""
+body (sized or chunked) sent while the answer is read (a server may answer before taking it
+all, and urllib would fail on the closed connection instead of reading the answer)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,21 @@ def announced(url: str, method: str, path: str, length: int) -> tuple[int, bytes
         conn.close()
 
 
-def chunked(
-    url: str, path: str, chunks: Iterator[bytes], headers: Mapping[str, str]
+def streamed(
+    url: str,
+    path: str,
+    chunks: Iterator[bytes],
+    headers: Mapping[str, str],
+    length: int | None = None,
 ) -> tuple[int, bytes]:
-    """POST `chunks` with Transfer-Encoding: chunked (sent from a thread); the answer."""
+    """POST `chunks` from a thread while reading the answer: as a body of `length` bytes, or
+    with Transfer-Encoding: chunked when `length` is None."""
     conn = connection(url)
     conn.putrequest("POST", path)
-    for name, value in {**headers, "Transfer-Encoding": "chunked"}.items():
+    framing = (
+        {"Transfer-Encoding": "chunked"} if length is None else {"Content-Length": str(length)}
+    )
+    for name, value in {**headers, **framing}.items():
         conn.putheader(name, value)
     conn.endheaders()
     sock = conn.sock
@@ -42,8 +51,9 @@ def chunked(
     def send() -> None:
         try:
             for chunk in chunks:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sock.sendall(b"0\r\n\r\n")
+                sock.sendall(chunk if length is not None else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            if length is None:
+                sock.sendall(b"0\r\n\r\n")
         except OSError:
             pass  # the server answered and closed before taking it all
 

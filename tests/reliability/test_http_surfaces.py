@@ -15,7 +15,7 @@ from bot.body_limit import MAX_BODY
 from bot.sandbox import payloads
 from bot.sandbox.driver import sign
 from tests.e2e.support import SECRET, Stack
-from tests.raw_http import announced, chunked, pieces
+from tests.raw_http import announced, pieces, streamed
 from tests.reliability.conftest import MakeStack
 
 pytestmark = pytest.mark.integration
@@ -34,10 +34,10 @@ def get(stack: Stack, path: str, headers: Mapping[str, str] | None = None) -> tu
 
 
 class TestBodyCap:
-    def test_a_2_mib_body_gets_413_on_every_endpoint_before_it_is_sent(
+    def test_a_2_mib_body_gets_413_on_every_endpoint_before_it_is_read(
         self, make_stack: MakeStack
     ) -> None:
-        """Every route answers 413 to a head announcing 2 MiB (no body sent); the process still serves signed commands."""
+        """Every route answers 413 to a head announcing 2 MiB, before the body is sent; a sent 2 MiB body too; the process still serves signed commands."""
         stack = make_stack(workers=1)
         web = stack.procs[0]
         for method, path in (
@@ -51,6 +51,8 @@ class TestBodyCap:
             assert (path, status) == (path, 413), body
             assert f"over {MAX_BODY} bytes".encode() in body
         assert announced(stack.url, "POST", "/slack/events", MAX_BODY + 1)[0] == 413
+        sent = streamed(stack.url, "/slack/events", pieces(TWO_MIB), {}, length=TWO_MIB)
+        assert sent[0] == 413  # the whole 2 MiB sent: answered all the same
         assert get(stack, "/healthz")[0] == 200
         reply = stack.driver().slash("U0ALICE01", "help")
         assert reply.status == 200
@@ -62,7 +64,7 @@ class TestBodyCap:
     ) -> None:
         """2 MiB sent chunked: 413 after 1 MiB; a signed command sent chunked is answered as usual."""
         stack = make_stack(workers=1)
-        status, body = chunked(stack.url, "/slack/events", pieces(TWO_MIB), {})
+        status, body = streamed(stack.url, "/slack/events", pieces(TWO_MIB), {})
         assert status == 413, body
         emu = stack.emulator
         fields = payloads.slash_command(
@@ -82,7 +84,7 @@ class TestBodyCap:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": sign(SECRET, stamp, body),
         }
-        status, answer = chunked(
+        status, answer = streamed(
             stack.url, "/slack/events", iter([body[:100], body[100:]]), headers
         )
         assert status == 200, answer
