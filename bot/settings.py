@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from bot.redaction import redact_text
 
 
 class SettingsError(ValueError):
@@ -22,12 +24,18 @@ class Settings:
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it if set
     claim_lease_s: float = 30.0  # a page claimed by a worker that died is retried after this
     reconcile_every_s: float = 15.0
     scheduler_poll_s: float = 0.25
     scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
     directory_file: Path | None = None  # static users/usergroups when Slack is not used
     runbooks_dir: Path = Path("runbooks")
+
+    def __repr__(self) -> str:
+        """The fields, tokens and secrets left out and REDIS_URL's password masked."""
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return redact_text(f"Settings({shown})")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +66,7 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            metrics_token=env.get("TOCSIN_METRICS_TOKEN") or None,
             claim_lease_s=num("TOCSIN_CLAIM_LEASE_S", 30.0),
             reconcile_every_s=num("TOCSIN_RECONCILE_EVERY_S", 15.0),
             scheduler_poll_s=num("TOCSIN_SCHEDULER_POLL_S", 0.25),

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.client import Pipeline
 
+from bot import gauges
 from bot.counters import COUNTERS, timeline_field
 from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
@@ -113,6 +114,7 @@ class Store:
             pipe.sadd(self.open_key, incident.id)
         else:
             pipe.srem(self.open_key, incident.id)
+        gauges.track(pipe, incident)  # /metrics' figures move with the incident
 
     def open_ids(self) -> list[str]:
         return sorted(str(i) for i in self.r.smembers(self.open_key))

@@ -3,12 +3,14 @@
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
-GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.prom)
+GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.prom); with
+                     TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
+Every request body over 1 MiB is refused with 413 before it is read (bot.body_limit).
 """
 
 from __future__ import annotations
 
-import json
+import hmac
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,7 +20,8 @@ from gunicorn.app.base import BaseApplication
 from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import prom
+from bot import body_limit, prom
+from bot.body_limit import json_answer
 from bot.runtime import Runtime, slack_client
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
@@ -56,21 +59,28 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
 class WebApp:
     """A small WSGI router in front of Bolt's handler."""
 
-    def __init__(self, rt: Runtime, signing_secret: str) -> None:
+    def __init__(self, rt: Runtime, signing_secret: str, metrics_token: str | None = None) -> None:
         assert rt.slack is not None
         self.rt = rt
         self.slack = SlackRequestHandler(
             build_app(rt, signing_secret=signing_secret, client=rt.slack)
         )
         self.metrics = prom.registry(rt.store)
+        self.metrics_token = metrics_token
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        refused = body_limit.refuse(environ, start_response)
+        if refused is not None:
+            return refused
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
             return self.slack(environ, start_response)
         if path == "/healthz":
-            return self._json(start_response, 200, {"ok": True})
+            return json_answer(start_response, 200, {"ok": True})
         if path == "/metrics" and method == "GET":
+            if not self._may_scrape(environ):
+                error = {"ok": False, "error": "send Authorization: Bearer <TOCSIN_METRICS_TOKEN>"}
+                return json_answer(start_response, 401, error, [("WWW-Authenticate", "Bearer")])
             data, content_type = prom.exposition(self.metrics)
             start_response(
                 "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
@@ -78,18 +88,15 @@ class WebApp:
             return [data]
         if path == "/readyz":
             ok, checks = readiness(self.rt)
-            return self._json(start_response, 200 if ok else 503, {"ok": ok, **checks})
-        return self._json(start_response, 404, {"ok": False, "error": "not_found"})
+            return json_answer(start_response, 200 if ok else 503, {"ok": ok, **checks})
+        return json_answer(start_response, 404, {"ok": False, "error": "not_found"})
 
-    @staticmethod
-    def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
-        data = json.dumps(body).encode()
-        reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
-        start_response(
-            f"{status} {reason}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
-        )
-        return [data]
+    def _may_scrape(self, environ: dict[str, Any]) -> bool:
+        if self.metrics_token is None:
+            return True
+        given = str(environ.get("HTTP_AUTHORIZATION", ""))
+        expected = f"Bearer {self.metrics_token}"
+        return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def make_wsgi(settings: Settings) -> WebApp:
@@ -99,7 +106,7 @@ def make_wsgi(settings: Settings) -> WebApp:
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
     rt = Runtime.build(settings, inline_delivery=False)
-    return WebApp(rt, settings.slack_signing_secret)
+    return WebApp(rt, settings.slack_signing_secret, settings.metrics_token)
 
 
 class Server(BaseApplication):  # type: ignore[misc]

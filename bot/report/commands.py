@@ -16,7 +16,8 @@ from bot.domain.metrics import Summary
 from bot.domain.milestones import Facts
 from bot.learning_config import LearningConfig
 from bot.learning_store import LearningStore
-from bot.redis_server import connect
+from bot.redaction import redact_text
+from bot.redis_server import reach
 from bot.report.html import figures, render
 from bot.report.synthetic import synthetic_facts
 from bot.review import Drafts
@@ -29,7 +30,7 @@ DEFAULT_SEVERITIES = ("sev1", "sev2", "sev3")
 def _store(settings: Settings) -> Store:
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-    return Store(connect(settings.redis_url))
+    return Store(reach(settings.redis_url))
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -106,7 +107,8 @@ def run_export(
     settings = Settings.from_env(env)
     store = _store(settings)
     if store.find(incident_id) is None:
-        raise SettingsError(f"no incident {incident_id!r} in {settings.redis_url}")
+        where = redact_text(settings.redis_url or "")
+        raise SettingsError(f"no incident {incident_id!r} in {where}")
     drafts = Drafts(
         store, LearningStore(store), LearningConfig.from_env(env), lambda: _catalog(settings)
     )

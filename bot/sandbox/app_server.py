@@ -2,7 +2,8 @@
 
 For tests and the sandbox: the bot receives the bridge's signed requests over real HTTP.
 Threaded, so a listener may call the emulator (views.open, chat.postMessage) while Slack's
-request is still open. Production runs the bot behind a real WSGI server instead.
+request is still open. Bodies over 1 MiB are refused unread (`bot.body_limit`), as in
+production, where the bot runs behind a real WSGI server instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from types import TracebackType
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
+
+from bot.body_limit import BodyLimit
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -28,7 +31,7 @@ class AppServer:
     """Serves `app` at `http://127.0.0.1:<port><path>` in a background thread."""
 
     def __init__(self, app: WSGIApplication, *, path: str = "/slack/events") -> None:
-        self._app = app
+        self._app = BodyLimit(app)
         self.path = path
         self._server: _ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None

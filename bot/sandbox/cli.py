@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.workspace import WorkspaceError
+
+
+def app_url_problem(app_url: str, allow_remote: bool) -> str | None:
+    """Why the sandbox should not send signed requests to `app_url`; None when it may."""
+    parts = urlsplit(app_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return (
+            f"--app-url {app_url!r} is not an http(s) URL like http://127.0.0.1:3000/slack/events"
+        )
+    if allow_remote or parts.hostname == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(parts.hostname).is_loopback:
+            return None
+    except ValueError:
+        pass  # a name other than localhost: it may point anywhere
+    return (
+        f"--app-url {app_url} is not on this machine, and the sandbox would send it requests "
+        "signed with your signing secret; pass --allow-remote-app if that is what you want"
+    )
 
 
 def run_sandbox(
@@ -17,22 +39,33 @@ def run_sandbox(
     signing_secret: str | None = None,
     *,
     host: str = "127.0.0.1",
+    allow_remote_app: bool = False,
 ) -> int:
     """Serve the emulator on `host:port` until interrupted; the process exit code.
 
-    With `app_url` and `signing_secret`, what a person does on the page (slash commands,
-    clicks, modal submissions) is sent to the bot at `app_url` as signed Slack requests.
+    With `app_url` and `signing_secret` (the CLI reads it from SLACK_SIGNING_SECRET), what a
+    person does on the page (slash commands, clicks, modal submissions) is sent to the bot at
+    `app_url` as signed Slack requests; `app_url` must be on this machine unless
+    `allow_remote_app`.
     """
-    if bool(app_url) != bool(signing_secret):
-        print(
-            "tocsin sandbox: give both the app's request URL and its signing secret "
-            "(the bot verifies every request), or neither",
-            file=sys.stderr,
-        )
+    problem = None
+    if app_url:
+        problem = app_url_problem(app_url, allow_remote_app)
+        if problem is None and not signing_secret:
+            problem = (
+                "--app-url needs the bot's signing secret in SLACK_SIGNING_SECRET "
+                "(the bot verifies every request)"
+            )
+    if problem is not None:
+        print(f"tocsin sandbox: {problem}", file=sys.stderr)
         return 2
     try:
         emulator = Emulator(
-            workspace, host=host, port=port, app_url=app_url, signing_secret=signing_secret
+            workspace,
+            host=host,
+            port=port,
+            app_url=app_url,
+            signing_secret=signing_secret if app_url else None,
         )
     except WorkspaceError as exc:
         print(f"tocsin sandbox: {exc}", file=sys.stderr)

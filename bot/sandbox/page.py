@@ -9,6 +9,10 @@ POST /sandbox/act/click        {"user", "channel", "ts", "action_id", "value"?}
 POST /sandbox/act/submit       {"user", "view_id", "values": {action_id: value}}
 POST /sandbox/act/close        {"user", "view_id"}
 POST /sandbox/respond/<token>  a response_url, answered as Slack does
+
+The act endpoints sign what they send to the bot, so they take only what the page itself
+sends: JSON (415 otherwise), from the page's own origin when the request names one, to a
+loopback Host of this server (403 otherwise: another site's page, or a DNS-rebound name).
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from bot.sandbox import inspection
 from bot.sandbox.bridge import BridgeError
 from bot.sandbox.params import JsonDict, SlackError
-from bot.sandbox.server import Request, Response, Router
+from bot.sandbox.server import Request, Response, RouteHandler, Router
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
 
 _TYPES = {"html": "text/html", "js": "text/javascript", "css": "text/css"}
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 def static_file(name: str) -> Response:
@@ -103,6 +108,26 @@ def _handle(fn: Callable[[Request], Any]) -> Callable[[Request], Response]:
     return handler
 
 
+def _page_only(emu: Emulator, handler: RouteHandler) -> RouteHandler:
+    """`handler` for requests the page could have sent; others are refused (see above)."""
+
+    def guarded(request: Request) -> Response:
+        host, origin = request.header("host").lower(), request.header("origin").lower()
+        if host not in {f"{name}:{emu.port}" for name in (*_LOOPBACK, emu.host)}:
+            error = f"Host {host!r} is not this sandbox: open the page at {emu.root_url}"
+            return Response.of_json({"ok": False, "error": error}, status=403)
+        if origin and origin != f"http://{host}":
+            error = f"a page at {origin} may not act in this sandbox"
+            return Response.of_json({"ok": False, "error": error}, status=403)
+        kind = request.header("content-type").partition(";")[0].strip().lower()
+        if kind != "application/json":
+            error = f"send JSON (Content-Type: application/json), not {kind or 'no type'}"
+            return Response.of_json({"ok": False, "error": error}, status=415)
+        return handler(request)
+
+    return guarded
+
+
 def _slash(emu: Emulator, body: JsonDict) -> JsonDict:
     text, command = str(body.get("text", "")), body.get("command")
     if not command:
@@ -155,4 +180,7 @@ def register(router: Router, emu: Emulator) -> None:
         ("/sandbox/respond/(?P<token>[A-Za-z0-9_-]+)", lambda r: _respond(emu, r)),
     ]
     for pattern, fn in routes:
-        router.add("GET" if pattern.endswith("state") else "POST", pattern, _handle(fn))
+        handler = _handle(fn)
+        if pattern.startswith("/sandbox/act/"):
+            handler = _page_only(emu, handler)
+        router.add("GET" if pattern.endswith("state") else "POST", pattern, handler)

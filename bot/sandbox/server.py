@@ -2,6 +2,7 @@
 
 Routes are (verb, regex, handler); a handler takes a `Request` and returns a `Response`.
 Add pages or endpoints with `Router.add` (the sandbox page plugs in at `/` this way).
+A body over `MAX_BODY` (1 MiB) is refused with 413 before it is read, and the connection closed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bot.body_limit import MAX_BODY
 
 
 @dataclass
@@ -92,21 +95,14 @@ class _Handler(BaseHTTPRequestHandler):
         return  # quiet: the call log is the record
 
     def _handle(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(
-            verb=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        try:
-            response = self.server.router.dispatch(request)
-        except Exception as exc:  # a bug in the emulator: answer 500 and say so
-            self.server.errors.append(repr(exc))
-            response = Response.of_json({"ok": False, "error": "internal_error"}, status=500)
+        declared = self.headers.get("Content-Length") or "0"
+        length = int(declared) if declared.isdigit() else -1
+        if not 0 <= length <= MAX_BODY:  # refused unread: the connection closes after
+            error = "bad Content-Length" if length < 0 else f"request body over {MAX_BODY} bytes"
+            response = Response.of_json({"ok": False, "error": error}, 400 if length < 0 else 413)
+            response.headers["Connection"] = "close"
+        else:
+            response = self._dispatch(self.rfile.read(length) if length else b"")
         if response.drop:
             self.close_connection = True
             return
@@ -118,6 +114,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+    def _dispatch(self, body: bytes) -> Response:
+        parts = urlsplit(self.path)
+        request = Request(
+            verb=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        try:
+            return self.server.router.dispatch(request)
+        except Exception as exc:  # a bug in the emulator: answer 500 and say so
+            self.server.errors.append(repr(exc))
+            return Response.of_json({"ok": False, "error": "internal_error"}, status=500)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_HEAD = _handle
 

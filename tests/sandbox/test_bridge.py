@@ -7,23 +7,32 @@ chat.postMessage, respond()) lands in the emulator, where these tests look for i
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot.body_limit import MAX_BODY
 from bot.sandbox.app_server import AppServer
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.payloads import Workspace
+from bot.sandbox.stack import free_port, wait_for
+from tests.raw_http import announced
 
 SECRET = "bridge-test-signing-secret"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
 INCIDENTS = "C0INCIDENTS"
+TWO_MIB = 2 * 1024 * 1024
 
 MODAL: dict[str, Any] = {
     "type": "modal",
@@ -201,18 +210,24 @@ def world() -> Iterator[tuple[Emulator, list[tuple[str, Any]]]]:
         assert emulator.server_errors == []
 
 
-def _post(emulator: Emulator, path: str, body: Any) -> tuple[int, Any]:
+def _raw_post(
+    emulator: Emulator, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, Any]:
+    """POST `body` with exactly these headers (Host and Origin included when given)."""
     request = urllib.request.Request(  # noqa: S310 - the emulator's own http:// URL
-        emulator.root_url + path.lstrip("/"),
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        emulator.root_url + path.lstrip("/"), data=body, headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _post(emulator: Emulator, path: str, body: Any) -> tuple[int, Any]:
+    return _raw_post(
+        emulator, path, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
 
 
 class TestIds:
@@ -395,3 +410,185 @@ class TestResponseUrl:
         assert (status, body["error"]) == (400, "used_url")
         assert _post(emulator, "/sandbox/respond/nope", {"text": "x"})[0] == 404
         assert len(emulator.ephemerals(ALICE)) == 6  # the ack text and five updates
+
+
+class TestPageOnly:
+    """The act endpoints sign what they send: only the page's own same-origin JSON gets through."""
+
+    SLASH = json.dumps(
+        {"user": ALICE, "channel": INCIDENTS, "text": "help", "command": "/incident"}
+    ).encode()
+
+    def test_same_origin_json_reaches_the_app(self, world: tuple[Emulator, list[Any]]) -> None:
+        """JSON with the page's own Origin and a loopback Host is signed and sent, as before."""
+        emulator, seen = world
+        own = f"127.0.0.1:{emulator.port}"
+        headers = {"Content-Type": "application/json", "Origin": f"http://{own}", "Host": own}
+        status, result = _raw_post(emulator, "/sandbox/act/slash", self.SLASH, headers)
+        assert (status, result["outcome"]) == (200, "ephemeral")
+        assert [kind for kind, _ in seen] == ["command"]
+
+    @pytest.mark.parametrize(
+        ("headers", "status", "says"),
+        [
+            (
+                {"Content-Type": "application/json", "Origin": "http://evil.example"},
+                403,
+                "a page at http://evil.example may not act",
+            ),
+            (
+                {"Content-Type": "application/json", "Origin": "null"},
+                403,
+                "a page at null may not act",
+            ),
+            ({"Content-Type": "application/x-www-form-urlencoded"}, 415, "send JSON"),
+            ({"Content-Type": "text/plain"}, 415, "not text/plain"),
+        ],
+    )
+    def test_other_pages_and_other_types_are_refused(
+        self, world: tuple[Emulator, list[Any]], headers: dict[str, str], status: int, says: str
+    ) -> None:
+        """A cross-origin POST (403) and a form or text body a page may send anywhere (415) reach nothing."""
+        emulator, seen = world
+        got, body = _raw_post(emulator, "/sandbox/act/slash", self.SLASH, headers)
+        assert got == status
+        assert says in body["error"]
+        assert seen == []
+        assert emulator.ephemerals(ALICE) == []
+
+    def test_a_rebound_host_name_is_refused(self, world: tuple[Emulator, list[Any]]) -> None:
+        """DNS rebinding: evil.example resolves to 127.0.0.1, its page posts same-origin: 403 on Host."""
+        emulator, seen = world
+        rebound = f"evil.example:{emulator.port}"
+        headers = {
+            "Content-Type": "application/json",
+            "Host": rebound,
+            "Origin": f"http://{rebound}",
+        }
+        for path in ("/sandbox/act/slash", "/sandbox/act/click", "/sandbox/act/submit"):
+            status, body = _raw_post(emulator, path, self.SLASH, headers)
+            assert status == 403
+            assert "is not this sandbox" in body["error"]
+        assert seen == []
+
+
+def _sandbox(port: int, *args: str, secret: str | None = SECRET) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_SIGNING_SECRET"}
+    if secret is not None:
+        env["SLACK_SIGNING_SECRET"] = secret
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "sandbox", "--port", str(port), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _page_state(port: int) -> Any:
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/sandbox/page/state", timeout=2
+        ) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """Ctrl-C the sandbox; what it printed on stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    return err
+
+
+def _exit(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """The exit code and stderr of a sandbox expected to refuse to start (stopped if it runs)."""
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise
+    return proc.returncode, err
+
+
+class TestSandboxCli:
+    def test_the_signing_secret_comes_from_the_environment(self) -> None:
+        """`tocsin sandbox --app-url` signs with SLACK_SIGNING_SECRET: the page's slash command reaches a verifying Bolt app."""
+        seen: list[tuple[str, Any]] = []
+        port = free_port()
+        client = WebClient(token="xoxb-sandbox", base_url=f"http://127.0.0.1:{port}/api/")
+        app = App(
+            signing_secret=SECRET,
+            client=client,
+            request_verification_enabled=True,
+            token_verification_enabled=False,  # the sandbox is not up yet
+        )
+
+        @app.command("/incident")
+        def incident(ack: Ack, command: dict[str, Any]) -> None:
+            seen.append(("command", command))
+            ack("heard")
+
+        with AppServer(SlackRequestHandler(app)) as server:
+            proc = _sandbox(port, "--app-url", server.url)
+            try:
+                state = wait_for(lambda: _page_state(port), timeout=20)
+                assert state["app"] == {"url": server.url, "ready": True}
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/sandbox/act/slash",
+                    data=TestPageOnly.SLASH,
+                    headers={"Content-Type": "application/json"},
+                    method="POST",
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    assert json.loads(response.read())["outcome"] == "ephemeral"
+            finally:
+                err = _stop(proc)
+        assert [kind for kind, _ in seen] == ["command"], err
+        assert SECRET not in " ".join(proc.args)
+
+    def test_a_remote_app_url_is_refused_unless_allowed(self) -> None:
+        """An --app-url on another machine: exit 2 naming --allow-remote-app; with the flag it serves."""
+        port = free_port()
+        remote = "http://bot.example.com/slack/events"
+        code, err = _exit(_sandbox(port, "--app-url", remote))
+        assert code == 2
+        assert f"--app-url {remote} is not on this machine" in err
+        assert "--allow-remote-app" in err
+        allowed = _sandbox(port, "--app-url", remote, "--allow-remote-app")
+        try:
+            state = wait_for(lambda: _page_state(port), timeout=20)
+            assert state["app"] == {"url": remote, "ready": True}
+        finally:
+            _stop(allowed)
+
+    def test_a_secret_on_the_command_line_or_none_at_all_is_refused(self) -> None:
+        """--signing-secret is refused (argv is public); --app-url without SLACK_SIGNING_SECRET says what to set."""
+        port = free_port()
+        app_url = "http://127.0.0.1:9/slack/events"
+        code, err = _exit(_sandbox(port, "--app-url", app_url, "--signing-secret", "s"))
+        assert code == 1
+        assert "set SLACK_SIGNING_SECRET in the environment" in err
+        code, err = _exit(_sandbox(port, "--app-url", app_url, secret=None))
+        assert code == 2
+        assert "--app-url needs the bot's signing secret in SLACK_SIGNING_SECRET" in err
+
+
+class TestBodyCap:
+    def test_bodies_over_1_mib_are_refused_by_the_emulator_and_the_app_server(
+        self, world: tuple[Emulator, list[Any]]
+    ) -> None:
+        """A head announcing 2 MiB gets 413 from the page, the Web API and the app server; both still serve."""
+        emulator, seen = world
+        for path in ("/sandbox/act/slash", "/api/chat.postMessage", "/sandbox/messages"):
+            status, body = announced(emulator.root_url, "POST", path, TWO_MIB)
+            assert (path, status) == (path, 413)
+            assert json.loads(body)["error"] == f"request body over {MAX_BODY} bytes"
+        assert announced(emulator.root_url, "POST", "/sandbox/act/slash", MAX_BODY + 1)[0] == 413
+        app_url = emulator.app_url or ""
+        assert announced(app_url, "POST", urlsplit(app_url).path, TWO_MIB)[0] == 413
+        assert seen == []
+        assert emulator.act_slash(ALICE, "help")["outcome"] == "ephemeral"
+        assert [kind for kind, _ in seen] == ["command"]
