@@ -28,19 +28,21 @@ class Settings:
     scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
     directory_file: Path | None = None  # static users/usergroups when Slack is not used
     runbooks_dir: Path = Path("runbooks")
+    writes_per_minute: float = 30.0  # commands that write to an incident, per person and incident
+    writes_burst: int = 20  # how many of them may come at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
 
-        def num(name: str, default: float) -> float:
+        def num(name: str, default: float, unit: str = "seconds") -> float:
             raw = env.get(name)
             if raw is None or raw == "":
                 return default
             try:
                 value = float(raw)
             except ValueError:
-                raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+                raise SettingsError(f"{name}={raw!r} is not a number of {unit}") from None
             if value <= 0:
                 raise SettingsError(f"{name}={raw!r} must be greater than zero")
             return value
@@ -64,4 +66,6 @@ class Settings:
             scheduler_lease_s=num("TOCSIN_SCHEDULER_LEASE_S", 3.0),
             directory_file=Path(directory) if directory else None,
             runbooks_dir=Path(env.get("TOCSIN_RUNBOOKS_DIR", "runbooks")),
+            writes_per_minute=num("TOCSIN_WRITES_PER_MINUTE", 30.0, "writes"),
+            writes_burst=max(1, int(num("TOCSIN_WRITES_BURST", 20, "writes"))),
         )

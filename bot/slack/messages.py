@@ -137,3 +137,11 @@ def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
         f":alarm_clock: {whom}, the status update due {slack_date(due)} is still missing. "
         "As comms lead, please post one with `/incident update`."
     )
+
+
+def write_limited(per_minute: float, burst: int, wait_s: int) -> str:
+    """The polite answer to a person writing to an incident faster than the limit allows."""
+    return (
+        f"Easy there: each person can make {per_minute:g} changes a minute to an incident "
+        f"({burst} at once), and you have used them up for now. Try again in {wait_s} s."
+    )
