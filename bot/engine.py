@@ -69,12 +69,21 @@ class Engine:
         self,
         escalation: Escalation,
         limiter: WriteLimiter | None = None,
+        retention_s: float | None = None,
     ) -> None:
         self.esc = escalation
         self.store = escalation.store
         self.limiter = limiter  # None: people's writes are not rate-limited
+        self.retention_s = retention_s  # a closed incident's keys go after this (bot.retention)
         # Run after a resolve commits (the post-incident review window, bot.review).
         self.resolved_hooks: list[Callable[[Incident], None]] = []
+
+    def expired(self, incident: Incident, now: datetime) -> bool:
+        """True once a resolved incident is past its retention (its outbox may be gone)."""
+        closed = incident.resolved_at
+        if self.retention_s is None or closed is None or incident.is_open:
+            return False
+        return (now - closed).total_seconds() >= self.retention_s
 
     def declare(
         self,
@@ -174,6 +183,9 @@ class Engine:
                 machine.check_transition(incident, action)
             except TransitionRefused as refused:
                 return Outcome(False, incident, refused.reason)
+            if action is Action.REOPEN and self.expired(incident, now):
+                days = f"{(self.retention_s or 0) / 86400:g}"
+                return Outcome(False, incident, messages.reopen_expired(incident, days))
             rights = catalog.tier(incident.severity).rights
             groups = self.esc.directory.groups_of(user)
             allowed, rule = machine.authorize(rights, action, incident, user, groups)

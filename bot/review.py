@@ -160,6 +160,7 @@ class Reviews:
                 or state.reminders != number
                 or state.done_at is not None
                 or incident.status is not Status.RESOLVED
+                or self.engine.expired(incident, now)  # past retention: stop reminding
             ):
                 return "stale", state
             if now.timestamp() < state.due_at - 1.0:

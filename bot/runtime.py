@@ -161,7 +161,7 @@ class Runtime:
             inline_delivery=inline_delivery,
         )
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
-        engine = Engine(escalation, limiter)
+        engine = Engine(escalation, limiter, settings.retention_s)
         runbooks = RunbookSource(settings.runbooks_dir)
         channels = (
             ChannelService(store, slack, catalog, escalation, runbooks)

@@ -30,6 +30,11 @@ class Settings:
     runbooks_dir: Path = Path("runbooks")
     writes_per_minute: float = 30.0  # commands that write to an incident, per person and incident
     writes_burst: int = 20  # how many of them may come at once
+    retention_days: float = 30.0  # a closed incident's operational keys go after this
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_days * 86400
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,4 +73,5 @@ class Settings:
             runbooks_dir=Path(env.get("TOCSIN_RUNBOOKS_DIR", "runbooks")),
             writes_per_minute=num("TOCSIN_WRITES_PER_MINUTE", 30.0, "writes"),
             writes_burst=max(1, int(num("TOCSIN_WRITES_BURST", 20, "writes"))),
+            retention_days=num("TOCSIN_RETENTION_DAYS", 30.0, "days"),
         )

@@ -90,6 +90,7 @@ class Store:
 
     open_key = f"{PREFIX}:open"
     all_key = f"{PREFIX}:all"
+    closed_key = f"{PREFIX}:closed"  # resolved incidents by resolution time (bot.retention)
 
     # incidents ------------------------------------------------------------------------
     def next_number(self, day: str) -> int:
@@ -122,8 +123,11 @@ class Store:
         pipe.zadd(self.all_key, {incident.id: incident.declared_at.timestamp()})
         if incident.is_open:
             pipe.sadd(self.open_key, incident.id)
+            pipe.zrem(self.closed_key, incident.id)
         else:
             pipe.srem(self.open_key, incident.id)
+            closed = incident.resolved_at or incident.declared_at
+            pipe.zadd(self.closed_key, {incident.id: closed.timestamp()})
 
     def open_ids(self) -> list[str]:
         return sorted(str(i) for i in self.r.smembers(self.open_key))

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import redis
 
-from bot import counters
+from bot import clock, counters
 from bot.domain.timeline import Kind
+from bot.retention import INDEXED, sweep
 from bot.runtime import Runtime
 from bot.slack.blocks import ACK
 from bot.store import Store
@@ -165,3 +166,68 @@ class TestTimelineCap:
         markdown = tocsin(workers.env, "export", incident.id)
         assert "_The timeline was truncated: its oldest" in markdown
         assert "(Tocsin keeps the latest 5,000 per incident)" in markdown
+
+
+class TestRetention:
+    def test_closed_incident_loses_operational_keys_but_export_and_stats_work(
+        self, make_stack: MakeStack, r: redis.Redis
+    ) -> None:
+        """Retention 6 s: a reopen inside it works; after it the outbox and channel markers are gone, the record stays, export and stats work, reopen is refused."""
+        stack = make_stack(workers=1, env={"TOCSIN_RETENTION_DAYS": str(6 / 86400)})
+        incident_id, channel = declare(stack)
+        acknowledged(stack, r, channel, incident_id)
+        driver = stack.driver()
+        assert "note by" in driver.slash(ERIN, "note pool exhausted", channel_id=channel).text
+        assert "resolved by" in driver.slash(ERIN, "resolve first fix", channel_id=channel).text
+        assert "reopened by" in driver.slash(ERIN, "reopen", channel_id=channel).text
+        assert (
+            "resolved by" in driver.slash(ERIN, "resolve raised the pool", channel_id=channel).text
+        )
+        store = Store(r)
+        assert r.exists(store.outbox_key(incident_id))
+        wait_for(lambda: not r.exists(store.outbox_key(incident_id)), timeout=40)
+        kept = {
+            k.removeprefix(f"tocsin:inc:{incident_id}")
+            for k in r.scan_iter(f"tocsin:inc:{incident_id}*")
+        }
+        assert kept == {"", ":timeline", ":facts", ":review"}
+        assert r.zscore(store.closed_key, incident_id) is None
+        assert r.zscore("tocsin:reviews:pending", incident_id) is None
+        refused = driver.slash(ERIN, "reopen", channel_id=channel).text
+        assert refused.startswith(f":no_entry: {incident_id} was resolved more than")
+        assert "cannot be reopened" in refused
+        assert "resolved" in driver.slash(ERIN, "timeline", channel_id=channel).text
+        stats = driver.slash(ERIN, "stats 30d").text
+        assert "1 incident(s)" in stats
+        assert "SEV2" in stats
+        doc = json.loads(tocsin(stack.env, "export", incident_id, "--format", "json"))
+        assert doc["milestones"]["first_page"] is not None
+        assert ALICE in {p["user"] for p in doc["pages"]}
+        assert doc["timeline_dropped"] == 0
+        markdown = tocsin(stack.env, "export", incident_id)
+        assert "Resolution summary: raised the pool" in markdown
+
+    def test_sweep_spares_a_reopened_incident_and_finds_ones_resolved_before_the_index(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """A stale index entry of a reopened incident is dropped with nothing deleted; an incident resolved before the index existed is found and swept."""
+        store = runtime.store
+        reopened, legacy = (
+            runtime.engine.declare(title=t, service="checkout", severity="sev3", declared_by=ERIN)
+            for t in ("Reopened", "Legacy")
+        )
+        for incident in (reopened, legacy):
+            assert runtime.engine.resolve(incident.id, ERIN, "done").ok
+        assert runtime.engine.reopen(reopened.id, ERIN).ok
+        r.zadd(store.closed_key, {reopened.id: 0})  # as if the sweep raced the reopen
+        r.zrem(store.closed_key, legacy.id)
+        r.delete(INDEXED)
+        owed = r.hlen(store.outbox_key(reopened.id))
+        assert owed
+        assert r.exists(store.outbox_key(legacy.id))
+        assert sweep(store, 0.0, clock.now_ts() + 1) == [legacy.id]
+        assert not r.exists(store.outbox_key(legacy.id))
+        assert r.hlen(store.outbox_key(reopened.id)) == owed
+        assert r.zscore(store.closed_key, reopened.id) is None
+        assert r.zscore(store.closed_key, legacy.id) is None
+        assert store.get(legacy.id).resolved_by == ERIN
