@@ -28,26 +28,10 @@ from functools import partial
 
 import redis
 
-from bench.common import (
-    SECRET,
-    header,
-    start_emulator,
-    start_redis,
-    table,
-    tocsin_env,
-    wait_for,
-    wait_ready,
-    world,
-    write_config,
-)
+from bench.common import header, start_slack_stack, table, wait_for, world
 from bot import clock
 from bot.redis_server import connect
 from bot.retention import sweep
-from bot.sandbox.bridge import payload_workspace
-from bot.sandbox.driver import Driver
-from bot.sandbox.emulator import BOT_TOKEN
-from bot.sandbox.stack import free_port
-from bot.sandbox.workspace import load_workspace
 from bot.store import Store
 
 ID = re.compile(r"`(\d{8}-\d+)`")
@@ -107,30 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     count = args.n or (10 if args.quick else 30)
 
     with world() as (stack, tmp, procs):
-        url = start_redis(stack)
-        config = write_config(tmp / "config")
-        emu = start_emulator(procs, tocsin_env(url, config))
-        env = tocsin_env(
-            url,
-            config,
-            SLACK_API_URL=emu + "api/",
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-        )
-        port = free_port()
-        web = ["-m", "bot.cli", "web", "--bind", f"127.0.0.1:{port}"]
-        procs.spawn("web", [*web, "--workers", "2", "--threads", "8"], env)
-        procs.spawn("worker", ["-m", "bot.cli", "worker", "--name", "bench-0"], env)
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(procs, base)
-        r = connect(url)
+        slack = start_slack_stack(stack, tmp, procs, workers=1)
+        r = connect(slack.redis_url)
         store = Store(r)
-        driver = Driver(
-            base + "/slack/events",
-            SECRET,
-            workspace=payload_workspace(load_workspace(None)),
-            response_url_base=emu + "sandbox/respond",
-        )
+        driver = slack.driver
         ids: list[str] = []
         started = time.monotonic()
         for n in range(count):
