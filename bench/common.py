@@ -25,8 +25,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.redis_server import EmbeddedRedis
+from bot.sandbox.bridge import payload_workspace
+from bot.sandbox.driver import Driver
+from bot.sandbox.emulator import BOT_TOKEN
 from bot.sandbox.stack import free_port
 from bot.sandbox.stack import wait_for as _wait_for
+from bot.sandbox.workspace import load_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"  # noqa: S105 - a local benchmark's fake secret
@@ -302,3 +306,43 @@ def tocsin_env(redis_url: str, config: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+@dataclass
+class SlackStack:
+    """Tocsin as in production, with the emulator standing in for Slack."""
+
+    redis_url: str
+    emulator: str  # the emulator's root URL
+    driver: Driver  # signs requests to `tocsin web` as Slack would
+
+
+def start_slack_stack(
+    stack: contextlib.ExitStack, tmp: Path, procs: Procs, workers: int
+) -> SlackStack:
+    """An embedded Valkey, the emulator, `tocsin web` (2 x 8) and `workers` `tocsin worker`s
+    with production defaults and the Slack pager; returns once `tocsin web` is ready."""
+    url = start_redis(stack)
+    config = write_config(tmp / "config")
+    emu = start_emulator(procs, tocsin_env(url, config))
+    env = tocsin_env(
+        url,
+        config,
+        SLACK_API_URL=emu + "api/",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+    )
+    port = free_port()
+    web = ["-m", "bot.cli", "web", "--bind", f"127.0.0.1:{port}"]
+    procs.spawn("web", [*web, "--workers", "2", "--threads", "8"], env)
+    for n in range(workers):
+        procs.spawn(f"worker-{n}", ["-m", "bot.cli", "worker", "--name", f"bench-{n}"], env)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(procs, base)
+    driver = Driver(
+        base + "/slack/events",
+        SECRET,
+        workspace=payload_workspace(load_workspace(None)),
+        response_url_base=emu + "sandbox/respond",
+    )
+    return SlackStack(url, emu, driver)

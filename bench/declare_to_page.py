@@ -30,27 +30,17 @@ from typing import Any
 import redis
 
 from bench.common import (
-    SECRET,
     STORM_USERS,
     Verdicts,
-    free_port,
     get_json,
     header,
     ms,
     percentile,
-    start_emulator,
-    start_redis,
+    start_slack_stack,
     table,
-    tocsin_env,
     wait_for,
-    wait_ready,
     world,
-    write_config,
 )
-from bot.sandbox.bridge import payload_workspace
-from bot.sandbox.driver import Driver
-from bot.sandbox.emulator import BOT_TOKEN
-from bot.sandbox.workspace import load_workspace
 
 TARGET_P95 = 0.300
 ID = re.compile(r"`(\d{8}-\d+)`")
@@ -73,30 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     storm: list[float] = []
 
     with world() as (stack, tmp, procs):
-        url = start_redis(stack)
-        config = write_config(tmp / "config")
-        emu = start_emulator(procs, tocsin_env(url, config))
-        env = tocsin_env(
-            url,
-            config,
-            SLACK_API_URL=emu + "api/",
-            SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-        )
-        port = free_port()
-        web = ["-m", "bot.cli", "web", "--bind", f"127.0.0.1:{port}"]
-        procs.spawn("web", [*web, "--workers", "2", "--threads", "8"], env)
-        for n in range(2):
-            procs.spawn(f"worker-{n}", ["-m", "bot.cli", "worker", "--name", f"bench-{n}"], env)
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(procs, base)
-        r = redis.Redis.from_url(url)
-        driver = Driver(
-            base + "/slack/events",
-            SECRET,
-            workspace=payload_workspace(load_workspace(None)),
-            response_url_base=emu + "sandbox/respond",
-        )
+        slack = start_slack_stack(stack, tmp, procs, workers=2)
+        r = redis.Redis.from_url(slack.redis_url)
+        driver, emu = slack.driver, slack.emulator
 
         def idle() -> bool:
             return r.llen("rq:queue:tocsin") == 0 and r.zcard("rq:wip:tocsin") == 0

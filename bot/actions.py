@@ -47,23 +47,22 @@ class ActionItems:
     def add(
         self, incident_id: str, user: str, text: str, owner: str | None, due: date | None
     ) -> Outcome:
-        number = self.learning.next_action_number(incident_id)
+        tz = self.config.timezone
+        try:  # bad input is refused before anything is written (the item's number too)
+            items.new_item(incident_id, 0, text, user, clock.now(), owner, due, tz)
+        except ActionItemError as exc:
+            raise UserError(str(exc)) from None
         made: list[ActionItem] = []
 
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            number = self.learning.next_action_number(inc.id)  # once the command is allowed
             try:
-                item = items.new_item(
-                    inc.id, number, text, user, now, owner, due, self.config.timezone
-                )
+                item = items.new_item(inc.id, number, text, user, now, owner, due, tz)
             except ActionItemError as exc:
                 raise UserError(str(exc)) from None
             self.learning.put_action(item, pipe, self._remind_ts(item))
             made.append(item)
             return inc
-
-        preview = ActionItem(
-            f"A{number}", incident_id, " ".join(text.split()), user, clock.now(), owner, due
-        )
 
         def after(inc: Incident) -> None:
             at = self._remind_ts(made[-1]) if made else None
@@ -76,7 +75,7 @@ class ActionItems:
             Action.ADD_ACTION_ITEM,
             change,
             Kind.ACTION_ADDED,
-            lb.action_added_text(preview, user),
+            lambda _added: lb.action_added_text(made[-1], user),
             after=after,
         )
 

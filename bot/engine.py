@@ -4,6 +4,9 @@ Each command reads the incident under WATCH, checks the state machine and the ti
 decision rights, and commits the change, its timeline entry and the announcement it owes
 the incident channel in one transaction. Of twenty simultaneous clicks one commits; the
 others re-read and are told who got there first. Slack side effects run later, in jobs.
+
+A command refused by the state machine, the rights or the write rate limit (bot.limits)
+writes nothing but a counter: it is answered from one plain read, before any transaction.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from datetime import datetime
 import structlog
 from redis.client import Pipeline
 
-from bot import clock
+from bot import clock, counters
 from bot.domain import incident as machine
 from bot.domain import policy as planner
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.escalation import BOT, Escalation
+from bot.limits import WriteLimiter
 from bot.slack import messages
 from bot.store import OutboxItem
 
@@ -63,11 +67,25 @@ def say(text: str, now: datetime, *, key: str | None = None, thread: bool = Fals
 
 
 class Engine:
-    def __init__(self, escalation: Escalation) -> None:
+    def __init__(
+        self,
+        escalation: Escalation,
+        limiter: WriteLimiter | None = None,
+        retention_s: float | None = None,
+    ) -> None:
         self.esc = escalation
         self.store = escalation.store
+        self.limiter = limiter  # None: people's writes are not rate-limited
+        self.retention_s = retention_s  # a closed incident's keys go after this (bot.retention)
         # Run after a resolve commits (the post-incident review window, bot.review).
         self.resolved_hooks: list[Callable[[Incident], None]] = []
+
+    def expired(self, incident: Incident, now: datetime) -> bool:
+        """True once a resolved incident is past its retention (its outbox may be gone)."""
+        closed = incident.resolved_at
+        if self.retention_s is None or closed is None or incident.is_open:
+            return False
+        return (now - closed).total_seconds() >= self.retention_s
 
     def declare(
         self,
@@ -162,24 +180,31 @@ class Engine:
         catalog = self.esc.catalog()
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
 
-        def run(incident: Incident, pipe: Pipeline) -> Outcome:
+        def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
+            """Why `user` may not `action` the incident as it is; counted, never recorded."""
             try:
                 machine.check_transition(incident, action)
             except TransitionRefused as refused:
                 return Outcome(False, incident, refused.reason)
+            if action is Action.REOPEN and self.expired(incident, now):
+                days = f"{(self.retention_s or 0) / 86400:g}"
+                return Outcome(False, incident, messages.reopen_expired(incident, days))
             groups = self.esc.directory.groups_of(user)
             if authorize is None:
                 rights = catalog.tier(incident.severity).rights
                 allowed, rule = machine.authorize(rights, action, incident, user, groups)
             else:
                 allowed, rule = authorize(incident, groups)
-            if not allowed:
-                entry = Entry(now, Kind.REFUSED, user, f"{action.value} refused: {rule}")
-                self.store.record(incident.id, entry, pipe)
-                log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
-                return Outcome(
-                    False, incident, f"You may not {action.value} this incident: {rule}."
-                )
+            if allowed:
+                return None
+            counters.incr(conn or self.store.r, "refused", action=action.value, reason="rights")
+            log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
+            return Outcome(False, incident, f"You may not {action.value} this incident: {rule}.")
+
+        def run(incident: Incident, pipe: Pipeline) -> Outcome:
+            refused = refusal(incident, pipe)
+            if refused is not None:
+                return refused
             updated = change(incident, pipe, now)
             said = text(updated) if callable(text) else text
             self.store.record(incident.id, Entry(now, kind, user, said), pipe)
@@ -193,24 +218,13 @@ class Engine:
                 self.store.put(updated, pipe)
             return Outcome(True, updated, said)
 
-        if not record_only:  # a refused transition (an ack storm's late clicks) writes
-            seen = current or self.store.get(incident_id)  # nothing: answer from one read
-            try:
-                machine.check_transition(seen, action)
-            except TransitionRefused as refused:
-                log.info(
-                    "incident_command",
-                    incident_id=incident_id,
-                    user_id=user,
-                    action=action.value,
-                    ok=False,
-                )
-                return Outcome(False, seen, refused.reason)
-        if record_only:  # nothing of the incident is written, so nothing to WATCH: one read
-            with self.store.r.pipeline() as pipe:  # and one MULTI for the timeline entry
-                outcome = run(current or self.store.get(incident_id), pipe)
+        seen = current or self.store.get(incident_id)  # a refusal is answered from this read
+        outcome = refusal(seen, None) or self._throttled(seen, user, action)
+        if outcome is None and record_only:  # nothing of the incident is written, so
+            with self.store.r.pipeline() as pipe:  # nothing to WATCH: one MULTI for the entry
+                outcome = run(seen, pipe)
                 pipe.execute()
-        else:
+        elif outcome is None:
             outcome = self.store.update(incident_id, run)
         log.info(
             "incident_command",
@@ -226,6 +240,17 @@ class Engine:
             if after:
                 after(outcome.incident)
         return outcome
+
+    def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
+        """A refusal when `user` writes to the incident faster than the limit allows."""
+        limiter = self.limiter
+        wait = limiter.take(incident.id, user) if limiter else 0
+        if not wait or limiter is None:
+            return None
+        counters.incr(self.store.r, "refused", action=action.value, reason="rate_limit")
+        log.warning("write_rate_limited", incident_id=incident.id, user_id=user, wait_s=wait)
+        text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
+        return Outcome(False, incident, text)
 
     def acknowledge(self, incident_id: str, user: str) -> Outcome:
         return self.command(

@@ -3,6 +3,7 @@
 Keys (all under `tocsin:`):
 
 - `inc:<id>:milestones`   hash milestone -> ISO instant (a commander's corrections)
+- `inc:<id>:facts`        list of the timeline entries the metrics read (written by `Store.record`)
 - `inc:<id>:actions`      hash A<n> -> action item JSON; `inc:<id>:actions:seq` numbers them
 - `actions:owner:<user>`  set of `<incident>:<item>` refs of the user's open items
 - `actions:due`           zset of refs by reminder time (removed once reminded or closed)
@@ -25,18 +26,13 @@ from redis.client import Pipeline
 
 from bot.domain.actions import ActionItem
 from bot.domain.incident import Incident
-from bot.domain.milestones import Facts, facts
+from bot.domain.milestones import FACT_KINDS, Facts, facts
 from bot.domain.timeline import Entry, Kind
-from bot.store import PREFIX, Store
+from bot.store import PREFIX, Row, Store, parse_entry
 
 PENDING_REVIEWS = f"{PREFIX}:reviews:pending"
 ACTIONS_DUE = f"{PREFIX}:actions:due"
-_FACT_KINDS = {
-    Kind.PAGED.value,
-    Kind.ESCALATION_STEP.value,
-    Kind.ESCALATED.value,
-    Kind.EXHAUSTED.value,
-}
+_FACT_KINDS = {kind.value for kind in FACT_KINDS}
 
 
 @dataclass
@@ -71,6 +67,11 @@ class LearningStore:
 
     def set_override(self, incident_id: str, which: str, at: datetime, pipe: Pipeline) -> None:
         pipe.hset(self.milestones_key(incident_id), which, at.isoformat())
+
+    def fact_rows(self, incident_id: str, timeline: Iterable[Row]) -> list[Row]:
+        """The entries the incident's facts come from, whole even if the timeline was capped."""
+        kept = cast(list[str], self.r.lrange(self.store.facts_key(incident_id), 0, -1))
+        return merge_facts(kept, timeline)
 
     # action items ----------------------------------------------------------------------
     @staticmethod
@@ -154,21 +155,36 @@ class LearningStore:
                 pipe.get(self.store.incident_key(i))
                 pipe.xrange(self.store.timeline_key(i))
                 pipe.hgetall(self.milestones_key(i))
+                pipe.lrange(self.store.facts_key(i), 0, -1)
             raw: list[Any] = pipe.execute()
         out = []
         for n, _ in enumerate(ids):
-            doc, rows, over = raw[3 * n], raw[3 * n + 1], raw[3 * n + 2]
+            doc, rows, over, kept = raw[4 * n : 4 * n + 4]
             if doc is None:
                 continue
             incident = Incident.from_dict(json.loads(doc))
-            timeline = [
-                (
-                    Entry(datetime.fromisoformat(f["at"]), Kind(f["kind"]), f["actor"], f["text"]),
-                    json.loads(f.get("data", "{}")),
-                )
-                for _id, f in rows
-                if f.get("kind") in _FACT_KINDS
-            ]
+            timeline = [parse_entry(f) for _id, f in rows if f.get("kind") in _FACT_KINDS]
             overrides = {k: datetime.fromisoformat(v) for k, v in (over or {}).items()}
-            out.append((incident, facts(incident, timeline, overrides)))
+            out.append((incident, facts(incident, merge_facts(kept, timeline), overrides)))
         return out
+
+
+def merge_facts(kept: Iterable[str], timeline: Iterable[Row]) -> list[Row]:
+    """An incident's fact entries: those kept apart (their text is not kept), and any the
+    timeline holds that are not among them (written before facts were kept apart)."""
+    out: list[Row] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for raw in kept:
+        at, kind, actor, data = json.loads(raw)
+        out.append((Entry(datetime.fromisoformat(at), Kind(kind), actor, ""), data))
+        seen.add((at, kind, actor, json.dumps(data, sort_keys=True)))
+    for entry, data in timeline:
+        mark = (
+            entry.at.isoformat(),
+            entry.kind.value,
+            entry.actor,
+            json.dumps(data, sort_keys=True),
+        )
+        if entry.kind in FACT_KINDS and mark not in seen:
+            out.append((entry, data))
+    return sorted(out, key=lambda row: row[0].at)

@@ -11,6 +11,8 @@ whatever the number of incidents.
 - `tocsin_pages_sent_total`, `tocsin_page_failures_total`, `tocsin_acknowledgements_total`,
   `tocsin_escalations_total` (steps paged after the first, by timeout or by hand),
   `tocsin_escalations_exhausted_total`, `tocsin_timeline_events_total{kind}`
+- `tocsin_actions_refused_total{action,reason}`: commands refused by decision rights
+  (`rights`) or the write rate limit (`rate_limit`)
 - `tocsin_job_failures_total{job}`, `tocsin_slack_api_errors_total{method,error}`,
   `tocsin_slack_rate_limited_total{method}`
 """
@@ -140,6 +142,9 @@ def _counters(rows: list[tuple[str, dict[str, str], int]]) -> Iterator[Metric]:
     jobs = family("job_failures", "Background jobs that raised.", ["job"])
     errors = family("slack_api_errors", "Slack Web API calls that failed.", ["method", "error"])
     limited = family("slack_rate_limited", "Slack Web API answers of HTTP 429.", ["method"])
+    refused = family(
+        "actions_refused", "Commands refused by rights or the rate limit.", ["action", "reason"]
+    )
     totals: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     for name, labels, value in rows:
@@ -156,6 +161,8 @@ def _counters(rows: list[tuple[str, dict[str, str], int]]) -> Iterator[Metric]:
             errors.add_metric([labels.get("method", ""), labels.get("error", "")], value)
         elif name == "slack_429":
             limited.add_metric([labels.get("method", "")], value)
+        elif name == "refused":
+            refused.add_metric([labels.get("action", ""), labels.get("reason", "")], value)
     for kind, value in sorted(kinds.items()):
         events.add_metric([kind], value)
     for key in (*(n for n, _ in _TIMELINE.values()), "escalations"):

@@ -67,7 +67,8 @@ class Drafts:
     def material(self, incident_id: str) -> ReviewInput:
         incident = self.store.get(incident_id)
         rows = list(self.store.timeline_with_data(incident_id))
-        known = facts(incident, rows, self.learning.overrides(incident_id))
+        kept = self.learning.fact_rows(incident_id, rows)
+        known = facts(incident, kept, self.learning.overrides(incident_id))
         try:
             label = self.catalog().tier(incident.severity).label
         except KeyError:
@@ -83,6 +84,7 @@ class Drafts:
             incident=incident,
             facts=known,
             timeline=[e for e, _ in rows],
+            dropped=self.store.timeline_dropped(incident_id),
             actions=self.learning.actions(incident_id),
             names=names,
             tz=self.config.timezone,
@@ -158,6 +160,7 @@ class Reviews:
                 or state.reminders != number
                 or state.done_at is not None
                 or incident.status is not Status.RESOLVED
+                or self.engine.expired(incident, now)  # past retention: stop reminding
             ):
                 return "stale", state
             if now.timestamp() < state.due_at - 1.0:

@@ -24,6 +24,7 @@ from bot.directory import Directory, SlackDirectory, StaticDirectory
 from bot.domain.catalog import Catalog
 from bot.engine import Engine
 from bot.escalation import Escalation
+from bot.limits import WriteLimiter
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
@@ -159,7 +160,8 @@ class Runtime:
             owner=owner or f"{socket.gethostname()}:{os.getpid()}",
             inline_delivery=inline_delivery,
         )
-        engine = Engine(escalation)
+        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
+        engine = Engine(escalation, limiter, settings.retention_s)
         runbooks = RunbookSource(settings.runbooks_dir)
         channels = (
             ChannelService(store, slack, catalog, escalation, runbooks)

@@ -31,6 +31,13 @@ class Settings:
     scheduler_lease_s: float = 3.0  # a dead worker's scheduler role is taken over after this
     directory_file: Path | None = None  # static users/usergroups when Slack is not used
     runbooks_dir: Path = Path("runbooks")
+    writes_per_minute: float = 30.0  # commands that write to an incident, per person and incident
+    writes_burst: int = 20  # how many of them may come at once
+    retention_days: float = 30.0  # a closed incident's operational keys go after this
+
+    @property
+    def retention_s(self) -> float:
+        return self.retention_days * 86400
 
     def __repr__(self) -> str:
         """The fields, tokens and secrets left out and REDIS_URL's password masked."""
@@ -41,14 +48,14 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
 
-        def num(name: str, default: float) -> float:
+        def num(name: str, default: float, unit: str = "seconds") -> float:
             raw = env.get(name)
             if raw is None or raw == "":
                 return default
             try:
                 value = float(raw)
             except ValueError:
-                raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+                raise SettingsError(f"{name}={raw!r} is not a number of {unit}") from None
             if value <= 0:
                 raise SettingsError(f"{name}={raw!r} must be greater than zero")
             return value
@@ -73,4 +80,7 @@ class Settings:
             scheduler_lease_s=num("TOCSIN_SCHEDULER_LEASE_S", 3.0),
             directory_file=Path(directory) if directory else None,
             runbooks_dir=Path(env.get("TOCSIN_RUNBOOKS_DIR", "runbooks")),
+            writes_per_minute=num("TOCSIN_WRITES_PER_MINUTE", 30.0, "writes"),
+            writes_burst=max(1, int(num("TOCSIN_WRITES_BURST", 20, "writes"))),
+            retention_days=num("TOCSIN_RETENTION_DAYS", 30.0, "days"),
         )

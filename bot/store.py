@@ -3,6 +3,11 @@
 Every write method takes `pipe` so the caller owns the transaction (as rq does).
 Incidents are read under WATCH and written in MULTI: a racing writer makes the
 transaction fail and the caller re-reads, so each change is applied exactly once.
+
+A timeline keeps its last TIMELINE_MAX entries (XADD MAXLEN ~); the entries the metrics
+and the review's milestones are computed from (FACT_KINDS) are also appended to the
+incident's `facts` list, which nothing trims: the bot writes a bounded number of them per
+escalation run, and people's writes are rate-limited (bot.limits).
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from redis.client import Pipeline
 from bot import gauges
 from bot.counters import COUNTERS, timeline_field
 from bot.domain.incident import Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.milestones import FACT_KINDS
+from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
 
 T = TypeVar("T")
 PREFIX = "tocsin"
+Row = tuple[Entry, dict[str, Any]]  # a timeline entry with its data
 
 
 class IncidentNotFound(LookupError):
@@ -78,8 +85,13 @@ class Store:
     def timeline_key(incident_id: str) -> str:
         return f"{PREFIX}:inc:{incident_id}:timeline"
 
+    @staticmethod
+    def facts_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:facts"
+
     open_key = f"{PREFIX}:open"
     all_key = f"{PREFIX}:all"
+    closed_key = f"{PREFIX}:closed"  # resolved incidents by resolution time (bot.retention)
 
     # incidents ------------------------------------------------------------------------
     def next_number(self, day: str) -> int:
@@ -112,8 +124,11 @@ class Store:
         pipe.zadd(self.all_key, {incident.id: incident.declared_at.timestamp()})
         if incident.is_open:
             pipe.sadd(self.open_key, incident.id)
+            pipe.zrem(self.closed_key, incident.id)
         else:
             pipe.srem(self.open_key, incident.id)
+            closed = incident.resolved_at or incident.declared_at
+            pipe.zadd(self.closed_key, {incident.id: closed.timestamp()})
         gauges.track(pipe, incident)  # /metrics' figures move with the incident
 
     def open_ids(self) -> list[str]:
@@ -220,22 +235,29 @@ class Store:
             "data": json.dumps(data or {}),
         }
         conn = pipe or self.r
-        conn.xadd(self.timeline_key(incident_id), fields)  # type: ignore[arg-type]
+        key = self.timeline_key(incident_id)
+        # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
+        conn.xadd(key, fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
+        if entry.kind in FACT_KINDS:
+            fact = [fields["at"], entry.kind.value, entry.actor, data or {}]
+            conn.rpush(self.facts_key(incident_id), json.dumps(fact, separators=(",", ":")))
         conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
 
     def timeline(self, incident_id: str) -> list[Entry]:
         return [e for e, _ in self.timeline_with_data(incident_id)]
 
-    def timeline_with_data(self, incident_id: str) -> Iterator[tuple[Entry, dict[str, Any]]]:
+    def timeline_with_data(self, incident_id: str) -> Iterator[Row]:
         rows = cast(list[tuple[str, dict[str, str]]], self.r.xrange(self.timeline_key(incident_id)))
         for _id, fields in rows:
-            entry = Entry(
-                datetime.fromisoformat(fields["at"]),
-                Kind(fields["kind"]),
-                fields["actor"],
-                fields["text"],
-            )
-            yield entry, json.loads(fields.get("data", "{}"))
+            yield parse_entry(fields)
+
+    def timeline_dropped(self, incident_id: str) -> int:
+        """How many of the timeline's oldest entries the cap has dropped."""
+        try:
+            info = self.r.xinfo_stream(self.timeline_key(incident_id))
+        except redis.ResponseError:  # no timeline at all
+            return 0
+        return max(0, int(info.get("entries-added", info["length"])) - int(info["length"]))
 
     # channels ---------------------------------------------------------------------------
     def link_channel(self, channel_id: str, incident_id: str) -> None:
@@ -293,6 +315,14 @@ class Store:
 def parse_incident(raw: str | bytes) -> Incident:
     """An incident as stored (its JSON document)."""
     return Incident.from_dict(json.loads(raw))
+
+
+def parse_entry(fields: dict[str, str]) -> Row:
+    """A timeline entry as stored (a stream entry's fields)."""
+    entry = Entry(
+        datetime.fromisoformat(fields["at"]), Kind(fields["kind"]), fields["actor"], fields["text"]
+    )
+    return entry, json.loads(fields.get("data", "{}"))
 
 
 def _creation(item: OutboxItem) -> tuple[float, str]:

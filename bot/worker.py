@@ -5,7 +5,8 @@ SIGKILLed scheduler stalls every timer for minutes. Instead each worker runs a t
 whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves the escalation steps
 that fell due from the due index into `tick_many` jobs (bot.timers), and other due jobs from
 rq's scheduled registry to the queue, every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
-takes the lease within seconds. A second thread runs the reconciler on start and periodically.
+takes the lease within seconds. A second thread runs the reconciler on start and periodically,
+and then the retention sweep of closed incidents (bot.retention).
 SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
 """
 
@@ -24,10 +25,11 @@ from rq import SimpleWorker
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
-from bot import jobs
+from bot import clock, jobs
 from bot.learning import learning, reconcile_learning
 from bot.prom import count_job_failure
 from bot.reconcile import reconcile
+from bot.retention import sweep
 from bot.runtime import Runtime
 from bot.store import PREFIX
 
@@ -79,7 +81,8 @@ class Ticker(threading.Thread):
 
 
 class Reconciler(threading.Thread):
-    """Runs the reconciler at start and every TOCSIN_RECONCILE_EVERY_S (one worker at a time).
+    """Runs the reconciler and the retention sweep at start and every TOCSIN_RECONCILE_EVERY_S
+    (one worker at a time).
 
     A thread of its own: a scan of thousands of open incidents takes a while, and due
     steps must not wait for it.
@@ -101,6 +104,7 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(learning(self.rt))
+                    sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))

@@ -22,6 +22,9 @@ from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
 
 CORRECTABLE = ("ack", "mitigated", "resolved")
+# The timeline entries `facts` reads. They are also kept apart from the timeline, which is
+# capped: a flood of notes trims its oldest entries, never the first page or a step.
+FACT_KINDS = frozenset({Kind.PAGED, Kind.ESCALATION_STEP, Kind.ESCALATED, Kind.EXHAUSTED})
 _WHEN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(Z)?$", re.IGNORECASE)
 
 

@@ -20,7 +20,7 @@ from bot.domain.actions import ActionItem
 from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
 from bot.domain.milestones import Facts
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
 
 REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -53,6 +53,7 @@ class ReviewInput:
     redact: bool = False
     severity_label: str = ""
     generated_at: datetime | None = None
+    dropped: int = 0  # the timeline's oldest entries dropped by its cap
 
 
 class _Writer:
@@ -161,6 +162,13 @@ def _milestones(w: _Writer) -> list[str]:
 
 def _timeline(w: _Writer) -> list[str]:
     lines = ["## Timeline", "", f"All times {w.d.tz}."]
+    if w.d.dropped:
+        lines += [
+            "",
+            f"_The timeline was truncated: its oldest {w.d.dropped} entries were dropped "
+            f"(Tocsin keeps the latest {TIMELINE_MAX:,} per incident). The milestones and "
+            "pages above are complete._",
+        ]
     day = None
     for entry in w.d.timeline:
         if entry.kind in SKIPPED_KINDS:
@@ -307,6 +315,7 @@ def as_json(data: ReviewInput) -> dict[str, Any]:
             {"at": iso(e.at), "kind": e.kind.value, "actor": e.actor, "text": _entry_text(w, e)}
             for e in data.timeline
         ],
+        "timeline_dropped": data.dropped,
         "actions": [
             {**a.to_dict(), "text": REDACTED if data.redact else a.text} for a in data.actions
         ],

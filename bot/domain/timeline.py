@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+TIMELINE_MAX = 5000  # entries an incident's timeline keeps; the oldest are dropped first
+
 
 class Kind(StrEnum):
     DECLARED = "declared"

@@ -143,3 +143,19 @@ def undeliverable_text(kind: str, to: str, reason: str) -> str:
     if kind == "page":
         return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
     return f":warning: Could not post in <#{to}>: {reason}."
+
+
+def write_limited(per_minute: float, burst: int, wait_s: int) -> str:
+    """The polite answer to a person writing to an incident faster than the limit allows."""
+    return (
+        f"Easy there: each person can make {per_minute:g} changes a minute to an incident "
+        f"({burst} at once), and you have used them up for now. Try again in {wait_s} s."
+    )
+
+
+def reopen_expired(incident: Incident, days: str) -> str:
+    return (
+        f"{incident.id} was resolved more than {days} days ago (TOCSIN_RETENTION_DAYS), so "
+        "its delivery records are gone and it cannot be reopened. Declare a new incident "
+        f"and mention {incident.id} in it."
+    )
