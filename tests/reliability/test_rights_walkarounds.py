@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 
+from bot import counters
 from bot.domain.timeline import Kind
 from bot.slack.blocks import ACK, ESCALATE, RESOLVE, UPDATE
 from bot.store import Store
@@ -101,7 +102,13 @@ class TestSeverityAndResponders:
         assert (incident.severity, incident.is_open) == ("sev2", True)
         assert FRANK in incident.paged
         assert FRANK not in incident.responders()
-        assert kinds_by(Store(r), incident_id, FRANK).count(Kind.REFUSED) == 3
+        assert Kind.REFUSED not in kinds_by(Store(r), incident_id, FRANK)  # refusals write nothing
+        refused = {
+            (labels["action"], labels["reason"]): value
+            for name, labels, value in counters.read(r)
+            if name == "refused"
+        }
+        assert refused == {("resolve", "rights"): 2, ("change_severity", "rights"): 1}
 
     def test_a_page_by_a_non_responder_grants_nothing_a_responders_page_does(
         self, make_stack: MakeStack, r: redis.Redis
