@@ -20,8 +20,8 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot.config.settings import Settings
 from bot.runtime import slack_client
-from bot.settings import Settings
 from bot.web import Server
 
 StartResponse = Callable[..., Any]

@@ -24,13 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bot.redis_server import EmbeddedRedis
 from bot.sandbox.bridge import payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import BOT_TOKEN
 from bot.sandbox.stack import free_port
 from bot.sandbox.stack import wait_for as _wait_for
 from bot.sandbox.workspace import load_workspace
+from bot.state.server import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"  # noqa: S105 - a local benchmark's fake secret

@@ -45,9 +45,9 @@ from bot.domain.incident import Incident, Roles
 from bot.domain.policy import EscalationState, EscalationStatus, Policy, Step, Target, TargetKind
 from bot.domain.timeline import Entry, Kind
 from bot.paging.recording import LOG_KEY
-from bot.redis_server import connect
-from bot.store import OutboxItem, Store
-from bot.timers import DUE_KEY, REMIND, RETRY, due_member, make_queue, remind_job_id
+from bot.state.server import connect
+from bot.state.store import OutboxItem, Store
+from bot.state.timers import DUE_KEY, REMIND, RETRY, due_member, make_queue, remind_job_id
 
 RATE = 10_000 / 60  # steps per second in the spread
 SPREAD_P99 = 1.0

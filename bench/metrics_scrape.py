@@ -4,7 +4,7 @@ Open incidents (200, then 2,000; 50 then 500 with --quick), half acknowledged, o
 severities with a three-step policy, plus half as many resolved ones, written through
 `Store.put` into an embedded Valkey. At each size, in this process, as a fresh gunicorn
 worker would: a first scrape from a new registry, then 30 more. For each: wall time of
-`prom.exposition` and the Redis work it caused (commands run and bytes Redis sent, from
+`metrics.exposition` and the Redis work it caused (commands run and bytes Redis sent, from
 `INFO commandstats` and `INFO stats`). Then the gauges are dropped, as before an upgrade
 that adds them, and the next scrape rebuilds them (once). Also printed: the time to write
 the incidents (each `Store.put` also updates the gauges). Target: a warm scrape at the
@@ -21,11 +21,12 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from bench.common import Verdicts, header, ms, percentile, start_redis, table, world
-from bot import gauges, prom
+from bot import metrics
 from bot.domain.incident import Incident, Roles, Status
 from bot.domain.policy import Policy, Step, Target, TargetKind
-from bot.redis_server import connect
-from bot.store import Store
+from bot.state import gauges
+from bot.state.server import connect
+from bot.state.store import Store
 
 SEVERITIES = ("sev1", "sev2", "sev3")
 MAX_BYTES = 32 * 1024
@@ -89,7 +90,7 @@ def scrape(store: Store, reg: object) -> tuple[float, int, int]:
     idle = redis_work(store.r)
     before = redis_work(store.r)
     started = time.perf_counter()
-    data, _ = prom.exposition(reg)  # type: ignore[arg-type]
+    data, _ = metrics.exposition(reg)  # type: ignore[arg-type]
     took = time.perf_counter() - started
     after = redis_work(store.r)
     assert b"tocsin_incidents" in data
@@ -99,7 +100,7 @@ def scrape(store: Store, reg: object) -> tuple[float, int, int]:
 
 def measure(store: Store) -> tuple[tuple[float, int, int], list[tuple[float, int, int]]]:
     """The first scrape of a fresh registry, and 30 more."""
-    reg = prom.registry(store)
+    reg = metrics.registry(store)
     first = scrape(store, reg)
     return first, [scrape(store, reg) for _ in range(30)]
 

@@ -16,7 +16,7 @@ import redis
 from rq import SimpleWorker, get_current_job
 from rq.serializers import JSONSerializer
 
-from bot.timers import make_queue
+from bot.state.timers import make_queue
 
 LATENESS_KEY = "naive:lateness"
 

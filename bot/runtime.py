@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -18,23 +18,27 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.channel import ChannelService
 from bot.config import ConfigError, load_catalog
-from bot.directory import Directory, SlackDirectory, StaticDirectory
+from bot.config.learning import LearningConfig
+from bot.config.runbooks import load_runbooks
+from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
-from bot.engine import Engine
-from bot.escalation import Escalation
-from bot.limits import WriteLimiter
+from bot.domain.runbook import RunbookIndex
+from bot.incident.channel import ChannelService
+from bot.incident.commands import Engine
+from bot.incident.escalation import Escalation
+from bot.incident.updates import Updates
+from bot.learning.services import Learning, build_learning
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
-from bot.redis_server import connect
-from bot.runbooks import RunbookIndex, load_runbooks
-from bot.settings import Settings, SettingsError
-from bot.slack.pacing import PacedWebClient, Pacer
-from bot.store import Store
-from bot.timers import Timers, make_queue
-from bot.updates import Updates
+from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
+from bot.slack_api.instrument import instrument_slack
+from bot.slack_api.pacing import PacedWebClient, Pacer
+from bot.state.server import connect
+from bot.state.store import Store
+from bot.state.timers import Timers, make_queue
+from bot.state.write_limits import WriteLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +102,7 @@ def slack_client(settings: Settings, pacer: Pacer | None = None) -> WebClient:
     if not settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
     base = settings.slack_api_url or "https://slack.com/api/"
-    if pacer is not None:  # shared 429 holds and per-channel post slots (bot.slack.pacing)
+    if pacer is not None:  # shared 429 holds and per-channel post slots (bot.slack_api.pacing)
         return PacedWebClient(
             token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10, pacer=pacer
         )
@@ -125,6 +129,16 @@ class Runtime:
     updates: Updates
     runbooks: RunbookSource
     channels: ChannelService | None
+    _learning: Learning | None = field(default=None, init=False, repr=False)
+
+    def learning(self, config: LearningConfig | None = None) -> Learning:
+        """This process's learning services, built on first use (`config`: instead of the
+        TOCSIN_* learning variables; only on the first call)."""
+        if self._learning is None:
+            self._learning = build_learning(
+                self.store, self.engine, self.queue, self.catalog, self.slack, config
+            )
+        return self._learning
 
     @classmethod
     def build(
@@ -138,6 +152,8 @@ class Runtime:
         store = Store(conn)
         catalog = CatalogSource(settings.config_dir)
         slack = slack_client(settings, Pacer(conn)) if settings.pager == "slack" else None
+        if slack is not None:  # failed calls and 429s counted for /metrics
+            instrument_slack(slack, conn)
         pager: Pager
         directory: Directory
         if slack is not None:
@@ -185,3 +201,8 @@ class Runtime:
             runbooks,
             channels,
         )
+
+
+def learning(rt: Runtime, config: LearningConfig | None = None) -> Learning:
+    """`rt`'s learning services (see `Runtime.learning`)."""
+    return rt.learning(config)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from bot.config.settings import Settings, SettingsError
 from bot.runtime import Runtime
-from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
 
 

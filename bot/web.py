@@ -3,9 +3,9 @@
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
-GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.prom); with
+GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
-Every request body over 1 MiB is refused with 413 before it is read (bot.body_limit).
+Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from gunicorn.app.base import BaseApplication
 from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import body_limit, prom
-from bot.body_limit import json_answer
+from bot import metrics, web_limits
+from bot.config.settings import Settings, SettingsError
 from bot.runtime import Runtime, slack_client
-from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
-from bot.worker import SCHEDULER_LEASE
+from bot.state.keys import SCHEDULER_LEASE
+from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
 StartResponse = Callable[..., Any]
@@ -65,11 +65,11 @@ class WebApp:
         self.slack = SlackRequestHandler(
             build_app(rt, signing_secret=signing_secret, client=rt.slack)
         )
-        self.metrics = prom.registry(rt.store)
+        self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        refused = body_limit.refuse(environ, start_response)
+        refused = web_limits.refuse(environ, start_response)
         if refused is not None:
             return refused
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -81,7 +81,7 @@ class WebApp:
             if not self._may_scrape(environ):
                 error = {"ok": False, "error": "send Authorization: Bearer <TOCSIN_METRICS_TOKEN>"}
                 return json_answer(start_response, 401, error, [("WWW-Authenticate", "Bearer")])
-            data, content_type = prom.exposition(self.metrics)
+            data, content_type = metrics.exposition(self.metrics)
             start_response(
                 "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
             )

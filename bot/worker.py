@@ -3,10 +3,10 @@
 RQ's own scheduler lock lives 61 s and is re-contested every maintenance interval, so a
 SIGKILLed scheduler stalls every timer for minutes. Instead each worker runs a ticker:
 whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves the escalation steps
-that fell due from the due index into `tick_many` jobs (bot.timers), and other due jobs from
+that fell due from the due index into `tick_many` jobs (bot.state.timers), and other due jobs from
 rq's scheduled registry to the queue, every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
 takes the lease within seconds. A second thread runs the reconciler on start and periodically,
-and then the retention sweep of closed incidents (bot.retention).
+and then the retention sweep of closed incidents (bot.incident.retention).
 SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
 """
 
@@ -26,15 +26,14 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
-from bot.learning import learning, reconcile_learning
-from bot.prom import count_job_failure
-from bot.reconcile import reconcile
-from bot.retention import sweep
-from bot.runtime import Runtime
-from bot.store import PREFIX
+from bot.incident.reconcile import reconcile
+from bot.incident.retention import sweep
+from bot.learning.services import reconcile_learning
+from bot.metrics import count_job_failure
+from bot.runtime import Runtime, learning
+from bot.state.keys import PREFIX, SCHEDULER_LEASE
 
 log = structlog.get_logger(__name__)
-SCHEDULER_LEASE = f"{PREFIX}:lease:scheduler"
 RECONCILE_LEASE = f"{PREFIX}:lease:reconcile"
 
 # Renew only if we still hold it (compare-and-set in one round trip).

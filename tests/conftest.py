@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from bot.redis_server import EmbeddedRedis, connect
+from bot.state.server import EmbeddedRedis, connect
 
 
 @pytest.fixture(scope="session")

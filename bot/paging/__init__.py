@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain.incident import Incident
-from bot.store import OutboxItem
+from bot.state.store import OutboxItem
 
 
 class DeliveryError(Exception):

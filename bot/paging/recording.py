@@ -13,7 +13,7 @@ import redis
 
 from bot import clock
 from bot.domain.incident import Incident
-from bot.store import PREFIX, OutboxItem
+from bot.state.store import PREFIX, OutboxItem
 
 LOG_KEY = f"{PREFIX}:recorded"
 COUNT_KEY = f"{PREFIX}:recorded:count"

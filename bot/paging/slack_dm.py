@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 from bot.domain.incident import Incident
 from bot.paging import DeliveryError
 from bot.paging.slack_errors import classify, unreachable
-from bot.slack import blocks
-from bot.store import OutboxItem
+from bot.render import blocks
+from bot.state.store import OutboxItem
 
 log = structlog.get_logger(__name__)
 EVENT_TYPE = "tocsin_delivery"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 
 from bot.paging import DeliveryError, Undeliverable
-from bot.slack.pacing import retry_after
+from bot.slack_api.pacing import retry_after
 
 # The item can never be delivered as it is; the words finish "could not page @x: ...".
 PERMANENT: dict[str, str] = {

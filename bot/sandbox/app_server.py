@@ -2,7 +2,7 @@
 
 For tests and the sandbox: the bot receives the bridge's signed requests over real HTTP.
 Threaded, so a listener may call the emulator (views.open, chat.postMessage) while Slack's
-request is still open. Bodies over 1 MiB are refused unread (`bot.body_limit`), as in
+request is still open. Bodies over 1 MiB are refused unread (`bot.web_limits`), as in
 production, where the bot runs behind a real WSGI server instead.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.types import WSGIApplication
 
-from bot.body_limit import BodyLimit
+from bot.web_limits import BodyLimit
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

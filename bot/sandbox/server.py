@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.body_limit import MAX_BODY
+from bot.web_limits import MAX_BODY
 
 
 @dataclass

@@ -18,10 +18,10 @@ from collections.abc import Callable
 import structlog
 from slack_bolt import Respond
 
+from bot.config.settings import Settings, SettingsError
 from bot.domain.incident import Incident
-from bot.settings import Settings, SettingsError
 from bot.slack.edge import Click
-from bot.store import Store
+from bot.state.store import Store
 
 log = structlog.get_logger(__name__)
 

@@ -31,11 +31,11 @@ from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident
 from bot.domain.privacy import visible_to
 from bot.domain.schedule import Shift, shifts
-from bot.slack import learning_blocks as lb
-from bot.slack.messages import escape, sev, slack_date
+from bot.render import learning as lb
+from bot.render.messages import escape, sev, slack_date
 
 if TYPE_CHECKING:
-    from bot.learning import Learning
+    from bot.learning.services import Learning
     from bot.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -130,7 +130,7 @@ def home_view(rt: Runtime, lrn: Learning, user: str, now: datetime) -> dict[str,
 
 
 def register(app: App, rt: Runtime) -> None:
-    from bot.learning import learning
+    from bot.runtime import learning
 
     lrn = learning(rt)
 

@@ -12,9 +12,10 @@ from bot.domain import limits
 from bot.domain.incident import Incident
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
-from bot.engine import Outcome, UserError
+from bot.incident.commands import Outcome, UserError
+from bot.render import blocks, messages, views
 from bot.runtime import Runtime
-from bot.slack import belongs, blocks, edge, messages, views
+from bot.slack import belongs, edge
 
 log = structlog.get_logger(__name__)
 

@@ -19,11 +19,12 @@ from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Incident
 from bot.domain.privacy import visible_to
 from bot.domain.updates import StatusUpdate
-from bot.engine import Outcome, UserError
+from bot.incident.commands import Outcome, UserError
+from bot.render import messages, views
+from bot.render.oncall import oncall_blocks, oncall_text
 from bot.runtime import Runtime
-from bot.slack import belongs, edge, messages, on_learning, views
+from bot.slack import belongs, edge, on_learning
 from bot.slack import commands as cmd
-from bot.slack.render_oncall import oncall_blocks, oncall_text
 
 log = structlog.get_logger(__name__)
 Reply = str | dict[str, Any]

@@ -14,13 +14,12 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.metrics import summarize
-from bot.engine import Outcome, UserError
-from bot.learning import learning
-from bot.runtime import Runtime
+from bot.incident.commands import Outcome, UserError
+from bot.render import learning as lb
+from bot.render.stats import stats_blocks, stats_text
+from bot.runtime import Runtime, learning
 from bot.slack import belongs, edge, home
 from bot.slack import commands as cmd
-from bot.slack import learning_blocks as lb
-from bot.slack.render_stats import stats_blocks, stats_text
 
 log = structlog.get_logger(__name__)
 People = Callable[[tuple[cmd.Mention, ...]], list[str]]

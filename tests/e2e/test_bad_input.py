@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.redis_server import connect
 from bot.sandbox.emulator import Emulator
+from bot.state.server import connect
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
 
 IN_CHANNEL = [

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.redis_server import connect
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.workspace import UserSpec, load_workspace
-from bot.store import Store
+from bot.state.server import connect
+from bot.state.store import Store
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
 from tests.e2e.test_channel_commands import thread_of_header
 from tests.e2e.test_declare_flow import declare, dm_texts, texts

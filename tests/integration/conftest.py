@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import Settings
 from bot.runtime import Runtime
-from bot.settings import Settings
 from tests.integration.support import WORKSPACE, Workers, write_config
 
 

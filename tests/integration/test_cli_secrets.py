@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.redis_server import connect
+from bot.state.server import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "sekret-4711"

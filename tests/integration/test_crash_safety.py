@@ -12,10 +12,10 @@ import pytest
 import redis
 from rq import Worker
 
+from bot.config.settings import Settings
 from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts
 from bot.runtime import Runtime
-from bot.settings import Settings
 from tests.integration.support import CRASHY, Workers, crashy_deliveries, wait_for
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,11 @@ from rq.job import Job
 from rq.utils import utcformat
 
 from bot.domain.policy import EscalationStatus
+from bot.incident.reconcile import reconcile
 from bot.paging.recording import delivery_counts, recorded
-from bot.reconcile import reconcile
 from bot.runtime import Runtime
-from bot.store import OutboxItem
-from bot.timers import DUE_KEY, TICK_MANY, due_member, parse_member
+from bot.state.store import OutboxItem
+from bot.state.timers import DUE_KEY, TICK_MANY, due_member, parse_member
 
 pytestmark = pytest.mark.integration
 

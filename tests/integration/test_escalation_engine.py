@@ -15,7 +15,7 @@ from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Kind
 from bot.paging.recording import delivery_counts, recorded
 from bot.runtime import Runtime
-from bot.timers import DUE_KEY, due_member
+from bot.state.timers import DUE_KEY, due_member
 from tests.integration.support import FAST, Workers, wait_for
 
 pytestmark = pytest.mark.integration
@@ -191,7 +191,7 @@ class TestReminderTimers:
         self, runtime: Runtime, workers: Workers
     ) -> None:
         """The status-update reminder survives losing its RQ job: the reconciler re-arms it."""
-        from bot.timers import remind_job_id
+        from bot.state.timers import remind_job_id
 
         workers.start(1)
         incident = runtime.engine.declare(

@@ -13,14 +13,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import counters, logs, prom
+from bot import logs, metrics
+from bot.config.learning import LearningConfig
 from bot.domain.timeline import Kind
-from bot.engine import UserError
-from bot.learning import Learning, learning, reconcile_learning
-from bot.learning_config import LearningConfig
-from bot.learning_timers import review_job_id
-from bot.runtime import Runtime
+from bot.incident.commands import UserError
+from bot.learning.services import Learning, reconcile_learning
+from bot.runtime import Runtime, learning
 from bot.sandbox.emulator import Emulator
+from bot.slack_api import instrument
+from bot.state import counters
+from bot.state.learning_timers import review_job_id
 
 T0 = datetime(2026, 3, 9, 23, 50, tzinfo=UTC)
 
@@ -113,7 +115,7 @@ class TestMetrics:
                 drill=True,
             )
         counters.incr(runtime.r, "job_failure", job="bot.jobs.tick")
-        data, content_type = prom.exposition(prom.registry(runtime.store))
+        data, content_type = metrics.exposition(metrics.registry(runtime.store))
         assert content_type.startswith("text/plain")
         families = {f.name: f for f in text_string_to_metric_families(data.decode())}
         assert [(s.labels, s.value) for s in families["tocsin_incidents"].samples] == [
@@ -133,7 +135,7 @@ class TestMetrics:
     def test_slack_errors_and_429s_are_counted(self, runtime: Runtime) -> None:
         """A failed call counts by method and error; a 429 counts before the retry handler retries."""
         with Emulator() as emulator:
-            client = prom.instrument_slack(
+            client = instrument.instrument_slack(
                 WebClient(token=emulator.bot_token, base_url=emulator.url), runtime.r
             )
             with pytest.raises(SlackApiError):

@@ -11,9 +11,10 @@ import redis
 from freezegun import freeze_time
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import gauges, prom
+from bot import metrics
 from bot.domain.incident import Incident, Roles, Status
 from bot.runtime import Runtime
+from bot.state import gauges
 
 T0 = datetime(2026, 3, 9, 23, 50, tzinfo=UTC)
 ERIN = "U0ERIN001"
@@ -22,7 +23,7 @@ Figures = tuple[dict[tuple[str, str], float], dict[str, dict[str, float]]]
 
 def figures(runtime: Runtime) -> Figures:
     """`tocsin_incidents` by (severity, status), and the ack histogram's samples by severity."""
-    data, _ = prom.exposition(prom.registry(runtime.store))
+    data, _ = metrics.exposition(metrics.registry(runtime.store))
     families = {f.name: f for f in text_string_to_metric_families(data.decode())}
     incidents = {
         (s.labels["severity"], s.labels["status"]): s.value

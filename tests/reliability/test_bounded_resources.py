@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 import redis
 
-from bot import clock, counters
+from bot import clock
 from bot.domain.timeline import Kind
-from bot.retention import INDEXED, sweep
+from bot.incident.retention import INDEXED, sweep
+from bot.render.blocks import ACK
 from bot.runtime import Runtime
-from bot.slack.blocks import ACK
-from bot.store import Store
+from bot.state import counters
+from bot.state.store import Store
 from tests.e2e.support import ROOT, Stack, wait_for
 from tests.integration.support import Workers
 from tests.reliability.conftest import MakeStack

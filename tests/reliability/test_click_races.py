@@ -18,11 +18,11 @@ from bot.config import load_catalog
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Kind
 from bot.paging.recording import recorded
+from bot.render.blocks import ACK
 from bot.runtime import Runtime
 from bot.sandbox.driver import Result
-from bot.slack.blocks import ACK
-from bot.store import Store
-from bot.timers import DUE_KEY, parse_member, tick_job_id
+from bot.state.store import Store
+from bot.state.timers import DUE_KEY, parse_member, tick_job_id
 from tests.e2e.support import wait_for
 from tests.integration.support import Workers
 from tests.reliability.conftest import MakeStack

@@ -19,7 +19,7 @@ import redis
 
 from bot.sandbox import faults
 from bot.sandbox.emulator import Emulator
-from bot.store import Store
+from bot.state.store import Store
 from tests.e2e.support import wait_for
 from tests.reliability.conftest import MakeStack
 from tests.reliability.support import SOAK, knob, metadata_key

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import Settings
 from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts, recorded
-from bot.redis_server import EmbeddedRedis, connect
 from bot.runtime import Runtime
-from bot.settings import Settings
+from bot.state.server import EmbeddedRedis, connect
 from tests.integration.support import WORKSPACE, Workers, wait_for, write_config
 
 pytestmark = pytest.mark.integration

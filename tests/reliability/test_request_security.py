@@ -12,12 +12,12 @@ import pytest
 import redis
 from structlog.testing import capture_logs
 
-from bot.counters import read
 from bot.domain.timeline import Kind
+from bot.render.blocks import ACK
 from bot.sandbox.driver import Driver, Tamper
 from bot.sandbox.emulator import Emulator
-from bot.slack.blocks import ACK
-from bot.store import Store
+from bot.state.counters import read
+from bot.state.store import Store
 from tests.e2e.support import SECRET, Stack, wait_for
 from tests.reliability.conftest import APP_TOKEN, MakeStack
 from tests.reliability.slack_helpers import click, declare, ephemeral_texts, header
@@ -165,8 +165,8 @@ class TestDecisionRights:
 
     def test_refusal_is_logged_in_process(self, make_stack: MakeStack) -> None:
         """The engine logs action_refused through structlog with the rule that refused it."""
+        from bot.config.settings import Settings
         from bot.runtime import Runtime
-        from bot.settings import Settings
 
         stack = make_stack(workers=1)
         incident_id, _ = declare(stack)
@@ -254,8 +254,8 @@ class TestMarkupAndSecrets:
             assert content, path
             for secret in secrets:
                 assert secret not in content, f"{secret[:6]}… in {path.name}"
+        from bot.config.settings import Settings
         from bot.runtime import Runtime
-        from bot.settings import Settings
 
         with capture_logs() as logs:
             rt = Runtime.build(Settings.from_env(stack.env), owner="test")

@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from bot.domain.timeline import Kind
+from bot.render.blocks import ACK, ESCALATE, RESOLVE
 from bot.sandbox.driver import Driver, Result
-from bot.slack.blocks import ACK, ESCALATE, RESOLVE
-from bot.store import Store
+from bot.state.store import Store
 from tests.e2e.support import Stack, wait_for
 from tests.reliability.conftest import MakeStack
 from tests.reliability.slack_helpers import click, declare, header

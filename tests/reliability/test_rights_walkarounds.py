@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import redis
 
-from bot import counters
 from bot.domain.timeline import Kind
-from bot.slack.blocks import ACK, ESCALATE, RESOLVE, UPDATE
-from bot.store import Store
+from bot.render.blocks import ACK, ESCALATE, RESOLVE, UPDATE
+from bot.state import counters
+from bot.state.store import Store
 from tests.e2e.support import ROOT, Stack, wait_for
 from tests.reliability.conftest import MakeStack
 from tests.reliability.slack_helpers import click, declare, ephemeral_texts, header

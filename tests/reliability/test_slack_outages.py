@@ -22,8 +22,8 @@ import redis
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Kind
 from bot.sandbox.emulator import Emulator
-from bot.slack.pacing import PER_CHANNEL
-from bot.store import Store
+from bot.slack_api.pacing import PER_CHANNEL
+from bot.state.store import Store
 from tests.e2e.support import Stack, wait_for
 from tests.reliability.conftest import MakeStack
 from tests.reliability.support import knob, metadata_key

@@ -18,11 +18,11 @@ import pytest
 import redis
 from rq import Worker
 
+from bot.config.settings import Settings
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Kind
 from bot.paging.recording import delivery_counts
 from bot.runtime import Runtime
-from bot.settings import Settings
 from tests.integration.support import CRASHY, Workers, crashy_deliveries, crashy_pages, wait_for
 from tests.reliability.support import knob
 

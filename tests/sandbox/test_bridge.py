@@ -22,11 +22,11 @@ from slack_bolt import Ack, App, Respond
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.body_limit import MAX_BODY
 from bot.sandbox.app_server import AppServer
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.stack import free_port, wait_for
+from bot.web_limits import MAX_BODY
 from tests.raw_http import announced
 
 SECRET = "bridge-test-signing-secret"

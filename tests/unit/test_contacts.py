@@ -13,7 +13,7 @@ from bot.domain.contacts import Stint, contact_matrix, policy_chain, schedule_ro
 from bot.domain.policy import Policy, Step, Target
 from bot.domain.schedule import Override, Restriction, Rotation, Schedule
 from bot.domain.severity import Tier
-from bot.slack.render_oncall import chain_blocks, oncall_blocks, oncall_text
+from bot.render.oncall import chain_blocks, oncall_blocks, oncall_text
 
 
 def wall(year: int, month: int, day: int, hour: int = 0) -> datetime:

@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.delivery import page_position
+from bot.incident.delivery import page_position
 from bot.paging import DeliveryError, Undeliverable
 from bot.paging.slack_errors import classify
 

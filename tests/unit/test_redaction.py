@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import logs
+from bot.config.settings import Settings
 from bot.redaction import redact_text
-from bot.settings import Settings
 
 
 class TestRedactText:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
+from bot.config.learning import LearningConfig, LearningSettingsError
 from bot.domain import actions as items
 from bot.domain.actions import ActionItemError
 from bot.domain.business_days import Window, WindowError, add_business_days, due_at, parse_window
@@ -14,7 +15,6 @@ from bot.domain.incident import Incident, Roles, acknowledge, mitigate, resolve
 from bot.domain.milestones import facts
 from bot.domain.review import REDACTED, ReviewInput, as_json, draft
 from bot.domain.timeline import Entry, Kind
-from bot.learning_config import LearningConfig, LearningSettingsError
 
 
 def at(text: str) -> datetime:

@@ -12,8 +12,15 @@ from slack_sdk.models.blocks import Block
 
 from bot.config.loader import display_path
 from bot.config.problems import ConfigError
-from bot.runbooks import ActionKind, Branch, Runbook, RunbookIndex, load_runbooks, parse_runbook
-from bot.slack.render_runbook import runbook_blocks, runbook_text
+from bot.config.runbooks import (
+    ActionKind,
+    Branch,
+    Runbook,
+    RunbookIndex,
+    load_runbooks,
+    parse_runbook,
+)
+from bot.render.runbook import runbook_blocks, runbook_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "runbooks"

@@ -1,0 +1,188 @@
+"""`tocsin` entry point: check | schema | simulate | worker | sandbox | demo | report | export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from bot.config import ConfigError, json_schema, load_catalog, run_check
+from bot.config.settings import Settings, SettingsError
+from bot.domain.durations import DurationError, parse_duration
+from bot.slack_api.directory import StaticDirectory
+
+DEFAULT_CONFIG = "escalation_policies"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tocsin", description="Incident escalation bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="validate escalation policies, schedules, severities")
+    check.add_argument("directory", nargs="?", default=DEFAULT_CONFIG)
+
+    sub.add_parser("schema", help="print the JSON Schema of the config files")
+
+    sim = sub.add_parser("simulate", help="who is paged when, on a virtual clock")
+    sim.add_argument("policy", help="policy name")
+    sim.add_argument("--config-dir", default=DEFAULT_CONFIG)
+    sim.add_argument("--start", required=True, help="ISO-8601 instant, e.g. 2026-03-01T10:00:00Z")
+    sim.add_argument("--event", action="append", default=[], help="OFFSET:ack|escalate|resolve")
+    sim.add_argument("--until", default="24h", help="how far to simulate (default 24h)")
+    sim.add_argument("--directory", help="workspace YAML with users and usergroups")
+    sim.add_argument("--json", action="store_true")
+
+    worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--name")
+
+    web = sub.add_parser("web", help="serve the Slack app over HTTP (gunicorn)")
+    web.add_argument("--bind", default="0.0.0.0:3000")
+    web.add_argument("--workers", type=int, default=2)
+    web.add_argument("--threads", type=int, default=8)
+
+    sub.add_parser("socket", help="connect the Slack app over Socket Mode")
+
+    sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--workspace", type=Path)
+    sandbox.add_argument(
+        "--app-url",
+        help="where the bot listens, e.g. http://127.0.0.1:3000/slack/events; requests to it "
+        "are signed with SLACK_SIGNING_SECRET from the environment",
+    )
+    sandbox.add_argument(
+        "--allow-remote-app",
+        action="store_true",
+        help="allow an --app-url on another machine (it receives requests signed with your secret)",
+    )
+    sandbox.add_argument("--signing-secret", help=argparse.SUPPRESS)  # refused: argv is public
+
+    demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
+    demo.add_argument("--no-serve", action="store_true", help="exit after the script")
+    demo.add_argument("--port", type=int, default=8765, help="port of the sandbox page")
+
+    report = sub.add_parser("report", help="write an HTML report of incident metrics with charts")
+    report.add_argument("--since", default="90d", help="how far back (default 90d)")
+    report.add_argument("--out", type=Path, default=Path("report.html"))
+    report.add_argument("--synthetic", type=int, help="use a generated history of N incidents")
+    report.add_argument("--seed", type=int, default=7, help="seed of the synthetic history")
+
+    export = sub.add_parser("export", help="write an incident's post-incident review")
+    export.add_argument("incident", help="incident id, e.g. 20260309-1")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    return parser
+
+
+def _default_workspace() -> Path:
+    return Path(str(resources.files("bot.sandbox").joinpath("workspace.yaml")))
+
+
+def _parse_start(text: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(
+            f"--start {text!r} is not an ISO-8601 instant like 2026-03-01T10:00:00Z"
+        ) from None
+    if start.tzinfo is None:
+        raise SettingsError(f"--start {text!r} needs a zone: add Z for UTC")
+    return start.astimezone(UTC)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.incident.simulate import Event, simulate
+
+    catalog = load_catalog(args.config_dir)
+    policy = catalog.policies.get(args.policy)
+    if policy is None:
+        known = ", ".join(sorted(catalog.policies)) or "none"
+        raise SettingsError(f"no policy {args.policy!r} in {args.config_dir} (known: {known})")
+    try:
+        until = parse_duration(args.until)
+    except DurationError as exc:
+        raise SettingsError(f"--until: {exc}") from None
+    directory = StaticDirectory.from_file(
+        Path(args.directory) if args.directory else _default_workspace()
+    )
+    events = [Event.parse(e) for e in args.event]
+    result = simulate(catalog, policy, directory, _parse_start(args.start), events, until)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(f"policy {policy.name}: {len(policy.steps)} steps, repeat {policy.repeat}")
+        print("\n".join(result.lines))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args.directory, sys.stdout)
+        if args.command == "schema":
+            print(json.dumps(json_schema(), indent=2))
+            return 0
+        if args.command == "simulate":
+            return cmd_simulate(args)
+        if args.command in ("report", "export"):
+            from bot.cli.report import run_export, run_report
+
+            if args.command == "report":
+                return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
+            return run_export(args.incident, args.format, args.out, sys.stdout)
+        if args.command == "demo":
+            from bot.cli.demo import run_demo
+
+            return run_demo(serve=not args.no_serve, port=args.port)
+        if args.command == "sandbox":
+            from bot.sandbox.cli import run_sandbox
+
+            if args.signing_secret is not None:
+                raise SettingsError(
+                    "--signing-secret is not taken on the command line (every user sees it in "
+                    "ps): set SLACK_SIGNING_SECRET in the environment instead"
+                )
+            secret = os.environ.get("SLACK_SIGNING_SECRET") or None
+            return run_sandbox(
+                args.port,
+                args.workspace,
+                args.app_url,
+                secret,
+                allow_remote_app=args.allow_remote_app,
+            )
+        if args.command in ("web", "socket"):
+            from bot.logs import configure
+
+            configure()
+            if args.command == "socket":
+                from bot.socketmode import run_socket
+
+                return run_socket(Settings.from_env())
+            from bot.web import run_web
+
+            return run_web(Settings.from_env(), args.bind, args.workers, args.threads)
+        if args.command == "worker":
+            from bot.logs import configure
+            from bot.runtime import Runtime
+            from bot.worker import run_worker
+
+            configure()
+            return run_worker(Runtime.build(Settings.from_env()), burst=args.burst, name=args.name)
+    except (SettingsError, ConfigError, ValueError) as exc:
+        # SimulationError and DurationError are ValueErrors with a message for people.
+        print(f"tocsin {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""`tocsin demo`: a scripted incident, played for real on the sandbox.
+
+Embedded Valkey, the Slack emulator, `tocsin web` behind gunicorn and a `tocsin worker`:
+erin declares a SEV2; tier 1 (alice) is paged and does not answer; tier 2 (bob) is paged,
+acknowledges from the DM; two status updates on an accelerated cadence, the second one
+late so the reminder fires; alice mitigates; erin resolves. The transcript is printed as
+it happens; then the sandbox page stays up for exploring (unless --no-serve).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.narrator import Narrator
+from bot.sandbox.stack import LocalStack, stack_env, wait_for
+from bot.state.server import redis_url
+from bot.state.store import Store
+
+SECRET = "sandbox-signing-secret"  # noqa: S105 - the local sandbox's own secret
+ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m▶ {text}\033[0m" if sys.stdout.isatty() else f"\n> {text}", flush=True)
+
+
+def _dm(emulator: Emulator, user: str) -> list[dict[str, Any]]:
+    return list(emulator.dms(user).get(user, []))
+
+
+def _view(emulator: Emulator, user: str, callback: str) -> dict[str, Any]:
+    found = wait_for(lambda: [v for v in emulator.views(user) if v["callback_id"] == callback])
+    return {**found[-1]["view"], "id": found[-1]["id"]}
+
+
+def post_update(stack: LocalStack, channel: str, values: dict[str, str]) -> None:
+    driver = stack.driver()
+    driver.slash(ERIN, "update", channel_id=channel)
+    view = _view(stack.emulator, ERIN, "status_update")
+    driver.submit_view(ERIN, view, values | {"next_in": "10"})
+
+
+def script(stack: LocalStack) -> str:
+    emulator, driver = stack.emulator, stack.driver()
+    say("erin declares a SEV2 from #incidents")
+    driver.slash(ERIN, "declare sev2 Checkout error rate above 10%", channel_id="C0INCIDENTS")
+    channel = wait_for(lambda: [c for c in emulator.channels() if c["name"].startswith("inc-")])[0]
+    cid = channel["id"]
+    wait_for(lambda: _dm(emulator, ALICE), timeout=10)
+    say("alice (tier 1) is paged and does not answer; after 5 s tier 2 is paged")
+    page = wait_for(lambda: _dm(emulator, BOB), timeout=15)[0]
+    time.sleep(1)
+    say("bob acknowledges from the page DM")
+    driver.click(BOB, page, "incident_ack", channel_id=page["channel"])
+    wait_for(lambda: any("Acknowledged" in m["text"] for m in emulator.transcript(cid)))
+    say("erin posts status update 1 (next one due in 10 s)")
+    post_update(
+        stack,
+        cid,
+        {
+            "status": "identified",
+            "symptoms": "checkout 5xx at 12% since 14:02; payments provider p99 at 9 s",
+            "actions": "rolled back checkout deploy 4812; opened P1 with the provider",
+            "next_steps": "watch error rate for 10 minutes; prepare failover to secondary provider",
+        },
+    )
+    say("the next update is late: the reminder fires in the thread")
+    wait_for(
+        lambda: any("was due" in r["text"] for r in emulator.transcript(cid)[0].get("replies", [])),
+        timeout=20,
+    )
+    say("erin posts status update 2")
+    post_update(
+        stack,
+        cid,
+        {
+            "status": "monitoring",
+            "symptoms": "5xx back under 0.5%",
+            "actions": "failed payments over to the secondary provider",
+            "next_steps": "monitor; keep the primary provider drained until they confirm a fix",
+        },
+    )
+    time.sleep(1)
+    say("alice mitigates")
+    driver.slash(ALICE, "mitigate", channel_id=cid)
+    time.sleep(1)
+    say("erin resolves from the header's Resolve button")
+    header = emulator.transcript(cid)[0]
+    driver.click(ERIN, header, "incident_resolve", channel_id=cid)
+    view = _view(emulator, ERIN, "resolve_incident")
+    driver.submit_view(
+        ERIN, view, {"summary": "provider degradation; failed over; error rate normal"}
+    )
+    wait_for(lambda: any("Resolved by" in m["text"] for m in emulator.transcript(cid)), timeout=10)
+    time.sleep(1.5)
+    return str(cid)
+
+
+def summary(redis: str, emulator: Emulator, channel: str) -> None:
+    from bot.state.server import connect
+
+    store = Store(connect(redis))
+    incident_id = store.incident_for_channel(channel)
+    assert incident_id is not None
+    incident = store.get(incident_id)
+    start = incident.declared_at
+
+    def took(moment: datetime | None) -> str:
+        return f"{(moment - start).total_seconds():.1f} s" if moment else "—"
+
+    say("timeline (from Redis), and the figures it feeds")
+    for entry in store.timeline(incident_id):
+        at = entry.at.astimezone(UTC).strftime("%H:%M:%S")
+        print(f"  {at}  {entry.kind.value:<18} {entry.text[:110]}")
+    print(
+        f"\n  time to acknowledge {took(incident.acknowledged_at)} · time to contain "
+        f"{took(incident.mitigated_at)} · time to resolve {took(incident.resolved_at)}"
+    )
+
+
+def run_demo(serve: bool = True, port: int = 8765) -> int:
+    config = Path(str(resources.files("bot.sandbox").joinpath("demo_config")))
+    runbooks = Path.cwd() / "runbooks"
+    with redis_url(None) as url, tempfile.TemporaryDirectory(prefix="tocsin-demo-") as logs:
+        emulator = Emulator(port=port if serve else 0).start()
+        stack = LocalStack(
+            emulator, stack_env(url, emulator, config, runbooks, SECRET), Path(logs), SECRET
+        )
+        narrator = Narrator(emulator)
+        try:
+            print(
+                "Starting embedded Valkey, the Slack emulator, tocsin web and a worker…", flush=True
+            )
+            stack.start()
+            narrator.start()
+            channel = script(stack)
+            narrator.stop()
+            summary(url, emulator, channel)
+            if serve:
+                print(f"\nThe sandbox page: {emulator.root_url}  (Ctrl-C to stop)", flush=True)
+                while True:
+                    time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        except AssertionError as exc:
+            print(f"\ndemo failed: {exc}\n{stack.logs()}", file=sys.stderr)
+            return 1
+        finally:
+            narrator.stopping.set()
+            stack.stop()
+            emulator.stop()
+    return 0

@@ -1,0 +1,138 @@
+"""`tocsin report` and `tocsin export`: the CLI side of the learning loop."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import redis
+
+from bot import clock
+from bot.config import ConfigError, load_catalog
+from bot.config.learning import LearningConfig
+from bot.config.settings import Settings, SettingsError
+from bot.domain.catalog import Catalog
+from bot.domain.durations import DurationError, parse_duration
+from bot.domain.metrics import Summary
+from bot.domain.milestones import Facts
+from bot.learning.report.html import figures, render
+from bot.learning.report.synthetic import synthetic_facts
+from bot.learning.review import Drafts
+from bot.redaction import redact_text
+from bot.state.learning_store import LearningStore
+from bot.state.server import connect
+from bot.state.store import Store
+
+DEFAULT_SEVERITIES = ("sev1", "sev2", "sev3")
+
+
+def _store(settings: Settings) -> Store:
+    if not settings.redis_url:
+        raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
+    return Store(reach(settings.redis_url))
+
+
+def _catalog(settings: Settings) -> Catalog:
+    try:
+        return load_catalog(settings.config_dir)
+    except ConfigError:
+        return Catalog()
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    lines = [
+        f"{summary.incidents} incidents, {summary.pages} pages, "
+        f"{summary.excluded} drills/excluded left out"
+    ]
+    for r in summary.rows:
+
+        def m(v: float | None) -> str:
+            return "-" if v is None else f"{v / 60:.1f} min"
+
+        lines.append(
+            f"{r.severity}: {r.incidents} incidents, {r.pages} pages, MTTA {m(r.tta.mean)} "
+            f"(median {m(r.tta.median)}), time to contain {m(r.ttc.mean)}, "
+            f"MTTR {m(r.ttr.mean)} (median {m(r.ttr.median)}, p90 {m(r.ttr.p90)})"
+        )
+    return lines
+
+
+def run_report(
+    since: str,
+    out: Path,
+    synthetic: int | None,
+    seed: int,
+    stdout: TextIO,
+    env: dict[str, str] | None = None,
+) -> int:
+    env = dict(os.environ) if env is None else env
+    try:
+        window = parse_duration(since)
+    except DurationError as exc:
+        raise SettingsError(f"--since: {exc}") from None
+    config = LearningConfig.from_env(env)
+    until = clock.now()
+    start = until - window
+    severities: Sequence[str] = DEFAULT_SEVERITIES
+    facts: list[Facts]
+    if synthetic is not None:
+        if synthetic < 1:
+            raise SettingsError("--synthetic needs a positive number of incidents")
+        facts = synthetic_facts(synthetic, until, max(1, window.days), seed)
+        title = f"Incident metrics (synthetic history of {synthetic} incidents)"
+    else:
+        settings = Settings.from_env(env)
+        store = LearningStore(_store(settings))
+        facts = [f for _, f in store.history(start.timestamp(), until.timestamp() + 1)]
+        severities = _catalog(settings).tier_names or DEFAULT_SEVERITIES
+        title = "Incident metrics"
+    fig = figures(facts, start, until, severities, config.timezone)
+    out.write_text(render(fig, {}, title, until), encoding="utf-8")
+    print(f"wrote {out}", file=stdout)
+    for line in summary_lines(fig.summary):
+        print(line, file=stdout)
+    if fig.load:
+        busiest = ", ".join(f"{u} {p}" for u, p, _, _ in fig.load[:3])
+        print(f"most paged: {busiest}", file=stdout)
+    reached = sum(r for _, _, r in fig.last_step)
+    print(f"escalations that reached the last step: {reached}", file=stdout)
+    return 0
+
+
+def run_export(
+    incident_id: str, fmt: str, out: Path | None, stdout: TextIO, env: dict[str, str] | None = None
+) -> int:
+    env = dict(os.environ) if env is None else env
+    settings = Settings.from_env(env)
+    store = _store(settings)
+    if store.find(incident_id) is None:
+        where = redact_text(settings.redis_url or "")
+        raise SettingsError(f"no incident {incident_id!r} in {where}")
+    drafts = Drafts(
+        store, LearningStore(store), LearningConfig.from_env(env), lambda: _catalog(settings)
+    )
+    text = (
+        drafts.markdown(incident_id)
+        if fmt == "md"
+        else json.dumps(drafts.json(incident_id), indent=2) + "\n"
+    )
+    if out is None:
+        stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=stdout)
+    return 0
+
+
+def reach(url: str) -> redis.Redis:
+    """`connect(url)`, checked with a PING; SettingsError naming the URL (password masked)."""
+    conn = connect(url)
+    try:
+        conn.ping()
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        reason = redact_text(str(exc))
+        raise SettingsError(f"cannot reach Redis at {redact_text(url)}: {reason}") from None
+    return conn

@@ -1,0 +1,220 @@
+"""The incident channel: create it, pin a live header, bookmark the runbook, invite people.
+
+`open` is a job and idempotent: each step checks what an earlier (crashed) attempt already
+did. `refresh` keeps the pinned header and the topic current after every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from redis.client import Pipeline
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import clock
+from bot.domain import policy as planner
+from bot.domain.catalog import Catalog
+from bot.domain.incident import Incident
+from bot.domain.naming import channel_name
+from bot.domain.policy import EscalationStatus
+from bot.domain.runbook import Runbook, RunbookIndex
+from bot.domain.timeline import Entry, Kind
+from bot.incident.escalation import BOT, Escalation
+from bot.render import blocks, messages
+from bot.render.runbook import runbook_blocks, runbook_text
+from bot.state.store import PREFIX, Store
+
+log = structlog.get_logger(__name__)
+
+
+def _channel(incident: Incident) -> str:
+    if incident.channel_id is None:
+        raise RuntimeError(f"incident {incident.id} has no channel yet")
+    return incident.channel_id
+
+
+def _ignore(client_call: Callable[[], Any], *errors: str) -> Any:
+    try:
+        return client_call()
+    except SlackApiError as exc:
+        if exc.response.get("error") in errors:
+            return None
+        raise
+
+
+@dataclass
+class ChannelService:
+    store: Store
+    client: WebClient
+    catalog: Callable[[], Catalog]
+    escalation: Escalation
+    runbooks: Callable[[], RunbookIndex]
+
+    def runbook_for(self, incident: Incident) -> Runbook | None:
+        return self.runbooks().for_service(incident.service)
+
+    def open(self, incident_id: str) -> str:
+        incident = self.store.get(incident_id)
+        if incident.channel_id is None:
+            incident = self._create(incident)
+        self._set_topic(incident)
+        if incident.header_ts is None:
+            incident = self._post_header(incident)
+        people = [incident.declared_by, *incident.roles.holders(), *incident.paged]
+        channel = _channel(incident)
+        _ignore(
+            lambda: self.client.conversations_invite(
+                channel=channel, users=",".join(dict.fromkeys(people))
+            ),
+            "already_in_channel",
+            "cant_invite_self",
+        )
+        self._bookmark_runbook(incident)
+        self.escalation.timers.schedule_drain(incident_id)  # announcements waiting for the channel
+        return str(incident.channel_id)
+
+    def _create(self, incident: Incident) -> Incident:
+        for attempt in range(10):
+            name = channel_name(incident.id, incident.title, attempt, private=incident.private)
+            try:
+                created = self.client.conversations_create(name=name, is_private=incident.private)
+                break
+            except SlackApiError as exc:
+                if exc.response.get("error") != "name_taken":
+                    raise
+        else:
+            raise RuntimeError(f"no free channel name for {incident.id} after 10 tries")
+        channel = str(created["channel"]["id"])
+        now = clock.now()
+
+        def link(inc: Incident, pipe: Pipeline) -> Incident:
+            updated = replace(inc, channel_id=channel)
+            self.store.put(updated, pipe)
+            pipe.set(f"{PREFIX}:chan:{channel}", inc.id)
+            self.store.record(
+                inc.id, Entry(now, Kind.CHANNEL_OPENED, BOT, f"opened <#{channel}>"), pipe
+            )
+            return updated
+
+        log.info("incident_channel_created", incident_id=incident.id, channel=channel, name=name)
+        return self.store.update(incident.id, link)
+
+    def _post_header(self, incident: Incident) -> Incident:
+        runbook = self.runbook_for(incident)
+        header = self.header(incident, runbook)
+        channel = _channel(incident)
+        ts = self._posted_header(incident, channel)  # an earlier attempt may have landed
+        if ts is None:
+            self.store.r.set(f"{PREFIX}:inc:{incident.id}:header_attempt", clock.now_ts())
+            posted = self.client.chat_postMessage(
+                channel=channel,
+                text=messages.topic(incident),
+                blocks=header,
+                metadata={
+                    "event_type": "tocsin_header",
+                    "event_payload": {"incident_id": incident.id, "key": "header"},
+                },
+            )
+            ts = str(posted["ts"])
+        _ignore(
+            lambda: self.client.pins_add(channel=channel, timestamp=ts),
+            "already_pinned",
+        )
+
+        def keep(inc: Incident, pipe: Pipeline) -> Incident:
+            updated = replace(inc, header_ts=inc.header_ts or ts)
+            self.store.put(updated, pipe)
+            return updated
+
+        return self.store.update(incident.id, keep)
+
+    def _posted_header(self, incident: Incident, channel: str) -> str | None:
+        """The ts of a header an earlier, interrupted attempt posted (Slack did it, the
+        client saw an error), so a retry pins that one instead of posting a second."""
+        attempted = self.store.r.get(f"{PREFIX}:inc:{incident.id}:header_attempt")
+        if attempted is None:
+            return None
+        history = self.client.conversations_history(
+            channel=channel, oldest=f"{float(attempted) - 5:.6f}", include_all_metadata=True
+        )
+        messages_found: list[dict[str, Any]] = list(history.get("messages", []))
+        for message in messages_found:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("incident_id") == incident.id and payload.get("key") == "header":
+                return str(message["ts"])
+        return None
+
+    def _bookmark_runbook(self, incident: Incident) -> None:
+        runbook = self.runbook_for(incident)
+        marker = f"{PREFIX}:inc:{incident.id}:runbook"
+        if runbook is None or not self.store.r.set(marker, "posting", nx=True, ex=86400):
+            return
+        channel = _channel(incident)
+        posted = self.client.chat_postMessage(
+            channel=channel, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
+        )
+        link = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])
+        self.client.bookmarks_add(
+            channel_id=channel,
+            title=f"Runbook: {runbook.title}"[:80],
+            type="link",
+            link=link["permalink"],
+        )
+        self.store.r.set(marker, str(posted["ts"]), ex=30 * 86400)
+
+    def post_runbook(self, incident: Incident) -> bool:
+        runbook = self.runbook_for(incident)
+        if runbook is None or incident.channel_id is None:
+            return False
+        self.client.chat_postMessage(
+            channel=incident.channel_id, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
+        )
+        return True
+
+    def header(self, incident: Incident, runbook: Runbook | None) -> list[dict[str, Any]]:
+        label = self.catalog().tier(incident.severity).label
+        return blocks.header_blocks(
+            incident, label, self.next_page(incident), runbook.title if runbook else None
+        )
+
+    def next_page(self, incident: Incident) -> str | None:
+        """Who is paged next and when, as the header shows it."""
+        state = incident.escalation
+        if incident.policy is None:
+            return "no escalation policy"
+        if state.status is EscalationStatus.EXHAUSTED:
+            return ":warning: policy exhausted"
+        if state.status is not EscalationStatus.ACTIVE or state.due_at is None:
+            return "nobody (escalation stopped)"
+        nxt = planner.next_position(incident.policy, state.step, state.loop)
+        if nxt is None:
+            return f"nobody: the policy is exhausted {messages.slack_date(state.due_at)}"
+        due = datetime.fromtimestamp(state.due_at, UTC)
+        people = planner.resolve_step(incident.policy.steps[nxt[0]], due, self.escalation.lookup)
+        who = ", ".join(f"<@{u}>" for u, _ in people) or "nobody (step resolves to no one)"
+        return f"{who} {messages.slack_date(state.due_at)} (step {nxt[0] + 1})"
+
+    def refresh(self, incident_id: str) -> None:
+        incident = self.store.get(incident_id)
+        if incident.channel_id is None or incident.header_ts is None:
+            return  # open() will post a current header
+        self.client.chat_update(
+            channel=incident.channel_id,
+            ts=incident.header_ts,
+            text=messages.topic(incident),
+            blocks=self.header(incident, self.runbook_for(incident)),
+        )
+        self._set_topic(incident)
+
+    def _set_topic(self, incident: Incident) -> None:
+        topic = messages.topic(incident)
+        key = f"{PREFIX}:inc:{incident.id}:topic"
+        if self.store.r.get(key) == topic:
+            return
+        self.client.conversations_setTopic(channel=_channel(incident), topic=topic)
+        self.store.r.set(key, topic, ex=30 * 86400)

@@ -1,0 +1,405 @@
+"""Incident commands: declare, acknowledge, escalate, mitigate, resolve, reopen, re-severity.
+
+Each command reads the incident under WATCH, checks the state machine and the tier's
+decision rights, and commits the change, its timeline entry and the announcement it owes
+the incident channel in one transaction. Of twenty simultaneous clicks one commits; the
+others re-read and are told who got there first. Slack side effects run later, in jobs.
+
+A command refused by the state machine, the rights or the write rate limit (bot.state.write_limits)
+writes nothing but a counter: it is answered from one plain read, before any transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+from redis.client import Pipeline
+
+from bot import clock
+from bot.domain import incident as machine
+from bot.domain import policy as planner
+from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
+from bot.domain.policy import EscalationState, EscalationStatus
+from bot.domain.timeline import Entry, Kind
+from bot.incident.escalation import BOT, Escalation
+from bot.render import messages
+from bot.state import counters
+from bot.state.store import OutboxItem
+from bot.state.write_limits import WriteLimiter
+
+log = structlog.get_logger(__name__)
+
+Change = Callable[[Incident, Pipeline, datetime], Incident]
+# Whether the user may act on the incident (given the user's groups), and the deciding rule.
+Authorize = Callable[[Incident, frozenset[str]], tuple[bool, str]]
+
+
+class UserError(Exception):
+    """Something the person asked for cannot be done; the message says why, kindly."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    incident: Incident
+    message: str
+
+
+def _starting(now: datetime, previous: EscalationState | None = None) -> EscalationState:
+    """Escalation that pages step 1 as soon as the first tick runs (a restart is a new run)."""
+    run = previous.run + 1 if previous is not None else 0
+    return EscalationState(EscalationStatus.ACTIVE, -1, 0, now.timestamp(), run)
+
+
+def say(text: str, now: datetime, *, key: str | None = None, thread: bool = False) -> OutboxItem:
+    """An announcement owed to the incident channel (delivered once, when the channel exists)."""
+    return OutboxItem(
+        key=key or f"say:{uuid.uuid4().hex[:12]}",
+        kind="announce",
+        to="@incident",
+        text=text,
+        created_at=now.timestamp(),
+        thread="@header" if thread else None,
+    )
+
+
+class Engine:
+    def __init__(
+        self,
+        escalation: Escalation,
+        limiter: WriteLimiter | None = None,
+        retention_s: float | None = None,
+    ) -> None:
+        self.esc = escalation
+        self.store = escalation.store
+        self.limiter = limiter  # None: people's writes are not rate-limited
+        self.retention_s = (
+            retention_s  # a closed incident's keys go after this (bot.incident.retention)
+        )
+        # Run after a resolve commits (the post-incident review window, bot.learning.review).
+        self.resolved_hooks: list[Callable[[Incident], None]] = []
+
+    def expired(self, incident: Incident, now: datetime) -> bool:
+        """True once a resolved incident is past its retention (its outbox may be gone)."""
+        closed = incident.resolved_at
+        if self.retention_s is None or closed is None or incident.is_open:
+            return False
+        return (now - closed).total_seconds() >= self.retention_s
+
+    def declare(
+        self,
+        *,
+        title: str,
+        service: str,
+        severity: str,
+        declared_by: str,
+        private: bool = False,
+        drill: bool = False,
+        description: str = "",
+    ) -> Incident:
+        now = clock.now()
+        catalog = self.esc.catalog()
+        try:
+            tier = catalog.tier(severity)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from None
+        if not title.strip():
+            raise UserError("an incident needs a title")
+        policy = catalog.policy_for(service, severity)
+        day = now.strftime("%Y%m%d")
+        incident = Incident(
+            id=f"{day}-{self.store.next_number(day)}",
+            title=title.strip()[:150],
+            service=service,
+            severity=severity,
+            declared_by=declared_by,
+            declared_at=now,
+            private=private,
+            drill=drill,
+            roles=Roles(commander=declared_by),
+            policy=policy,
+            escalation=_starting(now) if policy else EscalationState.idle(),
+            token=1,
+            description=description.strip(),
+            update_token=1,
+            update_due_at=now.timestamp() + tier.update_every_s,
+        )
+        items = []
+        if tier.stakeholder_channel:
+            text = messages.stakeholder_declared(incident, tier.label)
+            items.append(
+                OutboxItem(
+                    "stakeholder:declared",
+                    "announce",
+                    tier.stakeholder_channel,
+                    text,
+                    created_at=now.timestamp(),
+                )
+            )
+        with self.store.r.pipeline() as pipe:
+            self.store.put(incident, pipe)
+            text = f"declared {severity} on {service} by <@{declared_by}>"
+            self.store.record(incident.id, Entry(now, Kind.DECLARED, declared_by, text), pipe)
+            if policy is None:
+                note = f"no escalation policy routes {service} at {severity}: nobody is paged"
+                self.store.record(incident.id, Entry(now, Kind.NOTE, BOT, note), pipe)
+            self.store.add_outbox(incident.id, items, pipe)
+            pipe.execute()
+        log.info("incident_declared", incident_id=incident.id, severity=severity, service=service)
+        timers = self.esc.timers
+        timers.open_channel(incident.id)
+        if policy is not None:
+            timers.schedule_tick(incident.id, incident.token, None)
+        assert incident.update_due_at is not None
+        timers.schedule_remind(incident.id, incident.update_token, 1, incident.update_due_at)
+        if items:
+            timers.schedule_drain(incident.id)
+        return incident
+
+    def command(
+        self,
+        incident_id: str,
+        user: str,
+        action: Action,
+        change: Change,
+        kind: Kind,
+        text: str | Callable[[Incident], str],
+        announce: str | None = None,
+        extra: Callable[[Incident, datetime], list[OutboxItem]] | None = None,
+        after: Callable[[Incident], None] | None = None,
+        record_only: bool = False,
+        current: Incident | None = None,
+        authorize: Authorize | None = None,
+    ) -> Outcome:
+        """Apply `change` atomically; `record_only`: it only adds to the timeline (a note),
+        so it needs no WATCH (and may start from `current`, the incident as just read), and
+        no timer, outbox drain or header refresh follows. `text` may be worked out from the
+        changed incident; `authorize` replaces the check of the tier's right for `action`."""
+        now = clock.now()
+        catalog = self.esc.catalog()
+        say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
+
+        def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
+            """Why `user` may not `action` the incident as it is; counted, never recorded."""
+            try:
+                machine.check_transition(incident, action)
+            except TransitionRefused as refused:
+                return Outcome(False, incident, refused.reason)
+            if action is Action.REOPEN and self.expired(incident, now):
+                days = f"{(self.retention_s or 0) / 86400:g}"
+                return Outcome(False, incident, messages.reopen_expired(incident, days))
+            groups = self.esc.directory.groups_of(user)
+            if authorize is None:
+                rights = catalog.tier(incident.severity).rights
+                allowed, rule = machine.authorize(rights, action, incident, user, groups)
+            else:
+                allowed, rule = authorize(incident, groups)
+            if allowed:
+                return None
+            counters.incr(conn or self.store.r, "refused", action=action.value, reason="rights")
+            log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
+            return Outcome(False, incident, f"You may not {action.value} this incident: {rule}.")
+
+        def run(incident: Incident, pipe: Pipeline) -> Outcome:
+            refused = refusal(incident, pipe)
+            if refused is not None:
+                return refused
+            updated = change(incident, pipe, now)
+            said = text(updated) if callable(text) else text
+            self.store.record(incident.id, Entry(now, kind, user, said), pipe)
+            shout = announce if announce is not None else messages.announcement(kind, said)
+            items = [say(shout, now, key=say_key)] if shout else []
+            items += extra(updated, now) if extra else []
+            self.store.add_outbox(incident.id, items, pipe)
+            if record_only:
+                assert updated is incident, "a record-only command changed the incident"
+            else:
+                self.store.put(updated, pipe)
+            return Outcome(True, updated, said)
+
+        seen = current or self.store.get(incident_id)  # a refusal is answered from this read
+        outcome = refusal(seen, None) or self._throttled(seen, user, action)
+        if outcome is None and record_only:  # nothing of the incident is written, so
+            with self.store.r.pipeline() as pipe:  # nothing to WATCH: one MULTI for the entry
+                outcome = run(seen, pipe)
+                pipe.execute()
+        elif outcome is None:
+            outcome = self.store.update(incident_id, run)
+        log.info(
+            "incident_command",
+            incident_id=incident_id,
+            user_id=user,
+            action=action.value,
+            ok=outcome.ok,
+        )
+        if outcome.ok:
+            if not record_only:
+                self.esc.after_commit(outcome.incident)
+                self.esc.refresh_header(incident_id)
+            if after:
+                after(outcome.incident)
+        return outcome
+
+    def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
+        """A refusal when `user` writes to the incident faster than the limit allows."""
+        limiter = self.limiter
+        wait = limiter.take(incident.id, user) if limiter else 0
+        if not wait or limiter is None:
+            return None
+        counters.incr(self.store.r, "refused", action=action.value, reason="rate_limit")
+        log.warning("write_rate_limited", incident_id=incident.id, user_id=user, wait_s=wait)
+        text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
+        return Outcome(False, incident, text)
+
+    def acknowledge(self, incident_id: str, user: str) -> Outcome:
+        return self.command(
+            incident_id,
+            user,
+            Action.ACKNOWLEDGE,
+            lambda inc, pipe, now: machine.acknowledge(inc, user, now),
+            Kind.ACKNOWLEDGED,
+            f"acknowledged by <@{user}>",
+        )
+
+    def mitigate(self, incident_id: str, user: str) -> Outcome:
+        return self.command(
+            incident_id,
+            user,
+            Action.MITIGATE,
+            lambda inc, pipe, now: machine.mitigate(inc, user, now),
+            Kind.MITIGATED,
+            f"mitigated by <@{user}>",
+        )
+
+    def resolve(self, incident_id: str, user: str, summary: str = "") -> Outcome:
+        text = f"resolved by <@{user}>" + (f": {messages.escape(summary)}" if summary else "")
+        return self.command(
+            incident_id,
+            user,
+            Action.RESOLVE,
+            lambda inc, pipe, now: machine.resolve(inc, user, now),
+            Kind.RESOLVED,
+            text,
+            after=self._resolved,
+        )
+
+    def _resolved(self, incident: Incident) -> None:
+        for hook in self.resolved_hooks:
+            hook(incident)
+
+    def reopen(self, incident_id: str, user: str) -> Outcome:
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            reopened = replace(machine.reopen(inc), token=inc.token + 1)
+            if reopened.policy is None:
+                return reopened
+            return replace(reopened, escalation=_starting(now, inc.escalation))
+
+        return self.command(
+            incident_id, user, Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>"
+        )
+
+    def escalate(self, incident_id: str, user: str, reason: str = "") -> Outcome:
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            if inc.policy is None:
+                raise UserError("this incident has no escalation policy to walk")
+            plan = planner.escalate(inc.policy, inc.escalation, now, self.esc.lookup)
+            if plan.exhausted and inc.escalation.status is EscalationStatus.EXHAUSTED:
+                raise UserError(plan.notes[0] if plan.notes else "the policy is exhausted")
+            stepped = self.esc.apply(inc, plan, pipe, now, actor=user)
+            return replace(stepped, status=Status.TRIGGERED)
+
+        why = f": {messages.escape(reason)}" if reason else ""
+        return self.command(
+            incident_id,
+            user,
+            Action.ESCALATE,
+            change,
+            Kind.ESCALATED,
+            f"escalated by <@{user}>{why}",
+        )
+
+    def change_severity(
+        self, incident_id: str, user: str, severity: str, reason: str = ""
+    ) -> Outcome:
+        catalog = self.esc.catalog()
+        try:
+            target = catalog.tier(severity)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from None
+
+        def authorize(inc: Incident, groups: frozenset[str]) -> tuple[bool, str]:
+            rights = catalog.tier(inc.severity).rights
+            return machine.authorize_severity_change(
+                rights, severity, target.rights, inc, user, groups
+            )
+
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            if inc.severity == severity:
+                raise UserError(f"the incident is already {severity}")
+            routed = catalog.policy_for(inc.service, severity)
+            updated = replace(inc, severity=severity)
+            old = inc.policy.name if inc.policy else None
+            if routed is None or routed.name == old or inc.status is Status.MITIGATED:
+                return updated
+            note = (
+                f"{severity} routes {inc.service} to policy {routed.name}: "
+                "paging restarts at step 1"
+            )
+            self.store.record(inc.id, Entry(now, Kind.REROUTED, BOT, note), pipe)
+            return replace(
+                updated,
+                policy=routed,
+                status=Status.TRIGGERED,
+                escalation=_starting(now, inc.escalation),
+                token=inc.token + 1,
+            )
+
+        why = f": {messages.escape(reason)}" if reason else ""
+        return self.command(
+            incident_id,
+            user,
+            Action.CHANGE_SEVERITY,
+            change,
+            Kind.SEVERITY_CHANGED,
+            f"severity set to {severity} by <@{user}>{why}",
+            authorize=authorize,
+        )
+
+    def assign_role(self, incident_id: str, user: str, role: str, assignee: str) -> Outcome:
+        if role not in ("commander", "comms", "scribe"):
+            raise UserError(f"unknown role {role!r}: use commander, comms or scribe")
+
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            return replace(inc, roles=replace(inc.roles, **{role: assignee}))
+
+        return self.command(
+            incident_id,
+            user,
+            Action.ASSIGN_ROLE,
+            change,
+            Kind.NOTE,
+            f"<@{assignee}> is now {role} (set by <@{user}>)",
+        )
+
+    def note(
+        self, incident_id: str, user: str, text: str, incident: Incident | None = None
+    ) -> Outcome:
+        """A note on the timeline; `incident`: as just read by the caller (saves a read)."""
+        clean = messages.escape(text.strip())
+        if not clean:
+            raise UserError("a note needs some text")
+        return self.command(
+            incident_id,
+            user,
+            Action.NOTE,
+            lambda inc, pipe, now: inc,
+            Kind.NOTE,
+            f"note by <@{user}>: {clean}",
+            announce="",
+            record_only=True,  # its 3 enqueues were 1/3 of a note's web time (BENCHMARKS.md)
+            current=incident,
+        )

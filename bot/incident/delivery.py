@@ -1,0 +1,275 @@
+"""Delivering outboxes: every page and announcement the bot owes, sent exactly once.
+
+A drain claims each pending item with a lease (renewed while this live worker sends),
+re-reads it under the claim, records the attempt before sending, and after a crash asks
+the pager whether the earlier attempt landed. Several incidents' outboxes are drained in
+one go (a `tick_many` batch): their outboxes, claims and re-reads take one round trip
+each for the whole batch, and only the attempt and the sent record are per item.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from bot import clock
+from bot.domain.incident import Incident
+from bot.domain.timeline import Entry, Kind
+from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
+from bot.render import messages
+from bot.state.store import PREFIX, OutboxItem, Store
+from bot.state.timers import Timers
+
+log = structlog.get_logger(__name__)
+BOT = "tocsin"
+DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not waited for
+
+
+def page_position(key: str) -> tuple[int, int, int] | None:
+    """(run, step, loop) of a policy page's outbox key `page:[r<run>:]<step>:<loop>:<user>`;
+    None for other items (a page by hand is `page:manual:...`)."""
+    parts = key.split(":")
+    if parts[0] != "page" or len(parts) not in (4, 5):
+        return None
+    run = parts.pop(1) if len(parts) == 5 else "r0"
+    try:
+        return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+
+
+def gap_key(incident_id: str) -> str:
+    """Set while Slack refuses this incident's deliveries: when it started."""
+    return f"{PREFIX}:inc:{incident_id}:slack_gap"
+
+
+class Deliveries:
+    """Mixed into the escalation engine, which holds these."""
+
+    store: Store
+    pager: Pager
+    timers: Timers
+    owner: str
+    lease_s: float
+
+    def drain(self, incident_id: str) -> int:
+        """Deliver every pending outbox item this worker can claim; return how many sent."""
+        sent, failures = self.drain_many([incident_id])
+        if failures:
+            raise DeliveryError("; ".join(failures[incident_id]))
+        return sent
+
+    def drain_many(
+        self, incident_ids: Sequence[str], known: Mapping[str, Incident] | None = None
+    ) -> tuple[int, dict[str, list[str]]]:
+        """Drain several incidents' outboxes: (how many sent, failures per incident).
+
+        Pages go first: announcements share paced channels (1 post/s per channel), and a
+        page must not wait behind the stakeholder channel's queue in an incident storm.
+        One item's failure holds up only what must wait for it:
+        - an item that can never go (an unknown or deactivated user, an archived channel)
+          fails alone: it is marked failed, said in the incident channel and on the
+          timeline, and a step whose every page failed so is skipped at once;
+        - an item that failed for now holds back only the items behind it to the same
+          destination of the same incident (the channel's story keeps its order); one
+          rate limited comes back when Slack's Retry-After has passed;
+        - when Slack itself fails (unreachable, 5xx, the token refused) the rest would too:
+          they are reported as not attempted, and the worker is free for due steps.
+        A post to a shared channel that is paced (a stakeholder channel every incident of a
+        storm announces in) is not waited for: a drain job is scheduled for when its slot
+        frees, and this worker goes on to pages.
+        """
+        store = self.store
+        pending = [
+            (incident_id, item)
+            for incident_id, items in zip(incident_ids, store.outboxes(incident_ids), strict=True)
+            for item in items
+            if item.status == "pending"
+        ]
+        if not pending:
+            return 0, {}
+        pending.sort(key=lambda p: (p[1].kind != "page", p[1].created_at, p[1].key))
+        held = store.claim_many([(i, item.key) for i, item in pending], self.owner, self.lease_s)
+        keeper = self._keep_claims([(i, key) for i, key, _ in held])
+        todo = [(i, item) for i, _, item in held if item is not None and item.status == "pending"]
+        incidents = dict(known or {})
+        incidents.update(store.get_many({i for i, _ in todo} - incidents.keys()))
+        sent, failures, done = 0, defaultdict(list), set()
+        later: dict[str, float] = {}
+        blocked: dict[tuple[str, str], str] = {}  # (incident, destination) -> the item it waits for
+        gave_up: list[tuple[str, OutboxItem]] = []
+        try:
+            for n, (incident_id, item) in enumerate(todo):
+                incident = incidents.get(incident_id)
+                if incident is None:
+                    log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
+                    continue
+                if (incident_id, item.to) in blocked:
+                    waits_for = blocked[incident_id, item.to]
+                    failures[incident_id].append(f"{item.key}: waits for {waits_for}")
+                    continue
+                try:
+                    self._deliver(incident, item)
+                    sent += 1
+                    done.add((incident_id, item.key))
+                except Deferred as paced:
+                    later[incident_id] = max(later.get(incident_id, 0.0), paced.seconds)
+                    blocked[incident_id, item.to] = item.key
+                except Undeliverable as never:
+                    self._give_up(incident, item, never)
+                    done.add((incident_id, item.key))
+                    gave_up.append((incident_id, item))
+                except DeliveryError as exc:
+                    blocked[incident_id, item.to] = item.key
+                    if exc.retry_after:
+                        later[incident_id] = max(later.get(incident_id, 0.0), exc.retry_after)
+                    else:
+                        failures[incident_id].append(f"{item.key}: {exc}")
+                    if exc.wide:
+                        for other, rest in todo[n + 1 :]:
+                            failures[other].append(f"{rest.key}: not attempted (Slack failing)")
+                        break
+        finally:
+            keeper.set()
+            store.release_many([(i, key) for i, key, _ in held if (i, key) not in done])
+        for incident_id, seconds in later.items():
+            self.timers.schedule_drain_in(incident_id, seconds)
+        self._after_giving_up(gave_up)
+        return sent, dict(failures)
+
+    def _keep_claims(self, claims: list[tuple[str, str]]) -> threading.Event:
+        """Renew our claims while this (live) worker is still sending; set the event to stop.
+
+        The lease says "the holder is alive", not "the holder is fast": a send slowed by
+        Slack's retries or our pacer must not let a second worker send the same item. A
+        SIGKILLed worker stops renewing, and its leases run out as before.
+        """
+        stop = threading.Event()
+
+        def renew() -> None:
+            while claims and not stop.wait(self.lease_s / 3):
+                for incident_id, key in list(claims):
+                    try:
+                        if not self.store.renew_claim(incident_id, key, self.owner, self.lease_s):
+                            claims.remove((incident_id, key))
+                    except Exception:  # a Redis blip: try again next period
+                        log.warning("claim_renew_failed", incident_id=incident_id, key=key)
+
+        if claims:
+            threading.Thread(target=renew, name="claim-keeper", daemon=True).start()
+        return stop
+
+    def _deliver(self, incident: Incident, item: OutboxItem) -> None:
+        """Send one claimed item (unless an earlier attempt landed), then record and release."""
+        incident_id, key = incident.id, item.key
+        if item.kind != "page" and item.to != "@incident":  # a shared channel (stakeholders,
+            paced_for = self.pager.ready_in(item, incident)  # fallback) busy: come back later
+            if paced_for > DEFER_AFTER_S:
+                raise Deferred(paced_for)
+        ref = None
+        if item.attempts:
+            ref = self.pager.find(item, incident, since=item.created_at - 5)
+        if ref is None:
+            item.attempts += 1
+            self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
+            try:
+                ref = self.pager.deliver(item, incident)
+            except DeliveryError as exc:
+                first_failure = item.last_error is None
+                item.last_error = str(exc)
+                self.store.save_outbox_item(incident_id, item)
+                if first_failure:  # once per item: retries through an outage are not news
+                    self.store.record(
+                        incident_id,
+                        Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
+                    )
+                if exc.wide:  # Slack down or refusing the bot, not "no channel yet"
+                    self.store.r.set(gap_key(incident_id), clock.now_ts(), nx=True, ex=7 * 86400)
+                raise
+        now = clock.now()
+        item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
+        with self.store.r.pipeline(transaction=False) as pipe:  # one round trip for the record
+            pipe.hset(self.store.outbox_key(incident_id), key, item.to_json())
+            if item.kind == "page":
+                text = (
+                    f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, "
+                    f"via {item.via})"
+                )
+                data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
+                self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), pipe, data)
+            elif item.to != "@incident":  # in-channel posts are the record themselves
+                text = f"announced in <#{item.to}>"
+                entry = Entry(now, Kind.ANNOUNCED, BOT, text)
+                self.store.record(incident_id, entry, pipe, {"key": key})
+            pipe.getdel(gap_key(incident_id))
+            pipe.delete(self.store.claim_key(incident_id, key))
+            gap_started = pipe.execute()[-2]
+        self._close_gap(incident_id, now, gap_started)
+        log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
+
+    def _give_up(self, incident: Incident, item: OutboxItem, never: Undeliverable) -> None:
+        """Mark `item` failed for good, and say so on the timeline and in the incident
+        channel (when the item was not itself for the incident channel): one transaction."""
+        now = clock.now()
+        item.status, item.last_error = "failed", never.code
+        where = f"<@{item.to}>" if item.kind == "page" else f"<#{item.to}>"
+        verb = "page" if item.kind == "page" else "post in"
+        entry_kind = Kind.PAGE_FAILED if item.kind == "page" else Kind.NOTE
+        entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}: {never.reason}")
+        data = {"key": item.key, "to": item.to, "error": never.code}
+        with self.store.r.pipeline() as pipe:
+            pipe.hset(self.store.outbox_key(incident.id), item.key, item.to_json())
+            self.store.record(incident.id, entry, pipe, data)
+            if item.to != "@incident":
+                notice = OutboxItem(
+                    f"announce:failed:{item.key}",
+                    "announce",
+                    "@incident",
+                    messages.undeliverable_text(item.kind, item.to, never.reason),
+                    created_at=now.timestamp(),
+                )
+                self.store.add_outbox(incident.id, [notice], pipe)
+            pipe.delete(self.store.claim_key(incident.id, item.key))
+            pipe.execute()
+        log.warning(
+            "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
+        )
+
+    def _after_giving_up(self, gave_up: list[tuple[str, OutboxItem]]) -> None:
+        """A step none of whose pages can ever be delivered has nobody reachable: skip it
+        now, as a step that resolves to nobody is. Then deliver the notices just owed."""
+        steps = {
+            (incident_id, position)
+            for incident_id, item in gave_up
+            if (position := page_position(item.key)) is not None
+        }
+        for incident_id, (run, step, loop) in sorted(steps):
+            pages = [
+                i
+                for i in self.store.outbox(incident_id)
+                if i.kind == "page" and page_position(i.key) == (run, step, loop)
+            ]
+            if pages and all(i.status == "failed" for i in pages):
+                self.step_unreachable(incident_id, run, step, loop)
+        for incident_id in {i for i, _ in gave_up}:
+            self.timers.schedule_drain(incident_id)
+
+    def step_unreachable(self, incident_id: str, run: int, step: int, loop: int) -> None:
+        """Nobody of (run, step, loop) can be reached: move on (the escalation engine's)."""
+        raise NotImplementedError
+
+    def _close_gap(self, incident_id: str, now: datetime, started: str | None) -> None:
+        """Slack answers again: put how long it was unreachable on the timeline, once."""
+        if started is None:
+            return
+        since = datetime.fromtimestamp(float(started), UTC)
+        text = (
+            f"Slack unreachable from {since:%H:%M:%S} to {now:%H:%M:%S} UTC "
+            f"({(now - since).total_seconds():.0f}s); the deliveries it held up are now sent"
+        )
+        data = {"slack_gap": [since.timestamp(), now.timestamp()]}
+        self.store.record(incident_id, Entry(now, Kind.NOTE, BOT, text), data=data)

@@ -1,0 +1,269 @@
+"""The escalation engine: apply the planner's decisions durably, deliver pages once.
+
+Flow of a step: `tick` re-reads the incident under WATCH, exits if its fencing token moved
+on, asks the pure planner what is due, and commits in one transaction the new state, the
+bumped token, the pages owed (outbox), the timeline and the next step's timer. Then it
+delivers the outbox (`bot.incident.delivery`: each page exactly once per (incident, step, loop,
+person)). `tick_many` does the same for a batch of steps that fell due together, with one
+WATCH/MULTI for the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import redis
+import structlog
+from redis.client import Pipeline
+
+from bot import clock
+from bot.domain import policy as planner
+from bot.domain.catalog import Catalog
+from bot.domain.incident import Incident, record_pages
+from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
+from bot.domain.schedule import on_call
+from bot.domain.timeline import Entry, Kind
+from bot.incident.delivery import BOT, Deliveries
+from bot.paging import Pager
+from bot.render import messages
+from bot.slack_api.directory import Directory
+from bot.state.store import OutboxItem, Store, parse_incident
+from bot.state.timers import Timers
+
+log = structlog.get_logger(__name__)
+__all__ = ["BOT", "Escalation"]
+
+
+@dataclass
+class Escalation(Deliveries):
+    store: Store
+    catalog: Callable[[], Catalog]
+    pager: Pager
+    directory: Directory
+    timers: Timers
+    lease_s: float = 30.0
+    owner: str = "tocsin"
+    inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
+    # Bring the pinned header up to date in this process (a worker with Slack), or None to
+    # leave it to a job (the web process) — or to nobody when there is no Slack at all.
+    refresh_inline: Callable[[str], None] | None = None
+    has_headers: bool = True
+
+    def refresh_header(self, incident_id: str) -> None:
+        """After a change: the header shows status, who is paged next and when."""
+        if not self.has_headers:
+            return
+        if self.refresh_inline is None:
+            self.timers.refresh_header(incident_id)
+            return
+        try:
+            self.refresh_inline(incident_id)
+        except Exception:  # Slack down: a job with retries takes it over
+            log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
+            self.timers.refresh_header(incident_id)
+
+    # --- resolving targets ---------------------------------------------------------------
+    def lookup(self, target: Target, at: datetime) -> Sequence[str]:
+        if target.kind is TargetKind.SCHEDULE:
+            schedule = self.catalog().schedules.get(target.ref)
+            return on_call(schedule, at) if schedule else ()
+        if target.kind is TargetKind.USERGROUP:
+            return self.directory.usergroup_members(target.ref)
+        if target.is_email:
+            user = self.directory.user_by_email(target.ref)
+            return (user,) if user else ()
+        return (target.ref,)
+
+    # --- applying a plan -----------------------------------------------------------------
+    def apply(
+        self, incident: Incident, plan: Plan, pipe: Pipeline, now: datetime, actor: str = BOT
+    ) -> Incident:
+        """Queue on `pipe` the writes that make `plan` durable; return the new incident."""
+        updated = replace(
+            record_pages(incident, [p.user for p in plan.pages]),
+            escalation=plan.state,
+            token=incident.token + 1,
+        )
+        items = [
+            OutboxItem(
+                key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
+                + f"{p.step}:{p.loop}:{p.user}",
+                kind="page",
+                to=p.user,
+                text=messages.page_text(updated, p.step, p.loop, p.via),
+                step=p.step,
+                loop=p.loop,
+                via=p.via,
+                created_at=now.timestamp(),
+            )
+            for p in plan.pages
+        ]
+        for note in plan.notes:
+            kind = Kind.EXHAUSTED if "exhausted" in note else Kind.STEP_SKIPPED
+            self.store.record(incident.id, Entry(now, kind, BOT, note), pipe)
+        if plan.pages:
+            first = plan.pages[0]
+            who = ", ".join(f"<@{p.user}>" for p in plan.pages)
+            text = f"step {first.step + 1} (loop {first.loop + 1}): paging {who}"
+            data = {"step": first.step, "loop": first.loop, "users": [p.user for p in plan.pages]}
+            self.store.record(
+                incident.id, Entry(now, Kind.ESCALATION_STEP, actor, text), pipe, data
+            )
+        if plan.exhausted:
+            items += self._exhaustion_announcements(updated, now)
+        self.store.add_outbox(incident.id, items, pipe)
+        self.store.put(updated, pipe)
+        return updated
+
+    def _exhaustion_announcements(self, incident: Incident, now: datetime) -> list[OutboxItem]:
+        """Never silent: the incident channel (once it exists) and the policy's fallback hear."""
+        full = messages.exhausted_text(incident)
+        targets = [("@incident", full)]
+        fallback = incident.policy.fallback_channel if incident.policy else None
+        if fallback:
+            targets.append((fallback, messages.exhausted_text(incident, redact=incident.private)))
+        loop = incident.escalation.loop
+        return [
+            OutboxItem(
+                f"announce:exhausted:{incident.token}:{ch}",
+                "announce",
+                ch,
+                text,
+                0,
+                loop,
+                created_at=now.timestamp(),
+            )
+            for ch, text in targets
+        ]
+
+    def after_commit(self, incident: Incident) -> None:
+        """Schedule the next tick (if escalation goes on) and deliver what is owed."""
+        esc = incident.escalation
+        if esc.status is EscalationStatus.ACTIVE:
+            self.timers.schedule_tick(incident.id, incident.token, esc.due_at)
+        if self.inline_delivery:
+            self.drain(incident.id)
+        else:
+            self.timers.schedule_drain(incident.id)
+
+    # --- the tick jobs ------------------------------------------------------------------
+    def tick(self, incident_id: str, token: int) -> str:
+        """The step of (incident, token) fell due: take it, then deliver what is owed."""
+        now = clock.now()
+        outcome, incident = self.store.update(
+            incident_id, lambda incident, pipe: self._step(incident, {token}, pipe, now)
+        )
+        log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
+        self._run_if_due(incident, outcome, now)
+        if self.inline_delivery:  # a retry of a step that committed still owes its pages
+            self.drain(incident_id)
+        else:
+            self.timers.schedule_drain(incident_id)
+        if outcome == "stepped":
+            self.refresh_header(incident_id)  # "paged next" moved on
+        return outcome
+
+    def tick_many(self, pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
+        """Steps that fell due together: one WATCH/MULTI for the batch, then one drain.
+
+        Each step commits with its next step's timer. If any incident of the batch changed
+        meanwhile (an ack racing its step), each step is ticked on its own instead.
+        """
+        now = clock.now()
+        wanted: dict[str, set[int]] = {}
+        for incident_id, token in pairs:
+            wanted.setdefault(incident_id, set()).add(int(token))
+        ids = list(wanted)
+        outcomes: dict[str, str] = {}
+        known: dict[str, Incident] = {}
+        with self.store.r.pipeline() as pipe:
+            try:
+                pipe.watch(*(self.store.incident_key(i) for i in ids))  # type: ignore[no-untyped-call]
+                raw = pipe.mget([self.store.incident_key(i) for i in ids])
+                pipe.multi()
+                for incident_id, blob in zip(ids, raw, strict=True):
+                    if blob is None:
+                        outcomes[incident_id] = "stale"
+                        continue
+                    incident = parse_incident(blob)
+                    outcomes[incident_id], known[incident_id] = self._step(
+                        incident, wanted[incident_id], pipe, now
+                    )
+                pipe.execute()
+            except redis.WatchError:
+                return {i: self.tick(i, t) for i, tokens in wanted.items() for t in tokens}
+        for incident_id, outcome in outcomes.items():
+            log.info("escalation_tick", incident_id=incident_id, outcome=outcome, batch=len(ids))
+            if incident_id in known:
+                self._run_if_due(known[incident_id], outcome, now)
+        if self.inline_delivery:
+            _, failures = self.drain_many(ids, known)
+            for incident_id in failures:  # a job of its own retries it with backoff
+                self.timers.schedule_drain(incident_id)
+        else:
+            for incident_id in ids:
+                self.timers.schedule_drain(incident_id)
+        for incident_id, outcome in outcomes.items():
+            if outcome == "stepped":
+                self.refresh_header(incident_id)
+        return outcomes
+
+    def step_unreachable(self, incident_id: str, run: int, step: int, loop: int) -> None:
+        """Every page of (run, step, loop) failed for good: if escalation still waits on that
+        step, page the next one now instead of waiting out a wait nobody can answer."""
+        now = clock.now()
+
+        def change(incident: Incident, pipe: Pipeline) -> tuple[str, Incident]:
+            state = incident.escalation
+            if (
+                incident.policy is None
+                or state.status is not EscalationStatus.ACTIVE
+                or (state.run, state.step, state.loop) != (run, step, loop)
+            ):
+                return "moved_on", incident
+            plan = planner.escalate(incident.policy, state, now, self.lookup)
+            note = f"step {step + 1} (loop {loop + 1}): nobody could be reached, skipped"
+            updated = self.apply(incident, replace(plan, notes=(note, *plan.notes)), pipe, now)
+            self._index_next(updated, pipe, now)
+            return "stepped", updated
+
+        outcome, incident = self.store.update(incident_id, change)
+        log.info("escalation_step_unreachable", incident_id=incident_id, outcome=outcome)
+        if outcome == "stepped":
+            self._run_if_due(incident, outcome, now)
+            self.refresh_header(incident_id)
+
+    def _run_if_due(self, incident: Incident, outcome: str, now: datetime) -> None:
+        """A step just taken whose next step is already due (no wait) has no timer in the
+        index: run that one as a job now. (A step not yet due was re-indexed by `_step`.)"""
+        state = incident.escalation
+        if outcome != "stepped" or state.status is not EscalationStatus.ACTIVE:
+            return
+        if state.due_at is None or state.due_at <= now.timestamp():
+            self.timers.schedule_tick(incident.id, incident.token, None)
+
+    def _step(
+        self, incident: Incident, tokens: set[int], pipe: Pipeline, now: datetime
+    ) -> tuple[str, Incident]:
+        """Take the step of `incident` if one of `tokens` is current and it is due, queuing
+        on `pipe` (in MULTI) its writes and the timer of the step after it."""
+        if incident.token not in tokens or incident.policy is None:
+            return "stale", incident
+        plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
+        if plan is None:
+            due = incident.escalation.due_at
+            if due is not None and due > now.timestamp():
+                self.timers.schedule_tick(incident.id, incident.token, due, pipe=pipe)
+            return "not_due", incident
+        updated = self.apply(incident, plan, pipe, now)
+        self._index_next(updated, pipe, now)
+        return "stepped", updated
+
+    def _index_next(self, updated: Incident, pipe: Pipeline, now: datetime) -> None:
+        """Queue on `pipe` the due-index timer of the step after a step just taken (a step
+        due now has none: `_run_if_due` runs it as a job after the commit)."""
+        due = updated.escalation.due_at
+        if updated.escalation.status is EscalationStatus.ACTIVE and due and due > now.timestamp():
+            self.timers.schedule_tick(updated.id, updated.token, due, pipe=pipe)

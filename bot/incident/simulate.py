@@ -1,0 +1,144 @@
+"""`tocsin simulate`: the jobs' planner on a virtual clock, printing who is paged when.
+
+The JSON form is a stable interface:
+{"pages": [{"at", "offset_s", "step" (1-based), "loop" (0-based), "target", "via"}],
+ "notes": [...], "outcome": "acknowledged" | "resolved" | "exhausted" | "open"}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain import policy as planner
+from bot.domain.catalog import Catalog
+from bot.domain.durations import DurationError, format_duration, parse_duration
+from bot.domain.policy import EscalationStatus, Plan, Policy, Target, TargetKind
+from bot.domain.schedule import on_call
+from bot.slack_api.directory import Directory
+
+EVENTS = ("ack", "escalate", "resolve")
+
+
+class SimulationError(ValueError):
+    """Bad simulation input; the message says which argument and why."""
+
+
+@dataclass(frozen=True)
+class Event:
+    offset: timedelta
+    kind: str
+
+    @classmethod
+    def parse(cls, text: str) -> Event:
+        offset, sep, kind = text.partition(":")
+        if not sep or kind not in EVENTS:
+            raise SimulationError(
+                f"--event {text!r}: expected OFFSET:ACTION like 10m:ack, "
+                f"with ACTION one of {', '.join(EVENTS)}"
+            )
+        try:
+            delta = timedelta(0) if offset.strip() in ("0", "0s") else parse_duration(offset)
+        except DurationError as exc:
+            raise SimulationError(f"--event {text!r}: {exc}") from None
+        return cls(delta, kind)
+
+
+@dataclass
+class Result:
+    start: datetime
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    outcome: str = "open"
+    lines: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"pages": self.pages, "notes": self.notes, "outcome": self.outcome})
+
+
+def simulate(
+    catalog: Catalog,
+    policy: Policy,
+    directory: Directory,
+    start: datetime,
+    events: Sequence[Event] = (),
+    until: timedelta = timedelta(hours=24),
+) -> Result:
+    def lookup(target: Target, at: datetime) -> Sequence[str]:
+        if target.kind is TargetKind.SCHEDULE:
+            schedule = catalog.schedules.get(target.ref)
+            return on_call(schedule, at) if schedule else ()
+        if target.kind is TargetKind.USERGROUP:
+            return directory.usergroup_members(target.ref)
+        if target.is_email:
+            user = directory.user_by_email(target.ref)
+            return (user,) if user else ()
+        return (target.ref,)
+
+    result = Result(start)
+    end = start + until
+    pending = sorted(events, key=lambda e: e.offset)
+
+    def offset(at: datetime) -> str:
+        return f"+{format_duration(at - start)}"
+
+    def record(plan: Plan, at: datetime) -> None:
+        for note in plan.notes:
+            result.notes.append(f"{offset(at)}: {note}")
+            result.lines.append(f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  note: {note}")
+        for page in plan.pages:
+            result.pages.append(
+                {
+                    "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "offset_s": int((at - start).total_seconds()),
+                    "step": page.step + 1,
+                    "loop": page.loop,
+                    "target": page.user,
+                    "via": page.via,
+                }
+            )
+            result.lines.append(
+                f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  page {page.user:<12} "
+                f"step {page.step + 1} loop {page.loop}  via {page.via}"
+            )
+
+    plan = planner.start(policy, start, lookup)
+    record(plan, start)
+    state, outcome = plan.state, "open"
+    while True:
+        due = (
+            datetime.fromtimestamp(state.due_at, UTC)
+            if state.status is EscalationStatus.ACTIVE and state.due_at is not None
+            else None
+        )
+        event_at = start + pending[0].offset if pending else None
+        if event_at is not None and (due is None or event_at <= due) and event_at <= end:
+            event = pending.pop(0)
+            result.lines.append(
+                f"{offset(event_at):>9}  {event_at:%Y-%m-%d %H:%M:%S}Z  {event.kind}"
+            )
+            if event.kind == "resolve":
+                outcome = "resolved"
+                break
+            if event.kind == "ack":
+                state, outcome = state.stopped(), "acknowledged"
+                continue
+            plan = planner.escalate(policy, state, event_at, lookup)
+            record(plan, event_at)
+            state, outcome = plan.state, "open"
+        elif due is not None and due <= end:
+            stepped = planner.on_due(policy, state, due, lookup)
+            if stepped is None:  # cannot happen at the due instant; guard against a loop
+                break
+            record(stepped, due)
+            state = stepped.state
+        else:
+            break
+    if state.status is EscalationStatus.EXHAUSTED and outcome == "open":
+        outcome = "exhausted"
+    result.outcome = outcome
+    result.lines.append(f"outcome: {outcome}")
+    return result

@@ -1,0 +1,79 @@
+"""RQ job functions: thin. Load the runtime, bind log context, call the engine.
+
+Arguments are ids and primitives (the queue uses rq's JSON serializer).
+"""
+
+from __future__ import annotations
+
+import structlog
+from rq import get_current_job
+
+from bot.config.settings import Settings
+from bot.runtime import Runtime
+
+_runtime: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    """Called by the worker at start, so jobs share its clients."""
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime.build(Settings.from_env())
+    return _runtime
+
+
+def _bind(incident_id: str | None) -> None:
+    job = get_current_job()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(incident_id=incident_id, job_id=job.id if job else None)
+
+
+def tick(incident_id: str, token: int) -> str:
+    """An escalation step fell due for (incident, token)."""
+    _bind(incident_id)
+    return runtime().escalation.tick(incident_id, token)
+
+
+def tick_many(pairs: list[list[str | int]]) -> dict[str, str]:
+    """Steps that fell due together, as [incident, token] pairs (from the due index)."""
+    _bind(None)
+    return runtime().escalation.tick_many((str(i), int(t)) for i, t in pairs)
+
+
+def drain(incident_id: str) -> int:
+    """Deliver what the incident's outbox still owes."""
+    _bind(incident_id)
+    return runtime().escalation.drain(incident_id)
+
+
+def remind(incident_id: str, token: int, stage: int) -> str:
+    """A status update may be overdue: remind the commander (stage 1) or comms lead (2)."""
+    _bind(incident_id)
+    return runtime().updates.remind(incident_id, token, stage)
+
+
+def open_channel(incident_id: str) -> str | None:
+    """Create the incident channel, pin the header, bookmark the runbook, invite people."""
+    _bind(incident_id)
+    channels = runtime().channels
+    return channels.open(incident_id) if channels else None
+
+
+def refresh_header(incident_id: str) -> None:
+    """Bring the pinned header and the channel topic up to date."""
+    _bind(incident_id)
+    channels = runtime().channels
+    if channels:
+        channels.refresh(incident_id)
+
+
+def post_runbook(incident_id: str) -> bool:
+    """`/incident runbook`: post the matching runbook in the incident channel."""
+    _bind(incident_id)
+    rt = runtime()
+    return bool(rt.channels and rt.channels.post_runbook(rt.store.get(incident_id)))

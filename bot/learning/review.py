@@ -1,0 +1,263 @@
+"""Post-incident reviews and milestone corrections: the services behind jobs and commands.
+
+On resolve the review window opens (`TOCSIN_REVIEW_DUE_WITHIN`, 2 business days by
+default): the channel is told when it is due, the Markdown draft is uploaded as a file, and
+a reminder job fires at the due time and then every `TOCSIN_REVIEW_REMIND_EVERY` until
+somebody with the commander's rights presses *Mark review done*. Reminders are fenced by
+the review's token (a reopen and second resolve starts a new one) and rebuilt by the
+reconciler from the `reviews:pending` index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import redis
+import structlog
+from redis.client import Pipeline
+
+from bot import clock
+from bot.config.learning import LearningConfig
+from bot.domain import business_days
+from bot.domain.catalog import Catalog
+from bot.domain.incident import Action, Incident, Status
+from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
+from bot.domain.review import ReviewInput, as_json, draft
+from bot.domain.timeline import Entry, Kind
+from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.render import learning as lb
+from bot.state.learning_store import LearningStore, ReviewState
+from bot.state.learning_timers import LearningTimers
+from bot.state.store import Store
+
+log = structlog.get_logger(__name__)
+BOT = "tocsin"
+NameLookup = Callable[[str], str | None]
+
+
+def transact(r: redis.Redis, keys: list[str], change: Callable[[Pipeline], Any]) -> Any:
+    """WATCH `keys`, let `change` read (immediate mode) then call `pipe.multi()` and queue."""
+    with r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(*keys)  # type: ignore[no-untyped-call]
+                result = change(pipe)
+                pipe.execute()
+                return result
+            except redis.WatchError:
+                continue
+
+
+class Drafts:
+    """Builds the review's material; needs only Redis and the catalog (used by the CLI too)."""
+
+    def __init__(
+        self,
+        store: Store,
+        learning: LearningStore,
+        config: LearningConfig,
+        catalog: Callable[[], Catalog],
+        names: NameLookup | None = None,
+    ) -> None:
+        self.store, self.learning, self.config = store, learning, config
+        self.catalog, self.names = catalog, names
+
+    def material(self, incident_id: str) -> ReviewInput:
+        incident = self.store.get(incident_id)
+        rows = list(self.store.timeline_with_data(incident_id))
+        kept = self.learning.fact_rows(incident_id, rows)
+        known = facts(incident, kept, self.learning.overrides(incident_id))
+        try:
+            label = self.catalog().tier(incident.severity).label
+        except KeyError:
+            label = ""
+        people = {e.actor for e, _ in rows if e.actor != BOT} | set(incident.paged)
+        names: dict[str, str] = {}
+        if self.names is not None:
+            for user in sorted(people | incident.roles.holders()):
+                name = self.names(user)
+                if name:
+                    names[user] = name
+        return ReviewInput(
+            incident=incident,
+            facts=known,
+            timeline=[e for e, _ in rows],
+            dropped=self.store.timeline_dropped(incident_id),
+            actions=self.learning.actions(incident_id),
+            names=names,
+            tz=self.config.timezone,
+            redact=incident.private and self.config.redact_private,
+            severity_label=label,
+            generated_at=clock.now(),
+        )
+
+    def markdown(self, incident_id: str) -> str:
+        return draft(self.material(incident_id))
+
+    def json(self, incident_id: str) -> dict[str, Any]:
+        return as_json(self.material(incident_id))
+
+
+class Reviews:
+    def __init__(
+        self,
+        engine: Engine,
+        learning: LearningStore,
+        config: LearningConfig,
+        timers: LearningTimers,
+        drafts: Drafts,
+    ) -> None:
+        self.engine, self.store, self.learning = engine, engine.store, learning
+        self.config, self.timers, self.drafts = config, timers, drafts
+
+    def _deliver(self, incident_id: str) -> None:
+        if self.engine.esc.inline_delivery:
+            self.engine.esc.drain(incident_id)
+        else:
+            self.timers.drain(incident_id)
+
+    def on_resolved(self, incident: Incident) -> None:
+        """After a resolve commits: open the review window, tell the channel, post the draft."""
+        now = clock.now()
+        window = self.config.review_due_within
+        due = business_days.due_at(incident.resolved_at or now, window, self.config.timezone)
+        key = self.learning.review_key(incident.id)
+
+        def change(pipe: Pipeline) -> ReviewState:
+            old = self.learning.review(incident.id, pipe)
+            state = ReviewState(due.timestamp(), (old.token if old else 0) + 1)
+            pipe.multi()
+            self.learning.put_review(incident.id, state, pipe)
+            text = f"post-incident review due {due:%Y-%m-%d %H:%M} UTC ({window})"
+            self.store.record(incident.id, Entry(now, Kind.REVIEW_DUE, BOT, text), pipe)
+            shout = lb.review_due_text(incident, due, str(window))
+            item = say(shout, now, key=f"review:due:{state.token}")
+            item.blocks = lb.review_blocks(shout, incident.id)
+            self.store.add_outbox(incident.id, [item], pipe)
+            return state
+
+        state: ReviewState = transact(self.store.r, [key], change)
+        log.info(
+            "review_due", incident_id=incident.id, due_at=state.due_at, review_round=state.token
+        )
+        self.timers.schedule_review(incident.id, state.token, 0, state.due_at)
+        self.timers.post_draft(incident.id, state.token)
+        self._deliver(incident.id)
+
+    def remind(self, incident_id: str, token: int, number: int) -> str:
+        """The reminder job: fenced by (token, number); re-arms itself until the review is done."""
+        now = clock.now()
+        key = self.learning.review_key(incident_id)
+
+        def change(pipe: Pipeline) -> tuple[str, ReviewState | None]:
+            state = self.learning.review(incident_id, pipe)
+            incident = self.store.get(incident_id, pipe)
+            if (
+                state is None
+                or state.token != token
+                or state.reminders != number
+                or state.done_at is not None
+                or incident.status is not Status.RESOLVED
+                or self.engine.expired(incident, now)  # past retention: stop reminding
+            ):
+                return "stale", state
+            if now.timestamp() < state.due_at - 1.0:
+                return "not_due", state
+            pipe.multi()
+            state.reminders += 1
+            self.learning.put_review(incident_id, state, pipe)
+            text = lb.review_reminder_text(incident, state.due_at, number)
+            item = say(text, now, key=f"review:remind:{token}:{number}")
+            item.blocks = lb.review_blocks(text, incident_id)
+            self.store.add_outbox(incident_id, [item], pipe)
+            who = incident.roles.commander
+            entry = Entry(now, Kind.REMINDED, BOT, f"post-incident review due: reminded <@{who}>")
+            self.store.record(incident_id, entry, pipe)
+            return "reminded", state
+
+        outcome, state = transact(self.store.r, [key, self.store.incident_key(incident_id)], change)
+        log.info("review_reminder", incident_id=incident_id, number=number, outcome=outcome)
+        if outcome == "reminded":
+            nxt = now.timestamp() + self.config.review_remind_every_s
+            self.timers.schedule_review(incident_id, token, number + 1, nxt)
+            self._deliver(incident_id)
+        elif outcome == "not_due" and state is not None:
+            self.timers.schedule_review(incident_id, token, number, state.due_at)
+        return str(outcome)
+
+    def mark_done(self, incident_id: str, user: str) -> Outcome:
+        """Mark the review held (the commander's right); stops the reminders."""
+
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            state = self.learning.review(inc.id)
+            if state is None:
+                raise UserError("no post-incident review is due for this incident")
+            if state.done_at is not None:
+                raise UserError(f"the review was already marked done by <@{state.done_by}>")
+            state.done_at, state.done_by = now.timestamp(), user
+            self.learning.put_review(inc.id, state, pipe)
+            return inc
+
+        return self.engine.command(
+            incident_id,
+            user,
+            Action.COMPLETE_REVIEW,
+            change,
+            Kind.REVIEW_DONE,
+            f"post-incident review marked done by <@{user}>",
+        )
+
+    def correct(self, incident_id: str, user: str, which: str, when: str) -> Outcome:
+        """`/incident milestone ack|mitigated|resolved <YYYY-MM-DD HH:MM[Z]>`."""
+        try:
+            at = parse_when(when, self.config.timezone)
+        except MilestoneError as exc:
+            raise UserError(str(exc)) from None
+
+        def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
+            overrides = self.learning.overrides(inc.id)
+            try:
+                check_correction(inc, overrides, which, at, now)
+            except MilestoneError as exc:
+                raise UserError(str(exc)) from None
+            self.learning.set_override(inc.id, which, at, pipe)
+            return inc
+
+        incident = self.store.get(incident_id)
+        before = self.learning.overrides(incident_id).get(which) or {
+            "ack": incident.acknowledged_at,
+            "mitigated": incident.mitigated_at,
+            "resolved": incident.resolved_at,
+        }.get(which)
+        return self.engine.command(
+            incident_id,
+            user,
+            Action.CORRECT_MILESTONE,
+            change,
+            Kind.MILESTONE_CORRECTED,
+            lb.milestone_text(which, at, before, user),
+        )
+
+    def post_draft(self, incident_id: str, token: int, client: Any) -> str:
+        """Upload the draft as a Markdown file to the incident channel (once per token)."""
+        incident = self.store.get(incident_id)
+        if incident.channel_id is None:
+            raise RuntimeError(f"incident {incident_id} has no channel yet")  # RQ retries
+        marker = f"{self.learning.review_key(incident_id)}:posted:{token}"
+        if not self.store.r.set(marker, "posting", nx=True, ex=600):
+            return "already_posted"
+        try:
+            client.files_upload_v2(
+                channel=incident.channel_id,
+                content=self.drafts.markdown(incident_id),
+                filename=f"review-{incident_id}.md",
+                title=f"Post-incident review draft · {incident_id}",
+                initial_comment=lb.draft_comment(incident),
+            )
+        except Exception:
+            self.store.r.delete(marker)
+            raise
+        self.store.r.set(marker, "posted", ex=90 * 86400)
+        return "posted"

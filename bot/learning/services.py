@@ -1,0 +1,114 @@
+"""The learning loop's services for one process, built by the runtime (never at import).
+
+`build_learning` makes them from their collaborators and hooks the review window onto resolve.
+`reconcile_learning` rebuilds lost review and action-item timers and re-drives their
+announcements; the worker's ticker runs it with the incident reconciler.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from rq import Queue
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import clock
+from bot.config.learning import LearningConfig
+from bot.domain.catalog import Catalog
+from bot.incident.commands import Engine
+from bot.learning.actions import ActionItems
+from bot.learning.review import Drafts, Reviews
+from bot.state.learning_store import LearningStore
+from bot.state.learning_timers import LearningReport, LearningTimers, action_job_id, review_job_id
+from bot.state.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+class NameCache:
+    """People's Slack names for reviews (cached; None when Slack is not reachable)."""
+
+    def __init__(self, slack: WebClient | None) -> None:
+        self.slack = slack
+        self._names: dict[str, str | None] = {}
+
+    def __call__(self, user: str) -> str | None:
+        if user not in self._names:
+            name = None
+            if self.slack is not None:
+                try:
+                    profile = self.slack.users_info(user=user)["user"]
+                    name = profile.get("name") or profile.get("real_name")
+                except (SlackApiError, OSError, KeyError, TypeError):
+                    name = None
+            self._names[user] = name
+        return self._names[user]
+
+
+@dataclass
+class Learning:
+    incidents: Store
+    config: LearningConfig
+    store: LearningStore
+    timers: LearningTimers
+    drafts: Drafts
+    reviews: Reviews
+    actions: ActionItems
+
+
+def build_learning(
+    incidents: Store,
+    engine: Engine,
+    queue: Queue,
+    catalog: Callable[[], Catalog],
+    slack: WebClient | None,
+    config: LearningConfig | None = None,
+) -> Learning:
+    """The services of one process (TOCSIN_* learning variables read once here)."""
+    config = config or LearningConfig.from_env(os.environ)
+    store = LearningStore(incidents)
+    timers = LearningTimers(queue)
+    drafts = Drafts(incidents, store, config, catalog, NameCache(slack))
+    reviews = Reviews(engine, store, config, timers, drafts)
+    actions = ActionItems(engine, store, config, timers)
+    engine.resolved_hooks.append(reviews.on_resolved)
+    return Learning(incidents, config, store, timers, drafts, reviews, actions)
+
+
+def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
+    """Re-arm review reminders and action-item reminders whose jobs are gone."""
+    report = LearningReport()
+    now = clock.now_ts()
+    for incident_id in lrn.store.pending_reviews():
+        state = lrn.store.review(incident_id)
+        if state is None or state.done_at is not None:
+            continue
+        job = review_job_id(incident_id, state.token, state.reminders)
+        if not lrn.timers.is_live(job):
+            last = state.due_at if state.reminders == 0 else now
+            lrn.timers.schedule_review(incident_id, state.token, state.reminders, max(last, now))
+            report.reviews_rebuilt.append(incident_id)
+        owed = [
+            i
+            for i in lrn.incidents.outbox(incident_id)
+            if i.status == "pending" and now - i.created_at > grace_s
+        ]
+        if owed:
+            lrn.timers.drain(incident_id)
+            report.drains.append(incident_id)
+    for ref, at in lrn.store.due_actions():
+        if not lrn.timers.is_live(action_job_id(ref)):
+            lrn.timers.schedule_action(ref, max(at, now))
+            report.actions_rebuilt.append(ref)
+    if report.reviews_rebuilt or report.actions_rebuilt or report.drains:
+        log.warning(
+            "learning_reconciled",
+            reviews_rebuilt=report.reviews_rebuilt,
+            actions_rebuilt=report.actions_rebuilt,
+            drains=report.drains,
+        )
+    return report

@@ -1,0 +1,124 @@
+"""Block Kit structures, built with `slack_sdk.models` so Slack's field limits are checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.domain.incident import Incident
+from bot.render.messages import escape, sev, slack_date
+
+ACK, ESCALATE, UPDATE, RESOLVE = (
+    "incident_ack",
+    "incident_escalate",
+    "incident_update",
+    "incident_resolve",
+)
+
+
+def _dicts(blocks: list[Block]) -> list[dict[str, Any]]:
+    return [b.to_dict() for b in blocks]
+
+
+def page_blocks(incident: Incident, text: str) -> list[dict[str, Any]]:
+    """A page DM: the summary and Acknowledge / Escalate buttons carrying the incident id."""
+    return _dicts(
+        [
+            SectionBlock(text=MarkdownTextObject(text=text[:3000])),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Service *{escape(incident.service)}* · declared by "
+                        f"<@{incident.declared_by}> · status {incident.status.value}"
+                    )
+                ]
+            ),
+            ActionsBlock(
+                block_id=f"page:{incident.id}",
+                elements=[
+                    ButtonElement(
+                        text="Acknowledge", action_id=ACK, value=incident.id, style="primary"
+                    ),
+                    ButtonElement(
+                        text="Escalate", action_id=ESCALATE, value=incident.id, style="danger"
+                    ),
+                ],
+            ),
+        ]
+    )
+
+
+def _person(user: str | None) -> str:
+    return f"<@{user}>" if user else "—"
+
+
+def header_blocks(
+    incident: Incident, label: str, next_page: str | None, runbook: str | None = None
+) -> list[dict[str, Any]]:
+    """The pinned header: who owns it, who is paged next, when the next update is due."""
+    roles = incident.roles
+    acked = (
+        f"{_person(incident.acknowledged_by)} {slack_date(incident.acknowledged_at.timestamp())}"
+        if incident.acknowledged_at
+        else "not yet"
+    )
+    due = (
+        slack_date(incident.update_due_at, "{date_short_pretty} {time}")
+        if incident.update_due_at and incident.is_open
+        else "—"
+    )
+    fields = [
+        f"*Status*\n{incident.status.value}",
+        f"*Severity*\n{sev(incident)} {escape(label)}",
+        f"*Commander*\n{_person(roles.commander)}",
+        f"*Comms lead*\n{_person(roles.comms)}",
+        f"*Acknowledged*\n{acked}",
+        f"*Paged next*\n{next_page or '—'}",
+        f"*Next update due*\n{due}",
+        f"*Service*\n{escape(incident.service)}",
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=f"{incident.severity.upper()} · {incident.title}"[:150]),
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
+    ]
+    if incident.description:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=escape(incident.description)[:3000]))
+        )
+    context = f"{incident.id} · declared by <@{incident.declared_by}> " + slack_date(
+        incident.declared_at.timestamp(), "{date_short_pretty} {time}"
+    )
+    if runbook:
+        context += f" · runbook: {escape(runbook)}"
+    blocks += [ContextBlock(elements=[MarkdownTextObject(text=context)]), DividerBlock()]
+    if incident.is_open:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"header:{incident.id}",
+                elements=[
+                    ButtonElement(
+                        text="Acknowledge", action_id=ACK, value=incident.id, style="primary"
+                    ),
+                    ButtonElement(text="Escalate", action_id=ESCALATE, value=incident.id),
+                    ButtonElement(text="Post update", action_id=UPDATE, value=incident.id),
+                    ButtonElement(
+                        text="Resolve", action_id=RESOLVE, value=incident.id, style="danger"
+                    ),
+                ],
+            )
+        )
+    return _dicts(blocks)
+
+
+def text_blocks(text: str) -> list[dict[str, Any]]:
+    return _dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))])

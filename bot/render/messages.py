@@ -1,0 +1,161 @@
+"""Every user-facing message text, in one place.
+
+User-supplied text goes through `escape` before it reaches mrkdwn, so a title such as
+`<!channel>` or `<https://evil|x>` shows as typed and pings nobody. Block Kit structures
+live in `bot.render.blocks`, built with `slack_sdk.models` so Slack's limits are checked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.durations import format_duration
+from bot.domain.incident import Incident
+from bot.domain.timeline import Kind
+from bot.domain.updates import StatusUpdate
+
+SEVERITY_EMOJI = {
+    "sev1": ":red_circle:",
+    "sev2": ":large_orange_circle:",
+    "sev3": ":large_yellow_circle:",
+}
+KIND_EMOJI = {
+    Kind.ACKNOWLEDGED: ":white_check_mark:",
+    Kind.ESCALATED: ":arrow_double_up:",
+    Kind.MITIGATED: ":shield:",
+    Kind.RESOLVED: ":tada:",
+    Kind.REOPENED: ":leftwards_arrow_with_hook:",
+    Kind.SEVERITY_CHANGED: ":rotating_light:",
+    Kind.ROLE_ASSIGNED: ":bust_in_silhouette:",
+    Kind.PAGE_REQUESTED: ":pager:",
+    Kind.STATUS_UPDATE: ":memo:",
+}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_date(ts: float, fmt: str = "{time}", fallback: str | None = None) -> str:
+    """A date Slack shows in each reader's own timezone."""
+    shown = fallback or datetime.fromtimestamp(ts).strftime("%H:%M UTC")  # noqa: DTZ006
+    return f"<!date^{int(ts)}^{fmt}|{shown}>"
+
+
+def sev(incident: Incident) -> str:
+    return (
+        f"{SEVERITY_EMOJI.get(incident.severity, ':rotating_light:')} {incident.severity.upper()}"
+    )
+
+
+def incident_label(incident: Incident, *, redact: bool = False) -> str:
+    """`SEV2 <id> · <title>`; `redact`: `SEV2 private incident <id>`, for a non-member."""
+    if redact:
+        return f"{incident.severity.upper()} private incident {incident.id}"
+    return f"{incident.severity.upper()} {incident.id} · {escape(incident.title)}"
+
+
+def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
+    """The notification text of a page (what a phone shows)."""
+    where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
+    loop_note = f", loop {loop + 1}" if loop else ""
+    return (
+        f":rotating_light: You are paged for {incident_label(incident)}{where} "
+        f"(step {step + 1}{loop_note}, via {via}). Acknowledge to stop escalation."
+    )
+
+
+def manual_page_text(incident: Incident, by: str, message: str) -> str:
+    where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
+    said = f": “{escape(message)}”" if message else ""
+    return f":pager: <@{by}> pages you for {incident_label(incident)}{where}{said}"
+
+
+def exhausted_text(incident: Incident, *, redact: bool = False) -> str:
+    """Escalation ran out; `redact` leaves a private incident's details out."""
+    policy = incident.policy.name if incident.policy else "the escalation policy"
+    label = incident_label(incident, redact=redact)
+    where = f" (<#{incident.channel_id}>)" if incident.channel_id and not redact else ""
+    return (
+        f":warning: {label}{where}: {policy} is exhausted and nobody has "
+        "acknowledged. Somebody must take this incident now."
+    )
+
+
+def announcement(kind: Kind, text: str) -> str:
+    """What the incident channel is told when somebody acts."""
+    return f"{KIND_EMOJI.get(kind, ':information_source:')} {text[:1].upper()}{text[1:]}"
+
+
+def stakeholder_declared(incident: Incident, label: str) -> str:
+    if incident.private:
+        return f"{sev(incident)} A private incident was declared ({label}). Details are restricted."
+    where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
+    return (
+        f"{sev(incident)} *{escape(incident.title)}* ({label}) on "
+        f"*{escape(incident.service)}* declared by <@{incident.declared_by}>{where}"
+    )
+
+
+def topic(incident: Incident) -> str:
+    commander = f"IC <@{incident.roles.commander}>" if incident.roles.commander else "no IC"
+    parts = [incident.severity.upper(), incident.status.value, commander, escape(incident.title)]
+    return " · ".join(parts)[:250]
+
+
+def update_text(incident: Incident, update: StatusUpdate, by: str, number: int) -> str:
+    """The fixed status-update template, as mrkdwn."""
+    due = incident.update_due_at
+    next_at = slack_date(due, "{date_short_pretty} {time}") if due else "not scheduled"
+    return (
+        f":memo: *Update {number}* · {update.status} · by <@{by}>\n"
+        f"*Symptoms observed:* {escape(update.symptoms)}\n"
+        f"*Actions taken:* {escape(update.actions)}\n"
+        f"*Next steps:* {escape(update.next_steps)}\n"
+        f"*Next update:* {next_at} (in {format_duration(update.next_in_s)})"
+    )
+
+
+def stakeholder_update(incident: Incident, update: StatusUpdate, number: int) -> str:
+    if incident.private:
+        return f"{sev(incident)} Private incident: update {number} posted ({update.status})."
+    title, symptoms = escape(incident.title), escape(update.symptoms)
+    return f"{sev(incident)} *{title}* — update {number} ({update.status}): {symptoms}"
+
+
+def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
+    due = incident.update_due_at or 0
+    whom = f"<@{who}>" if who else "Commander"
+    if stage == 1:
+        return (
+            f":alarm_clock: {whom}, a status update was due {slack_date(due)}. "
+            "Post one with `/incident update`."
+        )
+    return (
+        f":alarm_clock: {whom}, the status update due {slack_date(due)} is still missing. "
+        "As comms lead, please post one with `/incident update`."
+    )
+
+
+def undeliverable_text(kind: str, to: str, reason: str) -> str:
+    """Said in the incident channel when a page or post can never be delivered."""
+    if kind == "page":
+        return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
+    return f":warning: Could not post in <#{to}>: {reason}."
+
+
+def write_limited(per_minute: float, burst: int, wait_s: int) -> str:
+    """The polite answer to a person writing to an incident faster than the limit allows."""
+    return (
+        f"Easy there: each person can make {per_minute:g} changes a minute to an incident "
+        f"({burst} at once), and you have used them up for now. Try again in {wait_s} s."
+    )
+
+
+def reopen_expired(incident: Incident, days: str) -> str:
+    return (
+        f"{incident.id} was resolved more than {days} days ago (TOCSIN_RETENTION_DAYS), so "
+        "its delivery records are gone and it cannot be reopened. Declare a new incident "
+        f"and mention {incident.id} in it."
+    )

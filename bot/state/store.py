@@ -1,0 +1,331 @@
+"""Redis repository: incidents, their outbox of pages, timelines, idempotency keys.
+
+Every write method takes `pipe` so the caller owns the transaction (as rq does).
+Incidents are read under WATCH and written in MULTI: a racing writer makes the
+transaction fail and the caller re-reads, so each change is applied exactly once.
+
+A timeline keeps its last TIMELINE_MAX entries (XADD MAXLEN ~); the entries the metrics
+and the review's milestones are computed from (FACT_KINDS) are also appended to the
+incident's `facts` list, which nothing trims: the bot writes a bounded number of them per
+escalation run, and people's writes are rate-limited (bot.state.write_limits).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import redis
+from redis.client import Pipeline
+
+from bot.domain.incident import Incident
+from bot.domain.milestones import FACT_KINDS
+from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
+from bot.state import gauges
+from bot.state.counters import COUNTERS, timeline_field
+
+T = TypeVar("T")
+PREFIX = "tocsin"
+Row = tuple[Entry, dict[str, Any]]  # a timeline entry with its data
+
+
+class IncidentNotFound(LookupError):
+    def __init__(self, incident_id: str) -> None:
+        super().__init__(f"no incident {incident_id!r}")
+        self.incident_id = incident_id
+
+
+@dataclass
+class OutboxItem:
+    """A message the bot owes somebody: a page DM or an announcement in a channel."""
+
+    key: str  # unique within the incident: "page:<step>:<loop>:<user>", "announce:..."
+    kind: str  # page | announce
+    to: str  # user id (page), channel id, or "@incident" (the incident's channel, when it exists)
+    text: str
+    step: int = 0
+    loop: int = 0
+    via: str = ""
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    created_at: float = 0.0
+    sent_at: float | None = None
+    ref: str | None = None  # where it landed, e.g. "D123/1700000000.000100"
+    last_error: str | None = None
+    thread: str | None = None  # "@header": reply in the thread of the incident's header message
+    blocks: list[dict[str, Any]] | None = None
+    broadcast: bool = False  # reply_broadcast for thread replies
+
+    def to_json(self) -> str:
+        return json.dumps(vars(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> OutboxItem:
+        return cls(**json.loads(raw))
+
+
+class Store:
+    def __init__(self, connection: redis.Redis) -> None:
+        self.r = connection
+        self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
+
+    # keys -----------------------------------------------------------------------------
+    @staticmethod
+    def incident_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}"
+
+    @staticmethod
+    def outbox_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:outbox"
+
+    @staticmethod
+    def timeline_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:timeline"
+
+    @staticmethod
+    def facts_key(incident_id: str) -> str:
+        return f"{PREFIX}:inc:{incident_id}:facts"
+
+    open_key = f"{PREFIX}:open"
+    all_key = f"{PREFIX}:all"
+    closed_key = (
+        f"{PREFIX}:closed"  # resolved incidents by resolution time (bot.incident.retention)
+    )
+
+    # incidents ------------------------------------------------------------------------
+    def next_number(self, day: str) -> int:
+        """A per-day incident counter (day as YYYYMMDD), for ids and channel names."""
+        key = f"{PREFIX}:seq:{day}"
+        number = int(self.r.incr(key))
+        self.r.expire(key, 3 * 86400)
+        return number
+
+    def get(self, incident_id: str, conn: redis.Redis | Pipeline | None = None) -> Incident:
+        raw = (conn or self.r).get(self.incident_key(incident_id))
+        if raw is None:
+            raise IncidentNotFound(incident_id)
+        return parse_incident(raw)
+
+    def get_many(self, incident_ids: Iterable[str]) -> dict[str, Incident]:
+        """The incidents that exist among `incident_ids`, in one round trip."""
+        ids = list(incident_ids)
+        raw = self.r.mget([self.incident_key(i) for i in ids]) if ids else []
+        return {i: parse_incident(x) for i, x in zip(ids, raw, strict=True) if x is not None}
+
+    def find(self, incident_id: str) -> Incident | None:
+        try:
+            return self.get(incident_id)
+        except IncidentNotFound:
+            return None
+
+    def put(self, incident: Incident, pipe: Pipeline) -> None:
+        pipe.set(self.incident_key(incident.id), json.dumps(incident.to_dict()))
+        pipe.zadd(self.all_key, {incident.id: incident.declared_at.timestamp()})
+        if incident.is_open:
+            pipe.sadd(self.open_key, incident.id)
+            pipe.zrem(self.closed_key, incident.id)
+        else:
+            pipe.srem(self.open_key, incident.id)
+            closed = incident.resolved_at or incident.declared_at
+            pipe.zadd(self.closed_key, {incident.id: closed.timestamp()})
+        gauges.track(pipe, incident)  # /metrics' figures move with the incident
+
+    def open_ids(self) -> list[str]:
+        return sorted(str(i) for i in self.r.smembers(self.open_key))
+
+    def update(self, incident_id: str, change: Callable[[Incident, Pipeline], T]) -> T:
+        """Run `change(incident, pipe)` under WATCH and commit its queued writes atomically.
+
+        `change` reads the incident as it is now, decides, and queues writes on `pipe`
+        (already in MULTI). If another writer got there first the whole thing is re-run on
+        the new state. Whatever `change` raises aborts without writing.
+        """
+        key = self.incident_key(incident_id)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)  # type: ignore[no-untyped-call]
+                    incident = self.get(incident_id, pipe)
+                    pipe.multi()
+                    result = change(incident, pipe)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
+    # outbox ---------------------------------------------------------------------------
+    def add_outbox(self, incident_id: str, items: list[OutboxItem], pipe: Pipeline) -> None:
+        for item in items:
+            pipe.hsetnx(self.outbox_key(incident_id), item.key, item.to_json())
+
+    def outbox(self, incident_id: str) -> list[OutboxItem]:
+        return self.outboxes([incident_id])[0]
+
+    def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
+        raw = self.r.hget(self.outbox_key(incident_id), key)
+        return None if raw is None else OutboxItem.from_json(str(raw))
+
+    def save_outbox_item(self, incident_id: str, item: OutboxItem) -> None:
+        self.r.hset(self.outbox_key(incident_id), item.key, item.to_json())
+
+    @staticmethod
+    def claim_key(incident_id: str, key: str) -> str:
+        return f"{PREFIX}:claim:{incident_id}:{key}"
+
+    def outboxes(self, incident_ids: Sequence[str]) -> list[list[OutboxItem]]:
+        """Several incidents' outboxes in one round trip, each in creation order."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for incident_id in incident_ids:
+                pipe.hgetall(self.outbox_key(incident_id))
+            raw: list[dict[str, str]] = pipe.execute()
+        return [
+            sorted((OutboxItem.from_json(v) for v in items.values()), key=_creation)
+            for items in raw
+        ]
+
+    def claim_many(
+        self, items: Sequence[tuple[str, str]], owner: str, lease_s: float
+    ) -> list[tuple[str, str, OutboxItem | None]]:
+        """Take the right to deliver each (incident, key) for `lease_s` s (SET NX PX), and
+        re-read the item under it, all in one round trip; return those claimed, as they are
+        now (None if gone)."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for incident_id, key in items:
+                pipe.set(self.claim_key(incident_id, key), owner, nx=True, px=int(lease_s * 1000))
+                pipe.hget(self.outbox_key(incident_id), key)
+            answers = pipe.execute()
+        return [
+            (incident_id, key, None if raw is None else OutboxItem.from_json(str(raw)))
+            for (incident_id, key), claimed, raw in zip(
+                items, answers[::2], answers[1::2], strict=True
+            )
+            if claimed
+        ]
+
+    def release_many(self, claims: Sequence[tuple[str, str]]) -> None:
+        if claims:
+            self.r.delete(*(self.claim_key(incident_id, key) for incident_id, key in claims))
+
+    def renew_claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
+        """Extend our claim for another `lease_s` (only if it is still ours)."""
+        renewed = self.r.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0",
+            1,
+            self.claim_key(incident_id, key),
+            owner,
+            int(lease_s * 1000),
+        )
+        return bool(renewed)
+
+    # timeline -------------------------------------------------------------------------
+    def record(
+        self,
+        incident_id: str,
+        entry: Entry,
+        pipe: Pipeline | redis.Redis | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        fields = {
+            "at": entry.at.isoformat(),
+            "kind": entry.kind.value,
+            "actor": entry.actor,
+            "text": entry.text,
+            "data": json.dumps(data or {}),
+        }
+        conn = pipe or self.r
+        key = self.timeline_key(incident_id)
+        # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
+        conn.xadd(key, fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
+        if entry.kind in FACT_KINDS:
+            fact = [fields["at"], entry.kind.value, entry.actor, data or {}]
+            conn.rpush(self.facts_key(incident_id), json.dumps(fact, separators=(",", ":")))
+        conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
+
+    def timeline(self, incident_id: str) -> list[Entry]:
+        return [e for e, _ in self.timeline_with_data(incident_id)]
+
+    def timeline_with_data(self, incident_id: str) -> Iterator[Row]:
+        rows = cast(list[tuple[str, dict[str, str]]], self.r.xrange(self.timeline_key(incident_id)))
+        for _id, fields in rows:
+            yield parse_entry(fields)
+
+    def timeline_dropped(self, incident_id: str) -> int:
+        """How many of the timeline's oldest entries the cap has dropped."""
+        try:
+            info = self.r.xinfo_stream(self.timeline_key(incident_id))
+        except redis.ResponseError:  # no timeline at all
+            return 0
+        return max(0, int(info.get("entries-added", info["length"])) - int(info["length"]))
+
+    # channels ---------------------------------------------------------------------------
+    def link_channel(self, channel_id: str, incident_id: str) -> None:
+        self.r.set(f"{PREFIX}:chan:{channel_id}", incident_id)
+
+    def incident_for_channel(self, channel_id: str) -> str | None:
+        found = self.r.get(f"{PREFIX}:chan:{channel_id}")
+        return None if found is None else str(found)
+
+    def incident_in_channel(self, channel_id: str) -> Incident | None:
+        """The incident whose channel this is, in one round trip once the link is known.
+
+        A channel belongs to one incident for good, so the link is remembered in this
+        process; the incident read confirms it (a cleared database forgets it again).
+        """
+        cached = self._channels.get(channel_id)
+        if cached is not None and (incident := self._confirm(channel_id, self.find(cached))):
+            return incident
+        incident_id = self.incident_for_channel(channel_id)
+        incident = None if incident_id is None else self.find(incident_id)
+        if incident is not None and incident.channel_id == channel_id:
+            if len(self._channels) >= 10_000:
+                self._channels.clear()
+            self._channels[channel_id] = incident.id
+        return incident
+
+    # idempotency ----------------------------------------------------------------------
+    def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:
+        """True the first time `key` is seen within `ttl_s` (Slack may deliver twice)."""
+        return bool(self.r.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s))
+
+    def first_delivery_in(
+        self, key: str, channel_id: str, ttl_s: int = 3600
+    ) -> tuple[bool, Incident | None]:
+        """`first_delivery`, and the channel's incident if its link is remembered (see
+        `incident_in_channel`), in one round trip; None when the incident is not known yet."""
+        cached = self._channels.get(channel_id)
+        if cached is None:
+            return self.first_delivery(key, ttl_s), None
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s)
+            pipe.get(self.incident_key(cached))
+            first, raw = pipe.execute()
+        incident = self._confirm(channel_id, None if raw is None else parse_incident(raw))
+        return bool(first), incident
+
+    def _confirm(self, channel_id: str, incident: Incident | None) -> Incident | None:
+        """The remembered link's incident if it still names this channel; else forget it."""
+        if incident is not None and incident.channel_id == channel_id:
+            return incident
+        self._channels.pop(channel_id, None)
+        return None
+
+
+def parse_incident(raw: str | bytes) -> Incident:
+    """An incident as stored (its JSON document)."""
+    return Incident.from_dict(json.loads(raw))
+
+
+def parse_entry(fields: dict[str, str]) -> Row:
+    """A timeline entry as stored (a stream entry's fields)."""
+    entry = Entry(
+        datetime.fromisoformat(fields["at"]), Kind(fields["kind"]), fields["actor"], fields["text"]
+    )
+    return entry, json.loads(fields.get("data", "{}"))
+
+
+def _creation(item: OutboxItem) -> tuple[float, str]:
+    return item.created_at, item.key

@@ -1,0 +1,54 @@
+"""How fast one person may write to one incident: a GCRA rate limit kept in Redis.
+
+Every command a person runs on an incident (a note, an update, a page with its message, a
+resolve summary, a severity reason, an action item...) adds to its timeline and often to
+its outbox, which live in Redis until the incident's retention ends. So each person may do
+`per_minute` of them a minute on each incident, `burst` of them at once.
+
+The limiter keeps one key per (incident, person): the theoretical arrival time (GCRA) in
+milliseconds, expiring as soon as the person's allowance is full again, so an idle limiter
+holds nothing. One Lua call decides and records atomically, for every web process at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+
+from bot import clock
+from bot.state.store import PREFIX
+
+# KEYS[1]: the limiter's key. ARGV: now (ms), emission interval (ms), burst.
+# Returns 0 when the write may go ahead (and records it), else the ms to wait.
+_GCRA = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local window = interval * tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local after = tat + interval
+if after - now > window then
+  return math.ceil(after - now - window)
+end
+redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now))
+return 0
+"""
+
+
+class WriteLimiter:
+    def __init__(self, connection: redis.Redis, per_minute: float, burst: int) -> None:
+        self.per_minute, self.burst = per_minute, max(1, burst)
+        self.interval_ms = max(1, math.ceil(60_000 / per_minute))
+        self._take = connection.register_script(_GCRA)
+
+    @staticmethod
+    def key(incident_id: str, user: str) -> str:
+        return f"{PREFIX}:rate:{incident_id}:{user}"
+
+    def take(self, incident_id: str, user: str) -> int:
+        """0 when `user` may write to the incident now (counted); else whole seconds to wait."""
+        now_ms = int(clock.now_ts() * 1000)
+        args = [now_ms, self.interval_ms, self.burst]
+        wait_ms = int(self._take(keys=[self.key(incident_id, user)], args=args))
+        return math.ceil(wait_ms / 1000)
