@@ -26,6 +26,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
 from bot.incident.channel import ChannelService
 from bot.incident.commands import Engine
+from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning
@@ -166,14 +167,14 @@ class Runtime:
                 if settings.directory_file
                 else StaticDirectory.empty()
             )
+        timers = Timers(queue)
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         escalation = Escalation(
             store=store,
             catalog=catalog,
-            pager=pager,
             directory=directory,
-            timers=Timers(queue),
-            lease_s=settings.claim_lease_s,
-            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
+            timers=timers,
+            delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
             inline_delivery=inline_delivery,
         )
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)

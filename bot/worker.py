@@ -111,7 +111,7 @@ class Reconciler(threading.Thread):
 
 def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -> int:
     name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    runtime.escalation.owner = name
+    runtime.escalation.delivery.owner = name
     jobs.install(runtime)
     learning(runtime)  # review window on resolve, Slack error counters
     ticker = Ticker(runtime, name)

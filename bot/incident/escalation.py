@@ -10,7 +10,7 @@ WATCH/MULTI for the whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -25,8 +25,8 @@ from bot.domain.incident import Incident, record_pages
 from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
 from bot.domain.schedule import on_call
 from bot.domain.timeline import Entry, Kind
-from bot.incident.delivery import BOT, Deliveries
-from bot.paging import Pager
+from bot.incident.delivery import BOT, Delivery, Drained
+from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
 from bot.state.store import OutboxItem, Store, parse_incident
@@ -37,14 +37,12 @@ __all__ = ["BOT", "Escalation"]
 
 
 @dataclass
-class Escalation(Deliveries):
+class Escalation:
     store: Store
     catalog: Callable[[], Catalog]
-    pager: Pager
     directory: Directory
     timers: Timers
-    lease_s: float = 30.0
-    owner: str = "tocsin"
+    delivery: Delivery
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
     # Bring the pinned header up to date in this process (a worker with Slack), or None to
     # leave it to a job (the web process) — or to nobody when there is no Slack at all.
@@ -63,6 +61,27 @@ class Escalation(Deliveries):
         except Exception:  # Slack down: a job with retries takes it over
             log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
             self.timers.refresh_header(incident_id)
+
+    # --- delivering ---------------------------------------------------------------------
+    def drain(self, incident_id: str) -> int:
+        """Deliver every pending outbox item this worker can claim; return how many sent."""
+        drained = self.drain_many([incident_id])
+        if drained.failures:
+            raise DeliveryError("; ".join(drained.failures[incident_id]))
+        return drained.sent
+
+    def drain_many(
+        self, incident_ids: Sequence[str], known: Mapping[str, Incident] | None = None
+    ) -> Drained:
+        """Deliver several incidents' outboxes (`Delivery.drain_many`), skip the steps found
+        unreachable, then enqueue the drain of the notices owed for what could not go (after
+        the skip, so that drain sends the next step's pages too)."""
+        drained = self.delivery.drain_many(incident_ids, known)
+        for incident_id, run, step, loop in drained.unreachable:
+            self.step_unreachable(incident_id, run, step, loop)
+        for incident_id in drained.notices:
+            self.timers.schedule_drain(incident_id)
+        return drained
 
     # --- resolving targets ---------------------------------------------------------------
     def lookup(self, target: Target, at: datetime) -> Sequence[str]:
@@ -199,7 +218,7 @@ class Escalation(Deliveries):
             if incident_id in known:
                 self._run_if_due(known[incident_id], outcome, now)
         if self.inline_delivery:
-            _, failures = self.drain_many(ids, known)
+            failures = self.drain_many(ids, known).failures
             for incident_id in failures:  # a job of its own retries it with backoff
                 self.timers.schedule_drain(incident_id)
         else:
