@@ -63,6 +63,14 @@ class Escalation:
             self.timers.refresh_header(incident_id)
 
     # --- delivering ---------------------------------------------------------------------
+    def deliver(self, incident_id: str) -> None:
+        """Deliver what the incident owes: at once in a worker, by a drain job from the web
+        process (`inline_delivery`)."""
+        if self.inline_delivery:
+            self.drain(incident_id)
+        else:
+            self.timers.schedule_drain(incident_id)
+
     def drain(self, incident_id: str) -> int:
         """Deliver every pending outbox item this worker can claim; return how many sent."""
         drained = self.drain_many([incident_id])
@@ -162,10 +170,7 @@ class Escalation:
         esc = incident.escalation
         if esc.status is EscalationStatus.ACTIVE:
             self.timers.schedule_tick(incident.id, incident.token, esc.due_at)
-        if self.inline_delivery:
-            self.drain(incident.id)
-        else:
-            self.timers.schedule_drain(incident.id)
+        self.deliver(incident.id)
 
     # --- the tick jobs ------------------------------------------------------------------
     def tick(self, incident_id: str, token: int) -> str:
@@ -176,10 +181,7 @@ class Escalation:
         )
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
         self._run_if_due(incident, outcome, now)
-        if self.inline_delivery:  # a retry of a step that committed still owes its pages
-            self.drain(incident_id)
-        else:
-            self.timers.schedule_drain(incident_id)
+        self.deliver(incident_id)  # a retry of a step that committed still owes its pages
         if outcome == "stepped":
             self.refresh_header(incident_id)  # "paged next" moved on
         return outcome

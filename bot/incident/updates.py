@@ -152,8 +152,7 @@ class Updates:
                 cadence = catalog.tier(incident.severity).update_every_s
                 at = incident.update_due_at + reminder_delay(2, cadence)
                 self.esc.timers.schedule_remind(incident_id, token, 2, at)
-            if self.esc.inline_delivery:
-                self.esc.drain(incident_id)
+            self.esc.deliver(incident_id)
         elif outcome == "not_due" and incident.update_due_at is not None:
             cadence = catalog.tier(incident.severity).update_every_s
             at = incident.update_due_at + reminder_delay(stage, cadence)

@@ -109,10 +109,7 @@ class ActionItems:
         outcome: Outcome = transact(self.store.r, [self.learning.actions_key(incident_id)], change)
         log.info("action_item_close", incident_id=incident_id, user_id=user, ok=outcome.ok)
         if outcome.ok:
-            if self.engine.esc.inline_delivery:
-                self.engine.esc.drain(incident_id)
-            else:
-                self.timers.drain(incident_id)
+            self.engine.esc.deliver(incident_id)
         return outcome
 
     def remind(self, ref: str, client: Any) -> str:

@@ -112,12 +112,6 @@ class Reviews:
         self.engine, self.store, self.learning = engine, engine.store, learning
         self.config, self.timers, self.drafts = config, timers, drafts
 
-    def _deliver(self, incident_id: str) -> None:
-        if self.engine.esc.inline_delivery:
-            self.engine.esc.drain(incident_id)
-        else:
-            self.timers.drain(incident_id)
-
     def on_resolved(self, incident: Incident) -> None:
         """After a resolve commits: open the review window, tell the channel, post the draft."""
         now = clock.now()
@@ -144,7 +138,7 @@ class Reviews:
         )
         self.timers.schedule_review(incident.id, state.token, 0, state.due_at)
         self.timers.post_draft(incident.id, state.token)
-        self._deliver(incident.id)
+        self.engine.esc.deliver(incident.id)
 
     def remind(self, incident_id: str, token: int, number: int) -> str:
         """The reminder job: fenced by (token, number); re-arms itself until the review is done."""
@@ -182,7 +176,7 @@ class Reviews:
         if outcome == "reminded":
             nxt = now.timestamp() + self.config.review_remind_every_s
             self.timers.schedule_review(incident_id, token, number + 1, nxt)
-            self._deliver(incident_id)
+            self.engine.esc.deliver(incident_id)
         elif outcome == "not_due" and state is not None:
             self.timers.schedule_review(incident_id, token, number, state.due_at)
         return str(outcome)
