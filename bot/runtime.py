@@ -24,7 +24,7 @@ from bot.config.runbooks import load_runbooks
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
-from bot.incident.channel import ChannelService
+from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
 from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
@@ -168,6 +168,12 @@ class Runtime:
                 else StaticDirectory.empty()
             )
         timers = Timers(queue)
+        runbooks = RunbookSource(settings.runbooks_dir)
+        channels = (
+            ChannelService(store, slack, catalog, directory, timers, runbooks)
+            if slack is not None
+            else None
+        )
         owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         escalation = Escalation(
             store=store,
@@ -175,19 +181,11 @@ class Runtime:
             directory=directory,
             timers=timers,
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
+            headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
         )
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         engine = Engine(escalation, limiter, settings.retention_s)
-        runbooks = RunbookSource(settings.runbooks_dir)
-        channels = (
-            ChannelService(store, slack, catalog, escalation, runbooks)
-            if slack is not None
-            else None
-        )
-        escalation.has_headers = channels is not None
-        if channels is not None and inline_delivery:  # a worker: no job per header refresh
-            escalation.refresh_inline = channels.refresh
         return cls(
             settings,
             conn,

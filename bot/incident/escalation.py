@@ -22,9 +22,10 @@ from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
-from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
-from bot.domain.schedule import on_call
+from bot.domain.policy import EscalationStatus, Plan, Target
 from bot.domain.timeline import Entry, Kind
+from bot.incident import targets
+from bot.incident.channel import HeaderRefresh
 from bot.incident.delivery import BOT, Delivery, Drained
 from bot.paging import DeliveryError
 from bot.render import messages
@@ -43,24 +44,12 @@ class Escalation:
     directory: Directory
     timers: Timers
     delivery: Delivery
+    headers: HeaderRefresh
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
-    # Bring the pinned header up to date in this process (a worker with Slack), or None to
-    # leave it to a job (the web process) — or to nobody when there is no Slack at all.
-    refresh_inline: Callable[[str], None] | None = None
-    has_headers: bool = True
 
     def refresh_header(self, incident_id: str) -> None:
         """After a change: the header shows status, who is paged next and when."""
-        if not self.has_headers:
-            return
-        if self.refresh_inline is None:
-            self.timers.refresh_header(incident_id)
-            return
-        try:
-            self.refresh_inline(incident_id)
-        except Exception:  # Slack down: a job with retries takes it over
-            log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
-            self.timers.refresh_header(incident_id)
+        self.headers(incident_id)
 
     # --- delivering ---------------------------------------------------------------------
     def deliver(self, incident_id: str) -> None:
@@ -93,15 +82,7 @@ class Escalation:
 
     # --- resolving targets ---------------------------------------------------------------
     def lookup(self, target: Target, at: datetime) -> Sequence[str]:
-        if target.kind is TargetKind.SCHEDULE:
-            schedule = self.catalog().schedules.get(target.ref)
-            return on_call(schedule, at) if schedule else ()
-        if target.kind is TargetKind.USERGROUP:
-            return self.directory.usergroup_members(target.ref)
-        if target.is_email:
-            user = self.directory.user_by_email(target.ref)
-            return (user,) if user else ()
-        return (target.ref,)
+        return targets.lookup(self.catalog, self.directory, target, at)
 
     # --- applying a plan -----------------------------------------------------------------
     def apply(
