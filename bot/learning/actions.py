@@ -19,7 +19,7 @@ from bot.domain import actions as items
 from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
 from bot.domain.timeline import Entry, Kind
-from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.learning.review import transact
 from bot.render import learning as lb
 from bot.render.messages import escape
@@ -72,11 +72,13 @@ class ActionItems:
         return self.engine.command(
             incident_id,
             user,
-            Action.ADD_ACTION_ITEM,
-            change,
-            Kind.ACTION_ADDED,
-            lambda _added: lb.action_added_text(made[-1], user),
-            after=after,
+            CommandSpec(
+                Action.ADD_ACTION_ITEM,
+                change,
+                Kind.ACTION_ADDED,
+                lambda _added: lb.action_added_text(made[-1], user),
+                after=after,
+            ),
         )
 
     def close(self, ref: str, user: str) -> Outcome:

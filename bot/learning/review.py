@@ -26,7 +26,7 @@ from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
 from bot.domain.review import ReviewInput, as_json, draft
 from bot.domain.timeline import Entry, Kind
-from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.render import learning as lb
 from bot.state.learning_store import LearningStore, ReviewState
 from bot.state.learning_timers import LearningTimers
@@ -194,14 +194,9 @@ class Reviews:
             self.learning.put_review(inc.id, state, pipe)
             return inc
 
-        return self.engine.command(
-            incident_id,
-            user,
-            Action.COMPLETE_REVIEW,
-            change,
-            Kind.REVIEW_DONE,
-            f"post-incident review marked done by <@{user}>",
-        )
+        text = f"post-incident review marked done by <@{user}>"
+        spec = CommandSpec(Action.COMPLETE_REVIEW, change, Kind.REVIEW_DONE, text)
+        return self.engine.command(incident_id, user, spec)
 
     def correct(self, incident_id: str, user: str, which: str, when: str) -> Outcome:
         """`/incident milestone ack|mitigated|resolved <YYYY-MM-DD HH:MM[Z]>`."""
@@ -225,14 +220,9 @@ class Reviews:
             "mitigated": incident.mitigated_at,
             "resolved": incident.resolved_at,
         }.get(which)
-        return self.engine.command(
-            incident_id,
-            user,
-            Action.CORRECT_MILESTONE,
-            change,
-            Kind.MILESTONE_CORRECTED,
-            lb.milestone_text(which, at, before, user),
-        )
+        text = lb.milestone_text(which, at, before, user)
+        spec = CommandSpec(Action.CORRECT_MILESTONE, change, Kind.MILESTONE_CORRECTED, text)
+        return self.engine.command(incident_id, user, spec)
 
     def post_draft(self, incident_id: str, token: int, client: Any) -> str:
         """Upload the draft as a Markdown file to the incident channel (once per token)."""
