@@ -30,7 +30,7 @@ from bot.incident.reconcile import reconcile
 from bot.incident.retention import sweep
 from bot.learning.services import reconcile_learning
 from bot.metrics import count_job_failure
-from bot.runtime import Runtime, learning
+from bot.runtime import Runtime
 from bot.state.keys import PREFIX, SCHEDULER_LEASE
 
 log = structlog.get_logger(__name__)
@@ -102,7 +102,7 @@ class Reconciler(threading.Thread):
                         stuck_s=self.rt.settings.claim_lease_s + 2,
                         channels=self.rt.channels is not None,
                     )
-                    reconcile_learning(learning(self.rt))
+                    reconcile_learning(self.rt.learning)
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
@@ -113,7 +113,6 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
     name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     runtime.escalation.delivery.owner = name
     jobs.install(runtime)
-    learning(runtime)  # review window on resolve, Slack error counters
     ticker = Ticker(runtime, name)
     ticker.start()
     Reconciler(runtime, name, ticker.stopping).start()

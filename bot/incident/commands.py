@@ -12,7 +12,7 @@ writes nothing but a counter: it is answered from one plain read, before any tra
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -96,6 +96,7 @@ class Engine:
         escalation: Escalation,
         limiter: WriteLimiter | None = None,
         retention_s: float | None = None,
+        on_resolve: Sequence[Callable[[Incident], None]] = (),
     ) -> None:
         self.esc = escalation
         self.store = escalation.store
@@ -103,8 +104,8 @@ class Engine:
         self.retention_s = (
             retention_s  # a closed incident's keys go after this (bot.incident.retention)
         )
-        # Run after a resolve commits (the post-incident review window, bot.learning.review).
-        self.resolved_hooks: list[Callable[[Incident], None]] = []
+        # Told after a resolve commits (the post-incident review window, bot.learning.review).
+        self.on_resolve = tuple(on_resolve)
 
     def expired(self, incident: Incident, now: datetime) -> bool:
         """True once a resolved incident is past its retention (its outbox may be gone)."""
@@ -305,8 +306,8 @@ class Engine:
         )
 
     def _resolved(self, incident: Incident) -> None:
-        for hook in self.resolved_hooks:
-            hook(incident)
+        for observer in self.on_resolve:
+            observer(incident)
 
     def reopen(self, incident_id: str, user: str) -> Outcome:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:

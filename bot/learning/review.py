@@ -27,6 +27,7 @@ from bot.domain.milestones import MilestoneError, check_correction, facts, parse
 from bot.domain.review import ReviewInput, as_json, draft
 from bot.domain.timeline import Entry, Kind
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
+from bot.incident.escalation import Escalation
 from bot.render import learning as lb
 from bot.state.learning_store import LearningStore, ReviewState
 from bot.state.learning_timers import LearningTimers
@@ -100,19 +101,22 @@ class Drafts:
         return as_json(self.material(incident_id))
 
 
-class Reviews:
+class ReviewWindow:
+    """Opens the review window when an incident resolves (told by the Engine, so built before
+    it: it needs no commands)."""
+
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
         learning: LearningStore,
         config: LearningConfig,
         timers: LearningTimers,
-        drafts: Drafts,
+        escalation: Escalation,
     ) -> None:
-        self.engine, self.store, self.learning = engine, engine.store, learning
-        self.config, self.timers, self.drafts = config, timers, drafts
+        self.store, self.learning, self.config = store, learning, config
+        self.timers, self.escalation = timers, escalation
 
-    def on_resolved(self, incident: Incident) -> None:
+    def open(self, incident: Incident) -> None:
         """After a resolve commits: open the review window, tell the channel, post the draft."""
         now = clock.now()
         window = self.config.review_due_within
@@ -138,7 +142,20 @@ class Reviews:
         )
         self.timers.schedule_review(incident.id, state.token, 0, state.due_at)
         self.timers.post_draft(incident.id, state.token)
-        self.engine.esc.deliver(incident.id)
+        self.escalation.deliver(incident.id)
+
+
+class Reviews:
+    def __init__(
+        self,
+        engine: Engine,
+        learning: LearningStore,
+        config: LearningConfig,
+        timers: LearningTimers,
+        drafts: Drafts,
+    ) -> None:
+        self.engine, self.store, self.learning = engine, engine.store, learning
+        self.config, self.timers, self.drafts = config, timers, drafts
 
     def remind(self, incident_id: str, token: int, number: int) -> str:
         """The reminder job: fenced by (token, number); re-arms itself until the review is done."""
