@@ -18,14 +18,17 @@ import os
 import threading
 import time
 import uuid
+from typing import Any
 
 import redis
 import structlog
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
+from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
 from bot.incident.retention import sweep
 from bot.learning.services import reconcile_learning
@@ -109,17 +112,29 @@ class Reconciler(threading.Thread):
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))
 
 
-def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -> int:
+class RuntimeWorker(SimpleWorker):
+    """A SimpleWorker whose jobs find `runtime` through `bot.jobs.runtime()`."""
+
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with jobs.serving(self.runtime):
+            super().execute_job(job, queue)
+
+
+def run_worker(settings: Settings, burst: bool = False, name: str | None = None) -> int:
     name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    runtime.escalation.delivery.owner = name
-    jobs.install(runtime)
+    runtime = Runtime.build(settings, owner=name)  # its claims are held in this worker's name
     ticker = Ticker(runtime, name)
     ticker.start()
     Reconciler(runtime, name, ticker.stopping).start()
 
-    def make(worker_name: str) -> SimpleWorker:
-        return SimpleWorker(
+    def make(worker_name: str) -> RuntimeWorker:
+        return RuntimeWorker(
             [runtime.queue],
+            runtime=runtime,
             connection=runtime.rq_redis,
             serializer=JSONSerializer,
             name=worker_name,
@@ -129,7 +144,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
             exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
         )
 
-    worker: SimpleWorker | None = None
+    worker: RuntimeWorker | None = None
     try:
         for attempt in itertools.count(1):
             try:  # Redis may be away already at start (a restart racing our boot): wait too
