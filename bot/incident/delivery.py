@@ -251,8 +251,8 @@ class Delivery:
         )
 
     def _unreachable(self, gave_up: list[tuple[str, OutboxItem]]) -> list[Position]:
-        """The steps of the pages just given up on none of whose pages can ever be delivered:
-        nobody of them is reachable."""
+        """Of the steps with pages just given up on, those none of whose pages can ever be
+        delivered: nobody of them is reachable."""
         steps = {
             (incident_id, position)
             for incident_id, item in gave_up
