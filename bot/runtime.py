@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -24,11 +24,12 @@ from bot.config.runbooks import load_runbooks
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
-from bot.incident.channel import ChannelService
+from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
+from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
-from bot.learning.services import Learning, build_learning
+from bot.learning.services import Learning, build_learning, review_window
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
@@ -129,21 +130,19 @@ class Runtime:
     updates: Updates
     runbooks: RunbookSource
     channels: ChannelService | None
-    _learning: Learning | None = field(default=None, init=False, repr=False)
-
-    def learning(self, config: LearningConfig | None = None) -> Learning:
-        """This process's learning services, built on first use (`config`: instead of the
-        TOCSIN_* learning variables; only on the first call)."""
-        if self._learning is None:
-            self._learning = build_learning(
-                self.store, self.engine, self.queue, self.catalog, self.slack, config
-            )
-        return self._learning
+    learning: Learning
 
     @classmethod
     def build(
-        cls, settings: Settings, owner: str | None = None, *, inline_delivery: bool = True
+        cls,
+        settings: Settings,
+        owner: str | None = None,
+        *,
+        inline_delivery: bool = True,
+        learning_config: LearningConfig | None = None,
     ) -> Runtime:
+        """Everything of one process, in order (`learning_config`: instead of the TOCSIN_*
+        learning variables)."""
         if not settings.redis_url:
             raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
         conn = connect(settings.redis_url)
@@ -166,27 +165,26 @@ class Runtime:
                 if settings.directory_file
                 else StaticDirectory.empty()
             )
-        escalation = Escalation(
-            store=store,
-            catalog=catalog,
-            pager=pager,
-            directory=directory,
-            timers=Timers(queue),
-            lease_s=settings.claim_lease_s,
-            owner=owner or f"{socket.gethostname()}:{os.getpid()}",
-            inline_delivery=inline_delivery,
-        )
-        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
-        engine = Engine(escalation, limiter, settings.retention_s)
+        timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
         channels = (
-            ChannelService(store, slack, catalog, escalation, runbooks)
+            ChannelService(store, slack, catalog, directory, timers, runbooks)
             if slack is not None
             else None
         )
-        escalation.has_headers = channels is not None
-        if channels is not None and inline_delivery:  # a worker: no job per header refresh
-            escalation.refresh_inline = channels.refresh
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        escalation = Escalation(
+            store=store,
+            catalog=catalog,
+            directory=directory,
+            timers=timers,
+            delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
+            headers=HeaderRefresh(timers, channels, inline=inline_delivery),
+            inline_delivery=inline_delivery,
+        )
+        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
+        window = review_window(store, escalation, queue, learning_config)
+        engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
         return cls(
             settings,
             conn,
@@ -200,9 +198,5 @@ class Runtime:
             Updates(engine),
             runbooks,
             channels,
+            build_learning(engine, window, catalog, slack),
         )
-
-
-def learning(rt: Runtime, config: LearningConfig | None = None) -> Learning:
-    """`rt`'s learning services (see `Runtime.learning`)."""
-    return rt.learning(config)

@@ -18,19 +18,22 @@ import os
 import threading
 import time
 import uuid
+from typing import Any
 
 import redis
 import structlog
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.job import Job
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
+from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
 from bot.incident.retention import sweep
 from bot.learning.services import reconcile_learning
 from bot.metrics import count_job_failure
-from bot.runtime import Runtime, learning
+from bot.runtime import Runtime
 from bot.state.keys import PREFIX, SCHEDULER_LEASE
 
 log = structlog.get_logger(__name__)
@@ -102,25 +105,36 @@ class Reconciler(threading.Thread):
                         stuck_s=self.rt.settings.claim_lease_s + 2,
                         channels=self.rt.channels is not None,
                     )
-                    reconcile_learning(learning(self.rt))
+                    reconcile_learning(self.rt.learning)
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))
 
 
-def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -> int:
+class RuntimeWorker(SimpleWorker):
+    """A SimpleWorker whose jobs find `runtime` through `bot.jobs.runtime()`."""
+
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        with jobs.serving(self.runtime):
+            super().execute_job(job, queue)
+
+
+def run_worker(settings: Settings, burst: bool = False, name: str | None = None) -> int:
     name = name or f"tocsin-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    runtime.escalation.owner = name
-    jobs.install(runtime)
-    learning(runtime)  # review window on resolve, Slack error counters
+    runtime = Runtime.build(settings, owner=name)  # its claims are held in this worker's name
     ticker = Ticker(runtime, name)
     ticker.start()
     Reconciler(runtime, name, ticker.stopping).start()
 
-    def make(worker_name: str) -> SimpleWorker:
-        return SimpleWorker(
+    def make(worker_name: str) -> RuntimeWorker:
+        return RuntimeWorker(
             [runtime.queue],
+            runtime=runtime,
             connection=runtime.rq_redis,
             serializer=JSONSerializer,
             name=worker_name,
@@ -130,7 +144,7 @@ def run_worker(runtime: Runtime, burst: bool = False, name: str | None = None) -
             exception_handlers=[count_job_failure],  # tocsin_job_failures_total on /metrics
         )
 
-    worker: SimpleWorker | None = None
+    worker: RuntimeWorker | None = None
     try:
         for attempt in itertools.count(1):
             try:  # Redis may be away already at start (a restart racing our boot): wait too

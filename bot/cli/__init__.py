@@ -170,11 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_web(Settings.from_env(), args.bind, args.workers, args.threads)
         if args.command == "worker":
             from bot.logs import configure
-            from bot.runtime import Runtime
             from bot.worker import run_worker
 
             configure()
-            return run_worker(Runtime.build(Settings.from_env()), burst=args.burst, name=args.name)
+            return run_worker(Settings.from_env(), burst=args.burst, name=args.name)
     except (SettingsError, ConfigError, ValueError) as exc:
         # SimulationError and DurationError are ValueErrors with a message for people.
         print(f"tocsin {args.command}: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ did. `refresh` keeps the pinned header and the topic current after every change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,13 +21,16 @@ from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident
 from bot.domain.naming import channel_name
-from bot.domain.policy import EscalationStatus
+from bot.domain.policy import EscalationStatus, Target
 from bot.domain.runbook import Runbook, RunbookIndex
 from bot.domain.timeline import Entry, Kind
-from bot.incident.escalation import BOT, Escalation
+from bot.incident import targets
+from bot.incident.delivery import BOT
 from bot.render import blocks, messages
 from bot.render.runbook import runbook_blocks, runbook_text
+from bot.slack_api.directory import Directory
 from bot.state.store import PREFIX, Store
+from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +55,8 @@ class ChannelService:
     store: Store
     client: WebClient
     catalog: Callable[[], Catalog]
-    escalation: Escalation
+    directory: Directory  # who a policy target names, for "paged next" in the header
+    timers: Timers
     runbooks: Callable[[], RunbookIndex]
 
     def runbook_for(self, incident: Incident) -> Runbook | None:
@@ -75,7 +79,7 @@ class ChannelService:
             "cant_invite_self",
         )
         self._bookmark_runbook(incident)
-        self.escalation.timers.schedule_drain(incident_id)  # announcements waiting for the channel
+        self.timers.schedule_drain(incident_id)  # announcements waiting for the channel
         return str(incident.channel_id)
 
     def _create(self, incident: Incident) -> Incident:
@@ -195,9 +199,12 @@ class ChannelService:
         if nxt is None:
             return f"nobody: the policy is exhausted {messages.slack_date(state.due_at)}"
         due = datetime.fromtimestamp(state.due_at, UTC)
-        people = planner.resolve_step(incident.policy.steps[nxt[0]], due, self.escalation.lookup)
+        people = planner.resolve_step(incident.policy.steps[nxt[0]], due, self._lookup)
         who = ", ".join(f"<@{u}>" for u, _ in people) or "nobody (step resolves to no one)"
         return f"{who} {messages.slack_date(state.due_at)} (step {nxt[0] + 1})"
+
+    def _lookup(self, target: Target, at: datetime) -> Sequence[str]:
+        return targets.lookup(self.catalog, self.directory, target, at)
 
     def refresh(self, incident_id: str) -> None:
         incident = self.store.get(incident_id)
@@ -218,3 +225,25 @@ class ChannelService:
             return
         self.client.conversations_setTopic(channel=_channel(incident), topic=topic)
         self.store.r.set(key, topic, ex=30 * 86400)
+
+
+@dataclass(frozen=True)
+class HeaderRefresh:
+    """How a change reaches the pinned header: refreshed in this process (`inline`: a worker,
+    no job per refresh), by a job (the web process), or not at all (no Slack, no header)."""
+
+    timers: Timers
+    channels: ChannelService | None  # None: no Slack, so no header
+    inline: bool
+
+    def __call__(self, incident_id: str) -> None:
+        if self.channels is None:
+            return
+        if not self.inline:
+            self.timers.refresh_header(incident_id)
+            return
+        try:
+            self.channels.refresh(incident_id)
+        except Exception:  # Slack down: a job with retries takes it over
+            log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
+            self.timers.refresh_header(incident_id)

@@ -12,7 +12,7 @@ writes nothing but a counter: it is answered from one plain read, before any tra
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -40,6 +40,29 @@ Authorize = Callable[[Incident, frozenset[str]], tuple[bool, str]]
 
 class UserError(Exception):
     """Something the person asked for cannot be done; the message says why, kindly."""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What a command does to an incident and what it says.
+
+    `change` makes the changed incident (queuing any writes of its own on the pipe); `text`
+    is the timeline entry, or is worked out from the changed incident; `announce` is said in
+    the incident channel (None: the announcement of `kind`; "": nothing); `outbox` makes more
+    outbox items; `after` runs once the command committed. `record_only`: it only adds to
+    the timeline (a note), so it needs no WATCH, and no timer, outbox drain or header
+    refresh follows. `authorize` replaces the check of the tier's right for `action`.
+    """
+
+    action: Action
+    change: Change
+    kind: Kind
+    text: str | Callable[[Incident], str]
+    announce: str | None = None
+    outbox: Callable[[Incident, datetime], list[OutboxItem]] | None = None
+    after: Callable[[Incident], None] | None = None
+    record_only: bool = False
+    authorize: Authorize | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +96,7 @@ class Engine:
         escalation: Escalation,
         limiter: WriteLimiter | None = None,
         retention_s: float | None = None,
+        on_resolve: Sequence[Callable[[Incident], None]] = (),
     ) -> None:
         self.esc = escalation
         self.store = escalation.store
@@ -80,8 +104,8 @@ class Engine:
         self.retention_s = (
             retention_s  # a closed incident's keys go after this (bot.incident.retention)
         )
-        # Run after a resolve commits (the post-incident review window, bot.learning.review).
-        self.resolved_hooks: list[Callable[[Incident], None]] = []
+        # Told after a resolve commits (the post-incident review window, bot.learning.review).
+        self.on_resolve = tuple(on_resolve)
 
     def expired(self, incident: Incident, now: datetime) -> bool:
         """True once a resolved incident is past its retention (its outbox may be gone)."""
@@ -161,26 +185,13 @@ class Engine:
         return incident
 
     def command(
-        self,
-        incident_id: str,
-        user: str,
-        action: Action,
-        change: Change,
-        kind: Kind,
-        text: str | Callable[[Incident], str],
-        announce: str | None = None,
-        extra: Callable[[Incident, datetime], list[OutboxItem]] | None = None,
-        after: Callable[[Incident], None] | None = None,
-        record_only: bool = False,
-        current: Incident | None = None,
-        authorize: Authorize | None = None,
+        self, incident_id: str, user: str, spec: CommandSpec, current: Incident | None = None
     ) -> Outcome:
-        """Apply `change` atomically; `record_only`: it only adds to the timeline (a note),
-        so it needs no WATCH (and may start from `current`, the incident as just read), and
-        no timer, outbox drain or header refresh follows. `text` may be worked out from the
-        changed incident; `authorize` replaces the check of the tier's right for `action`."""
+        """Run `spec` for `user` atomically; a record-only command may start from `current`
+        (the incident as just read)."""
         now = clock.now()
         catalog = self.esc.catalog()
+        action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
@@ -208,14 +219,15 @@ class Engine:
             refused = refusal(incident, pipe)
             if refused is not None:
                 return refused
-            updated = change(incident, pipe, now)
+            updated = spec.change(incident, pipe, now)
             said = text(updated) if callable(text) else text
             self.store.record(incident.id, Entry(now, kind, user, said), pipe)
+            announce = spec.announce
             shout = announce if announce is not None else messages.announcement(kind, said)
             items = [say(shout, now, key=say_key)] if shout else []
-            items += extra(updated, now) if extra else []
+            items += spec.outbox(updated, now) if spec.outbox else []
             self.store.add_outbox(incident.id, items, pipe)
-            if record_only:
+            if spec.record_only:
                 assert updated is incident, "a record-only command changed the incident"
             else:
                 self.store.put(updated, pipe)
@@ -223,7 +235,7 @@ class Engine:
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
         outcome = refusal(seen, None) or self._throttled(seen, user, action)
-        if outcome is None and record_only:  # nothing of the incident is written, so
+        if outcome is None and spec.record_only:  # nothing of the incident is written, so
             with self.store.r.pipeline() as pipe:  # nothing to WATCH: one MULTI for the entry
                 outcome = run(seen, pipe)
                 pipe.execute()
@@ -237,11 +249,11 @@ class Engine:
             ok=outcome.ok,
         )
         if outcome.ok:
-            if not record_only:
+            if not spec.record_only:
                 self.esc.after_commit(outcome.incident)
                 self.esc.refresh_header(incident_id)
-            if after:
-                after(outcome.incident)
+            if spec.after:
+                spec.after(outcome.incident)
         return outcome
 
     def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
@@ -259,20 +271,24 @@ class Engine:
         return self.command(
             incident_id,
             user,
-            Action.ACKNOWLEDGE,
-            lambda inc, pipe, now: machine.acknowledge(inc, user, now),
-            Kind.ACKNOWLEDGED,
-            f"acknowledged by <@{user}>",
+            CommandSpec(
+                Action.ACKNOWLEDGE,
+                lambda inc, pipe, now: machine.acknowledge(inc, user, now),
+                Kind.ACKNOWLEDGED,
+                f"acknowledged by <@{user}>",
+            ),
         )
 
     def mitigate(self, incident_id: str, user: str) -> Outcome:
         return self.command(
             incident_id,
             user,
-            Action.MITIGATE,
-            lambda inc, pipe, now: machine.mitigate(inc, user, now),
-            Kind.MITIGATED,
-            f"mitigated by <@{user}>",
+            CommandSpec(
+                Action.MITIGATE,
+                lambda inc, pipe, now: machine.mitigate(inc, user, now),
+                Kind.MITIGATED,
+                f"mitigated by <@{user}>",
+            ),
         )
 
     def resolve(self, incident_id: str, user: str, summary: str = "") -> Outcome:
@@ -280,16 +296,18 @@ class Engine:
         return self.command(
             incident_id,
             user,
-            Action.RESOLVE,
-            lambda inc, pipe, now: machine.resolve(inc, user, now),
-            Kind.RESOLVED,
-            text,
-            after=self._resolved,
+            CommandSpec(
+                Action.RESOLVE,
+                lambda inc, pipe, now: machine.resolve(inc, user, now),
+                Kind.RESOLVED,
+                text,
+                after=self._resolved,
+            ),
         )
 
     def _resolved(self, incident: Incident) -> None:
-        for hook in self.resolved_hooks:
-            hook(incident)
+        for observer in self.on_resolve:
+            observer(incident)
 
     def reopen(self, incident_id: str, user: str) -> Outcome:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
@@ -298,9 +316,8 @@ class Engine:
                 return reopened
             return replace(reopened, escalation=_starting(now, inc.escalation))
 
-        return self.command(
-            incident_id, user, Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>"
-        )
+        spec = CommandSpec(Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>")
+        return self.command(incident_id, user, spec)
 
     def escalate(self, incident_id: str, user: str, reason: str = "") -> Outcome:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
@@ -313,14 +330,8 @@ class Engine:
             return replace(stepped, status=Status.TRIGGERED)
 
         why = f": {messages.escape(reason)}" if reason else ""
-        return self.command(
-            incident_id,
-            user,
-            Action.ESCALATE,
-            change,
-            Kind.ESCALATED,
-            f"escalated by <@{user}>{why}",
-        )
+        spec = CommandSpec(Action.ESCALATE, change, Kind.ESCALATED, f"escalated by <@{user}>{why}")
+        return self.command(incident_id, user, spec)
 
     def change_severity(
         self, incident_id: str, user: str, severity: str, reason: str = ""
@@ -362,11 +373,13 @@ class Engine:
         return self.command(
             incident_id,
             user,
-            Action.CHANGE_SEVERITY,
-            change,
-            Kind.SEVERITY_CHANGED,
-            f"severity set to {severity} by <@{user}>{why}",
-            authorize=authorize,
+            CommandSpec(
+                Action.CHANGE_SEVERITY,
+                change,
+                Kind.SEVERITY_CHANGED,
+                f"severity set to {severity} by <@{user}>{why}",
+                authorize=authorize,
+            ),
         )
 
     def assign_role(self, incident_id: str, user: str, role: str, assignee: str) -> Outcome:
@@ -376,13 +389,9 @@ class Engine:
         def change(inc: Incident, pipe: Pipeline, now: datetime) -> Incident:
             return replace(inc, roles=replace(inc.roles, **{role: assignee}))
 
+        text = f"<@{assignee}> is now {role} (set by <@{user}>)"
         return self.command(
-            incident_id,
-            user,
-            Action.ASSIGN_ROLE,
-            change,
-            Kind.NOTE,
-            f"<@{assignee}> is now {role} (set by <@{user}>)",
+            incident_id, user, CommandSpec(Action.ASSIGN_ROLE, change, Kind.NOTE, text)
         )
 
     def note(
@@ -392,14 +401,12 @@ class Engine:
         clean = messages.escape(text.strip())
         if not clean:
             raise UserError("a note needs some text")
-        return self.command(
-            incident_id,
-            user,
+        spec = CommandSpec(
             Action.NOTE,
             lambda inc, pipe, now: inc,
             Kind.NOTE,
             f"note by <@{user}>: {clean}",
             announce="",
             record_only=True,  # its 3 enqueues were 1/3 of a note's web time (BENCHMARKS.md)
-            current=incident,
         )
+        return self.command(incident_id, user, spec, current=incident)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -47,33 +48,42 @@ def gap_key(incident_id: str) -> str:
     return f"{PREFIX}:inc:{incident_id}:slack_gap"
 
 
-class Deliveries:
-    """Mixed into the escalation engine, which holds these."""
+Position = tuple[str, int, int, int]  # (incident, run, step, loop) of a policy step
 
-    store: Store
-    pager: Pager
-    timers: Timers
-    owner: str
-    lease_s: float
 
-    def drain(self, incident_id: str) -> int:
-        """Deliver every pending outbox item this worker can claim; return how many sent."""
-        sent, failures = self.drain_many([incident_id])
-        if failures:
-            raise DeliveryError("; ".join(failures[incident_id]))
-        return sent
+@dataclass
+class Drained:
+    """What a drain did, and what it leaves to its caller."""
+
+    sent: int = 0
+    failures: dict[str, list[str]] = field(default_factory=dict)  # per incident
+    # Steps none of whose pages can ever be delivered: nobody of them can be reached.
+    unreachable: list[Position] = field(default_factory=list)
+    # Incidents with items given up on: each owes a drain for the notice of it just queued.
+    notices: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    """Sends outbox items for one worker (`owner`), holding each claim for `lease_s`."""
+
+    def __init__(
+        self, store: Store, pager: Pager, timers: Timers, owner: str, lease_s: float
+    ) -> None:
+        self.store, self.pager, self.timers = store, pager, timers
+        self.owner, self.lease_s = owner, lease_s
 
     def drain_many(
         self, incident_ids: Sequence[str], known: Mapping[str, Incident] | None = None
-    ) -> tuple[int, dict[str, list[str]]]:
-        """Drain several incidents' outboxes: (how many sent, failures per incident).
+    ) -> Drained:
+        """Drain several incidents' outboxes: how many sent, failures per incident, and
+        the steps found unreachable (for the caller to skip, before the notices' drain).
 
         Pages go first: announcements share paced channels (1 post/s per channel), and a
         page must not wait behind the stakeholder channel's queue in an incident storm.
         One item's failure holds up only what must wait for it:
         - an item that can never go (an unknown or deactivated user, an archived channel)
           fails alone: it is marked failed, said in the incident channel and on the
-          timeline, and a step whose every page failed so is skipped at once;
+          timeline, and a step whose every page failed so is returned as unreachable;
         - an item that failed for now holds back only the items behind it to the same
           destination of the same incident (the channel's story keeps its order); one
           rate limited comes back when Slack's Retry-After has passed;
@@ -91,7 +101,7 @@ class Deliveries:
             if item.status == "pending"
         ]
         if not pending:
-            return 0, {}
+            return Drained()
         pending.sort(key=lambda p: (p[1].kind != "page", p[1].created_at, p[1].key))
         held = store.claim_many([(i, item.key) for i, item in pending], self.owner, self.lease_s)
         keeper = self._keep_claims([(i, key) for i, key, _ in held])
@@ -138,8 +148,9 @@ class Deliveries:
             store.release_many([(i, key) for i, key, _ in held if (i, key) not in done])
         for incident_id, seconds in later.items():
             self.timers.schedule_drain_in(incident_id, seconds)
-        self._after_giving_up(gave_up)
-        return sent, dict(failures)
+        return Drained(
+            sent, dict(failures), self._unreachable(gave_up), sorted({i for i, _ in gave_up})
+        )
 
     def _keep_claims(self, claims: list[tuple[str, str]]) -> threading.Event:
         """Renew our claims while this (live) worker is still sending; set the event to stop.
@@ -239,14 +250,15 @@ class Deliveries:
             "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
         )
 
-    def _after_giving_up(self, gave_up: list[tuple[str, OutboxItem]]) -> None:
-        """A step none of whose pages can ever be delivered has nobody reachable: skip it
-        now, as a step that resolves to nobody is. Then deliver the notices just owed."""
+    def _unreachable(self, gave_up: list[tuple[str, OutboxItem]]) -> list[Position]:
+        """Of the steps with pages just given up on, those none of whose pages can ever be
+        delivered: nobody of them is reachable."""
         steps = {
             (incident_id, position)
             for incident_id, item in gave_up
             if (position := page_position(item.key)) is not None
         }
+        found = []
         for incident_id, (run, step, loop) in sorted(steps):
             pages = [
                 i
@@ -254,13 +266,8 @@ class Deliveries:
                 if i.kind == "page" and page_position(i.key) == (run, step, loop)
             ]
             if pages and all(i.status == "failed" for i in pages):
-                self.step_unreachable(incident_id, run, step, loop)
-        for incident_id in {i for i, _ in gave_up}:
-            self.timers.schedule_drain(incident_id)
-
-    def step_unreachable(self, incident_id: str, run: int, step: int, loop: int) -> None:
-        """Nobody of (run, step, loop) can be reached: move on (the escalation engine's)."""
-        raise NotImplementedError
+                found.append((incident_id, run, step, loop))
+        return found
 
     def _close_gap(self, incident_id: str, now: datetime, started: str | None) -> None:
         """Slack answers again: put how long it was unreachable on the timeline, once."""

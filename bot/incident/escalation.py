@@ -10,7 +10,7 @@ WATCH/MULTI for the whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,11 +22,12 @@ from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
-from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
-from bot.domain.schedule import on_call
+from bot.domain.policy import EscalationStatus, Plan, Target
 from bot.domain.timeline import Entry, Kind
-from bot.incident.delivery import BOT, Deliveries
-from bot.paging import Pager
+from bot.incident import targets
+from bot.incident.channel import HeaderRefresh
+from bot.incident.delivery import BOT, Delivery, Drained
+from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
 from bot.state.store import OutboxItem, Store, parse_incident
@@ -37,44 +38,51 @@ __all__ = ["BOT", "Escalation"]
 
 
 @dataclass
-class Escalation(Deliveries):
+class Escalation:
     store: Store
     catalog: Callable[[], Catalog]
-    pager: Pager
     directory: Directory
     timers: Timers
-    lease_s: float = 30.0
-    owner: str = "tocsin"
+    delivery: Delivery
+    headers: HeaderRefresh
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
-    # Bring the pinned header up to date in this process (a worker with Slack), or None to
-    # leave it to a job (the web process) — or to nobody when there is no Slack at all.
-    refresh_inline: Callable[[str], None] | None = None
-    has_headers: bool = True
 
     def refresh_header(self, incident_id: str) -> None:
         """After a change: the header shows status, who is paged next and when."""
-        if not self.has_headers:
-            return
-        if self.refresh_inline is None:
-            self.timers.refresh_header(incident_id)
-            return
-        try:
-            self.refresh_inline(incident_id)
-        except Exception:  # Slack down: a job with retries takes it over
-            log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
-            self.timers.refresh_header(incident_id)
+        self.headers(incident_id)
+
+    # --- delivering ---------------------------------------------------------------------
+    def deliver(self, incident_id: str) -> None:
+        """Deliver what the incident owes: at once in a worker, by a drain job from the web
+        process (`inline_delivery`)."""
+        if self.inline_delivery:
+            self.drain(incident_id)
+        else:
+            self.timers.schedule_drain(incident_id)
+
+    def drain(self, incident_id: str) -> int:
+        """Deliver every pending outbox item this worker can claim; return how many sent."""
+        drained = self.drain_many([incident_id])
+        if drained.failures:
+            raise DeliveryError("; ".join(drained.failures[incident_id]))
+        return drained.sent
+
+    def drain_many(
+        self, incident_ids: Sequence[str], known: Mapping[str, Incident] | None = None
+    ) -> Drained:
+        """Deliver several incidents' outboxes (`Delivery.drain_many`), skip the steps found
+        unreachable, then enqueue the drain of the notices owed for what could not go (after
+        the skip, so that drain sends the next step's pages too)."""
+        drained = self.delivery.drain_many(incident_ids, known)
+        for incident_id, run, step, loop in drained.unreachable:
+            self.step_unreachable(incident_id, run, step, loop)
+        for incident_id in drained.notices:
+            self.timers.schedule_drain(incident_id)
+        return drained
 
     # --- resolving targets ---------------------------------------------------------------
     def lookup(self, target: Target, at: datetime) -> Sequence[str]:
-        if target.kind is TargetKind.SCHEDULE:
-            schedule = self.catalog().schedules.get(target.ref)
-            return on_call(schedule, at) if schedule else ()
-        if target.kind is TargetKind.USERGROUP:
-            return self.directory.usergroup_members(target.ref)
-        if target.is_email:
-            user = self.directory.user_by_email(target.ref)
-            return (user,) if user else ()
-        return (target.ref,)
+        return targets.lookup(self.catalog, self.directory, target, at)
 
     # --- applying a plan -----------------------------------------------------------------
     def apply(
@@ -143,10 +151,7 @@ class Escalation(Deliveries):
         esc = incident.escalation
         if esc.status is EscalationStatus.ACTIVE:
             self.timers.schedule_tick(incident.id, incident.token, esc.due_at)
-        if self.inline_delivery:
-            self.drain(incident.id)
-        else:
-            self.timers.schedule_drain(incident.id)
+        self.deliver(incident.id)
 
     # --- the tick jobs ------------------------------------------------------------------
     def tick(self, incident_id: str, token: int) -> str:
@@ -157,10 +162,7 @@ class Escalation(Deliveries):
         )
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
         self._run_if_due(incident, outcome, now)
-        if self.inline_delivery:  # a retry of a step that committed still owes its pages
-            self.drain(incident_id)
-        else:
-            self.timers.schedule_drain(incident_id)
+        self.deliver(incident_id)  # a retry of a step that committed still owes its pages
         if outcome == "stepped":
             self.refresh_header(incident_id)  # "paged next" moved on
         return outcome
@@ -199,7 +201,7 @@ class Escalation(Deliveries):
             if incident_id in known:
                 self._run_if_due(known[incident_id], outcome, now)
         if self.inline_delivery:
-            _, failures = self.drain_many(ids, known)
+            failures = self.drain_many(ids, known).failures
             for incident_id in failures:  # a job of its own retries it with backoff
                 self.timers.schedule_drain(incident_id)
         else:

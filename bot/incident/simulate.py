@@ -16,8 +16,8 @@ from typing import Any
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.durations import DurationError, format_duration, parse_duration
-from bot.domain.policy import EscalationStatus, Plan, Policy, Target, TargetKind
-from bot.domain.schedule import on_call
+from bot.domain.policy import EscalationStatus, Plan, Policy, Target
+from bot.incident import targets
 from bot.slack_api.directory import Directory
 
 EVENTS = ("ack", "escalate", "resolve")
@@ -68,15 +68,7 @@ def simulate(
     until: timedelta = timedelta(hours=24),
 ) -> Result:
     def lookup(target: Target, at: datetime) -> Sequence[str]:
-        if target.kind is TargetKind.SCHEDULE:
-            schedule = catalog.schedules.get(target.ref)
-            return on_call(schedule, at) if schedule else ()
-        if target.kind is TargetKind.USERGROUP:
-            return directory.usergroup_members(target.ref)
-        if target.is_email:
-            user = directory.user_by_email(target.ref)
-            return (user,) if user else ()
-        return (target.ref,)
+        return targets.lookup(lambda: catalog, directory, target, at)
 
     result = Result(start)
     end = start + until

@@ -20,7 +20,7 @@ from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident
 from bot.domain.timeline import Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
-from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.incident.escalation import BOT
 from bot.render import messages
 from bot.state.store import OutboxItem
@@ -72,13 +72,15 @@ class Updates:
         return self.engine.command(
             incident_id,
             user,
-            Action.UPDATE,
-            change,
-            Kind.STATUS_UPDATE,
-            f"status update by <@{user}>: {update.status}; {messages.escape(update.symptoms)}",
-            announce="",
-            extra=items,
-            after=rearm,
+            CommandSpec(
+                Action.UPDATE,
+                change,
+                Kind.STATUS_UPDATE,
+                f"status update by <@{user}>: {update.status}; {messages.escape(update.symptoms)}",
+                announce="",
+                outbox=items,
+                after=rearm,
+            ),
         )
 
     def page(self, incident_id: str, user: str, people: list[str], message: str) -> Outcome:
@@ -121,9 +123,8 @@ class Updates:
                 "names, does, and never one's own)"
             )
 
-        return self.engine.command(
-            incident_id, user, Action.PAGE, change, Kind.PAGE_REQUESTED, text, extra=items
-        )
+        spec = CommandSpec(Action.PAGE, change, Kind.PAGE_REQUESTED, text, outbox=items)
+        return self.engine.command(incident_id, user, spec)
 
     def remind(self, incident_id: str, token: int, stage: int) -> str:
         """The reminder job: fenced by the update token; stage 1 then stage 2."""
@@ -152,8 +153,7 @@ class Updates:
                 cadence = catalog.tier(incident.severity).update_every_s
                 at = incident.update_due_at + reminder_delay(2, cadence)
                 self.esc.timers.schedule_remind(incident_id, token, 2, at)
-            if self.esc.inline_delivery:
-                self.esc.drain(incident_id)
+            self.esc.deliver(incident_id)
         elif outcome == "not_due" and incident.update_due_at is not None:
             cadence = catalog.tier(incident.severity).update_every_s
             at = incident.update_due_at + reminder_delay(stage, cadence)

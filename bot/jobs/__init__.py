@@ -1,30 +1,42 @@
-"""RQ job functions: thin. Load the runtime, bind log context, call the engine.
+"""RQ job functions: thin. Take the worker's runtime, bind log context, call the engine.
 
-Arguments are ids and primitives (the queue uses rq's JSON serializer).
+Arguments are ids and primitives (the queue uses rq's JSON serializer); the runtime is not
+an argument: the worker (bot.worker) runs each job `serving` its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import structlog
 from rq import get_current_job
 
-from bot.config.settings import Settings
 from bot.runtime import Runtime
 
-_runtime: Runtime | None = None
+# The runtime of the job running in this context (set by `serving`, never assigned here).
+_SERVING: ContextVar[Runtime] = ContextVar("tocsin_runtime")
 
 
-def install(runtime: Runtime) -> None:
-    """Called by the worker at start, so jobs share its clients."""
-    global _runtime
-    _runtime = runtime
+@contextmanager
+def serving(runtime: Runtime) -> Iterator[None]:
+    """Jobs run inside this block use `runtime` (the worker's clients and services)."""
+    token = _SERVING.set(runtime)
+    try:
+        yield
+    finally:
+        _SERVING.reset(token)
 
 
 def runtime() -> Runtime:
-    global _runtime
-    if _runtime is None:
-        _runtime = Runtime.build(Settings.from_env())
-    return _runtime
+    """The runtime of the worker running this job."""
+    try:
+        return _SERVING.get()
+    except LookupError:
+        raise RuntimeError(
+            "tocsin's jobs run in `tocsin worker`, which gives them a runtime"
+        ) from None
 
 
 def _bind(incident_id: str | None) -> None:

@@ -9,14 +9,13 @@ import structlog
 
 from bot import clock
 from bot.jobs import _bind, runtime
-from bot.runtime import learning
 from bot.slack.home import home_view
 
 
 def remind_review(incident_id: str, token: int, number: int) -> str:
     """A post-incident review may be overdue: remind the commander."""
     _bind(incident_id)
-    return learning(runtime()).reviews.remind(incident_id, token, number)
+    return runtime().learning.reviews.remind(incident_id, token, number)
 
 
 def post_review_draft(incident_id: str, token: int) -> str:
@@ -25,14 +24,14 @@ def post_review_draft(incident_id: str, token: int) -> str:
     rt = runtime()
     if rt.slack is None:
         return "no_slack"
-    return learning(rt).reviews.post_draft(incident_id, token, rt.slack)
+    return rt.learning.reviews.post_draft(incident_id, token, rt.slack)
 
 
 def remind_action(ref: str) -> str:
     """An action item is due: DM its owner."""
     _bind(ref.rpartition(":")[0])
     rt = runtime()
-    return learning(rt).actions.remind(ref, rt.slack)
+    return rt.learning.actions.remind(ref, rt.slack)
 
 
 def publish_home(user: str) -> bool:
@@ -41,7 +40,6 @@ def publish_home(user: str) -> bool:
     rt = runtime()
     if rt.slack is None:
         return False
-    lrn = learning(rt)
-    view = home_view(rt, lrn, user, clock.now())
+    view = home_view(rt, rt.learning, user, clock.now())
     rt.slack.views_publish(user_id=user, view=view)
     return True

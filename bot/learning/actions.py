@@ -19,7 +19,7 @@ from bot.domain import actions as items
 from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
 from bot.domain.timeline import Entry, Kind
-from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.learning.review import transact
 from bot.render import learning as lb
 from bot.render.messages import escape
@@ -72,11 +72,13 @@ class ActionItems:
         return self.engine.command(
             incident_id,
             user,
-            Action.ADD_ACTION_ITEM,
-            change,
-            Kind.ACTION_ADDED,
-            lambda _added: lb.action_added_text(made[-1], user),
-            after=after,
+            CommandSpec(
+                Action.ADD_ACTION_ITEM,
+                change,
+                Kind.ACTION_ADDED,
+                lambda _added: lb.action_added_text(made[-1], user),
+                after=after,
+            ),
         )
 
     def close(self, ref: str, user: str) -> Outcome:
@@ -109,10 +111,7 @@ class ActionItems:
         outcome: Outcome = transact(self.store.r, [self.learning.actions_key(incident_id)], change)
         log.info("action_item_close", incident_id=incident_id, user_id=user, ok=outcome.ok)
         if outcome.ok:
-            if self.engine.esc.inline_delivery:
-                self.engine.esc.drain(incident_id)
-            else:
-                self.timers.drain(incident_id)
+            self.engine.esc.deliver(incident_id)
         return outcome
 
     def remind(self, ref: str, client: Any) -> str:

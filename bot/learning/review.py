@@ -26,7 +26,8 @@ from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
 from bot.domain.review import ReviewInput, as_json, draft
 from bot.domain.timeline import Entry, Kind
-from bot.incident.commands import Engine, Outcome, UserError, say
+from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
+from bot.incident.escalation import Escalation
 from bot.render import learning as lb
 from bot.state.learning_store import LearningStore, ReviewState
 from bot.state.learning_timers import LearningTimers
@@ -100,25 +101,22 @@ class Drafts:
         return as_json(self.material(incident_id))
 
 
-class Reviews:
+class ReviewWindow:
+    """Opens the review window when an incident resolves (told by the Engine, so built before
+    it: it needs no commands)."""
+
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
         learning: LearningStore,
         config: LearningConfig,
         timers: LearningTimers,
-        drafts: Drafts,
+        escalation: Escalation,
     ) -> None:
-        self.engine, self.store, self.learning = engine, engine.store, learning
-        self.config, self.timers, self.drafts = config, timers, drafts
+        self.store, self.learning, self.config = store, learning, config
+        self.timers, self.escalation = timers, escalation
 
-    def _deliver(self, incident_id: str) -> None:
-        if self.engine.esc.inline_delivery:
-            self.engine.esc.drain(incident_id)
-        else:
-            self.timers.drain(incident_id)
-
-    def on_resolved(self, incident: Incident) -> None:
+    def open(self, incident: Incident) -> None:
         """After a resolve commits: open the review window, tell the channel, post the draft."""
         now = clock.now()
         window = self.config.review_due_within
@@ -144,7 +142,20 @@ class Reviews:
         )
         self.timers.schedule_review(incident.id, state.token, 0, state.due_at)
         self.timers.post_draft(incident.id, state.token)
-        self._deliver(incident.id)
+        self.escalation.deliver(incident.id)
+
+
+class Reviews:
+    def __init__(
+        self,
+        engine: Engine,
+        learning: LearningStore,
+        config: LearningConfig,
+        timers: LearningTimers,
+        drafts: Drafts,
+    ) -> None:
+        self.engine, self.store, self.learning = engine, engine.store, learning
+        self.config, self.timers, self.drafts = config, timers, drafts
 
     def remind(self, incident_id: str, token: int, number: int) -> str:
         """The reminder job: fenced by (token, number); re-arms itself until the review is done."""
@@ -182,7 +193,7 @@ class Reviews:
         if outcome == "reminded":
             nxt = now.timestamp() + self.config.review_remind_every_s
             self.timers.schedule_review(incident_id, token, number + 1, nxt)
-            self._deliver(incident_id)
+            self.engine.esc.deliver(incident_id)
         elif outcome == "not_due" and state is not None:
             self.timers.schedule_review(incident_id, token, number, state.due_at)
         return str(outcome)
@@ -200,14 +211,9 @@ class Reviews:
             self.learning.put_review(inc.id, state, pipe)
             return inc
 
-        return self.engine.command(
-            incident_id,
-            user,
-            Action.COMPLETE_REVIEW,
-            change,
-            Kind.REVIEW_DONE,
-            f"post-incident review marked done by <@{user}>",
-        )
+        text = f"post-incident review marked done by <@{user}>"
+        spec = CommandSpec(Action.COMPLETE_REVIEW, change, Kind.REVIEW_DONE, text)
+        return self.engine.command(incident_id, user, spec)
 
     def correct(self, incident_id: str, user: str, which: str, when: str) -> Outcome:
         """`/incident milestone ack|mitigated|resolved <YYYY-MM-DD HH:MM[Z]>`."""
@@ -231,14 +237,9 @@ class Reviews:
             "mitigated": incident.mitigated_at,
             "resolved": incident.resolved_at,
         }.get(which)
-        return self.engine.command(
-            incident_id,
-            user,
-            Action.CORRECT_MILESTONE,
-            change,
-            Kind.MILESTONE_CORRECTED,
-            lb.milestone_text(which, at, before, user),
-        )
+        text = lb.milestone_text(which, at, before, user)
+        spec = CommandSpec(Action.CORRECT_MILESTONE, change, Kind.MILESTONE_CORRECTED, text)
+        return self.engine.command(incident_id, user, spec)
 
     def post_draft(self, incident_id: str, token: int, client: Any) -> str:
         """Upload the draft as a Markdown file to the incident channel (once per token)."""

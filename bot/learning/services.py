@@ -1,6 +1,7 @@
 """The learning loop's services for one process, built by the runtime (never at import).
 
-`build_learning` makes them from their collaborators and hooks the review window onto resolve.
+`review_window` makes the first of them, which the Engine tells of resolves; `build_learning`
+then makes the rest from the Engine and that window.
 `reconcile_learning` rebuilds lost review and action-item timers and re-drives their
 announcements; the worker's ticker runs it with the incident reconciler.
 """
@@ -20,8 +21,9 @@ from bot import clock
 from bot.config.learning import LearningConfig
 from bot.domain.catalog import Catalog
 from bot.incident.commands import Engine
+from bot.incident.escalation import Escalation
 from bot.learning.actions import ActionItems
-from bot.learning.review import Drafts, Reviews
+from bot.learning.review import Drafts, Reviews, ReviewWindow
 from bot.state.learning_store import LearningStore
 from bot.state.learning_timers import LearningReport, LearningTimers, action_job_id, review_job_id
 from bot.state.store import Store
@@ -55,28 +57,31 @@ class Learning:
     config: LearningConfig
     store: LearningStore
     timers: LearningTimers
+    window: ReviewWindow
     drafts: Drafts
     reviews: Reviews
     actions: ActionItems
 
 
-def build_learning(
-    incidents: Store,
-    engine: Engine,
-    queue: Queue,
-    catalog: Callable[[], Catalog],
-    slack: WebClient | None,
-    config: LearningConfig | None = None,
-) -> Learning:
-    """The services of one process (TOCSIN_* learning variables read once here)."""
+def review_window(
+    incidents: Store, escalation: Escalation, queue: Queue, config: LearningConfig | None = None
+) -> ReviewWindow:
+    """The review window of one process (`config`: instead of the TOCSIN_* learning variables,
+    which are read once here)."""
     config = config or LearningConfig.from_env(os.environ)
-    store = LearningStore(incidents)
-    timers = LearningTimers(queue)
+    store, timers = LearningStore(incidents), LearningTimers(queue)
+    return ReviewWindow(incidents, store, config, timers, escalation)
+
+
+def build_learning(
+    engine: Engine, window: ReviewWindow, catalog: Callable[[], Catalog], slack: WebClient | None
+) -> Learning:
+    """The learning services of one process, sharing the window's stores, config and timers."""
+    incidents, store, config, timers = window.store, window.learning, window.config, window.timers
     drafts = Drafts(incidents, store, config, catalog, NameCache(slack))
     reviews = Reviews(engine, store, config, timers, drafts)
     actions = ActionItems(engine, store, config, timers)
-    engine.resolved_hooks.append(reviews.on_resolved)
-    return Learning(incidents, config, store, timers, drafts, reviews, actions)
+    return Learning(incidents, config, store, timers, window, drafts, reviews, actions)
 
 
 def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:

@@ -130,9 +130,7 @@ def home_view(rt: Runtime, lrn: Learning, user: str, now: datetime) -> dict[str,
 
 
 def register(app: App, rt: Runtime) -> None:
-    from bot.runtime import learning
-
-    lrn = learning(rt)
+    lrn = rt.learning
 
     @app.event("app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:

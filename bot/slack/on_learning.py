@@ -17,7 +17,7 @@ from bot.domain.metrics import summarize
 from bot.incident.commands import Outcome, UserError
 from bot.render import learning as lb
 from bot.render.stats import stats_blocks, stats_text
-from bot.runtime import Runtime, learning
+from bot.runtime import Runtime
 from bot.slack import belongs, edge, home
 from bot.slack import commands as cmd
 
@@ -33,7 +33,7 @@ def stats_reply(rt: Runtime, command: cmd.Stats) -> dict[str, Any]:
     """`/incident stats [30d|90d] [service]`: figures over the window, ephemeral."""
     until = clock.now()
     since = until - timedelta(days=command.window_days)
-    history = learning(rt).store.history(since.timestamp(), until.timestamp() + 1)
+    history = rt.learning.store.history(since.timestamp(), until.timestamp() + 1)
     known = {f.service for _, f in history}
     if command.service and command.service not in known:
         services = ", ".join(sorted(known)) or "none in this window"
@@ -48,7 +48,7 @@ def in_channel(
     rt: Runtime, command: cmd.Command, incident: Incident, user: str, people: People
 ) -> str:
     """`action` and `milestone` in an incident channel."""
-    lrn = learning(rt)
+    lrn = rt.learning
     if isinstance(command, cmd.AddAction):
         owner = people((command.owner,))[0] if command.owner else None
         return _reply(lrn.actions.add(incident.id, user, command.text, owner, command.due))
@@ -71,7 +71,7 @@ def bind_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Bolt
 
 
 def register(app: App, rt: Runtime) -> None:
-    lrn = learning(rt)
+    lrn = rt.learning
     app.use(bind_context)
     home.register(app, rt)
 

@@ -15,10 +15,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot import logs, metrics
 from bot.config.learning import LearningConfig
+from bot.config.settings import Settings
 from bot.domain.timeline import Kind
 from bot.incident.commands import UserError
 from bot.learning.services import Learning, reconcile_learning
-from bot.runtime import Runtime, learning
+from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.slack_api import instrument
 from bot.state import counters
@@ -40,8 +41,14 @@ def resolved(runtime: Runtime) -> str:
 
 
 @pytest.fixture
+def runtime(worker_env: dict[str, str]) -> Runtime:
+    config = LearningConfig.from_env({"TOCSIN_TIMEZONE": "Europe/Stockholm"})
+    return Runtime.build(Settings.from_env(worker_env), owner="test", learning_config=config)
+
+
+@pytest.fixture
 def lrn(runtime: Runtime) -> Learning:
-    return learning(runtime, LearningConfig.from_env({"TOCSIN_TIMEZONE": "Europe/Stockholm"}))
+    return runtime.learning
 
 
 class TestCorrectionsAndReviews:

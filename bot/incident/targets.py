@@ -1,0 +1,27 @@
+"""Who a policy target names at a given time: a schedule's on-call, a usergroup's members,
+the person an email belongs to, or a user id as it stands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from bot.domain.catalog import Catalog
+from bot.domain.policy import Target, TargetKind
+from bot.domain.schedule import on_call
+from bot.slack_api.directory import Directory
+
+
+def lookup(
+    catalog: Callable[[], Catalog], directory: Directory, target: Target, at: datetime
+) -> Sequence[str]:
+    """The user ids `target` names at `at` (none for an unknown schedule or email)."""
+    if target.kind is TargetKind.SCHEDULE:
+        schedule = catalog().schedules.get(target.ref)
+        return on_call(schedule, at) if schedule else ()
+    if target.kind is TargetKind.USERGROUP:
+        return directory.usergroup_members(target.ref)
+    if target.is_email:
+        user = directory.user_by_email(target.ref)
+        return (user,) if user else ()
+    return (target.ref,)
