@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from rq import Queue
@@ -23,8 +23,8 @@ from bot.incident.commands import Engine
 from bot.learning.actions import ActionItems
 from bot.learning.review import Drafts, Reviews
 from bot.state.learning_store import LearningStore
-from bot.state.learning_timers import LearningReport, LearningTimers, action_job_id, review_job_id
 from bot.state.store import Store
+from bot.state.timers import Timers, action_job_id, review_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,7 @@ class Learning:
     incidents: Store
     config: LearningConfig
     store: LearningStore
-    timers: LearningTimers
+    timers: Timers
     drafts: Drafts
     reviews: Reviews
     actions: ActionItems
@@ -71,12 +71,19 @@ def build_learning(
     """The services of one process (TOCSIN_* learning variables read once here)."""
     config = config or LearningConfig.from_env(os.environ)
     store = LearningStore(incidents)
-    timers = LearningTimers(queue)
+    timers = Timers(queue)
     drafts = Drafts(incidents, store, config, catalog, NameCache(slack))
     reviews = Reviews(engine, store, config, timers, drafts)
     actions = ActionItems(engine, store, config, timers)
     engine.resolved_hooks.append(reviews.on_resolved)
     return Learning(incidents, config, store, timers, drafts, reviews, actions)
+
+
+@dataclass
+class LearningReport:
+    reviews_rebuilt: list[str] = field(default_factory=list)
+    actions_rebuilt: list[str] = field(default_factory=list)
+    drains: list[str] = field(default_factory=list)
 
 
 def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
@@ -98,7 +105,7 @@ def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
             if i.status == "pending" and now - i.created_at > grace_s
         ]
         if owed:
-            lrn.timers.drain(incident_id)
+            lrn.timers.schedule_drain(incident_id)
             report.drains.append(incident_id)
     for ref, at in lrn.store.due_actions():
         if not lrn.timers.is_live(action_job_id(ref)):
