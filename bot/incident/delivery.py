@@ -21,7 +21,8 @@ from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
 from bot.render import messages
-from bot.state.store import OutboxItem, Row, Store
+from bot.state.store import OutboxItem, Store
+from bot.state.timeline import Row
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)

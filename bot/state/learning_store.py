@@ -29,7 +29,8 @@ from bot.domain.incident import Incident
 from bot.domain.milestones import FACT_KINDS, Facts, facts
 from bot.domain.timeline import Entry, Kind
 from bot.state.keys import PREFIX
-from bot.state.store import Row, Store, parse_entry
+from bot.state.store import Store
+from bot.state.timeline import Row, parse_entry
 
 PENDING_REVIEWS = f"{PREFIX}:reviews:pending"
 ACTIONS_DUE = f"{PREFIX}:actions:due"

@@ -4,11 +4,7 @@ Write methods take `pipe` so the caller owns the transaction (as rq does); those
 stand alone (a delivery attempt, a claim) write at once. Incidents are read under WATCH
 and written in MULTI (bot.state.txn): a racing writer makes the transaction fail and the
 change is re-run on the new state, so each change is applied exactly once.
-
-A timeline keeps its last TIMELINE_MAX entries (XADD MAXLEN ~); the entries the metrics
-and the review's milestones are computed from (FACT_KINDS) are also appended to the
-incident's `facts` list, which nothing trims: the bot writes a bounded number of them per
-escalation run, and people's writes are rate-limited (bot.state.write_limits).
+Timelines are kept by bot.state.timeline.
 """
 
 from __future__ import annotations
@@ -17,23 +13,20 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import redis
 from redis.client import Pipeline
 
 from bot.domain.incident import Incident
-from bot.domain.milestones import FACT_KINDS
-from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
-from bot.state import counters, gauges, keys
-from bot.state.counters import COUNTERS, timeline_field
+from bot.domain.timeline import Entry
+from bot.state import counters, gauges, keys, timeline
 from bot.state.keys import PREFIX
 from bot.state.markers import Markers
+from bot.state.timeline import Row
 from bot.state.txn import transact, transact_once
 
 T = TypeVar("T")
-Row = tuple[Entry, dict[str, Any]]  # a timeline entry with its data
 
 
 class IncidentNotFound(LookupError):
@@ -86,13 +79,8 @@ class Store:
     def outbox_key(incident_id: str) -> str:
         return f"{PREFIX}:inc:{incident_id}:outbox"
 
-    @staticmethod
-    def timeline_key(incident_id: str) -> str:
-        return f"{PREFIX}:inc:{incident_id}:timeline"
-
-    @staticmethod
-    def facts_key(incident_id: str) -> str:
-        return f"{PREFIX}:inc:{incident_id}:facts"
+    timeline_key = staticmethod(timeline.timeline_key)
+    facts_key = staticmethod(timeline.facts_key)
 
     open_key = f"{PREFIX}:open"
     all_key = f"{PREFIX}:all"
@@ -264,7 +252,7 @@ class Store:
         )
         return bool(renewed)
 
-    # timeline -------------------------------------------------------------------------
+    # timeline (bot.state.timeline) -------------------------------------------------------
     def record(
         self,
         incident_id: str,
@@ -272,37 +260,17 @@ class Store:
         pipe: Pipeline | redis.Redis | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        fields = {
-            "at": entry.at.isoformat(),
-            "kind": entry.kind.value,
-            "actor": entry.actor,
-            "text": entry.text,
-            "data": json.dumps(data or {}),
-        }
-        conn = pipe or self.r
-        key = self.timeline_key(incident_id)
-        # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
-        conn.xadd(key, fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
-        if entry.kind in FACT_KINDS:
-            fact = [fields["at"], entry.kind.value, entry.actor, data or {}]
-            conn.rpush(self.facts_key(incident_id), json.dumps(fact, separators=(",", ":")))
-        conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
+        timeline.append(pipe or self.r, incident_id, entry, data)
 
     def timeline(self, incident_id: str) -> list[Entry]:
         return [e for e, _ in self.timeline_with_data(incident_id)]
 
     def timeline_with_data(self, incident_id: str) -> Iterator[Row]:
-        rows = cast(list[tuple[str, dict[str, str]]], self.r.xrange(self.timeline_key(incident_id)))
-        for _id, fields in rows:
-            yield parse_entry(fields)
+        return timeline.read(self.r, incident_id)
 
     def timeline_dropped(self, incident_id: str) -> int:
         """How many of the timeline's oldest entries the cap has dropped."""
-        try:
-            info = self.r.xinfo_stream(self.timeline_key(incident_id))
-        except redis.ResponseError:  # no timeline at all
-            return 0
-        return max(0, int(info.get("entries-added", info["length"])) - int(info["length"]))
+        return timeline.dropped(self.r, incident_id)
 
     # channels ---------------------------------------------------------------------------
     def link_channel(self, channel_id: str, incident_id: str, pipe: Pipeline | None = None) -> None:
@@ -360,14 +328,6 @@ class Store:
 def parse_incident(raw: str | bytes) -> Incident:
     """An incident as stored (its JSON document)."""
     return Incident.from_dict(json.loads(raw))
-
-
-def parse_entry(fields: dict[str, str]) -> Row:
-    """A timeline entry as stored (a stream entry's fields)."""
-    entry = Entry(
-        datetime.fromisoformat(fields["at"]), Kind(fields["kind"]), fields["actor"], fields["text"]
-    )
-    return entry, json.loads(fields.get("data", "{}"))
 
 
 def _creation(item: OutboxItem) -> tuple[float, str]:
