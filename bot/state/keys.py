@@ -1,4 +1,5 @@
-"""Names of the Redis keys that more than one room reads (the rest live with their store)."""
+"""Names of Redis keys shared by several state modules, and of the markers and leases that
+no store owns (the rest live with their store)."""
 
 from __future__ import annotations
 
