@@ -51,8 +51,9 @@ from bench.common import (
     write_config,
 )
 from bot.sandbox.bridge import payload_workspace
-from bot.sandbox.driver import Driver, Result
+from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import BOT_TOKEN
+from bot.sandbox.wire import Result
 from bot.sandbox.workspace import load_workspace
 
 CONCURRENCY = (1, 20, 50)

@@ -10,7 +10,7 @@ draft posted:
 
 (i)   per incident, the `MEMORY USAGE` (SAMPLES 0) of each of its keys (`tocsin:inc:<id>`,
       `tocsin:inc:<id>:*` and its channel link), summed by key family;
-(ii)  `bot.incident.retention.sweep` runs in this process as if TOCSIN_RETENTION_DAYS had passed;
+(ii)  `bot.state.retention.sweep` runs in this process as if TOCSIN_RETENTION_DAYS had passed;
 (iii) (i) again, and `INFO memory` used_memory before minus after the sweep, divided by the
       number of incidents: what the sweep frees, index memberships included.
 
@@ -30,7 +30,7 @@ import redis
 
 from bench.common import header, start_slack_stack, table, wait_for, world
 from bot import clock
-from bot.incident.retention import sweep
+from bot.state.retention import sweep
 from bot.state.server import connect
 from bot.state.store import Store
 

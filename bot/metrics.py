@@ -2,8 +2,8 @@
 
 Every gunicorn worker answers scrapes the same way because nothing lives in process
 memory: a custom Collector reads the incident gauges (`bot.state.gauges`, kept up as incidents
-are written) and the shared counters hash (`bot.state.counters`), so a scrape costs the same
-whatever the number of incidents.
+are written) and the shared counters hash (`bot.state.counters`) through `bot.state.figures`,
+so a scrape costs the same whatever the number of incidents.
 
 - `tocsin_incidents{severity,status}`: incidents by severity and status (drills and
   incidents marked `exclude_from_metrics` are left out)
@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-import structlog
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -37,9 +36,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from rq.job import Job
 
 from bot.state import counters, gauges
+from bot.state.figures import Figures
 from bot.state.store import Store
-
-log = structlog.get_logger(__name__)
 
 _TIMELINE = {
     "paged": ("pages_sent", "Pages delivered to a person."),
@@ -54,44 +52,11 @@ class TocsinCollector:
     whose size depends on severities and labels, not on the number of incidents."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        self.figures = Figures(store)
 
     def collect(self) -> Iterator[Metric]:
-        r = self.store.r
-        with r.pipeline(transaction=True) as pipe:  # one moment: rows, incidents, gauges
-            pipe.zcard(self.store.all_key)
-            pipe.hlen(gauges.ROWS)
-            pipe.hgetall(gauges.GAUGES)
-            incidents, rows, raw = pipe.execute()
-        if incidents != rows:  # written before gauges existed, or removed since: once
-            reconcile(self.store)
-            raw = r.hgetall(gauges.GAUGES)
-        yield from _incident_families(list(gauges.read(raw)))
-        yield from _counters(list(counters.read(r)))
-
-
-def reconcile(store: Store) -> None:
-    """Give every incident in `tocsin:all` its row, and take back rows of removed ones."""
-    with store.r.pipeline(transaction=True) as pipe:
-        pipe.zrange(store.all_key, 0, -1)
-        pipe.hkeys(gauges.ROWS)
-        ids, tracked = pipe.execute()
-    have = set(tracked)
-    missing = [str(i) for i in ids if i not in have]
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        found = store.get_many(chunk)
-        with store.r.pipeline(transaction=False) as pipe:
-            for incident_id in chunk:
-                inc = found.get(incident_id)
-                gauges.seed(pipe, incident_id, gauges.row(inc) if inc is not None else "")
-            pipe.execute()
-    gone = have - {str(i) for i in ids}
-    if gone:
-        with store.r.pipeline(transaction=False) as pipe:
-            gauges.forget(pipe, gone)
-            pipe.execute()
-    log.info("metrics_rows_reconciled", seeded=len(missing), forgotten=len(gone))
+        yield from _incident_families(self.figures.gauges())
+        yield from _counters(self.figures.counters())
 
 
 def _incident_families(values: list[tuple[str, tuple[str, ...], int]]) -> Iterator[Metric]:

@@ -25,6 +25,7 @@ from bot.config.settings import Settings, SettingsError
 from bot.runtime import Runtime, slack_client
 from bot.slack.app import build_app
 from bot.state.keys import SCHEDULER_LEASE
+from bot.state.leases import Leases
 from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
@@ -34,7 +35,7 @@ StartResponse = Callable[..., Any]
 def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
     checks: dict[str, Any] = {}
     try:
-        checks["redis"] = bool(rt.r.ping())
+        checks["redis"] = rt.store.ping()
     except Exception as exc:  # any failure means not ready
         checks["redis"] = f"error: {type(exc).__name__}"
     try:
@@ -45,7 +46,7 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
             if w.last_heartbeat and time.time() - w.last_heartbeat.timestamp() < 60
         ]
         checks["workers"] = len(fresh)
-        checks["scheduler"] = bool(rt.r.exists(SCHEDULER_LEASE))
+        checks["scheduler"] = Leases(rt.r).held(SCHEDULER_LEASE)
     except Exception as exc:
         checks["workers"] = f"error: {type(exc).__name__}"
     ok = (

@@ -6,7 +6,7 @@ whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves the esca
 that fell due from the due index into `tick_many` jobs (bot.state.timers), and other due jobs from
 rq's scheduled registry to the queue, every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
 takes the lease within seconds. A second thread runs the reconciler on start and periodically,
-and then the retention sweep of closed incidents (bot.incident.retention).
+and then the retention sweep of closed incidents (bot.state.retention).
 SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
 """
 
@@ -30,22 +30,14 @@ from rq.serializers import JSONSerializer
 from bot import clock, jobs
 from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
-from bot.incident.retention import sweep
 from bot.learning.services import reconcile_learning
 from bot.metrics import count_job_failure
 from bot.runtime import Runtime
-from bot.state.keys import PREFIX, SCHEDULER_LEASE
+from bot.state.keys import RECONCILE_LEASE, SCHEDULER_LEASE
+from bot.state.leases import Leases
+from bot.state.retention import sweep
 
 log = structlog.get_logger(__name__)
-RECONCILE_LEASE = f"{PREFIX}:lease:reconcile"
-
-# Renew only if we still hold it (compare-and-set in one round trip).
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
-end
-return redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
-"""
 
 
 class Ticker(threading.Thread):
@@ -58,17 +50,14 @@ class Ticker(threading.Thread):
             [runtime.queue], connection=runtime.rq_redis, serializer=JSONSerializer
         )
         self.scheduler.prepare_registries([runtime.queue.name])
-        self._renew = runtime.r.register_script(_RENEW)
+        self.leases = Leases(runtime.r)
         self.is_scheduler = False
-
-    def _hold(self, key: str, lease_s: float) -> bool:
-        return bool(self._renew(keys=[key], args=[self.owner, int(lease_s * 1000)]))
 
     def run(self) -> None:
         settings = self.rt.settings
         while not self.stopping.is_set():
             try:
-                held = self._hold(SCHEDULER_LEASE, settings.scheduler_lease_s)
+                held = self.leases.hold(SCHEDULER_LEASE, self.owner, settings.scheduler_lease_s)
                 if held != self.is_scheduler:
                     log.info("scheduler_role", held=held, worker=self.owner)
                     self.is_scheduler = held
@@ -93,13 +82,14 @@ class Reconciler(threading.Thread):
     def __init__(self, runtime: Runtime, name: str, stopping: threading.Event) -> None:
         super().__init__(name="tocsin-reconciler", daemon=True)
         self.rt, self.owner, self.stopping = runtime, name, stopping
+        self.leases = Leases(runtime.r)
 
     def run(self) -> None:
         every = self.rt.settings.reconcile_every_s
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                if self.rt.r.set(RECONCILE_LEASE, self.owner, nx=True, px=int(every * 900)):
+                if self.leases.take(RECONCILE_LEASE, self.owner, every * 0.9):
                     reconcile(
                         self.rt.escalation,
                         stuck_s=self.rt.settings.claim_lease_s + 2,
@@ -164,6 +154,5 @@ def run_worker(settings: Settings, burst: bool = False, name: str | None = None)
     finally:
         ticker.stopping.set()
         with contextlib.suppress(redis.RedisError):
-            if runtime.r.get(SCHEDULER_LEASE) == name:
-                runtime.r.delete(SCHEDULER_LEASE)  # hand the role over now rather than in 3 s
+            ticker.leases.release(SCHEDULER_LEASE, name)  # hand the role over now, not in 3 s
     return 0

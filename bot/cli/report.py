@@ -32,7 +32,7 @@ DEFAULT_SEVERITIES = ("sev1", "sev2", "sev3")
 def _store(settings: Settings) -> Store:
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-    return Store(reach(settings.redis_url))
+    return reach(settings.redis_url)
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -127,12 +127,13 @@ def run_export(
     return 0
 
 
-def reach(url: str) -> redis.Redis:
-    """`connect(url)`, checked with a PING; SettingsError naming the URL (password masked)."""
-    conn = connect(url)
+def reach(url: str) -> Store:
+    """A store on `connect(url)`, checked with a PING; SettingsError naming the URL (password
+    masked)."""
+    store = Store(connect(url))
     try:
-        conn.ping()
+        store.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         reason = redact_text(str(exc))
         raise SettingsError(f"cannot reach Redis at {redact_text(url)}: {reason}") from None
-    return conn
+    return store

@@ -29,7 +29,8 @@ from bot.incident.delivery import BOT
 from bot.render import blocks, messages
 from bot.render.runbook import runbook_blocks, runbook_text
 from bot.slack_api.directory import Directory
-from bot.state.store import PREFIX, Store
+from bot.state import keys
+from bot.state.store import Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
@@ -99,7 +100,7 @@ class ChannelService:
         def link(inc: Incident, pipe: Pipeline) -> Incident:
             updated = replace(inc, channel_id=channel)
             self.store.put(updated, pipe)
-            pipe.set(f"{PREFIX}:chan:{channel}", inc.id)
+            self.store.link_channel(channel, inc.id, pipe)
             self.store.record(
                 inc.id, Entry(now, Kind.CHANNEL_OPENED, BOT, f"opened <#{channel}>"), pipe
             )
@@ -114,7 +115,8 @@ class ChannelService:
         channel = _channel(incident)
         ts = self._posted_header(incident, channel)  # an earlier attempt may have landed
         if ts is None:
-            self.store.r.set(f"{PREFIX}:inc:{incident.id}:header_attempt", clock.now_ts())
+            attempt = keys.channel_marker(incident.id, "header_attempt")
+            self.store.markers.put(attempt, clock.now_ts())
             posted = self.client.chat_postMessage(
                 channel=channel,
                 text=messages.topic(incident),
@@ -140,7 +142,7 @@ class ChannelService:
     def _posted_header(self, incident: Incident, channel: str) -> str | None:
         """The ts of a header an earlier, interrupted attempt posted (Slack did it, the
         client saw an error), so a retry pins that one instead of posting a second."""
-        attempted = self.store.r.get(f"{PREFIX}:inc:{incident.id}:header_attempt")
+        attempted = self.store.markers.get(keys.channel_marker(incident.id, "header_attempt"))
         if attempted is None:
             return None
         history = self.client.conversations_history(
@@ -155,8 +157,8 @@ class ChannelService:
 
     def _bookmark_runbook(self, incident: Incident) -> None:
         runbook = self.runbook_for(incident)
-        marker = f"{PREFIX}:inc:{incident.id}:runbook"
-        if runbook is None or not self.store.r.set(marker, "posting", nx=True, ex=86400):
+        marker = keys.channel_marker(incident.id, "runbook")
+        if runbook is None or not self.store.markers.first(marker, 86400, "posting"):
             return
         channel = _channel(incident)
         posted = self.client.chat_postMessage(
@@ -169,7 +171,7 @@ class ChannelService:
             type="link",
             link=link["permalink"],
         )
-        self.store.r.set(marker, str(posted["ts"]), ex=30 * 86400)
+        self.store.markers.put(marker, str(posted["ts"]), 30 * 86400)
 
     def post_runbook(self, incident: Incident) -> bool:
         runbook = self.runbook_for(incident)
@@ -220,11 +222,11 @@ class ChannelService:
 
     def _set_topic(self, incident: Incident) -> None:
         topic = messages.topic(incident)
-        key = f"{PREFIX}:inc:{incident.id}:topic"
-        if self.store.r.get(key) == topic:
+        key = keys.channel_marker(incident.id, "topic")
+        if self.store.markers.get(key) == topic:
             return
         self.client.conversations_setTopic(channel=_channel(incident), topic=topic)
-        self.store.r.set(key, topic, ex=30 * 86400)
+        self.store.markers.put(key, topic, 30 * 86400)
 
 
 @dataclass(frozen=True)

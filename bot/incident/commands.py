@@ -27,7 +27,6 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.incident.escalation import BOT, Escalation
 from bot.render import messages
-from bot.state import counters
 from bot.state.store import OutboxItem
 from bot.state.write_limits import WriteLimiter
 
@@ -102,7 +101,7 @@ class Engine:
         self.store = escalation.store
         self.limiter = limiter  # None: people's writes are not rate-limited
         self.retention_s = (
-            retention_s  # a closed incident's keys go after this (bot.incident.retention)
+            retention_s  # a closed incident's keys go after this (bot.state.retention)
         )
         # Told after a resolve commits (the post-incident review window, bot.learning.review).
         self.on_resolve = tuple(on_resolve)
@@ -164,7 +163,7 @@ class Engine:
                     created_at=now.timestamp(),
                 )
             )
-        with self.store.r.pipeline() as pipe:
+        with self.store.transaction() as pipe:
             self.store.put(incident, pipe)
             text = f"declared {severity} on {service} by <@{declared_by}>"
             self.store.record(incident.id, Entry(now, Kind.DECLARED, declared_by, text), pipe)
@@ -172,7 +171,6 @@ class Engine:
                 note = f"no escalation policy routes {service} at {severity}: nobody is paged"
                 self.store.record(incident.id, Entry(now, Kind.NOTE, BOT, note), pipe)
             self.store.add_outbox(incident.id, items, pipe)
-            pipe.execute()
         log.info("incident_declared", incident_id=incident.id, severity=severity, service=service)
         timers = self.esc.timers
         timers.open_channel(incident.id)
@@ -211,7 +209,7 @@ class Engine:
                 allowed, rule = authorize(incident, groups)
             if allowed:
                 return None
-            counters.incr(conn or self.store.r, "refused", action=action.value, reason="rights")
+            self.store.count("refused", conn, action=action.value, reason="rights")
             log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
             return Outcome(False, incident, f"You may not {action.value} this incident: {rule}.")
 
@@ -236,9 +234,8 @@ class Engine:
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
         outcome = refusal(seen, None) or self._throttled(seen, user, action)
         if outcome is None and spec.record_only:  # nothing of the incident is written, so
-            with self.store.r.pipeline() as pipe:  # nothing to WATCH: one MULTI for the entry
+            with self.store.transaction() as pipe:  # nothing to WATCH: one MULTI for the entry
                 outcome = run(seen, pipe)
-                pipe.execute()
         elif outcome is None:
             outcome = self.store.update(incident_id, run)
         log.info(
@@ -262,7 +259,7 @@ class Engine:
         wait = limiter.take(incident.id, user) if limiter else 0
         if not wait or limiter is None:
             return None
-        counters.incr(self.store.r, "refused", action=action.value, reason="rate_limit")
+        self.store.count("refused", action=action.value, reason="rate_limit")
         log.warning("write_rate_limited", incident_id=incident.id, user_id=user, wait_s=wait)
         text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
         return Outcome(False, incident, text)

@@ -22,7 +22,8 @@ from bot.domain.incident import Incident
 from bot.domain.timeline import Entry, Kind
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
 from bot.render import messages
-from bot.state.store import PREFIX, OutboxItem, Store
+from bot.state.store import OutboxItem, Store
+from bot.state.timeline import Row
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
@@ -41,11 +42,6 @@ def page_position(key: str) -> tuple[int, int, int] | None:
         return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
     except ValueError:
         return None
-
-
-def gap_key(incident_id: str) -> str:
-    """Set while Slack refuses this incident's deliveries: when it started."""
-    return f"{PREFIX}:inc:{incident_id}:slack_gap"
 
 
 Position = tuple[str, int, int, int]  # (incident, run, step, loop) of a policy step
@@ -199,26 +195,20 @@ class Delivery:
                         Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
                     )
                 if exc.wide:  # Slack down or refusing the bot, not "no channel yet"
-                    self.store.r.set(gap_key(incident_id), clock.now_ts(), nx=True, ex=7 * 86400)
+                    self.store.slack_gap_began(incident_id, clock.now_ts())
                 raise
         now = clock.now()
         item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
-        with self.store.r.pipeline(transaction=False) as pipe:  # one round trip for the record
-            pipe.hset(self.store.outbox_key(incident_id), key, item.to_json())
-            if item.kind == "page":
-                text = (
-                    f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, "
-                    f"via {item.via})"
-                )
-                data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
-                self.store.record(incident_id, Entry(now, Kind.PAGED, BOT, text), pipe, data)
-            elif item.to != "@incident":  # in-channel posts are the record themselves
-                text = f"announced in <#{item.to}>"
-                entry = Entry(now, Kind.ANNOUNCED, BOT, text)
-                self.store.record(incident_id, entry, pipe, {"key": key})
-            pipe.getdel(gap_key(incident_id))
-            pipe.delete(self.store.claim_key(incident_id, key))
-            gap_started = pipe.execute()[-2]
+        record: Row | None = None
+        if item.kind == "page":
+            text = (
+                f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
+            )
+            data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
+            record = Entry(now, Kind.PAGED, BOT, text), data
+        elif item.to != "@incident":  # in-channel posts are the record themselves
+            record = Entry(now, Kind.ANNOUNCED, BOT, f"announced in <#{item.to}>"), {"key": key}
+        gap_started = self.store.delivered(incident_id, item, record)  # one round trip
         self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
 
@@ -232,8 +222,8 @@ class Delivery:
         entry_kind = Kind.PAGE_FAILED if item.kind == "page" else Kind.NOTE
         entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}: {never.reason}")
         data = {"key": item.key, "to": item.to, "error": never.code}
-        with self.store.r.pipeline() as pipe:
-            pipe.hset(self.store.outbox_key(incident.id), item.key, item.to_json())
+        with self.store.transaction() as pipe:
+            self.store.save_outbox_item(incident.id, item, pipe)
             self.store.record(incident.id, entry, pipe, data)
             if item.to != "@incident":
                 notice = OutboxItem(
@@ -244,8 +234,7 @@ class Delivery:
                     created_at=now.timestamp(),
                 )
                 self.store.add_outbox(incident.id, [notice], pipe)
-            pipe.delete(self.store.claim_key(incident.id, item.key))
-            pipe.execute()
+            self.store.release_many([(incident.id, item.key)], pipe)
         log.warning(
             "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
         )

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import redis
 import structlog
 from redis.client import Pipeline
 
@@ -30,7 +29,7 @@ from bot.incident.delivery import BOT, Delivery, Drained
 from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
-from bot.state.store import OutboxItem, Store, parse_incident
+from bot.state.store import OutboxItem, Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
@@ -180,22 +179,18 @@ class Escalation:
         ids = list(wanted)
         outcomes: dict[str, str] = {}
         known: dict[str, Incident] = {}
-        with self.store.r.pipeline() as pipe:
-            try:
-                pipe.watch(*(self.store.incident_key(i) for i in ids))  # type: ignore[no-untyped-call]
-                raw = pipe.mget([self.store.incident_key(i) for i in ids])
-                pipe.multi()
-                for incident_id, blob in zip(ids, raw, strict=True):
-                    if blob is None:
-                        outcomes[incident_id] = "stale"
-                        continue
-                    incident = parse_incident(blob)
-                    outcomes[incident_id], known[incident_id] = self._step(
-                        incident, wanted[incident_id], pipe, now
-                    )
-                pipe.execute()
-            except redis.WatchError:
-                return {i: self.tick(i, t) for i, tokens in wanted.items() for t in tokens}
+
+        def step_all(incidents: list[Incident | None], pipe: Pipeline) -> None:
+            for incident_id, incident in zip(ids, incidents, strict=True):
+                if incident is None:
+                    outcomes[incident_id] = "stale"
+                    continue
+                outcomes[incident_id], known[incident_id] = self._step(
+                    incident, wanted[incident_id], pipe, now
+                )
+
+        if not self.store.update_all(ids, step_all):  # one of them changed meanwhile
+            return {i: self.tick(i, t) for i, tokens in wanted.items() for t in tokens}
         for incident_id, outcome in outcomes.items():
             log.info("escalation_tick", incident_id=incident_id, outcome=outcome, batch=len(ids))
             if incident_id in known:

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
-from typing import cast
 
 import structlog
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 
 from bot import clock
 from bot.domain.incident import Incident
@@ -21,8 +18,9 @@ from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import Entry, Kind
 from bot.domain.updates import reminder_delay
 from bot.incident.escalation import BOT, Escalation
-from bot.state.store import parse_incident
-from bot.state.timers import DUE_KEY, TICK_MANY, due_member, remind_job_id, tick_job_id
+from bot.state.jobs import ENDED, LIVE
+from bot.state.survey import Seen, survey
+from bot.state.timers import remind_job_id, tick_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -37,53 +35,12 @@ class Report:
     channels_reopened: list[str] = field(default_factory=list)
 
 
-CHUNK = 500
-_RUNS = {JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
-_LOST = {"finished", "failed", "canceled", "stopped"}
-
-
-@dataclass
-class _Seen:
-    """What one pipelined read tells about an incident, enough to skip the healthy ones."""
-
-    incident: Incident
-    outbox: dict[str, str]
-    tick: str | None  # "scheduled" if indexed, else the rq status of its tick job, or None
-    reminders: tuple[str | None, str | None]
-
-
-def _prefetch(esc: Escalation, ids: list[str]) -> list[_Seen]:
-    """Incidents, outboxes and the rq status of their timers, in one round trip per chunk."""
-    seen: list[_Seen] = []
-    r = esc.store.r
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        raw = r.mget([esc.store.incident_key(i) for i in chunk])
-        incidents = [parse_incident(x) if x else None for x in raw]
-        with r.pipeline(transaction=False) as pipe:
-            for incident_id, incident in zip(chunk, incidents, strict=True):
-                token = incident.token if incident else 0
-                update = incident.update_token if incident else 0
-                pipe.hgetall(esc.store.outbox_key(incident_id))
-                pipe.zscore(DUE_KEY, due_member(incident_id, token))
-                pipe.hget(f"rq:job:{tick_job_id(incident_id, token)}", "status")
-                pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 1)}", "status")
-                pipe.hget(f"rq:job:{remind_job_id(incident_id, update, 2)}", "status")
-            answers = pipe.execute()
-        for n, incident in enumerate(incidents):
-            if incident is not None:
-                outbox, due, tick, first, second = answers[5 * n : 5 * n + 5]
-                tick = "scheduled" if due is not None else tick
-                seen.append(_Seen(incident, outbox, tick, (first, second)))
-    return seen
-
-
-def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
+def _healthy(seen: Seen, now: float, grace_s: float, channels: bool) -> bool:
     """True when nothing needs a closer look: the common case, decided without a round trip."""
     incident = seen.incident
     state = incident.escalation
     active = state.status is EscalationStatus.ACTIVE and state.due_at is not None
-    if active and (seen.tick is None or seen.tick in _LOST or now - (state.due_at or 0) > grace_s):
+    if active and (seen.tick is None or seen.tick in ENDED or now - (state.due_at or 0) > grace_s):
         return False
     if channels and (incident.channel_id is None or incident.header_ts is None):
         return False
@@ -92,7 +49,7 @@ def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
         for stage, status in zip((1, 2), seen.reminders, strict=True):
             if f"remind:{token}:{stage}" in seen.outbox:
                 continue
-            if status is None or status in _LOST:
+            if status is None or status in ENDED:
                 return False
             break
     for raw in seen.outbox.values():
@@ -100,21 +57,6 @@ def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
         if item.get("status") == "pending" and now - float(item.get("created_at", 0)) > grace_s:
             return False
     return True
-
-
-def _batched(esc: Escalation) -> dict[tuple[str, int], JobStatus]:
-    """Steps inside `tick_many` jobs that are queued or running, with that job's status."""
-    queue = esc.timers.queue
-    queued = cast(list[bytes], queue.connection.lrange(queue.key, 0, -1))
-    ids = {j.decode(): JobStatus.QUEUED for j in queued}
-    ids.update(dict.fromkeys(queue.started_job_registry.get_job_ids(), JobStatus.STARTED))
-    found: dict[tuple[str, int], JobStatus] = {}
-    wanted = [j for j in ids if j.startswith("ticks-")]
-    for job in Job.fetch_many(wanted, connection=queue.connection, serializer=queue.serializer):
-        if job is not None and job.func_name == TICK_MANY:
-            for incident_id, token in job.args[0]:
-                found[(str(incident_id), int(token))] = ids[job.id]
-    return found
 
 
 def _tick_status(
@@ -125,33 +67,7 @@ def _tick_status(
         return JobStatus.SCHEDULED
     if (incident_id, token) in batched:
         return batched[(incident_id, token)]
-    return _job_status(esc, tick_job_id(incident_id, token))
-
-
-def _job_status(esc: Escalation, job_id: str, stuck_s: float | None = None) -> JobStatus | None:
-    """The rq status of a job, None if nothing will run it (with `stuck_s`: also a job
-    started longer ago than that, whose worker is taken for dead).
-
-    A worker SIGKILLed between dequeuing a job and starting it leaves it "queued" in no
-    queue (rq's intermediate list, failed only minutes later); a "scheduled" job must be in
-    the registry. Either way nothing will run it: report it as lost.
-    """
-    queue = esc.timers.queue
-    try:
-        job = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer)
-    except NoSuchJobError:
-        return None
-    status: JobStatus | None = job.get_status(refresh=False)
-    if status is JobStatus.QUEUED and queue.connection.lpos(queue.key, job.id) is None:
-        return None
-    if status is JobStatus.SCHEDULED and job.id not in queue.scheduled_job_registry:
-        return None
-    started = job.started_at
-    if status is JobStatus.STARTED and started is not None and stuck_s is not None:
-        started = started if started.tzinfo else started.replace(tzinfo=UTC)
-        if clock.now() - started > timedelta(seconds=stuck_s):
-            return None  # a dead worker's; a second drain of a live one's claims is harmless
-    return status
+    return esc.timers.jobs.status(tick_job_id(incident_id, token))
 
 
 def _rebuild_reminder(esc: Escalation, incident: Incident, now: float) -> bool:
@@ -183,7 +99,7 @@ def reconcile(
     report = Report()
     now = clock.now_ts()
     batched: dict[tuple[str, int], JobStatus] | None = None  # read once, when first needed
-    for seen in _prefetch(esc, esc.store.open_ids()):
+    for seen in survey(esc.store, esc.store.open_ids()):
         report.checked += 1
         if _healthy(seen, now, grace_s, channels):
             continue
@@ -191,15 +107,10 @@ def reconcile(
         incident_id = incident.id
         state = incident.escalation
         if state.status is EscalationStatus.ACTIVE and state.due_at is not None:
-            batched = _batched(esc) if batched is None else batched
+            batched = esc.timers.batched_steps() if batched is None else batched
             status = _tick_status(esc, incident_id, incident.token, batched)
             overdue = now - state.due_at
-            lost = status is None or status in (
-                JobStatus.FINISHED,
-                JobStatus.FAILED,
-                JobStatus.CANCELED,
-                JobStatus.STOPPED,
-            )
+            lost = status is None or status in ENDED
             if lost and overdue <= grace_s:
                 esc.timers.schedule_tick(incident_id, incident.token, state.due_at)
                 report.timers_rebuilt.append(incident_id)
@@ -226,7 +137,7 @@ def reconcile(
             if item.status == "pending" and now - item.created_at > grace_s
         ]
         redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
-        if stalled and _job_status(esc, redrive, stuck_s) not in _RUNS:  # pile drains
+        if stalled and esc.timers.jobs.status(redrive, stuck_s) not in LIVE:  # pile drains
             esc.timers.schedule_drain(incident_id, job_id=redrive)
             report.drains.append(incident_id)
     if (

@@ -20,11 +20,11 @@ from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
 from bot.domain.timeline import Entry, Kind
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
-from bot.learning.review import transact
 from bot.render import learning as lb
 from bot.render.messages import escape
-from bot.state.learning_store import ACTIONS_DUE, LearningStore
-from bot.state.learning_timers import LearningTimers
+from bot.state import keys
+from bot.state.learning_store import LearningStore
+from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +35,7 @@ class ActionItems:
         engine: Engine,
         learning: LearningStore,
         config: LearningConfig,
-        timers: LearningTimers,
+        timers: Timers,
     ) -> None:
         self.engine, self.store, self.learning = engine, engine.store, learning
         self.config, self.timers = config, timers
@@ -108,7 +108,7 @@ class ActionItems:
             self.store.add_outbox(incident_id, [say(f":white_check_mark: {text}", now)], pipe)
             return Outcome(True, incident, text)
 
-        outcome: Outcome = transact(self.store.r, [self.learning.actions_key(incident_id)], change)
+        outcome = self.store.transact([self.learning.actions_key(incident_id)], change)
         log.info("action_item_close", incident_id=incident_id, user_id=user, ok=outcome.ok)
         if outcome.ok:
             self.engine.esc.deliver(incident_id)
@@ -118,26 +118,26 @@ class ActionItems:
         """The due-date reminder job: one DM to the owner with a Close button."""
         item = self.learning.action(ref)
         if item is None or not item.is_open or item.owner is None:
-            self.store.r.zrem(ACTIONS_DUE, ref)
+            self.learning.unschedule_action(ref)
             return "stale"
         at = self._remind_ts(item)
         if at is not None and clock.now_ts() < at - 1.0:
             self.timers.schedule_action(ref, at)
             return "not_due"
-        marker = f"tocsin:actions:reminded:{ref}"
-        if not self.store.r.set(marker, "sending", nx=True, ex=300):
-            return "already"
-        incident = self.store.find(item.incident_id)
-        text = lb.action_reminder_text(item, incident)
-        try:
+        owner = item.owner
+
+        def send() -> None:
+            text = lb.action_reminder_text(item, self.store.find(item.incident_id))
             if client is not None:
-                dm = client.conversations_open(users=item.owner)["channel"]["id"]
+                dm = client.conversations_open(users=owner)["channel"]["id"]
                 client.chat_postMessage(channel=dm, text=text, blocks=lb.action_blocks(text, item))
-        except Exception:
-            self.store.r.delete(marker)
-            raise
-        self.store.r.set(marker, "sent", ex=400 * 86400)
-        self.store.r.zrem(ACTIONS_DUE, ref)
+
+        marker = keys.action_reminded(ref)
+        if not self.store.markers.once(
+            marker, send, hold_s=300, keep_s=400 * 86400, holding="sending", done="sent"
+        ):
+            return "already"
+        self.learning.unschedule_action(ref)
         entry = Entry(
             clock.now(),
             Kind.REMINDED,

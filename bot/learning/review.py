@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis
 import structlog
 from redis.client import Pipeline
 
@@ -29,26 +28,14 @@ from bot.domain.timeline import Entry, Kind
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.incident.escalation import Escalation
 from bot.render import learning as lb
+from bot.state import keys
 from bot.state.learning_store import LearningStore, ReviewState
-from bot.state.learning_timers import LearningTimers
 from bot.state.store import Store
+from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
 BOT = "tocsin"
 NameLookup = Callable[[str], str | None]
-
-
-def transact(r: redis.Redis, keys: list[str], change: Callable[[Pipeline], Any]) -> Any:
-    """WATCH `keys`, let `change` read (immediate mode) then call `pipe.multi()` and queue."""
-    with r.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(*keys)  # type: ignore[no-untyped-call]
-                result = change(pipe)
-                pipe.execute()
-                return result
-            except redis.WatchError:
-                continue
 
 
 class Drafts:
@@ -110,7 +97,7 @@ class ReviewWindow:
         store: Store,
         learning: LearningStore,
         config: LearningConfig,
-        timers: LearningTimers,
+        timers: Timers,
         escalation: Escalation,
     ) -> None:
         self.store, self.learning, self.config = store, learning, config
@@ -136,7 +123,7 @@ class ReviewWindow:
             self.store.add_outbox(incident.id, [item], pipe)
             return state
 
-        state: ReviewState = transact(self.store.r, [key], change)
+        state = self.store.transact([key], change)
         log.info(
             "review_due", incident_id=incident.id, due_at=state.due_at, review_round=state.token
         )
@@ -151,7 +138,7 @@ class Reviews:
         engine: Engine,
         learning: LearningStore,
         config: LearningConfig,
-        timers: LearningTimers,
+        timers: Timers,
         drafts: Drafts,
     ) -> None:
         self.engine, self.store, self.learning = engine, engine.store, learning
@@ -188,7 +175,7 @@ class Reviews:
             self.store.record(incident_id, entry, pipe)
             return "reminded", state
 
-        outcome, state = transact(self.store.r, [key, self.store.incident_key(incident_id)], change)
+        outcome, state = self.store.transact([key, self.store.incident_key(incident_id)], change)
         log.info("review_reminder", incident_id=incident_id, number=number, outcome=outcome)
         if outcome == "reminded":
             nxt = now.timestamp() + self.config.review_remind_every_s
@@ -246,19 +233,19 @@ class Reviews:
         incident = self.store.get(incident_id)
         if incident.channel_id is None:
             raise RuntimeError(f"incident {incident_id} has no channel yet")  # RQ retries
-        marker = f"{self.learning.review_key(incident_id)}:posted:{token}"
-        if not self.store.r.set(marker, "posting", nx=True, ex=600):
-            return "already_posted"
-        try:
+        channel = incident.channel_id
+
+        def upload() -> None:
             client.files_upload_v2(
-                channel=incident.channel_id,
+                channel=channel,
                 content=self.drafts.markdown(incident_id),
                 filename=f"review-{incident_id}.md",
                 title=f"Post-incident review draft · {incident_id}",
                 initial_comment=lb.draft_comment(incident),
             )
-        except Exception:
-            self.store.r.delete(marker)
-            raise
-        self.store.r.set(marker, "posted", ex=90 * 86400)
-        return "posted"
+
+        marker = keys.review_posted(incident_id, token)
+        posted = self.store.markers.once(
+            marker, upload, hold_s=600, keep_s=90 * 86400, holding="posting", done="posted"
+        )
+        return "posted" if posted else "already_posted"

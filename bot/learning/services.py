@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 from rq import Queue
@@ -25,8 +25,8 @@ from bot.incident.escalation import Escalation
 from bot.learning.actions import ActionItems
 from bot.learning.review import Drafts, Reviews, ReviewWindow
 from bot.state.learning_store import LearningStore
-from bot.state.learning_timers import LearningReport, LearningTimers, action_job_id, review_job_id
 from bot.state.store import Store
+from bot.state.timers import Timers, action_job_id, review_job_id
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +56,7 @@ class Learning:
     incidents: Store
     config: LearningConfig
     store: LearningStore
-    timers: LearningTimers
+    timers: Timers
     window: ReviewWindow
     drafts: Drafts
     reviews: Reviews
@@ -69,7 +69,7 @@ def review_window(
     """The review window of one process (`config`: instead of the TOCSIN_* learning variables,
     which are read once here)."""
     config = config or LearningConfig.from_env(os.environ)
-    store, timers = LearningStore(incidents), LearningTimers(queue)
+    store, timers = LearningStore(incidents), Timers(queue)
     return ReviewWindow(incidents, store, config, timers, escalation)
 
 
@@ -82,6 +82,13 @@ def build_learning(
     reviews = Reviews(engine, store, config, timers, drafts)
     actions = ActionItems(engine, store, config, timers)
     return Learning(incidents, config, store, timers, window, drafts, reviews, actions)
+
+
+@dataclass
+class LearningReport:
+    reviews_rebuilt: list[str] = field(default_factory=list)
+    actions_rebuilt: list[str] = field(default_factory=list)
+    drains: list[str] = field(default_factory=list)
 
 
 def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
@@ -103,7 +110,7 @@ def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
             if i.status == "pending" and now - i.created_at > grace_s
         ]
         if owed:
-            lrn.timers.drain(incident_id)
+            lrn.timers.schedule_drain(incident_id)
             report.drains.append(incident_id)
     for ref, at in lrn.store.due_actions():
         if not lrn.timers.is_live(action_job_id(ref)):

@@ -13,7 +13,8 @@ import redis
 
 from bot import clock
 from bot.domain.incident import Incident
-from bot.state.store import PREFIX, OutboxItem
+from bot.state.keys import PREFIX
+from bot.state.store import OutboxItem
 
 LOG_KEY = f"{PREFIX}:recorded"
 COUNT_KEY = f"{PREFIX}:recorded:count"

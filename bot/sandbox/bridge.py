@@ -13,13 +13,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox import payloads, replies
-from bot.sandbox.driver import Driver, Result
+from bot.sandbox import payloads, replies, view_state
+from bot.sandbox.driver import Driver
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.replies import Origin
 from bot.sandbox.shapes import message_obj, view_obj
 from bot.sandbox.state import Store, ViewRecord
+from bot.sandbox.wire import Result
 from bot.sandbox.workspace import WorkspaceSpec
 
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ class AppBridge:
         if origin.ephemeral:
             payload["container"]["is_ephemeral"] = True
             del payload["message"]  # Slack does not echo ephemeral messages
-        _, element = payloads.find_element(message.get("blocks") or [], action_id)
+        _, element = view_state.find_element(message.get("blocks") or [], action_id)
         _choose(payload["actions"][0], element, value)
         return payload
 
@@ -220,7 +221,7 @@ class AppBridge:
             values=values,
             trigger_id=self.emulator.mint_trigger_id(user),
         )
-        block_id, element = payloads.find_element(view.get("blocks", []), action_id)
+        block_id, element = view_state.find_element(view.get("blocks", []), action_id)
         action: JsonDict = {"action_id": action_id, "block_id": block_id}
         action |= {"type": element.get("type", "button"), "action_ts": f"{time.time():.6f}"}
         if "text" in element:
@@ -279,7 +280,7 @@ def _choose(action: JsonDict, element: Mapping[str, Any], value: str | None) -> 
         action["selected_option"] = chosen
         return
     try:
-        state = payloads.element_state(element, value)
+        state = view_state.element_state(element, value)
     except TypeError:  # a multi-select: one chosen value is a list of one
-        state = payloads.element_state(element, [value])
+        state = view_state.element_state(element, [value])
     action.update({k: v for k, v in state.items() if k != "type"})

@@ -1,79 +1,22 @@
-"""A driver that sends requests to the bot's request URL exactly as Slack does.
+"""A driver that does what Slack users do (slash commands, clicks, view submissions,
+shortcuts, events) as requests to the bot's request URL, exactly as Slack sends them.
 
-Each request is signed (`X-Slack-Signature: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")` with
-`X-Slack-Request-Timestamp`), slash commands are form-encoded, interactivity is a form with
-one `payload` field holding JSON, and Events API envelopes are JSON. Retries re-send the
-same body re-signed with a new timestamp and add `X-Slack-Retry-Num`/`-Reason`. `Tamper`
-forges a signature or ages the timestamp; `replay()` re-sends a request byte for byte.
+It mints the ids, timestamps and response URLs Slack would, builds the payloads
+(bot.sandbox.payloads, bot.sandbox.events) and sends them signed over the wire
+(bot.sandbox.wire: signatures, retries, replays, tampering).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from bot.sandbox import payloads
-from bot.sandbox.payloads import JSON, Workspace
-
-Kind = Literal["command", "interactive", "event"]
-USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-_CONTENT_TYPES: dict[Kind, str] = {
-    "command": "application/x-www-form-urlencoded",
-    "interactive": "application/x-www-form-urlencoded",
-    "event": "application/json",
-}
-
-
-@dataclass(frozen=True)
-class Tamper:
-    """How to spoil one request for a security test."""
-
-    forge_signature: bool = False  # sign with a secret that is not the app's
-    age_seconds: int = 0  # claim the request was signed this long ago (> 300 is stale)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One request exactly as it went over the wire."""
-
-    url: str
-    kind: Kind
-    payload: Mapping[str, Any]
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Result:
-    """The bot's answer to one request."""
-
-    status: int
-    headers: Mapping[str, str]  # names lower-cased
-    text: str
-    json: Any
-    latency: float  # seconds from sending the request to reading the whole answer
-    request: Sent = field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx answer."""
-        return 200 <= self.status < 300
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's v0 request signature of `body` sent at `timestamp`."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+from bot.sandbox import events, payloads
+from bot.sandbox.payloads import Workspace
+from bot.sandbox.wire import Kind, Result, Sent, Tamper, Wire
 
 
 def random_trigger_id(user_id: str) -> str:
@@ -102,15 +45,13 @@ class Driver:
     ) -> None:
         self.url = base_url
         self.workspace = workspace or Workspace()
-        self._secret = signing_secret
         self._mint_trigger_id = mint_trigger_id or random_trigger_id
         self._response_url_base = response_url_base.rstrip("/") if response_url_base else None
         self._user_names = dict(user_names or {})
         self._channel_names = dict(channel_names or {})
-        self._timeout = timeout
         self._clock = clock
         self._last_ts = 0.0
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self.wire = Wire(base_url, signing_secret, timeout=timeout, clock=clock)
 
     # -- slash commands and interactivity --------------------------------------------
 
@@ -219,8 +160,8 @@ class Driver:
     # -- Events API --------------------------------------------------------------------
 
     def event(self, event: Mapping[str, Any], *, tamper: Tamper | None = None) -> Result:
-        """Deliver `event` (see the `payloads.*_event` builders) in an `event_callback`."""
-        envelope = payloads.event_callback(
+        """Deliver `event` (see the `bot.sandbox.events` builders) in an `event_callback`."""
+        envelope = events.event_callback(
             self.workspace,
             event,
             event_id="Ev" + secrets.token_hex(5).upper(),
@@ -234,7 +175,7 @@ class Driver:
         """`user_id` mentions the bot: `text` is prefixed with `<@bot>` as Slack renders it."""
         mention = f"<@{self.workspace.bot_user_id}> {text}"
         return self.event(
-            payloads.app_mention_event(
+            events.app_mention_event(
                 self.workspace,
                 user_id=user_id,
                 channel_id=channel_id,
@@ -250,7 +191,7 @@ class Driver:
     ) -> Result:
         """`user_id` posts `text` in `channel_id` (in the thread `thread_ts` if given)."""
         return self.event(
-            payloads.message_event(
+            events.message_event(
                 self.workspace,
                 user_id=user_id,
                 channel_id=channel_id,
@@ -265,7 +206,7 @@ class Driver:
     def member_joined(self, user_id: str, channel_id: str, *, inviter: str | None = None) -> Result:
         """`user_id` joins `channel_id` (invited by `inviter`, if given)."""
         return self.event(
-            payloads.member_joined_channel_event(
+            events.member_joined_channel_event(
                 self.workspace,
                 user_id=user_id,
                 channel_id=channel_id,
@@ -276,7 +217,7 @@ class Driver:
 
     def app_home_opened(self, user_id: str, channel_id: str, *, tab: str = "home") -> Result:
         """`user_id` opens the app's Home tab (`channel_id` is their DM with the app)."""
-        event = payloads.app_home_opened_event(
+        event = events.app_home_opened_event(
             user_id=user_id, channel_id=channel_id, event_ts=self._new_ts(), tab=tab
         )
         return self.event(event)
@@ -284,7 +225,7 @@ class Driver:
     def url_verification(self, challenge: str | None = None) -> Result:
         """The handshake Slack sends when the request URL is saved."""
         challenge = challenge or secrets.token_urlsafe(24)
-        return self.post("event", payloads.url_verification(self.workspace, challenge))
+        return self.post("event", events.url_verification(self.workspace, challenge))
 
     # -- sending, retries and replays -----------------------------------------------
 
@@ -292,54 +233,15 @@ class Driver:
         self, kind: Kind, payload: Mapping[str, Any], *, tamper: Tamper | None = None
     ) -> Result:
         """Encode `payload` as Slack does for `kind`, sign it, and POST it."""
-        return self._send(kind, payload, _encode(kind, payload), tamper or Tamper(), {})
+        return self.wire.post(kind, payload, tamper=tamper)
 
     def retry(self, earlier: Result | Sent, num: int = 1, reason: str = "http_timeout") -> Result:
         """Slack's retry `num` of an earlier request: same body, new timestamp and signature."""
-        sent = earlier.request if isinstance(earlier, Result) else earlier
-        extra = {"X-Slack-Retry-Num": str(num), "X-Slack-Retry-Reason": reason}
-        return self._send(sent.kind, sent.payload, sent.body, Tamper(), extra)
+        return self.wire.retry(earlier, num, reason)
 
     def replay(self, earlier: Result | Sent) -> Result:
         """Re-send an earlier request byte for byte, old timestamp and signature included."""
-        sent = earlier.request if isinstance(earlier, Result) else earlier
-        return self._transmit(sent)
-
-    def _send(
-        self, kind: Kind, payload: Mapping[str, Any], body: bytes, tamper: Tamper, extra: JSON
-    ) -> Result:
-        timestamp = str(int(self._clock()) - tamper.age_seconds)
-        secret = "forged-" + self._secret if tamper.forge_signature else self._secret
-        headers = {
-            "Content-Type": _CONTENT_TYPES[kind],
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json,*/*",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": sign(secret, timestamp, body),
-            **extra,
-        }
-        return self._transmit(Sent(self.url, kind, payload, body, headers))
-
-    def _transmit(self, sent: Sent) -> Result:
-        request = urllib.request.Request(  # noqa: S310  (the URL is the bot under test)
-            sent.url, data=sent.body, headers=dict(sent.headers), method="POST"
-        )
-        started = time.perf_counter()
-        try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                status, raw, headers = response.status, response.read(), response.headers
-        except urllib.error.HTTPError as error:
-            status, raw, headers = error.code, error.read(), error.headers
-        latency = time.perf_counter() - started
-        text = raw.decode("utf-8", errors="replace")
-        return Result(
-            status=status,
-            headers={k.lower(): v for k, v in headers.items()},
-            text=text,
-            json=_maybe_json(text),
-            latency=latency,
-            request=sent,
-        )
+        return self.wire.replay(earlier)
 
     # -- ids and names -------------------------------------------------------------
 
@@ -361,19 +263,3 @@ class Driver:
         if channel_id.startswith("D"):
             return "directmessage"
         return self._channel_names.get(channel_id, channel_id.lower())
-
-
-def _encode(kind: Kind, payload: Mapping[str, Any]) -> bytes:
-    if kind == "command":
-        return urllib.parse.urlencode(payload).encode()
-    compact = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    if kind == "interactive":
-        return urllib.parse.urlencode({"payload": compact}).encode()
-    return compact.encode()
-
-
-def _maybe_json(text: str) -> Any:
-    try:
-        return json.loads(text) if text.strip() else None
-    except ValueError:
-        return None

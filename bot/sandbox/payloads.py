@@ -3,16 +3,18 @@
 Every builder takes the ids, timestamps and URLs it needs as arguments (the driver mints
 them), so the same inputs always give the same payload. Keys follow
 `tests/fixtures/slack-reference/payloads/*.json` and `.../events/*.json`: nothing Slack would
-not send, and every key Bolt reads to route a request and fill its `context`.
+not send, and every key Bolt reads to route a request and fill its `context`. Here: slash
+commands and interactivity; events are in bot.sandbox.events, the elements' state in
+bot.sandbox.view_state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-JSON = dict[str, Any]
+from bot.sandbox.view_state import JSON, find_element, state_values
 
 # Message keys Slack echoes back inside block_actions / message_action payloads.
 _ECHOED_MESSAGE_KEYS = tuple(
@@ -34,7 +36,7 @@ _ECHOED_MESSAGE_KEYS = tuple(
     ]
 )
 _BOT_PROFILE_KEYS = ("id", "deleted", "name", "updated", "app_id", "icons", "team_id")
-_VIEW_KEYS = tuple(
+VIEW_KEYS = tuple(
     [
         "id",
         "team_id",
@@ -55,23 +57,6 @@ _VIEW_KEYS = tuple(
         "bot_id",
     ]
 )
-# Stateful element type -> (state key, initial key, holds a list, values are options).
-_STATE_KEYS: dict[str, tuple[str, str, bool, bool]] = {
-    "plain_text_input": ("value", "initial_value", False, False),
-    "number_input": ("value", "initial_value", False, False),
-    "email_text_input": ("value", "initial_value", False, False),
-    "url_text_input": ("value", "initial_value", False, False),
-    "static_select": ("selected_option", "initial_option", False, True),
-    "radio_buttons": ("selected_option", "initial_option", False, True),
-    "checkboxes": ("selected_options", "initial_options", True, True),
-    "multi_static_select": ("selected_options", "initial_options", True, True),
-    "users_select": ("selected_user", "initial_user", False, False),
-    "multi_users_select": ("selected_users", "initial_users", True, False),
-    "conversations_select": ("selected_conversation", "initial_conversation", False, False),
-    "channels_select": ("selected_channel", "initial_channel", False, False),
-    "datepicker": ("selected_date", "initial_date", False, False),
-    "timepicker": ("selected_time", "initial_time", False, False),
-}
 
 
 @dataclass(frozen=True)
@@ -136,25 +121,6 @@ def echoed_message(message: Mapping[str, Any]) -> JSON:
     return echoed
 
 
-def _elements(block: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    yield from block.get("elements", ())
-    for key in ("accessory", "element"):
-        if isinstance(block.get(key), Mapping):
-            yield block[key]
-
-
-def find_element(blocks: Sequence[Mapping[str, Any]], action_id: str) -> tuple[str, JSON]:
-    """The `(block_id, element)` of the interactive element with `action_id`.
-
-    Raises `LookupError` when no block holds it: a user cannot click what is not there.
-    """
-    for index, block in enumerate(blocks):
-        for element in _elements(block):
-            if element.get("action_id") == action_id:
-                return str(block.get("block_id") or f"b{index}"), dict(element)
-    raise LookupError(f"no element with action_id={action_id!r} in the given blocks")
-
-
 def block_actions(
     ws: Workspace,
     *,
@@ -207,62 +173,9 @@ def block_actions(
     return payload
 
 
-def _option(element: Mapping[str, Any], value: object) -> JSON:
-    options = list(element.get("options", ()))
-    for group in element.get("option_groups", ()):
-        options.extend(group.get("options", ()))
-    for option in options:
-        if option.get("value") == value:
-            return dict(option)
-    raise LookupError(f"{element.get('action_id')!r} has no option with value {value!r}")
-
-
-def element_state(element: Mapping[str, Any], chosen: object = ...) -> JSON:
-    """One element's entry in `view.state.values`; `...` means the user left it untouched."""
-    kind = str(element["type"])
-    state_key, initial_key, many, options = _STATE_KEYS[kind]
-    selected: object
-    if chosen is ...:
-        selected = element.get(initial_key, [] if many else None)
-    elif chosen is None:
-        selected = [] if many else None
-    elif many:
-        if isinstance(chosen, str) or not isinstance(chosen, Sequence):
-            raise TypeError(f"{element.get('action_id')!r} takes a list of values")
-        selected = [_option(element, v) for v in chosen] if options else list(chosen)
-    else:
-        selected = _option(element, chosen) if options else chosen
-    return {"type": kind, state_key: selected}
-
-
-def state_values(view: Mapping[str, Any], values: Mapping[str, object]) -> JSON:
-    """Slack's `view.state.values`: `{block_id: {action_id: state}}` for every input.
-
-    `values` maps action ids to what the user entered: a string for text inputs, an option
-    value for selects and radio buttons, a list of option values for checkboxes, a user id
-    for users_select. Inputs not named keep their initial value, as in Slack.
-    """
-    state: JSON = {}
-    seen: set[str] = set()
-    for index, block in enumerate(view.get("blocks", ())):
-        for element in _elements(block):
-            action_id = element.get("action_id")
-            if action_id is None or element.get("type") not in _STATE_KEYS:
-                continue
-            block_id = str(block.get("block_id") or f"b{index}")
-            state.setdefault(block_id, {})[action_id] = element_state(
-                element, values.get(action_id, ...)
-            )
-            seen.add(action_id)
-    unknown = set(values) - seen
-    if unknown:
-        raise LookupError(f"view {view.get('callback_id')!r} has no input {sorted(unknown)}")
-    return state
-
-
 def view_payload(ws: Workspace, view: Mapping[str, Any], state: JSON) -> JSON:
     """The `view` object Slack puts in view_submission / view_closed payloads."""
-    out: JSON = {k: view[k] for k in _VIEW_KEYS if k in view}
+    out: JSON = {k: view[k] for k in VIEW_KEYS if k in view}
     out.setdefault("team_id", ws.team_id)
     out.setdefault("type", "modal")
     out.setdefault("private_metadata", "")
@@ -344,137 +257,3 @@ def message_shortcut(
     if response_url is not None:
         payload["response_url"] = response_url
     return payload
-
-
-def event_callback(
-    ws: Workspace, event: Mapping[str, Any], *, event_id: str, event_time: int
-) -> JSON:
-    """The Events API envelope around one `event`, as delivered to the request URL."""
-    return {
-        "token": ws.verification_token,
-        "team_id": ws.team_id,
-        "api_app_id": ws.api_app_id,
-        "event": dict(event),
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": event_time,
-        "authorizations": [
-            {
-                "enterprise_id": None,
-                "team_id": ws.team_id,
-                "user_id": ws.bot_user_id,
-                "is_bot": True,
-                "is_enterprise_install": False,
-            }
-        ],
-        "is_ext_shared_channel": False,
-        "event_context": f"4-{event_id}",
-    }
-
-
-def url_verification(ws: Workspace, challenge: str) -> JSON:
-    """The handshake Slack sends when a request URL is saved in the app settings."""
-    return {"token": ws.verification_token, "challenge": challenge, "type": "url_verification"}
-
-
-def _message_like(
-    kind: str,
-    ws: Workspace,
-    user_id: str,
-    channel_id: str,
-    text: str,
-    ts: str,
-    thread_ts: str | None,
-    client_msg_id: str,
-) -> JSON:
-    event: JSON = {
-        "type": kind,
-        "client_msg_id": client_msg_id,
-        "user": user_id,
-        "text": text,
-        "team": ws.team_id,
-        "channel": channel_id,
-        "ts": ts,
-        "event_ts": ts,
-    }
-    if thread_ts is not None:
-        event["thread_ts"] = thread_ts
-    return event
-
-
-def app_mention_event(
-    ws: Workspace,
-    *,
-    user_id: str,
-    channel_id: str,
-    text: str,
-    ts: str,
-    client_msg_id: str,
-    thread_ts: str | None = None,
-) -> JSON:
-    """An `app_mention` event; `text` should contain `<@bot_user_id>` as Slack's does."""
-    return _message_like("app_mention", ws, user_id, channel_id, text, ts, thread_ts, client_msg_id)
-
-
-def message_event(
-    ws: Workspace,
-    *,
-    user_id: str,
-    channel_id: str,
-    text: str,
-    ts: str,
-    client_msg_id: str,
-    thread_ts: str | None = None,
-    parent_user_id: str | None = None,
-    channel_type: str = "channel",
-) -> JSON:
-    """A plain user `message` event (no subtype) in a channel, DM or thread."""
-    event = _message_like("message", ws, user_id, channel_id, text, ts, thread_ts, client_msg_id)
-    event["channel_type"] = channel_type
-    if parent_user_id is not None:
-        event["parent_user_id"] = parent_user_id
-    return event
-
-
-def member_joined_channel_event(
-    ws: Workspace,
-    *,
-    user_id: str,
-    channel_id: str,
-    event_ts: str,
-    inviter: str | None = None,
-    channel_type: str = "C",
-) -> JSON:
-    """A `member_joined_channel` event (`channel_type` is "C" public or "G" private)."""
-    event: JSON = {
-        "type": "member_joined_channel",
-        "user": user_id,
-        "channel": channel_id,
-        "channel_type": channel_type,
-        "team": ws.team_id,
-        "event_ts": event_ts,
-    }
-    if inviter is not None:
-        event["inviter"] = inviter
-    return event
-
-
-def app_home_opened_event(
-    *,
-    user_id: str,
-    channel_id: str,
-    event_ts: str,
-    tab: str = "home",
-    view: Mapping[str, Any] | None = None,
-) -> JSON:
-    """An `app_home_opened` event; `view` is the published Home view, if any."""
-    event: JSON = {
-        "type": "app_home_opened",
-        "user": user_id,
-        "channel": channel_id,
-        "tab": tab,
-        "event_ts": event_ts,
-    }
-    if view is not None:
-        event["view"] = {k: view[k] for k in (*_VIEW_KEYS, "state") if k in view}
-    return event

@@ -1,6 +1,52 @@
-"""Names of the Redis keys that more than one room reads (the rest live with their store)."""
+"""Names of Redis keys shared by several state modules, and of the markers and leases that
+no store owns (the rest live with their store)."""
 
 from __future__ import annotations
 
 PREFIX = "tocsin"
 SCHEDULER_LEASE = f"{PREFIX}:lease:scheduler"  # held by the worker that dispatches due steps
+RECONCILE_LEASE = f"{PREFIX}:lease:reconcile"  # held by the worker running the reconciler
+CLOSED_INDEXED = f"{PREFIX}:closed:indexed"  # set once old resolved incidents are indexed
+
+
+def incident(incident_id: str) -> str:
+    return f"{PREFIX}:inc:{incident_id}"
+
+
+def channel_link(channel_id: str) -> str:
+    """The incident id of a channel the bot opened."""
+    return f"{PREFIX}:chan:{channel_id}"
+
+
+def seen(key: str) -> str:
+    """Marks a Slack request (or a click) as handled: Slack may deliver twice."""
+    return f"{PREFIX}:idem:{key}"
+
+
+def claim(incident_id: str, key: str) -> str:
+    """The right to deliver one outbox item, held by one worker for a lease."""
+    return f"{PREFIX}:claim:{incident_id}:{key}"
+
+
+def slack_gap(incident_id: str) -> str:
+    """Set while Slack refuses this incident's deliveries: when it started."""
+    return f"{incident(incident_id)}:slack_gap"
+
+
+# The incident channel's markers (bot.incident.channel): when a header post was attempted,
+# the runbook bookmark (its message ts), the topic last set.
+CHANNEL_MARKERS = ("header_attempt", "runbook", "topic")
+
+
+def channel_marker(incident_id: str, marker: str) -> str:
+    return f"{incident(incident_id)}:{marker}"
+
+
+def review_posted(incident_id: str, token: int) -> str:
+    """Set once review `token`'s draft is uploaded (bot.learning.review)."""
+    return f"{incident(incident_id)}:review:posted:{token}"
+
+
+def action_reminded(ref: str) -> str:
+    """Set once the owner of action item `ref` is reminded (bot.learning.actions)."""
+    return f"{PREFIX}:actions:reminded:{ref}"

@@ -28,7 +28,9 @@ from bot.domain.actions import ActionItem
 from bot.domain.incident import Incident
 from bot.domain.milestones import FACT_KINDS, Facts, facts
 from bot.domain.timeline import Entry, Kind
-from bot.state.store import PREFIX, Row, Store, parse_entry
+from bot.state.keys import PREFIX
+from bot.state.store import Store
+from bot.state.timeline import Row, parse_entry
 
 PENDING_REVIEWS = f"{PREFIX}:reviews:pending"
 ACTIONS_DUE = f"{PREFIX}:actions:due"
@@ -110,6 +112,10 @@ class LearningStore:
         refs = sorted(str(x) for x in self.r.smembers(self.owner_key(user)))
         items = [self.action(ref) for ref in refs]
         return [i for i in items if i is not None and i.is_open]
+
+    def unschedule_action(self, ref: str) -> None:
+        """No reminder is owed for `ref` any more (sent, or the item is gone or closed)."""
+        self.r.zrem(ACTIONS_DUE, ref)
 
     def due_actions(self) -> list[tuple[str, float]]:
         rows = cast(list[tuple[str, float]], self.r.zrange(ACTIONS_DUE, 0, -1, withscores=True))

@@ -1,35 +1,32 @@
 """Redis repository: incidents, their outbox of pages, timelines, idempotency keys.
 
-Every write method takes `pipe` so the caller owns the transaction (as rq does).
-Incidents are read under WATCH and written in MULTI: a racing writer makes the
-transaction fail and the caller re-reads, so each change is applied exactly once.
-
-A timeline keeps its last TIMELINE_MAX entries (XADD MAXLEN ~); the entries the metrics
-and the review's milestones are computed from (FACT_KINDS) are also appended to the
-incident's `facts` list, which nothing trims: the bot writes a bounded number of them per
-escalation run, and people's writes are rate-limited (bot.state.write_limits).
+Write methods take `pipe` so the caller owns the transaction (as rq does); those that
+stand alone (a delivery attempt, a claim) write at once. Incidents are read under WATCH
+and written in MULTI (bot.state.txn): a racing writer makes the transaction fail and the
+change is re-run on the new state, so each change is applied exactly once.
+Timelines are kept by bot.state.timeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import redis
 from redis.client import Pipeline
 
 from bot.domain.incident import Incident
-from bot.domain.milestones import FACT_KINDS
-from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
-from bot.state import gauges
-from bot.state.counters import COUNTERS, timeline_field
+from bot.domain.timeline import Entry
+from bot.state import counters, gauges, keys, timeline
+from bot.state.keys import PREFIX
+from bot.state.markers import Markers
+from bot.state.timeline import Row
+from bot.state.txn import transact, transact_once
 
 T = TypeVar("T")
-PREFIX = "tocsin"
-Row = tuple[Entry, dict[str, Any]]  # a timeline entry with its data
 
 
 class IncidentNotFound(LookupError):
@@ -70,30 +67,24 @@ class OutboxItem:
 class Store:
     def __init__(self, connection: redis.Redis) -> None:
         self.r = connection
+        self.markers = Markers(connection)
         self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
 
     # keys -----------------------------------------------------------------------------
     @staticmethod
     def incident_key(incident_id: str) -> str:
-        return f"{PREFIX}:inc:{incident_id}"
+        return keys.incident(incident_id)
 
     @staticmethod
     def outbox_key(incident_id: str) -> str:
         return f"{PREFIX}:inc:{incident_id}:outbox"
 
-    @staticmethod
-    def timeline_key(incident_id: str) -> str:
-        return f"{PREFIX}:inc:{incident_id}:timeline"
-
-    @staticmethod
-    def facts_key(incident_id: str) -> str:
-        return f"{PREFIX}:inc:{incident_id}:facts"
+    timeline_key = staticmethod(timeline.timeline_key)
+    facts_key = staticmethod(timeline.facts_key)
 
     open_key = f"{PREFIX}:open"
     all_key = f"{PREFIX}:all"
-    closed_key = (
-        f"{PREFIX}:closed"  # resolved incidents by resolution time (bot.incident.retention)
-    )
+    closed_key = f"{PREFIX}:closed"  # resolved incidents by resolution time (bot.state.retention)
 
     # incidents ------------------------------------------------------------------------
     def next_number(self, day: str) -> int:
@@ -114,6 +105,10 @@ class Store:
         ids = list(incident_ids)
         raw = self.r.mget([self.incident_key(i) for i in ids]) if ids else []
         return {i: parse_incident(x) for i, x in zip(ids, raw, strict=True) if x is not None}
+
+    def ping(self) -> bool:
+        """Redis answers."""
+        return bool(self.r.ping())
 
     def find(self, incident_id: str) -> Incident | None:
         try:
@@ -143,18 +138,44 @@ class Store:
         (already in MULTI). If another writer got there first the whole thing is re-run on
         the new state. Whatever `change` raises aborts without writing.
         """
-        key = self.incident_key(incident_id)
+
+        def run(pipe: Pipeline) -> T:
+            incident = self.get(incident_id, pipe)
+            pipe.multi()
+            return change(incident, pipe)
+
+        return transact(self.r, [self.incident_key(incident_id)], run)
+
+    def update_all(
+        self, incident_ids: list[str], change: Callable[[list[Incident | None], Pipeline], None]
+    ) -> bool:
+        """`update` for several incidents at once (None for those that do not exist), tried
+        once: False, with nothing written, when another writer changed one of them."""
+        ids = [self.incident_key(i) for i in incident_ids]
+
+        def run(pipe: Pipeline) -> None:
+            raw = pipe.mget(ids)
+            pipe.multi()
+            change([None if x is None else parse_incident(x) for x in raw], pipe)
+
+        committed, _ = transact_once(self.r, ids, run)
+        return committed
+
+    def transact(self, watched: list[str], change: Callable[[Pipeline], T]) -> T:
+        """Run `change` under WATCH of the keys `watched` (see `bot.state.txn.transact`)."""
+        return transact(self.r, watched, change)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Pipeline]:
+        """A MULTI: the writes queued in the block commit together at its end (none if it
+        raises). For writes that need no read first, so nothing to WATCH."""
         with self.r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key)  # type: ignore[no-untyped-call]
-                    incident = self.get(incident_id, pipe)
-                    pipe.multi()
-                    result = change(incident, pipe)
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue
+            yield pipe
+            pipe.execute()
+
+    def count(self, name: str, pipe: Pipeline | None = None, **labels: str) -> None:
+        """Add one to a /metrics counter (in `pipe`'s transaction when given)."""
+        counters.incr(pipe or self.r, name, 1, **labels)
 
     # outbox ---------------------------------------------------------------------------
     def add_outbox(self, incident_id: str, items: list[OutboxItem], pipe: Pipeline) -> None:
@@ -164,16 +185,26 @@ class Store:
     def outbox(self, incident_id: str) -> list[OutboxItem]:
         return self.outboxes([incident_id])[0]
 
-    def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
-        raw = self.r.hget(self.outbox_key(incident_id), key)
-        return None if raw is None else OutboxItem.from_json(str(raw))
+    def save_outbox_item(
+        self, incident_id: str, item: OutboxItem, pipe: Pipeline | None = None
+    ) -> None:
+        (pipe or self.r).hset(self.outbox_key(incident_id), item.key, item.to_json())
 
-    def save_outbox_item(self, incident_id: str, item: OutboxItem) -> None:
-        self.r.hset(self.outbox_key(incident_id), item.key, item.to_json())
+    def delivered(self, incident_id: str, item: OutboxItem, record: Row | None) -> str | None:
+        """Save `item` (sent) with its timeline entry if any, end the incident's Slack gap
+        and release the item's claim, in one round trip: when the gap began, if there was one."""
+        with self.r.pipeline(transaction=False) as pipe:
+            self.save_outbox_item(incident_id, item, pipe)
+            if record is not None:
+                self.record(incident_id, record[0], pipe, record[1])
+            pipe.getdel(keys.slack_gap(incident_id))
+            pipe.delete(keys.claim(incident_id, item.key))
+            began = pipe.execute()[-2]
+        return None if began is None else str(began)
 
-    @staticmethod
-    def claim_key(incident_id: str, key: str) -> str:
-        return f"{PREFIX}:claim:{incident_id}:{key}"
+    def slack_gap_began(self, incident_id: str, at: float) -> None:
+        """Slack refuses the incident's deliveries since `at` (kept if already set)."""
+        self.markers.first(keys.slack_gap(incident_id), 7 * 86400, at)
 
     def outboxes(self, incident_ids: Sequence[str]) -> list[list[OutboxItem]]:
         """Several incidents' outboxes in one round trip, each in creation order."""
@@ -194,7 +225,7 @@ class Store:
         now (None if gone)."""
         with self.r.pipeline(transaction=False) as pipe:
             for incident_id, key in items:
-                pipe.set(self.claim_key(incident_id, key), owner, nx=True, px=int(lease_s * 1000))
+                pipe.set(keys.claim(incident_id, key), owner, nx=True, px=int(lease_s * 1000))
                 pipe.hget(self.outbox_key(incident_id), key)
             answers = pipe.execute()
         return [
@@ -205,9 +236,9 @@ class Store:
             if claimed
         ]
 
-    def release_many(self, claims: Sequence[tuple[str, str]]) -> None:
+    def release_many(self, claims: Sequence[tuple[str, str]], pipe: Pipeline | None = None) -> None:
         if claims:
-            self.r.delete(*(self.claim_key(incident_id, key) for incident_id, key in claims))
+            (pipe or self.r).delete(*(keys.claim(incident_id, key) for incident_id, key in claims))
 
     def renew_claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
         """Extend our claim for another `lease_s` (only if it is still ours)."""
@@ -215,13 +246,13 @@ class Store:
             "if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0",
             1,
-            self.claim_key(incident_id, key),
+            keys.claim(incident_id, key),
             owner,
             int(lease_s * 1000),
         )
         return bool(renewed)
 
-    # timeline -------------------------------------------------------------------------
+    # timeline (bot.state.timeline) -------------------------------------------------------
     def record(
         self,
         incident_id: str,
@@ -229,44 +260,24 @@ class Store:
         pipe: Pipeline | redis.Redis | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        fields = {
-            "at": entry.at.isoformat(),
-            "kind": entry.kind.value,
-            "actor": entry.actor,
-            "text": entry.text,
-            "data": json.dumps(data or {}),
-        }
-        conn = pipe or self.r
-        key = self.timeline_key(incident_id)
-        # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
-        conn.xadd(key, fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
-        if entry.kind in FACT_KINDS:
-            fact = [fields["at"], entry.kind.value, entry.actor, data or {}]
-            conn.rpush(self.facts_key(incident_id), json.dumps(fact, separators=(",", ":")))
-        conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
+        timeline.append(pipe or self.r, incident_id, entry, data)
 
     def timeline(self, incident_id: str) -> list[Entry]:
         return [e for e, _ in self.timeline_with_data(incident_id)]
 
     def timeline_with_data(self, incident_id: str) -> Iterator[Row]:
-        rows = cast(list[tuple[str, dict[str, str]]], self.r.xrange(self.timeline_key(incident_id)))
-        for _id, fields in rows:
-            yield parse_entry(fields)
+        return timeline.read(self.r, incident_id)
 
     def timeline_dropped(self, incident_id: str) -> int:
         """How many of the timeline's oldest entries the cap has dropped."""
-        try:
-            info = self.r.xinfo_stream(self.timeline_key(incident_id))
-        except redis.ResponseError:  # no timeline at all
-            return 0
-        return max(0, int(info.get("entries-added", info["length"])) - int(info["length"]))
+        return timeline.dropped(self.r, incident_id)
 
     # channels ---------------------------------------------------------------------------
-    def link_channel(self, channel_id: str, incident_id: str) -> None:
-        self.r.set(f"{PREFIX}:chan:{channel_id}", incident_id)
+    def link_channel(self, channel_id: str, incident_id: str, pipe: Pipeline | None = None) -> None:
+        (pipe or self.r).set(keys.channel_link(channel_id), incident_id)
 
     def incident_for_channel(self, channel_id: str) -> str | None:
-        found = self.r.get(f"{PREFIX}:chan:{channel_id}")
+        found = self.r.get(keys.channel_link(channel_id))
         return None if found is None else str(found)
 
     def incident_in_channel(self, channel_id: str) -> Incident | None:
@@ -289,7 +300,7 @@ class Store:
     # idempotency ----------------------------------------------------------------------
     def first_delivery(self, key: str, ttl_s: int = 3600) -> bool:
         """True the first time `key` is seen within `ttl_s` (Slack may deliver twice)."""
-        return bool(self.r.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s))
+        return self.markers.first(keys.seen(key), ttl_s)
 
     def first_delivery_in(
         self, key: str, channel_id: str, ttl_s: int = 3600
@@ -300,7 +311,7 @@ class Store:
         if cached is None:
             return self.first_delivery(key, ttl_s), None
         with self.r.pipeline(transaction=False) as pipe:
-            pipe.set(f"{PREFIX}:idem:{key}", "1", nx=True, ex=ttl_s)
+            pipe.set(keys.seen(key), "1", nx=True, ex=ttl_s)
             pipe.get(self.incident_key(cached))
             first, raw = pipe.execute()
         incident = self._confirm(channel_id, None if raw is None else parse_incident(raw))
@@ -317,14 +328,6 @@ class Store:
 def parse_incident(raw: str | bytes) -> Incident:
     """An incident as stored (its JSON document)."""
     return Incident.from_dict(json.loads(raw))
-
-
-def parse_entry(fields: dict[str, str]) -> Row:
-    """A timeline entry as stored (a stream entry's fields)."""
-    entry = Entry(
-        datetime.fromisoformat(fields["at"]), Kind(fields["kind"]), fields["actor"], fields["text"]
-    )
-    return entry, json.loads(fields.get("data", "{}"))
 
 
 def _creation(item: OutboxItem) -> tuple[float, str]:

@@ -12,6 +12,10 @@ A step due now (declaration, a reconciler kick) is a plain `tick` job, so it run
 waiting for the ticker. Job ids are derived from (incident, fencing token), so the
 reconciler can tell whether the timer for the incident's current state exists. Arguments
 are ids and primitives; the queue uses rq's JSON serializer.
+
+The learning loop's timers are fenced the same way: a review reminder's job id carries the
+review's token and reminder number, and the job exits unless both still match the review
+state. Action-item reminders are keyed by the item; a marker makes each one go out once.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from typing import cast
 import redis
 from redis.client import Pipeline
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from bot import clock
+from bot.state.jobs import Jobs
 
 TICK = "bot.jobs.tick"
 TICK_MANY = "bot.jobs.tick_many"
@@ -38,7 +42,10 @@ DRAIN = "bot.jobs.drain"
 REMIND = "bot.jobs.remind"
 OPEN_CHANNEL = "bot.jobs.open_channel"
 REFRESH = "bot.jobs.refresh_header"
-LIVE = {JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED}
+REMIND_REVIEW = "bot.jobs.learning.remind_review"
+POST_DRAFT = "bot.jobs.learning.post_review_draft"
+REMIND_ACTION = "bot.jobs.learning.remind_action"
+PUBLISH_HOME = "bot.jobs.learning.publish_home"
 # Retry covers exceptions (Slack or Redis briefly away); a SIGKILLed worker's job is
 # recovered faster by the reconciler than by rq's abandoned-job cleanup.
 RETRY = Retry(max=5, interval=[1, 2, 5, 10, 30])
@@ -71,9 +78,26 @@ def remind_job_id(incident_id: str, token: int, stage: int) -> str:
     return f"remind-{incident_id}-{token}-{stage}"
 
 
+def review_job_id(incident_id: str, token: int, number: int) -> str:
+    return f"review-{incident_id}-{token}-{number}"
+
+
+def action_job_id(ref: str) -> str:
+    return "action-" + ref.replace(":", "-")
+
+
 class Timers:
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
+        self.jobs = Jobs(queue)
+
+    def _at(self, func: str, at: float, *args: object, job_id: str) -> None:
+        """Run `func(*args)` at `at` (now when past), as the job `job_id`."""
+        common = {"job_id": job_id, "retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
+        if at <= clock.now_ts():
+            self.queue.enqueue(func, *args, **common)
+        else:
+            self.queue.enqueue_at(datetime.fromtimestamp(at, UTC), func, *args, **common)
 
     def schedule_tick(
         self,
@@ -164,12 +188,7 @@ class Timers:
     ) -> None:
         """A status-update reminder (stage 1: commander, 2: comms lead), fenced by `token`."""
         job_id = remind_job_id(incident_id, token, stage) + suffix
-        when = datetime.fromtimestamp(due_at, UTC)
-        common = {"job_id": job_id, "retry": RETRY, "result_ttl": 600, "failure_ttl": 86400}
-        if due_at <= clock.now_ts():
-            self.queue.enqueue(REMIND, incident_id, token, stage, **common)
-        else:
-            self.queue.enqueue_at(when, REMIND, incident_id, token, stage, **common)
+        self._at(REMIND, due_at, incident_id, token, stage, job_id=job_id)
 
     def open_channel(self, incident_id: str) -> None:
         self.queue.enqueue(
@@ -185,8 +204,36 @@ class Timers:
         self.queue.enqueue(REFRESH, incident_id, retry=RETRY, result_ttl=60, failure_ttl=86400)
 
     def is_live(self, job_id: str) -> bool:
-        try:
-            job = Job.fetch(job_id, connection=self.queue.connection, serializer=JSONSerializer)
-        except NoSuchJobError:
-            return False
-        return job.get_status(refresh=False) in LIVE
+        return self.jobs.is_live(job_id)
+
+    def batched_steps(self) -> dict[tuple[str, int], JobStatus]:
+        """Steps inside `tick_many` jobs that are queued or running, with that job's status."""
+        found: dict[tuple[str, int], JobStatus] = {}
+        for job, status in self.jobs.pending("ticks-"):
+            if job.func_name == TICK_MANY:
+                for incident_id, token in job.args[0]:
+                    found[(str(incident_id), int(token))] = status
+        return found
+
+    # the learning loop -------------------------------------------------------------------
+    def schedule_review(self, incident_id: str, token: int, number: int, at: float) -> None:
+        """Reminder `number` (0: at the due time) of review `token`."""
+        job_id = review_job_id(incident_id, token, number)
+        self._at(REMIND_REVIEW, at, incident_id, token, number, job_id=job_id)
+
+    def schedule_action(self, ref: str, at: float) -> None:
+        self._at(REMIND_ACTION, at, ref, job_id=action_job_id(ref))
+
+    def post_draft(self, incident_id: str, token: int) -> None:
+        self.queue.enqueue(
+            POST_DRAFT,
+            incident_id,
+            token,
+            job_id=f"review-draft-{incident_id}-{token}",
+            retry=RETRY,
+            result_ttl=600,
+            failure_ttl=86400,
+        )
+
+    def publish_home(self, user: str) -> None:
+        self.queue.enqueue(PUBLISH_HOME, user, retry=RETRY, result_ttl=60, failure_ttl=3600)

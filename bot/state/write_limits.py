@@ -17,7 +17,7 @@ import math
 import redis
 
 from bot import clock
-from bot.state.store import PREFIX
+from bot.state.keys import PREFIX
 
 # KEYS[1]: the limiter's key. ARGV: now (ms), emission interval (ms), burst.
 # Returns 0 when the write may go ahead (and records it), else the ms to wait.

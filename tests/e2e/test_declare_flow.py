@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from bot.sandbox.driver import Tamper
+from bot.sandbox.wire import Tamper
 from tests.e2e.support import Stack, wait_for
 
 

@@ -23,7 +23,7 @@ from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.slack_api import instrument
 from bot.state import counters
-from bot.state.learning_timers import review_job_id
+from bot.state.timers import review_job_id
 
 T0 = datetime(2026, 3, 9, 23, 50, tzinfo=UTC)
 

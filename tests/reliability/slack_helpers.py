@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from bot.sandbox import payloads
-from bot.sandbox.driver import Result
 from bot.sandbox.replies import Origin
+from bot.sandbox.wire import Result
 from tests.e2e.support import Stack, wait_for
 
 _ID = re.compile(r"`(\d{8}-\d+)`")

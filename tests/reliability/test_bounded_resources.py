@@ -16,10 +16,10 @@ import redis
 
 from bot import clock
 from bot.domain.timeline import Kind
-from bot.incident.retention import INDEXED, sweep
 from bot.render.blocks import ACK
 from bot.runtime import Runtime
 from bot.state import counters
+from bot.state.retention import INDEXED, sweep
 from bot.state.store import Store
 from tests.e2e.support import ROOT, Stack, wait_for
 from tests.integration.support import Workers

@@ -20,7 +20,7 @@ from bot.domain.timeline import Kind
 from bot.paging.recording import recorded
 from bot.render.blocks import ACK
 from bot.runtime import Runtime
-from bot.sandbox.driver import Result
+from bot.sandbox.wire import Result
 from bot.state.store import Store
 from bot.state.timers import DUE_KEY, parse_member, tick_job_id
 from tests.e2e.support import wait_for

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pytest
 
 from bot.sandbox import payloads
-from bot.sandbox.driver import sign
+from bot.sandbox.wire import sign
 from bot.web_limits import MAX_BODY
 from tests.e2e.support import SECRET, Stack
 from tests.raw_http import announced, pieces, streamed

@@ -14,8 +14,9 @@ from structlog.testing import capture_logs
 
 from bot.domain.timeline import Kind
 from bot.render.blocks import ACK
-from bot.sandbox.driver import Driver, Tamper
+from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.wire import Tamper
 from bot.state.counters import read
 from bot.state.store import Store
 from tests.e2e.support import SECRET, Stack, wait_for

@@ -13,7 +13,8 @@ import redis
 
 from bot.domain.timeline import Kind
 from bot.render.blocks import ACK, ESCALATE, RESOLVE
-from bot.sandbox.driver import Driver, Result
+from bot.sandbox.driver import Driver
+from bot.sandbox.wire import Result
 from bot.state.store import Store
 from tests.e2e.support import Stack, wait_for
 from tests.reliability.conftest import MakeStack

@@ -21,9 +21,10 @@ from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.sandbox import payloads
-from bot.sandbox.driver import Driver, Result, Tamper, sign
+from bot.sandbox import events, payloads, view_state
+from bot.sandbox.driver import Driver
 from bot.sandbox.payloads import Workspace
+from bot.sandbox.wire import Result, Tamper, sign
 
 SECRET = "sandbox-signing-secret"
 WS = Workspace()
@@ -469,9 +470,9 @@ _CONTRACT: list[tuple[str, Callable[[], dict[str, Any]]]] = [
     ),
     (
         "events/AppMentionPayload.json",
-        lambda: payloads.event_callback(
+        lambda: events.event_callback(
             WS,
-            payloads.app_mention_event(
+            events.app_mention_event(
                 WS,
                 user_id="U0ALICE",
                 channel_id="C0OPS",
@@ -486,9 +487,9 @@ _CONTRACT: list[tuple[str, Callable[[], dict[str, Any]]]] = [
     ),
     (
         "events/MessagePayload.json",
-        lambda: payloads.event_callback(
+        lambda: events.event_callback(
             WS,
-            payloads.message_event(
+            events.message_event(
                 WS,
                 user_id="U0ALICE",
                 channel_id="C0OPS",
@@ -504,9 +505,9 @@ _CONTRACT: list[tuple[str, Callable[[], dict[str, Any]]]] = [
     ),
     (
         "events/MemberJoinedChannelPayload.json",
-        lambda: payloads.event_callback(
+        lambda: events.event_callback(
             WS,
-            payloads.member_joined_channel_event(
+            events.member_joined_channel_event(
                 WS, user_id="U0DAN", channel_id="C0INC1", event_ts=_TS, inviter="U0ALICE"
             ),
             event_id="Ev1",
@@ -515,9 +516,9 @@ _CONTRACT: list[tuple[str, Callable[[], dict[str, Any]]]] = [
     ),
     (
         "events/AppHomeOpenedPayload.json",
-        lambda: payloads.event_callback(
+        lambda: events.event_callback(
             WS,
-            payloads.app_home_opened_event(
+            events.app_home_opened_event(
                 user_id="U0DAN", channel_id="D0DAN", event_ts=_TS, view=VIEW
             ),
             event_id="Ev1",
@@ -549,7 +550,7 @@ class TestContract:
 class TestStateValues:
     def test_untouched_inputs_keep_initial_values(self) -> None:
         """Inputs the user did not touch report their initial value, or Slack's empty value."""
-        state = payloads.state_values(VIEW, {})
+        state = view_state.state_values(VIEW, {})
         assert state["sev_b"]["severity"]["selected_option"]["value"] == "sev3"
         assert state["title_b"]["title"] == {"type": "plain_text_input", "value": None}
         assert state["impact_b"]["impact"] == {"type": "checkboxes", "selected_options": []}
@@ -558,9 +559,9 @@ class TestStateValues:
     def test_unknown_input_is_refused(self) -> None:
         """A value for an action id the view does not hold raises LookupError."""
         with pytest.raises(LookupError, match="nope"):
-            payloads.state_values(VIEW, {"nope": "x"})
+            view_state.state_values(VIEW, {"nope": "x"})
 
     def test_unknown_option_is_refused(self) -> None:
         """Choosing an option value the select does not offer raises LookupError."""
         with pytest.raises(LookupError, match="sev9"):
-            payloads.state_values(VIEW, {"severity": "sev9"})
+            view_state.state_values(VIEW, {"severity": "sev9"})

@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from bot.sandbox import payloads
+from bot.sandbox import events, payloads
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.socket_hub import AckTimeout, SocketHub
 
@@ -165,11 +165,11 @@ class TestWithBolt:
         self, shared_hub: SocketHub, bolt: Calls
     ) -> None:
         """An events_api envelope's retry_attempt shows up as x-slack-retry-num in Bolt."""
-        event = payloads.app_mention_event(
+        event = events.app_mention_event(
             WS, user_id="U0ALICE", channel_id="C0OPS", text="<@U0TOCSINBOT> hi",
             ts="1700000002.000001", client_msg_id="m-1",
         )  # fmt: skip
-        envelope = payloads.event_callback(WS, event, event_id="Ev0001", event_time=1700000002)
+        envelope = events.event_callback(WS, event, event_id="Ev0001", event_time=1700000002)
         shared_hub.send("events_api", envelope, retry_attempt=1, retry_reason="timeout")
         kind, seen = bolt[0]
         assert (kind, seen["event"]["text"]) == ("app_mention", "<@U0TOCSINBOT> hi")

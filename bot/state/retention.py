@@ -21,20 +21,15 @@ channel read. After the retention a reopen is refused (`Engine.expired`).
 
 from __future__ import annotations
 
-import redis
 import structlog
+from redis.client import Pipeline
 
-from bot.incident.delivery import gap_key
+from bot.state import keys
 from bot.state.learning_store import PENDING_REVIEWS, LearningStore
-from bot.state.store import PREFIX, Store, parse_incident
+from bot.state.store import Store, parse_incident
 
 log = structlog.get_logger(__name__)
-CHANNEL_MARKERS = (
-    "header_attempt",
-    "runbook",
-    "topic",
-)  # `inc:<id>:<marker>`, bot.incident.channel
-INDEXED = f"{PREFIX}:closed:indexed"  # set once incidents resolved before the index are in it
+INDEXED = keys.CLOSED_INDEXED
 
 
 def sweep(store: Store, retention_s: float, now: float, limit: int = 200) -> list[str]:
@@ -53,33 +48,30 @@ def _expire(store: Store, incident_id: str, cutoff: float) -> bool:
     """Delete one incident's operational keys if it is still resolved since before `cutoff`."""
     learning = LearningStore(store)
     key = store.incident_key(incident_id)
-    with store.r.pipeline() as pipe:
-        while True:
-            try:
-                pipe.watch(key)  # type: ignore[no-untyped-call]
-                raw = pipe.get(key)
-                incident = None if raw is None else parse_incident(raw)
-                if incident is not None and not incident.is_open:
-                    closed = incident.resolved_at or incident.declared_at
-                    if closed.timestamp() > cutoff:  # resolved again meanwhile: not yet
-                        return False
-                    review = learning.review(incident_id, pipe)
-                    posted = range(1, (review.token if review else 0) + 1)
-                    pipe.multi()
-                    pipe.delete(
-                        store.outbox_key(incident_id),
-                        gap_key(incident_id),
-                        *(f"{key}:{marker}" for marker in CHANNEL_MARKERS),
-                        *(f"{learning.review_key(incident_id)}:posted:{t}" for t in posted),
-                    )
-                    pipe.zrem(PENDING_REVIEWS, incident_id)
-                else:  # gone, or reopened: nothing to delete, only the index entry
-                    pipe.multi()
-                pipe.zrem(store.closed_key, incident_id)
-                pipe.execute()
-                return incident is not None and not incident.is_open
-            except redis.WatchError:
-                continue
+
+    def expire(pipe: Pipeline) -> bool:
+        raw = pipe.get(key)
+        incident = None if raw is None else parse_incident(raw)
+        if incident is not None and not incident.is_open:
+            closed = incident.resolved_at or incident.declared_at
+            if closed.timestamp() > cutoff:  # resolved again meanwhile: not yet
+                return False
+            review = learning.review(incident_id, pipe)
+            posted = range(1, (review.token if review else 0) + 1)
+            pipe.multi()
+            pipe.delete(
+                store.outbox_key(incident_id),
+                keys.slack_gap(incident_id),
+                *(keys.channel_marker(incident_id, m) for m in keys.CHANNEL_MARKERS),
+                *(keys.review_posted(incident_id, t) for t in posted),
+            )
+            pipe.zrem(PENDING_REVIEWS, incident_id)
+        else:  # gone, or reopened: nothing to delete, only the index entry
+            pipe.multi()
+        pipe.zrem(store.closed_key, incident_id)
+        return incident is not None and not incident.is_open
+
+    return store.transact([key], expire)
 
 
 def backfill(store: Store, chunk: int = 500) -> int:
