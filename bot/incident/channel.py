@@ -23,8 +23,8 @@ from bot.domain.incident import Incident
 from bot.domain.naming import channel_name
 from bot.domain.policy import EscalationStatus
 from bot.domain.runbook import Runbook, RunbookIndex
-from bot.domain.timeline import Entry, Kind
-from bot.incident.escalation import BOT, Escalation
+from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.escalation import Escalation
 from bot.render import blocks, messages
 from bot.render.runbook import runbook_blocks, runbook_text
 from bot.state.store import PREFIX, Store

@@ -24,8 +24,8 @@ from bot.domain import incident as machine
 from bot.domain import policy as planner
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.policy import EscalationState, EscalationStatus
-from bot.domain.timeline import Entry, Kind
-from bot.incident.escalation import BOT, Escalation
+from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.escalation import Escalation
 from bot.render import messages
 from bot.state import counters
 from bot.state.store import OutboxItem

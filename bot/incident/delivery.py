@@ -18,14 +18,13 @@ import structlog
 
 from bot import clock
 from bot.domain.incident import Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
 from bot.render import messages
 from bot.state.store import PREFIX, OutboxItem, Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-BOT = "tocsin"
 DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not waited for
 
 

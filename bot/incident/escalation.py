@@ -24,8 +24,8 @@ from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
 from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
 from bot.domain.schedule import on_call
-from bot.domain.timeline import Entry, Kind
-from bot.incident.delivery import BOT, Deliveries
+from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.delivery import Deliveries
 from bot.paging import Pager
 from bot.render import messages
 from bot.slack_api.directory import Directory
@@ -33,7 +33,7 @@ from bot.state.store import OutboxItem, Store, parse_incident
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-__all__ = ["BOT", "Escalation"]
+__all__ = ["Escalation"]
 
 
 @dataclass

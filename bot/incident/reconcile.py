@@ -18,9 +18,9 @@ from rq.job import Job, JobStatus
 from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.policy import EscalationStatus
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import reminder_delay
-from bot.incident.escalation import BOT, Escalation
+from bot.incident.escalation import Escalation
 from bot.state.store import parse_incident
 from bot.state.timers import DUE_KEY, TICK_MANY, due_member, remind_job_id, tick_job_id
 

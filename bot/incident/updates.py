@@ -18,10 +18,9 @@ from redis.client import Pipeline
 from bot import clock
 from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
 from bot.incident.commands import Engine, Outcome, UserError, say
-from bot.incident.escalation import BOT
 from bot.render import messages
 from bot.state.store import OutboxItem
 

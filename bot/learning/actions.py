@@ -18,7 +18,7 @@ from bot.config.learning import LearningConfig
 from bot.domain import actions as items
 from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine, Outcome, UserError, say
 from bot.learning.review import transact
 from bot.render import learning as lb
@@ -142,7 +142,7 @@ class ActionItems:
         entry = Entry(
             clock.now(),
             Kind.REMINDED,
-            "tocsin",
+            BOT,
             f"action item {item.id} due: reminded <@{item.owner}>",
         )
         self.store.record(item.incident_id, entry)

@@ -25,7 +25,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
 from bot.domain.review import ReviewInput, as_json, draft
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine, Outcome, UserError, say
 from bot.render import learning as lb
 from bot.state.learning_store import LearningStore, ReviewState
@@ -33,7 +33,6 @@ from bot.state.learning_timers import LearningTimers
 from bot.state.store import Store
 
 log = structlog.get_logger(__name__)
-BOT = "tocsin"
 NameLookup = Callable[[str], str | None]
 
 

@@ -18,6 +18,7 @@ from bot import clock
 from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Incident
 from bot.domain.privacy import visible_to
+from bot.domain.timeline import BOT
 from bot.domain.updates import StatusUpdate
 from bot.incident.commands import Outcome, UserError
 from bot.render import messages, views
@@ -240,7 +241,7 @@ class CommandHandler:
     def timeline(self, incident: Incident) -> str:
         lines = [f"*Timeline of {incident.id}*"]
         for entry in self.rt.store.timeline(incident.id):
-            who = "" if entry.actor == "tocsin" else f" <@{entry.actor}>"
+            who = "" if entry.actor == BOT else f" <@{entry.actor}>"
             lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
         text = "\n".join(lines)
         return (
