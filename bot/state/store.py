@@ -164,10 +164,6 @@ class Store:
     def outbox(self, incident_id: str) -> list[OutboxItem]:
         return self.outboxes([incident_id])[0]
 
-    def outbox_item(self, incident_id: str, key: str) -> OutboxItem | None:
-        raw = self.r.hget(self.outbox_key(incident_id), key)
-        return None if raw is None else OutboxItem.from_json(str(raw))
-
     def save_outbox_item(self, incident_id: str, item: OutboxItem) -> None:
         self.r.hset(self.outbox_key(incident_id), item.key, item.to_json())
 
