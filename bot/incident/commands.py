@@ -23,6 +23,7 @@ from bot import clock
 from bot.domain import incident as machine
 from bot.domain import policy as planner
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
+from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
@@ -59,7 +60,7 @@ def say(text: str, now: datetime, *, key: str | None = None, thread: bool = Fals
     """An announcement owed to the incident channel (delivered once, when the channel exists)."""
     return OutboxItem(
         key=key or f"say:{uuid.uuid4().hex[:12]}",
-        kind="announce",
+        kind=OutboxKind.ANNOUNCE,
         to="@incident",
         text=text,
         created_at=now.timestamp(),
@@ -134,7 +135,7 @@ class Engine:
             items.append(
                 OutboxItem(
                     "stakeholder:declared",
-                    "announce",
+                    OutboxKind.ANNOUNCE,
                     tier.stakeholder_channel,
                     text,
                     created_at=now.timestamp(),

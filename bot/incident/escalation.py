@@ -22,6 +22,7 @@ from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
+from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationStatus, Plan, Target, TargetKind
 from bot.domain.schedule import on_call
 from bot.domain.timeline import BOT, Entry, Kind
@@ -90,7 +91,7 @@ class Escalation(Deliveries):
             OutboxItem(
                 key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
                 + f"{p.step}:{p.loop}:{p.user}",
-                kind="page",
+                kind=OutboxKind.PAGE,
                 to=p.user,
                 text=messages.page_text(updated, p.step, p.loop, p.via),
                 step=p.step,
@@ -128,7 +129,7 @@ class Escalation(Deliveries):
         return [
             OutboxItem(
                 f"announce:exhausted:{incident.token}:{ch}",
-                "announce",
+                OutboxKind.ANNOUNCE,
                 ch,
                 text,
                 0,

@@ -17,6 +17,7 @@ from rq.job import Job, JobStatus
 
 from bot import clock
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxStatus
 from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import reminder_delay
@@ -97,7 +98,10 @@ def _healthy(seen: _Seen, now: float, grace_s: float, channels: bool) -> bool:
             break
     for raw in seen.outbox.values():
         item = json.loads(raw)
-        if item.get("status") == "pending" and now - float(item.get("created_at", 0)) > grace_s:
+        if (
+            item.get("status") == OutboxStatus.PENDING
+            and now - float(item.get("created_at", 0)) > grace_s
+        ):
             return False
     return True
 
@@ -223,7 +227,7 @@ def reconcile(
         stalled = [
             item
             for item in esc.store.outbox(incident_id)
-            if item.status == "pending" and now - item.created_at > grace_s
+            if item.status is OutboxStatus.PENDING and now - item.created_at > grace_s
         ]
         redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
         if stalled and _job_status(esc, redrive, stuck_s) not in _RUNS:  # pile drains

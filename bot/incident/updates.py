@@ -18,6 +18,7 @@ from redis.client import Pipeline
 from bot import clock
 from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident
+from bot.domain.outbox import OutboxKind
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
 from bot.incident.commands import Engine, Outcome, UserError, say
@@ -56,7 +57,7 @@ class Updates:
                 out.append(
                     OutboxItem(
                         f"stakeholder:update:{inc.updates}",
-                        "announce",
+                        OutboxKind.ANNOUNCE,
                         channel,
                         mirror,
                         created_at=now.timestamp(),
@@ -98,7 +99,7 @@ class Updates:
             return [
                 OutboxItem(
                     f"page:manual:{batch}:{p}",
-                    "page",
+                    OutboxKind.PAGE,
                     p,
                     text,
                     via=f"page by {user}",

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxKind
 from bot.paging import DeliveryError
 from bot.paging.slack_errors import classify, unreachable
 from bot.render import blocks
@@ -30,7 +31,7 @@ class SlackPager:
 
     def _where(self, item: OutboxItem, incident: Incident) -> tuple[str, str | None]:
         """The conversation and thread an item goes to; DeliveryError if not there yet."""
-        if item.kind == "page":
+        if item.kind is OutboxKind.PAGE:
             if item.to not in self._dm_channels:
                 opened = self.client.conversations_open(users=item.to)
                 self._dm_channels[item.to] = opened["channel"]["id"]
@@ -57,7 +58,7 @@ class SlackPager:
                 kwargs |= {"thread_ts": thread, "reply_broadcast": item.broadcast}
             if item.blocks:
                 kwargs["blocks"] = item.blocks
-            elif item.kind == "page":
+            elif item.kind is OutboxKind.PAGE:
                 kwargs["blocks"] = blocks.page_blocks(incident, item.text)
             try:
                 response = self.client.chat_postMessage(**kwargs)
@@ -70,7 +71,7 @@ class SlackPager:
             raise classify(exc) from exc
         except OSError as exc:
             raise unreachable(exc) from exc
-        if item.kind == "page" and incident.channel_id:
+        if item.kind is OutboxKind.PAGE and incident.channel_id:
             self._invite(incident.channel_id, item.to)
         return f"{response['channel']}/{response['ts']}"
 
@@ -89,7 +90,7 @@ class SlackPager:
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         """How long the shared pacer would hold this post (pages are never deferred)."""
         pacer = getattr(self.client, "pacer", None)
-        if item.kind == "page" or pacer is None:
+        if item.kind is OutboxKind.PAGE or pacer is None:
             return 0.0
         try:
             channel, _thread = self._where(item, incident)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxKind
 from bot.domain.timeline import Kind
 from bot.domain.updates import StatusUpdate
 
@@ -138,9 +139,9 @@ def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
     )
 
 
-def undeliverable_text(kind: str, to: str, reason: str) -> str:
+def undeliverable_text(kind: OutboxKind, to: str, reason: str) -> str:
     """Said in the incident channel when a page or post can never be delivered."""
-    if kind == "page":
+    if kind is OutboxKind.PAGE:
         return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
     return f":warning: Could not post in <#{to}>: {reason}."
 
