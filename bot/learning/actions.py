@@ -18,6 +18,7 @@ from bot.config.learning import LearningConfig
 from bot.domain import actions as items
 from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
+from bot.domain.outcomes import JobOutcome
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine, Outcome, UserError, say
 from bot.learning.review import transact
@@ -115,19 +116,19 @@ class ActionItems:
                 self.timers.drain(incident_id)
         return outcome
 
-    def remind(self, ref: str, client: Any) -> str:
+    def remind(self, ref: str, client: Any) -> JobOutcome:
         """The due-date reminder job: one DM to the owner with a Close button."""
         item = self.learning.action(ref)
         if item is None or not item.is_open or item.owner is None:
             self.store.r.zrem(ACTIONS_DUE, ref)
-            return "stale"
+            return JobOutcome.STALE
         at = self._remind_ts(item)
         if at is not None and clock.now_ts() < at - 1.0:
             self.timers.schedule_action(ref, at)
-            return "not_due"
+            return JobOutcome.NOT_DUE
         marker = f"tocsin:actions:reminded:{ref}"
         if not self.store.r.set(marker, "sending", nx=True, ex=300):
-            return "already"
+            return JobOutcome.ALREADY
         incident = self.store.find(item.incident_id)
         text = lb.action_reminder_text(item, incident)
         try:
@@ -146,4 +147,4 @@ class ActionItems:
             f"action item {item.id} due: reminded <@{item.owner}>",
         )
         self.store.record(item.incident_id, entry)
-        return "reminded"
+        return JobOutcome.REMINDED
