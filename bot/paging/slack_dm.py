@@ -18,6 +18,7 @@ from bot.domain.outbox import OutboxKind
 from bot.paging import DeliveryError
 from bot.paging.slack_errors import classify, unreachable
 from bot.render import blocks
+from bot.slack_api.history import find_posted, tag
 from bot.state.store import OutboxItem
 
 log = structlog.get_logger(__name__)
@@ -47,10 +48,7 @@ class SlackPager:
         return channel, thread
 
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
-        metadata = {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"incident_id": incident.id, "key": item.key},
-        }
+        metadata = tag(EVENT_TYPE, (incident.id, item.key))
         try:
             channel, thread = self._where(item, incident)
             kwargs: dict[str, Any] = {"channel": channel, "text": item.text, "metadata": metadata}
@@ -101,16 +99,9 @@ class SlackPager:
 
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         try:
-            channel, _thread = self._where(item, incident)
-            history = self.client.conversations_history(
-                channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200
-            )
-            found: list[dict[str, Any]] = list(history.get("messages", []))
-            if _thread:
-                replies = self.client.conversations_replies(
-                    channel=channel, ts=_thread, oldest=f"{since:.6f}", include_all_metadata=True
-                )
-                found += list(replies.get("messages", []))
+            channel, thread = self._where(item, incident)
+            tagged = (incident.id, item.key)
+            ts = find_posted(self.client, channel, since, tagged, thread=thread, limit=200)
         except SlackApiError as exc:
             failure = classify(exc)
             if isinstance(failure, DeliveryError):
@@ -118,8 +109,4 @@ class SlackPager:
             return None  # the conversation cannot be read: nothing landed there to find
         except OSError as exc:
             raise unreachable(exc) from exc
-        for message in found:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("incident_id") == incident.id and payload.get("key") == item.key:
-                return f"{channel}/{message['ts']}"
-        return None
+        return None if ts is None else f"{channel}/{ts}"
