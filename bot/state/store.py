@@ -1,6 +1,8 @@
 """Redis repository: incidents, their outbox of pages, timelines, idempotency keys.
 
-Every write method takes `pipe` so the caller owns the transaction (as rq does).
+The writes of a change to an incident (`put`, `add_outbox`, `record`) take `pipe`, so
+the caller owns the transaction (as rq does); the others write at once: an outbox item's
+delivery attempts (`save_outbox_item`), claims, channel links and idempotency keys.
 Incidents are read under WATCH and written in MULTI: a racing writer makes the
 transaction fail and the caller re-reads, so each change is applied exactly once.
 
