@@ -189,7 +189,7 @@ class Engine:
             try:
                 machine.check_transition(incident, action)
             except TransitionRefused as refused:
-                return Outcome(False, incident, refused.reason)
+                return Outcome(False, incident, messages.refusal(refused))
             if action is Action.REOPEN and self.expired(incident, now):
                 days = f"{(self.retention_s or 0) / 86400:g}"
                 return Outcome(False, incident, messages.reopen_expired(incident, days))

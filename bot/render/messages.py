@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.durations import format_duration
-from bot.domain.incident import Incident
+from bot.domain.incident import Action, Incident, TransitionRefused
 from bot.domain.outbox import OutboxKind
 from bot.domain.timeline import Kind
 from bot.domain.updates import StatusUpdate
@@ -55,6 +55,16 @@ def incident_label(incident: Incident, *, redact: bool = False) -> str:
     if redact:
         return f"{incident.severity.upper()} private incident {incident.id}"
     return f"{incident.severity.upper()} {incident.id} · {escape(incident.title)}"
+
+
+def refusal(refused: TransitionRefused) -> str:
+    """Why an action does not apply to the incident as it is, as its taker is told."""
+    incident = refused.incident
+    if refused.action is Action.ACKNOWLEDGE and incident.acknowledged_by:
+        at = incident.acknowledged_at
+        when = at.strftime("%H:%M:%S UTC") if at else ""
+        return f"already acknowledged by <@{incident.acknowledged_by}> {when}".rstrip()
+    return refused.reason
 
 
 def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
