@@ -155,7 +155,8 @@ class Engine:
         timers.open_channel(incident.id)
         if policy is not None:
             timers.schedule_tick(incident.id, incident.token, None)
-        assert incident.update_due_at is not None
+        if incident.update_due_at is None:
+            raise RuntimeError(f"declared incident {incident.id} has no status update due")
         timers.schedule_remind(incident.id, incident.update_token, 1, incident.update_due_at)
         if items:
             timers.schedule_drain(incident.id)
@@ -217,7 +218,8 @@ class Engine:
             items += extra(updated, now) if extra else []
             self.store.add_outbox(incident.id, items, pipe)
             if record_only:
-                assert updated is incident, "a record-only command changed the incident"
+                if updated is not incident:
+                    raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
             return Outcome(True, updated, said)

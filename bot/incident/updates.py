@@ -67,7 +67,8 @@ class Updates:
             return out
 
         def rearm(inc: Incident) -> None:
-            assert inc.update_due_at is not None
+            if inc.update_due_at is None:
+                raise RuntimeError(f"incident {inc.id} has no status update due")
             self.esc.timers.schedule_remind(inc.id, inc.update_token, 1, inc.update_due_at)
 
         return self.engine.command(

@@ -127,8 +127,8 @@ class CommandHandler:
     def reply(self, command: cmd.Command, inv: edge.Slash, here: Incident | None = None) -> Reply:
         rt, user = self.rt, inv.user_id
         if isinstance(command, cmd.Declare):
-            assert command.title
-            assert command.severity
+            if not (command.title and command.severity):  # without them, `ack` opened the form
+                raise ValueError("a declaration needs a severity and a title")
             incident = rt.engine.declare(
                 title=command.title,
                 severity=command.severity,
