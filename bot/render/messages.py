@@ -1,4 +1,9 @@
-"""Every user-facing message text, in one place.
+"""The text of the bot's messages (pages, announcements, reminders, refusals) and of its
+replies to `/incident`, worded from domain values. The rest of render/ words the learning
+loop, runbooks, on-call, stats, modals and Block Kit. Not yet here: the engine
+(bot.incident.commands), deliveries (bot.incident.delivery) and action items
+(bot.learning.actions) still word some timeline entries and refusals themselves,
+bot.slack.on_command words its usage and error replies, and bot.slack.home its App Home.
 
 User-supplied text goes through `escape` before it reaches mrkdwn, so a title such as
 `<!channel>` or `<https://evil|x>` shows as typed and pings nobody. Block Kit structures
@@ -7,12 +12,14 @@ live in `bot.render.blocks`, built with `slack_sdk.models` so Slack's limits are
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.domain.durations import format_duration
 from bot.domain.incident import Action, Incident, TransitionRefused
 from bot.domain.outbox import OutboxKind
-from bot.domain.timeline import Kind
+from bot.domain.privacy import visible_to
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate
 
 SEVERITY_EMOJI = {
@@ -169,4 +176,57 @@ def reopen_expired(incident: Incident, days: str) -> str:
         f"{incident.id} was resolved more than {days} days ago (TOCSIN_RETENTION_DAYS), so "
         "its delivery records are gone and it cannot be reopened. Declare a new incident "
         f"and mention {incident.id} in it."
+    )
+
+
+def declared(incident: Incident) -> str:
+    """The reply to `/incident declare`."""
+    return (
+        f":rotating_light: Declared {incident.severity.upper()} `{incident.id}`: "
+        f"*{escape(incident.title)}* (service {incident.service}). "
+        "Opening the incident channel and paging now."
+    )
+
+
+def open_list(incidents: Sequence[Incident], user: str) -> str:
+    """The reply to `/incident list`, for `user`."""
+    if not incidents:
+        return "No open incidents. :relieved:"
+    lines = [f"*Open incidents* ({len(incidents)})"]
+    for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
+        where = f"<#{i.channel_id}>" if i.channel_id else i.id
+        # `list` answers anyone anywhere: a private incident shows its title and commander
+        # only to the people its record names (no Slack call on this path), else neither.
+        if visible_to(i, user):
+            lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
+            title = escape(i.title)
+        else:
+            lead, title = "details restricted", "(private incident)"
+        lines.append(f"• {sev(i)} {where} *{title}* · {i.status.value} · {lead}")
+    return "\n".join(lines)[:3000]
+
+
+def status(incident: Incident, next_page: str | None) -> str:
+    """The reply to `/incident status`; `next_page` as the header shows it."""
+    due = incident.update_due_at
+    roles = incident.roles
+    commander = f"<@{roles.commander}>" if roles.commander else "—"
+    comms = f"<@{roles.comms}>" if roles.comms else "—"
+    return (
+        f"{sev(incident)} *{escape(incident.title)}* · {incident.status.value}\n"
+        f"Commander: {commander} · Comms: {comms}\n"
+        f"Paged next: {next_page or '—'}\n"
+        f"Next update due: {slack_date(due) if due else '—'}"
+    )
+
+
+def timeline(incident: Incident, entries: Iterable[Entry]) -> str:
+    """The reply to `/incident timeline` (cut to Slack's 3000 characters)."""
+    lines = [f"*Timeline of {incident.id}*"]
+    for entry in entries:
+        who = "" if entry.actor == BOT else f" <@{entry.actor}>"
+        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
+    text = "\n".join(lines)
+    return (
+        text if len(text) <= 3000 else text[:2900] + "\n… (truncated; see the post-incident export)"
     )
