@@ -15,7 +15,8 @@ def run_socket(settings: Settings) -> int:
             "SLACK_APP_TOKEN is not set (an app-level token, xapp-…, with connections:write)"
         )
     rt = Runtime.build(settings, inline_delivery=False)
-    assert rt.slack is not None
+    if rt.slack is None:
+        raise SettingsError("socket mode talks to Slack: unset TOCSIN_PAGER or set it to slack")
     app = build_app(rt, signing_secret=None, client=rt.slack)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token, web_client=rt.slack)
     handler.start()  # type: ignore[no-untyped-call]  # blocks until interrupted

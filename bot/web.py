@@ -61,7 +61,8 @@ class WebApp:
     """A small WSGI router in front of Bolt's handler."""
 
     def __init__(self, rt: Runtime, signing_secret: str, metrics_token: str | None = None) -> None:
-        assert rt.slack is not None
+        if rt.slack is None:
+            raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
         self.rt = rt
         self.slack = SlackRequestHandler(
             build_app(rt, signing_secret=signing_secret, client=rt.slack)

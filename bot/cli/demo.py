@@ -108,7 +108,8 @@ def summary(redis: str, emulator: Emulator, channel: str) -> None:
 
     store = Store(connect(redis))
     incident_id = store.incident_for_channel(channel)
-    assert incident_id is not None
+    if incident_id is None:
+        raise RuntimeError(f"no incident has the channel {channel}")
     incident = store.get(incident_id)
     start = incident.declared_at
 

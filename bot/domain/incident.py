@@ -65,12 +65,14 @@ _TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
 
 
 class TransitionRefused(Exception):
-    """The action does not apply to the incident in its current status."""
+    """The action does not apply to the incident in its current status; `reason` says why
+    in plain words (bot.render.messages.refusal words it for Slack)."""
 
-    def __init__(self, action: Action, status: Status, reason: str) -> None:
+    def __init__(self, action: Action, incident: Incident, reason: str) -> None:
         super().__init__(reason)
         self.action = action
-        self.status = status
+        self.incident = incident
+        self.status = incident.status
         self.reason = reason
 
 
@@ -201,14 +203,13 @@ def check_transition(incident: Incident, action: Action) -> Status:
     """The status `action` leads to; raise TransitionRefused explaining why it cannot apply."""
     allowed_from, target = _TRANSITIONS[action]
     if incident.status not in allowed_from:
-        raise TransitionRefused(action, incident.status, _refusal(incident, action))
+        raise TransitionRefused(action, incident, _refusal(incident, action))
     return incident.status if target is None else target
 
 
 def _refusal(incident: Incident, action: Action) -> str:
     if action is Action.ACKNOWLEDGE and incident.acknowledged_by:
-        when = incident.acknowledged_at.strftime("%H:%M:%S UTC") if incident.acknowledged_at else ""
-        return f"already acknowledged by <@{incident.acknowledged_by}> {when}".rstrip()
+        return f"already acknowledged by {incident.acknowledged_by}"
     if incident.status is Status.RESOLVED:
         return "the incident is resolved; reopen it first"
     return f"cannot {action.value.replace('_', ' ')} an incident that is {incident.status.value}"

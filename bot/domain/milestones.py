@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.business_days import WindowError, zone
 from bot.domain.incident import Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 
 CORRECTABLE = ("ack", "mitigated", "resolved")
 # The timeline entries `facts` reads. They are also kept apart from the timeline, which is
@@ -105,7 +105,7 @@ def facts(
         elif entry.kind is Kind.ESCALATION_STEP:
             step, loop = int(data.get("step", 0)), int(data.get("loop", 0))
             if step > 0 or loop > 0:
-                escalations += 1 if entry.actor == "tocsin" else 0
+                escalations += 1 if entry.actor == BOT else 0
             if steps and step == steps - 1:
                 reached_last = True
         elif entry.kind is Kind.ESCALATED:

@@ -20,7 +20,7 @@ from bot.domain.actions import ActionItem
 from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
 from bot.domain.milestones import Facts
-from bot.domain.timeline import TIMELINE_MAX, Entry, Kind
+from bot.domain.timeline import BOT, TIMELINE_MAX, Entry, Kind
 
 REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -177,7 +177,7 @@ def _timeline(w: _Writer) -> list[str]:
         if local.date() != day:
             day = local.date()
             lines += ["", f"### {local:%A %Y-%m-%d}", ""]
-        actor = "" if entry.actor == "tocsin" else f" — {w.who(entry.actor)}"
+        actor = "" if entry.actor == BOT else f" — {w.who(entry.actor)}"
         lines.append(
             f"- **{local:%H:%M:%S}** {entry.kind.value.replace('_', ' ')}: "
             f"{_entry_text(w, entry)}{actor}"
@@ -213,7 +213,7 @@ def _paging(w: _Writer) -> list[str]:
 def _decisions(w: _Writer) -> list[str]:
     lines = ["## Decisions and their rationale", ""]
     picked = [e for e in w.d.timeline if e.kind is Kind.NOTE or e.kind in _DECISIONS]
-    picked = [e for e in picked if not (e.kind is Kind.NOTE and e.actor == "tocsin")]
+    picked = [e for e in picked if not (e.kind is Kind.NOTE and e.actor == BOT)]
     if not picked:
         return [*lines, "_No notes or decisions were recorded; add them from memory and chat._"]
     return lines + [f"- {w.at(e.at)}: {_entry_text(w, e)}" for e in picked]

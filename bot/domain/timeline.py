@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+BOT = "tocsin"  # the actor of the entries the bot itself writes
 TIMELINE_MAX = 5000  # entries an incident's timeline keeps; the oldest are dropped first
 
 
@@ -45,5 +46,5 @@ class Kind(StrEnum):
 class Entry:
     at: datetime
     kind: Kind
-    actor: str  # a user id, or "tocsin" for the bot itself
+    actor: str  # a user id, or BOT for the bot itself
     text: str

@@ -23,12 +23,12 @@ from bot.domain.incident import Incident
 from bot.domain.naming import channel_name
 from bot.domain.policy import EscalationStatus, Target
 from bot.domain.runbook import Runbook, RunbookIndex
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident import targets
-from bot.incident.delivery import BOT
 from bot.render import blocks, messages
 from bot.render.runbook import runbook_blocks, runbook_text
 from bot.slack_api.directory import Directory
+from bot.slack_api.history import find_posted, tag
 from bot.state import keys
 from bot.state.store import Store
 from bot.state.timers import Timers
@@ -121,10 +121,7 @@ class ChannelService:
                 channel=channel,
                 text=messages.topic(incident),
                 blocks=header,
-                metadata={
-                    "event_type": "tocsin_header",
-                    "event_payload": {"incident_id": incident.id, "key": "header"},
-                },
+                metadata=tag("tocsin_header", (incident.id, "header")),
             )
             ts = str(posted["ts"])
         _ignore(
@@ -145,15 +142,7 @@ class ChannelService:
         attempted = self.store.markers.get(keys.channel_marker(incident.id, "header_attempt"))
         if attempted is None:
             return None
-        history = self.client.conversations_history(
-            channel=channel, oldest=f"{float(attempted) - 5:.6f}", include_all_metadata=True
-        )
-        messages_found: list[dict[str, Any]] = list(history.get("messages", []))
-        for message in messages_found:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("incident_id") == incident.id and payload.get("key") == "header":
-                return str(message["ts"])
-        return None
+        return find_posted(self.client, channel, float(attempted) - 5, (incident.id, "header"))
 
     def _bookmark_runbook(self, incident: Incident) -> None:
         runbook = self.runbook_for(incident)

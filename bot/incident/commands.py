@@ -23,9 +23,10 @@ from bot import clock
 from bot.domain import incident as machine
 from bot.domain import policy as planner
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
+from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationState, EscalationStatus
-from bot.domain.timeline import Entry, Kind
-from bot.incident.escalation import BOT, Escalation
+from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.escalation import Escalation
 from bot.render import messages
 from bot.state.store import OutboxItem
 from bot.state.write_limits import WriteLimiter
@@ -81,7 +82,7 @@ def say(text: str, now: datetime, *, key: str | None = None, thread: bool = Fals
     """An announcement owed to the incident channel (delivered once, when the channel exists)."""
     return OutboxItem(
         key=key or f"say:{uuid.uuid4().hex[:12]}",
-        kind="announce",
+        kind=OutboxKind.ANNOUNCE,
         to="@incident",
         text=text,
         created_at=now.timestamp(),
@@ -157,7 +158,7 @@ class Engine:
             items.append(
                 OutboxItem(
                     "stakeholder:declared",
-                    "announce",
+                    OutboxKind.ANNOUNCE,
                     tier.stakeholder_channel,
                     text,
                     created_at=now.timestamp(),
@@ -176,7 +177,8 @@ class Engine:
         timers.open_channel(incident.id)
         if policy is not None:
             timers.schedule_tick(incident.id, incident.token, None)
-        assert incident.update_due_at is not None
+        if incident.update_due_at is None:
+            raise RuntimeError(f"declared incident {incident.id} has no status update due")
         timers.schedule_remind(incident.id, incident.update_token, 1, incident.update_due_at)
         if items:
             timers.schedule_drain(incident.id)
@@ -197,7 +199,7 @@ class Engine:
             try:
                 machine.check_transition(incident, action)
             except TransitionRefused as refused:
-                return Outcome(False, incident, refused.reason)
+                return Outcome(False, incident, messages.refusal(refused))
             if action is Action.REOPEN and self.expired(incident, now):
                 days = f"{(self.retention_s or 0) / 86400:g}"
                 return Outcome(False, incident, messages.reopen_expired(incident, days))
@@ -226,7 +228,8 @@ class Engine:
             items += spec.outbox(updated, now) if spec.outbox else []
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
-                assert updated is incident, "a record-only command changed the incident"
+                if updated is not incident:
+                    raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
             return Outcome(True, updated, said)

@@ -19,7 +19,8 @@ import structlog
 
 from bot import clock
 from bot.domain.incident import Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.outbox import OutboxKind, OutboxStatus
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
 from bot.render import messages
 from bot.state.store import OutboxItem, Store
@@ -27,7 +28,6 @@ from bot.state.timeline import Row
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-BOT = "tocsin"
 DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not waited for
 
 
@@ -94,14 +94,18 @@ class Delivery:
             (incident_id, item)
             for incident_id, items in zip(incident_ids, store.outboxes(incident_ids), strict=True)
             for item in items
-            if item.status == "pending"
+            if item.status is OutboxStatus.PENDING
         ]
         if not pending:
             return Drained()
-        pending.sort(key=lambda p: (p[1].kind != "page", p[1].created_at, p[1].key))
+        pending.sort(key=lambda p: (p[1].kind is not OutboxKind.PAGE, p[1].created_at, p[1].key))
         held = store.claim_many([(i, item.key) for i, item in pending], self.owner, self.lease_s)
         keeper = self._keep_claims([(i, key) for i, key, _ in held])
-        todo = [(i, item) for i, _, item in held if item is not None and item.status == "pending"]
+        todo = [
+            (i, item)
+            for i, _, item in held
+            if item is not None and item.status is OutboxStatus.PENDING
+        ]
         incidents = dict(known or {})
         incidents.update(store.get_many({i for i, _ in todo} - incidents.keys()))
         sent, failures, done = 0, defaultdict(list), set()
@@ -173,8 +177,9 @@ class Delivery:
     def _deliver(self, incident: Incident, item: OutboxItem) -> None:
         """Send one claimed item (unless an earlier attempt landed), then record and release."""
         incident_id, key = incident.id, item.key
-        if item.kind != "page" and item.to != "@incident":  # a shared channel (stakeholders,
-            paced_for = self.pager.ready_in(item, incident)  # fallback) busy: come back later
+        # a shared channel (stakeholders, fallback) busy: come back later
+        if item.kind is not OutboxKind.PAGE and item.to != "@incident":
+            paced_for = self.pager.ready_in(item, incident)
             if paced_for > DEFER_AFTER_S:
                 raise Deferred(paced_for)
         ref = None
@@ -198,9 +203,9 @@ class Delivery:
                     self.store.slack_gap_began(incident_id, clock.now_ts())
                 raise
         now = clock.now()
-        item.status, item.sent_at, item.ref = "sent", now.timestamp(), ref
+        item.status, item.sent_at, item.ref = OutboxStatus.SENT, now.timestamp(), ref
         record: Row | None = None
-        if item.kind == "page":
+        if item.kind is OutboxKind.PAGE:
             text = (
                 f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
             )
@@ -216,10 +221,10 @@ class Delivery:
         """Mark `item` failed for good, and say so on the timeline and in the incident
         channel (when the item was not itself for the incident channel): one transaction."""
         now = clock.now()
-        item.status, item.last_error = "failed", never.code
-        where = f"<@{item.to}>" if item.kind == "page" else f"<#{item.to}>"
-        verb = "page" if item.kind == "page" else "post in"
-        entry_kind = Kind.PAGE_FAILED if item.kind == "page" else Kind.NOTE
+        item.status, item.last_error = OutboxStatus.FAILED, never.code
+        where = f"<@{item.to}>" if item.kind is OutboxKind.PAGE else f"<#{item.to}>"
+        verb = "page" if item.kind is OutboxKind.PAGE else "post in"
+        entry_kind = Kind.PAGE_FAILED if item.kind is OutboxKind.PAGE else Kind.NOTE
         entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}: {never.reason}")
         data = {"key": item.key, "to": item.to, "error": never.code}
         with self.store.transaction() as pipe:
@@ -228,7 +233,7 @@ class Delivery:
             if item.to != "@incident":
                 notice = OutboxItem(
                     f"announce:failed:{item.key}",
-                    "announce",
+                    OutboxKind.ANNOUNCE,
                     "@incident",
                     messages.undeliverable_text(item.kind, item.to, never.reason),
                     created_at=now.timestamp(),
@@ -252,9 +257,9 @@ class Delivery:
             pages = [
                 i
                 for i in self.store.outbox(incident_id)
-                if i.kind == "page" and page_position(i.key) == (run, step, loop)
+                if i.kind is OutboxKind.PAGE and page_position(i.key) == (run, step, loop)
             ]
-            if pages and all(i.status == "failed" for i in pages):
+            if pages and all(i.status is OutboxStatus.FAILED for i in pages):
                 found.append((incident_id, run, step, loop))
         return found
 

@@ -21,11 +21,13 @@ from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
+from bot.domain.outbox import OutboxKind
+from bot.domain.outcomes import JobOutcome
 from bot.domain.policy import EscalationStatus, Plan, Target
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident import targets
 from bot.incident.channel import HeaderRefresh
-from bot.incident.delivery import BOT, Delivery, Drained
+from bot.incident.delivery import Delivery, Drained
 from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
@@ -33,7 +35,7 @@ from bot.state.store import OutboxItem, Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-__all__ = ["BOT", "Escalation"]
+__all__ = ["Escalation"]
 
 
 @dataclass
@@ -97,7 +99,7 @@ class Escalation:
             OutboxItem(
                 key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
                 + f"{p.step}:{p.loop}:{p.user}",
-                kind="page",
+                kind=OutboxKind.PAGE,
                 to=p.user,
                 text=messages.page_text(updated, p.step, p.loop, p.via),
                 step=p.step,
@@ -135,7 +137,7 @@ class Escalation:
         return [
             OutboxItem(
                 f"announce:exhausted:{incident.token}:{ch}",
-                "announce",
+                OutboxKind.ANNOUNCE,
                 ch,
                 text,
                 0,
@@ -153,7 +155,7 @@ class Escalation:
         self.deliver(incident.id)
 
     # --- the tick jobs ------------------------------------------------------------------
-    def tick(self, incident_id: str, token: int) -> str:
+    def tick(self, incident_id: str, token: int) -> JobOutcome:
         """The step of (incident, token) fell due: take it, then deliver what is owed."""
         now = clock.now()
         outcome, incident = self.store.update(
@@ -162,11 +164,11 @@ class Escalation:
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
         self._run_if_due(incident, outcome, now)
         self.deliver(incident_id)  # a retry of a step that committed still owes its pages
-        if outcome == "stepped":
+        if outcome is JobOutcome.STEPPED:
             self.refresh_header(incident_id)  # "paged next" moved on
         return outcome
 
-    def tick_many(self, pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
+    def tick_many(self, pairs: Iterable[tuple[str, int]]) -> dict[str, JobOutcome]:
         """Steps that fell due together: one WATCH/MULTI for the batch, then one drain.
 
         Each step commits with its next step's timer. If any incident of the batch changed
@@ -177,13 +179,13 @@ class Escalation:
         for incident_id, token in pairs:
             wanted.setdefault(incident_id, set()).add(int(token))
         ids = list(wanted)
-        outcomes: dict[str, str] = {}
+        outcomes: dict[str, JobOutcome] = {}
         known: dict[str, Incident] = {}
 
         def step_all(incidents: list[Incident | None], pipe: Pipeline) -> None:
             for incident_id, incident in zip(ids, incidents, strict=True):
                 if incident is None:
-                    outcomes[incident_id] = "stale"
+                    outcomes[incident_id] = JobOutcome.STALE
                     continue
                 outcomes[incident_id], known[incident_id] = self._step(
                     incident, wanted[incident_id], pipe, now
@@ -203,7 +205,7 @@ class Escalation:
             for incident_id in ids:
                 self.timers.schedule_drain(incident_id)
         for incident_id, outcome in outcomes.items():
-            if outcome == "stepped":
+            if outcome is JobOutcome.STEPPED:
                 self.refresh_header(incident_id)
         return outcomes
 
@@ -212,51 +214,51 @@ class Escalation:
         step, page the next one now instead of waiting out a wait nobody can answer."""
         now = clock.now()
 
-        def change(incident: Incident, pipe: Pipeline) -> tuple[str, Incident]:
+        def change(incident: Incident, pipe: Pipeline) -> tuple[JobOutcome, Incident]:
             state = incident.escalation
             if (
                 incident.policy is None
                 or state.status is not EscalationStatus.ACTIVE
                 or (state.run, state.step, state.loop) != (run, step, loop)
             ):
-                return "moved_on", incident
+                return JobOutcome.MOVED_ON, incident
             plan = planner.escalate(incident.policy, state, now, self.lookup)
             note = f"step {step + 1} (loop {loop + 1}): nobody could be reached, skipped"
             updated = self.apply(incident, replace(plan, notes=(note, *plan.notes)), pipe, now)
             self._index_next(updated, pipe, now)
-            return "stepped", updated
+            return JobOutcome.STEPPED, updated
 
         outcome, incident = self.store.update(incident_id, change)
         log.info("escalation_step_unreachable", incident_id=incident_id, outcome=outcome)
-        if outcome == "stepped":
+        if outcome is JobOutcome.STEPPED:
             self._run_if_due(incident, outcome, now)
             self.refresh_header(incident_id)
 
-    def _run_if_due(self, incident: Incident, outcome: str, now: datetime) -> None:
+    def _run_if_due(self, incident: Incident, outcome: JobOutcome, now: datetime) -> None:
         """A step just taken whose next step is already due (no wait) has no timer in the
         index: run that one as a job now. (A step not yet due was re-indexed by `_step`.)"""
         state = incident.escalation
-        if outcome != "stepped" or state.status is not EscalationStatus.ACTIVE:
+        if outcome is not JobOutcome.STEPPED or state.status is not EscalationStatus.ACTIVE:
             return
         if state.due_at is None or state.due_at <= now.timestamp():
             self.timers.schedule_tick(incident.id, incident.token, None)
 
     def _step(
         self, incident: Incident, tokens: set[int], pipe: Pipeline, now: datetime
-    ) -> tuple[str, Incident]:
+    ) -> tuple[JobOutcome, Incident]:
         """Take the step of `incident` if one of `tokens` is current and it is due, queuing
         on `pipe` (in MULTI) its writes and the timer of the step after it."""
         if incident.token not in tokens or incident.policy is None:
-            return "stale", incident
+            return JobOutcome.STALE, incident
         plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
         if plan is None:
             due = incident.escalation.due_at
             if due is not None and due > now.timestamp():
                 self.timers.schedule_tick(incident.id, incident.token, due, pipe=pipe)
-            return "not_due", incident
+            return JobOutcome.NOT_DUE, incident
         updated = self.apply(incident, plan, pipe, now)
         self._index_next(updated, pipe, now)
-        return "stepped", updated
+        return JobOutcome.STEPPED, updated
 
     def _index_next(self, updated: Incident, pipe: Pipeline, now: datetime) -> None:
         """Queue on `pipe` the due-index timer of the step after a step just taken (a step

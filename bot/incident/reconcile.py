@@ -14,10 +14,11 @@ from rq.job import JobStatus
 
 from bot import clock
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxStatus
 from bot.domain.policy import EscalationStatus
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import reminder_delay
-from bot.incident.escalation import BOT, Escalation
+from bot.incident.escalation import Escalation
 from bot.state.jobs import ENDED, LIVE
 from bot.state.survey import Seen, survey
 from bot.state.timers import remind_job_id, tick_job_id
@@ -54,7 +55,10 @@ def _healthy(seen: Seen, now: float, grace_s: float, channels: bool) -> bool:
             break
     for raw in seen.outbox.values():
         item = json.loads(raw)
-        if item.get("status") == "pending" and now - float(item.get("created_at", 0)) > grace_s:
+        if (
+            item.get("status") == OutboxStatus.PENDING
+            and now - float(item.get("created_at", 0)) > grace_s
+        ):
             return False
     return True
 
@@ -134,7 +138,7 @@ def reconcile(
         stalled = [
             item
             for item in esc.store.outbox(incident_id)
-            if item.status == "pending" and now - item.created_at > grace_s
+            if item.status is OutboxStatus.PENDING and now - item.created_at > grace_s
         ]
         redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
         if stalled and esc.timers.jobs.status(redrive, stuck_s) not in LIVE:  # pile drains

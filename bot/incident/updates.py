@@ -18,10 +18,11 @@ from redis.client import Pipeline
 from bot import clock
 from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident
-from bot.domain.timeline import Entry, Kind
+from bot.domain.outbox import OutboxKind
+from bot.domain.outcomes import JobOutcome
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
-from bot.incident.escalation import BOT
 from bot.render import messages
 from bot.state.store import OutboxItem
 
@@ -57,7 +58,7 @@ class Updates:
                 out.append(
                     OutboxItem(
                         f"stakeholder:update:{inc.updates}",
-                        "announce",
+                        OutboxKind.ANNOUNCE,
                         channel,
                         mirror,
                         created_at=now.timestamp(),
@@ -66,7 +67,8 @@ class Updates:
             return out
 
         def rearm(inc: Incident) -> None:
-            assert inc.update_due_at is not None
+            if inc.update_due_at is None:
+                raise RuntimeError(f"incident {inc.id} has no status update due")
             self.esc.timers.schedule_remind(inc.id, inc.update_token, 1, inc.update_due_at)
 
         return self.engine.command(
@@ -101,7 +103,7 @@ class Updates:
             return [
                 OutboxItem(
                     f"page:manual:{batch}:{p}",
-                    "page",
+                    OutboxKind.PAGE,
                     p,
                     text,
                     via=f"page by {user}",
@@ -126,35 +128,35 @@ class Updates:
         spec = CommandSpec(Action.PAGE, change, Kind.PAGE_REQUESTED, text, outbox=items)
         return self.engine.command(incident_id, user, spec)
 
-    def remind(self, incident_id: str, token: int, stage: int) -> str:
+    def remind(self, incident_id: str, token: int, stage: int) -> JobOutcome:
         """The reminder job: fenced by the update token; stage 1 then stage 2."""
         now = clock.now()
         catalog = self.esc.catalog()
 
-        def run(inc: Incident, pipe: Pipeline) -> tuple[str, Incident]:
+        def run(inc: Incident, pipe: Pipeline) -> tuple[JobOutcome, Incident]:
             if inc.update_token != token or not inc.is_open or inc.update_due_at is None:
-                return "stale", inc
+                return JobOutcome.STALE, inc
             cadence = catalog.tier(inc.severity).update_every_s
             due = inc.update_due_at + reminder_delay(stage, cadence)
             if now.timestamp() < due - 1.0:
-                return "not_due", inc
+                return JobOutcome.NOT_DUE, inc
             who = inc.roles.commander if stage == 1 else (inc.roles.comms or inc.roles.commander)
             text = messages.reminder_text(inc, who, stage)
             key = f"remind:{token}:{stage}"
             self.store.add_outbox(inc.id, [say(text, now, key=key, thread=True)], pipe)
             entry = Entry(now, Kind.REMINDED, BOT, f"status update overdue: reminded <@{who}>")
             self.store.record(inc.id, entry, pipe)
-            return "reminded", inc
+            return JobOutcome.REMINDED, inc
 
         outcome, incident = self.store.update(incident_id, run)
         log.info("update_reminder", incident_id=incident_id, stage=stage, outcome=outcome)
-        if outcome == "reminded":
+        if outcome is JobOutcome.REMINDED:
             if stage == 1 and incident.update_due_at is not None:
                 cadence = catalog.tier(incident.severity).update_every_s
                 at = incident.update_due_at + reminder_delay(2, cadence)
                 self.esc.timers.schedule_remind(incident_id, token, 2, at)
             self.esc.deliver(incident_id)
-        elif outcome == "not_due" and incident.update_due_at is not None:
+        elif outcome is JobOutcome.NOT_DUE and incident.update_due_at is not None:
             cadence = catalog.tier(incident.severity).update_every_s
             at = incident.update_due_at + reminder_delay(stage, cadence)
             self.esc.timers.schedule_remind(incident_id, token, stage, at, suffix="-early")

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 import structlog
 from rq import get_current_job
 
+from bot.domain.outcomes import JobOutcome
 from bot.runtime import Runtime
 
 # The runtime of the job running in this context (set by `serving`, never assigned here).
@@ -51,7 +52,7 @@ def tick(incident_id: str, token: int) -> str:
     return runtime().escalation.tick(incident_id, token)
 
 
-def tick_many(pairs: list[list[str | int]]) -> dict[str, str]:
+def tick_many(pairs: list[list[str | int]]) -> dict[str, JobOutcome]:
     """Steps that fell due together, as [incident, token] pairs (from the due index)."""
     _bind(None)
     return runtime().escalation.tick_many((str(i), int(t)) for i, t in pairs)

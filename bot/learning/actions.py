@@ -18,7 +18,8 @@ from bot.config.learning import LearningConfig
 from bot.domain import actions as items
 from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
-from bot.domain.timeline import Entry, Kind
+from bot.domain.outcomes import JobOutcome
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.render import learning as lb
 from bot.render.messages import escape
@@ -114,16 +115,16 @@ class ActionItems:
             self.engine.esc.deliver(incident_id)
         return outcome
 
-    def remind(self, ref: str, client: Any) -> str:
+    def remind(self, ref: str, client: Any) -> JobOutcome:
         """The due-date reminder job: one DM to the owner with a Close button."""
         item = self.learning.action(ref)
         if item is None or not item.is_open or item.owner is None:
             self.learning.unschedule_action(ref)
-            return "stale"
+            return JobOutcome.STALE
         at = self._remind_ts(item)
         if at is not None and clock.now_ts() < at - 1.0:
             self.timers.schedule_action(ref, at)
-            return "not_due"
+            return JobOutcome.NOT_DUE
         owner = item.owner
 
         def send() -> None:
@@ -136,13 +137,13 @@ class ActionItems:
         if not self.store.markers.once(
             marker, send, hold_s=300, keep_s=400 * 86400, holding="sending", done="sent"
         ):
-            return "already"
+            return JobOutcome.ALREADY
         self.learning.unschedule_action(ref)
         entry = Entry(
             clock.now(),
             Kind.REMINDED,
-            "tocsin",
+            BOT,
             f"action item {item.id} due: reminded <@{item.owner}>",
         )
         self.store.record(item.incident_id, entry)
-        return "reminded"
+        return JobOutcome.REMINDED

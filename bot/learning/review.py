@@ -23,8 +23,9 @@ from bot.domain import business_days
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
+from bot.domain.outcomes import JobOutcome
 from bot.domain.review import ReviewInput, as_json, draft
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
 from bot.incident.escalation import Escalation
 from bot.render import learning as lb
@@ -34,7 +35,6 @@ from bot.state.store import Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-BOT = "tocsin"
 NameLookup = Callable[[str], str | None]
 
 
@@ -144,12 +144,12 @@ class Reviews:
         self.engine, self.store, self.learning = engine, engine.store, learning
         self.config, self.timers, self.drafts = config, timers, drafts
 
-    def remind(self, incident_id: str, token: int, number: int) -> str:
+    def remind(self, incident_id: str, token: int, number: int) -> JobOutcome:
         """The reminder job: fenced by (token, number); re-arms itself until the review is done."""
         now = clock.now()
         key = self.learning.review_key(incident_id)
 
-        def change(pipe: Pipeline) -> tuple[str, ReviewState | None]:
+        def change(pipe: Pipeline) -> tuple[JobOutcome, ReviewState | None]:
             state = self.learning.review(incident_id, pipe)
             incident = self.store.get(incident_id, pipe)
             if (
@@ -160,9 +160,9 @@ class Reviews:
                 or incident.status is not Status.RESOLVED
                 or self.engine.expired(incident, now)  # past retention: stop reminding
             ):
-                return "stale", state
+                return JobOutcome.STALE, state
             if now.timestamp() < state.due_at - 1.0:
-                return "not_due", state
+                return JobOutcome.NOT_DUE, state
             pipe.multi()
             state.reminders += 1
             self.learning.put_review(incident_id, state, pipe)
@@ -173,17 +173,17 @@ class Reviews:
             who = incident.roles.commander
             entry = Entry(now, Kind.REMINDED, BOT, f"post-incident review due: reminded <@{who}>")
             self.store.record(incident_id, entry, pipe)
-            return "reminded", state
+            return JobOutcome.REMINDED, state
 
         outcome, state = self.store.transact([key, self.store.incident_key(incident_id)], change)
         log.info("review_reminder", incident_id=incident_id, number=number, outcome=outcome)
-        if outcome == "reminded":
+        if outcome is JobOutcome.REMINDED:
             nxt = now.timestamp() + self.config.review_remind_every_s
             self.timers.schedule_review(incident_id, token, number + 1, nxt)
             self.engine.esc.deliver(incident_id)
-        elif outcome == "not_due" and state is not None:
+        elif outcome is JobOutcome.NOT_DUE and state is not None:
             self.timers.schedule_review(incident_id, token, number, state.due_at)
-        return str(outcome)
+        return JobOutcome(outcome)
 
     def mark_done(self, incident_id: str, user: str) -> Outcome:
         """Mark the review held (the commander's right); stops the reminders."""

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot import clock
 from bot.config.learning import LearningConfig
 from bot.domain.catalog import Catalog
+from bot.domain.outbox import OutboxStatus
 from bot.incident.commands import Engine
 from bot.incident.escalation import Escalation
 from bot.learning.actions import ActionItems
@@ -107,7 +108,7 @@ def reconcile_learning(lrn: Learning, grace_s: float = 2.0) -> LearningReport:
         owed = [
             i
             for i in lrn.incidents.outbox(incident_id)
-            if i.status == "pending" and now - i.created_at > grace_s
+            if i.status is OutboxStatus.PENDING and now - i.created_at > grace_s
         ]
         if owed:
             lrn.timers.schedule_drain(incident_id)

@@ -14,9 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxKind
 from bot.paging import DeliveryError
 from bot.paging.slack_errors import classify, unreachable
 from bot.render import blocks
+from bot.slack_api.history import find_posted, tag
 from bot.state.store import OutboxItem
 
 log = structlog.get_logger(__name__)
@@ -30,7 +32,7 @@ class SlackPager:
 
     def _where(self, item: OutboxItem, incident: Incident) -> tuple[str, str | None]:
         """The conversation and thread an item goes to; DeliveryError if not there yet."""
-        if item.kind == "page":
+        if item.kind is OutboxKind.PAGE:
             if item.to not in self._dm_channels:
                 opened = self.client.conversations_open(users=item.to)
                 self._dm_channels[item.to] = opened["channel"]["id"]
@@ -46,10 +48,7 @@ class SlackPager:
         return channel, thread
 
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
-        metadata = {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"incident_id": incident.id, "key": item.key},
-        }
+        metadata = tag(EVENT_TYPE, (incident.id, item.key))
         try:
             channel, thread = self._where(item, incident)
             kwargs: dict[str, Any] = {"channel": channel, "text": item.text, "metadata": metadata}
@@ -57,7 +56,7 @@ class SlackPager:
                 kwargs |= {"thread_ts": thread, "reply_broadcast": item.broadcast}
             if item.blocks:
                 kwargs["blocks"] = item.blocks
-            elif item.kind == "page":
+            elif item.kind is OutboxKind.PAGE:
                 kwargs["blocks"] = blocks.page_blocks(incident, item.text)
             try:
                 response = self.client.chat_postMessage(**kwargs)
@@ -70,7 +69,7 @@ class SlackPager:
             raise classify(exc) from exc
         except OSError as exc:
             raise unreachable(exc) from exc
-        if item.kind == "page" and incident.channel_id:
+        if item.kind is OutboxKind.PAGE and incident.channel_id:
             self._invite(incident.channel_id, item.to)
         return f"{response['channel']}/{response['ts']}"
 
@@ -89,7 +88,7 @@ class SlackPager:
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         """How long the shared pacer would hold this post (pages are never deferred)."""
         pacer = getattr(self.client, "pacer", None)
-        if item.kind == "page" or pacer is None:
+        if item.kind is OutboxKind.PAGE or pacer is None:
             return 0.0
         try:
             channel, _thread = self._where(item, incident)
@@ -100,16 +99,9 @@ class SlackPager:
 
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         try:
-            channel, _thread = self._where(item, incident)
-            history = self.client.conversations_history(
-                channel=channel, oldest=f"{since:.6f}", include_all_metadata=True, limit=200
-            )
-            found: list[dict[str, Any]] = list(history.get("messages", []))
-            if _thread:
-                replies = self.client.conversations_replies(
-                    channel=channel, ts=_thread, oldest=f"{since:.6f}", include_all_metadata=True
-                )
-                found += list(replies.get("messages", []))
+            channel, thread = self._where(item, incident)
+            tagged = (incident.id, item.key)
+            ts = find_posted(self.client, channel, since, tagged, thread=thread, limit=200)
         except SlackApiError as exc:
             failure = classify(exc)
             if isinstance(failure, DeliveryError):
@@ -117,8 +109,4 @@ class SlackPager:
             return None  # the conversation cannot be read: nothing landed there to find
         except OSError as exc:
             raise unreachable(exc) from exc
-        for message in found:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("incident_id") == incident.id and payload.get("key") == item.key:
-                return f"{channel}/{message['ts']}"
-        return None
+        return None if ts is None else f"{channel}/{ts}"

@@ -118,7 +118,3 @@ def header_blocks(
             )
         )
     return _dicts(blocks)
-
-
-def text_blocks(text: str) -> list[dict[str, Any]]:
-    return _dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))])

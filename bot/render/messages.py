@@ -1,4 +1,9 @@
-"""Every user-facing message text, in one place.
+"""The text of the bot's messages (pages, announcements, reminders, refusals) and of its
+replies to `/incident`, worded from domain values. The rest of render/ words the learning
+loop, runbooks, on-call, stats, modals and Block Kit. Not yet here: the engine
+(bot.incident.commands), deliveries (bot.incident.delivery) and action items
+(bot.learning.actions) still word some timeline entries and refusals themselves,
+bot.slack.on_command words its usage and error replies, and bot.slack.home its App Home.
 
 User-supplied text goes through `escape` before it reaches mrkdwn, so a title such as
 `<!channel>` or `<https://evil|x>` shows as typed and pings nobody. Block Kit structures
@@ -7,11 +12,14 @@ live in `bot.render.blocks`, built with `slack_sdk.models` so Slack's limits are
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.domain.durations import format_duration
-from bot.domain.incident import Incident
-from bot.domain.timeline import Kind
+from bot.domain.incident import Action, Incident, TransitionRefused
+from bot.domain.outbox import OutboxKind
+from bot.domain.privacy import visible_to
+from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate
 
 SEVERITY_EMOJI = {
@@ -54,6 +62,16 @@ def incident_label(incident: Incident, *, redact: bool = False) -> str:
     if redact:
         return f"{incident.severity.upper()} private incident {incident.id}"
     return f"{incident.severity.upper()} {incident.id} · {escape(incident.title)}"
+
+
+def refusal(refused: TransitionRefused) -> str:
+    """Why an action does not apply to the incident as it is, as its taker is told."""
+    incident = refused.incident
+    if refused.action is Action.ACKNOWLEDGE and incident.acknowledged_by:
+        at = incident.acknowledged_at
+        when = at.strftime("%H:%M:%S UTC") if at else ""
+        return f"already acknowledged by <@{incident.acknowledged_by}> {when}".rstrip()
+    return refused.reason
 
 
 def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
@@ -138,9 +156,9 @@ def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
     )
 
 
-def undeliverable_text(kind: str, to: str, reason: str) -> str:
+def undeliverable_text(kind: OutboxKind, to: str, reason: str) -> str:
     """Said in the incident channel when a page or post can never be delivered."""
-    if kind == "page":
+    if kind is OutboxKind.PAGE:
         return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
     return f":warning: Could not post in <#{to}>: {reason}."
 
@@ -158,4 +176,57 @@ def reopen_expired(incident: Incident, days: str) -> str:
         f"{incident.id} was resolved more than {days} days ago (TOCSIN_RETENTION_DAYS), so "
         "its delivery records are gone and it cannot be reopened. Declare a new incident "
         f"and mention {incident.id} in it."
+    )
+
+
+def declared(incident: Incident) -> str:
+    """The reply to `/incident declare`."""
+    return (
+        f":rotating_light: Declared {incident.severity.upper()} `{incident.id}`: "
+        f"*{escape(incident.title)}* (service {incident.service}). "
+        "Opening the incident channel and paging now."
+    )
+
+
+def open_list(incidents: Sequence[Incident], user: str) -> str:
+    """The reply to `/incident list`, for `user`."""
+    if not incidents:
+        return "No open incidents. :relieved:"
+    lines = [f"*Open incidents* ({len(incidents)})"]
+    for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
+        where = f"<#{i.channel_id}>" if i.channel_id else i.id
+        # `list` answers anyone anywhere: a private incident shows its title and commander
+        # only to the people its record names (no Slack call on this path), else neither.
+        if visible_to(i, user):
+            lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
+            title = escape(i.title)
+        else:
+            lead, title = "details restricted", "(private incident)"
+        lines.append(f"• {sev(i)} {where} *{title}* · {i.status.value} · {lead}")
+    return "\n".join(lines)[:3000]
+
+
+def status(incident: Incident, next_page: str | None) -> str:
+    """The reply to `/incident status`; `next_page` as the header shows it."""
+    due = incident.update_due_at
+    roles = incident.roles
+    commander = f"<@{roles.commander}>" if roles.commander else "—"
+    comms = f"<@{roles.comms}>" if roles.comms else "—"
+    return (
+        f"{sev(incident)} *{escape(incident.title)}* · {incident.status.value}\n"
+        f"Commander: {commander} · Comms: {comms}\n"
+        f"Paged next: {next_page or '—'}\n"
+        f"Next update due: {slack_date(due) if due else '—'}"
+    )
+
+
+def timeline(incident: Incident, entries: Iterable[Entry]) -> str:
+    """The reply to `/incident timeline` (cut to Slack's 3000 characters)."""
+    lines = [f"*Timeline of {incident.id}*"]
+    for entry in entries:
+        who = "" if entry.actor == BOT else f" <@{entry.actor}>"
+        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
+    text = "\n".join(lines)
+    return (
+        text if len(text) <= 3000 else text[:2900] + "\n… (truncated; see the post-incident export)"
     )

@@ -50,7 +50,8 @@ class AppServer:
             server_class=_ThreadingWSGIServer,
             handler_class=_QuietHandler,
         )
-        assert isinstance(server, _ThreadingWSGIServer)
+        if not isinstance(server, _ThreadingWSGIServer):
+            raise TypeError(f"make_server built a {type(server).__name__}")
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -229,14 +229,6 @@ class Emulator:
             self.store.add_message(message)
             return {"channel": target.id, "ts": message.ts}
 
-    def add_member(self, channel: str, user_id: str) -> None:
-        """Put a user in a channel without an API call (fixtures, scenarios)."""
-        with self.store.lock:
-            self.store.user(user_id)
-            found = inspection.find_channel(self.store, channel)
-            if user_id not in found.members:
-                found.members.append(user_id)
-
     def close_view(self, view_id: str) -> None:
         """Close a modal (and any pushed above it), as a submission or Cancel would."""
         methods_views.close_view(self.store, view_id)

@@ -84,7 +84,8 @@ def _delete(store: Store, origin: Origin) -> None:
     if origin.ephemeral:
         store.ephemerals.remove(_find_ephemeral(store, origin))
         return
-    assert origin.ts is not None
+    if origin.ts is None:
+        raise ValueError(f"a message in {origin.channel} to delete has no ts")
     message = store.message(origin.channel, origin.ts)
     del store.messages[(message.channel, message.ts)]
     store.order[message.channel].remove(message.ts)

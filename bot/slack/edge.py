@@ -8,6 +8,14 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Requester:
+    """Who any request (command, click, submission, event) comes from, for the logs."""
+
+    user_id: str | None
+    team_id: str | None
+
+
+@dataclass(frozen=True)
 class Slash:
     user_id: str
     channel_id: str
@@ -56,6 +64,12 @@ def _get(data: Mapping[str, Any] | None, *path: str) -> Any:
             return None
         node = node.get(key)
     return node
+
+
+def requester(body: Mapping[str, Any]) -> Requester:
+    user = body.get("user_id") or _get(body, "user", "id") or _get(body, "event", "user")
+    team = body.get("team_id") or _get(body, "team", "id")
+    return Requester(user_id=user, team_id=team)
 
 
 def slash(body: Mapping[str, Any]) -> Slash:

@@ -17,7 +17,6 @@ from slack_sdk import WebClient
 from bot import clock
 from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Incident
-from bot.domain.privacy import visible_to
 from bot.domain.updates import StatusUpdate
 from bot.incident.commands import Outcome, UserError
 from bot.render import messages, views
@@ -126,19 +125,15 @@ class CommandHandler:
     def reply(self, command: cmd.Command, inv: edge.Slash, here: Incident | None = None) -> Reply:
         rt, user = self.rt, inv.user_id
         if isinstance(command, cmd.Declare):
-            assert command.title
-            assert command.severity
+            if not (command.title and command.severity):  # without them, `ack` opened the form
+                raise ValueError("a declaration needs a severity and a title")
             incident = rt.engine.declare(
                 title=command.title,
                 severity=command.severity,
                 declared_by=user,
                 service=guess_service(command.title, self.services()),
             )
-            return (
-                f":rotating_light: Declared {command.severity.upper()} `{incident.id}`: "
-                f"*{messages.escape(incident.title)}* (service {incident.service}). "
-                "Opening the incident channel and paging now."
-            )
+            return messages.declared(incident)
         if isinstance(command, cmd.Help):
             return cmd.help_text(command.topic, severities=rt.catalog().tier_names)
         if isinstance(command, cmd.ListIncidents):
@@ -207,47 +202,14 @@ class CommandHandler:
 
     def list_open(self, user: str) -> str:
         incidents = [i for i in (self.rt.store.find(x) for x in self.rt.store.open_ids()) if i]
-        if not incidents:
-            return "No open incidents. :relieved:"
-        lines = [f"*Open incidents* ({len(incidents)})"]
-        for i in sorted(incidents, key=lambda i: (i.severity, i.declared_at)):
-            where = f"<#{i.channel_id}>" if i.channel_id else i.id
-            # `list` answers anyone anywhere: a private incident shows its title and commander
-            # only to the people its record names (no Slack call on this path), else neither.
-            if visible_to(i, user):
-                lead = f"IC <@{i.roles.commander}>" if i.roles.commander else "no IC"
-                title = messages.escape(i.title)
-            else:
-                lead, title = "details restricted", "(private incident)"
-            lines.append(f"• {messages.sev(i)} {where} *{title}* · {i.status.value} · {lead}")
-        return "\n".join(lines)[:3000]
+        return messages.open_list(incidents, user)
 
     def status(self, incident: Incident) -> str:
         channels = self.rt.channels
-        nxt = channels.next_page(incident) if channels else None
-        due = incident.update_due_at
-        roles = incident.roles
-        commander = f"<@{roles.commander}>" if roles.commander else "—"
-        comms = f"<@{roles.comms}>" if roles.comms else "—"
-        title = messages.escape(incident.title)
-        return (
-            f"{messages.sev(incident)} *{title}* · {incident.status.value}\n"
-            f"Commander: {commander} · Comms: {comms}\n"
-            f"Paged next: {nxt or '—'}\n"
-            f"Next update due: {messages.slack_date(due) if due else '—'}"
-        )
+        return messages.status(incident, channels.next_page(incident) if channels else None)
 
     def timeline(self, incident: Incident) -> str:
-        lines = [f"*Timeline of {incident.id}*"]
-        for entry in self.rt.store.timeline(incident.id):
-            who = "" if entry.actor == "tocsin" else f" <@{entry.actor}>"
-            lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
-        text = "\n".join(lines)
-        return (
-            text
-            if len(text) <= 3000
-            else text[:2900] + "\n… (truncated; see the post-incident export)"
-        )
+        return messages.timeline(incident, self.rt.store.timeline(incident.id))
 
 
 def register(app: App, rt: Runtime) -> None:

@@ -59,14 +59,9 @@ def in_channel(
 
 def bind_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
     """Bolt middleware: every log line of this request carries user_id and team_id."""
-    user = (
-        body.get("user_id")
-        or (body.get("user") or {}).get("id")
-        or body.get("event", {}).get("user")
-    )
-    team = body.get("team_id") or (body.get("team") or {}).get("id")
+    who = edge.requester(body)
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(user_id=user, team_id=team)
+    structlog.contextvars.bind_contextvars(user_id=who.user_id, team_id=who.team_id)
     return next()
 
 

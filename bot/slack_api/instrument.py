@@ -9,39 +9,22 @@ from typing import Any
 import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
+from bot.slack_api.pacing import RateLimitHandler
 from bot.state import counters
 
 
-class _CountRateLimits(RetryHandler):
-    """First in the client's retry handlers: counts every 429, never retries itself."""
-
-    def __init__(self, conn: redis.Redis) -> None:
-        super().__init__(max_retry_count=0)
-        self.conn = conn
-
-    def can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is not None and response.status_code == 429:
-            method = request.url.rstrip("/").rsplit("/", 1)[-1]
-            with contextlib.suppress(redis.RedisError):
-                counters.incr(self.conn, "slack_429", method=method)
-        return False
-
-
 def instrument_slack(client: WebClient, conn: redis.Redis) -> WebClient:
-    """Count the client's failed calls (by method and error) and its 429s in Redis."""
-    client.retry_handlers = [_CountRateLimits(conn), *client.retry_handlers]
+    """Count the client's failed calls (by method and error) and its 429s in Redis.
+
+    The 429s are counted by the client's RateLimitHandler (bot.slack_api.pacing); a client
+    without one gets one that counts and leaves retrying to its other handlers."""
+    handlers = [
+        h.counting(conn) if isinstance(h, RateLimitHandler) else h for h in client.retry_handlers
+    ]
+    if not any(isinstance(h, RateLimitHandler) for h in handlers):
+        handlers.insert(0, RateLimitHandler(counts=conn, max_retry_count=0))
+    client.retry_handlers = handlers
     call = client.api_call
 
     def counted(api_method: str, **kwargs: Any) -> Any:

@@ -17,6 +17,7 @@ landed (message metadata), which a blind client retry would skip.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -24,7 +25,6 @@ from typing import Any
 import redis
 import structlog
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -34,6 +34,8 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+
+from bot.state import counters
 
 log = structlog.get_logger(__name__)
 PREFIX = "tocsin:pace"
@@ -146,15 +148,31 @@ class _Current(threading.local):
     key: str | None = None
 
 
-class PacedRateLimitHandler(RateLimitErrorRetryHandler):
-    """Retry a 429 after Retry-After, and first tell every other process to hold off too."""
+class RateLimitHandler(RateLimitErrorRetryHandler):
+    """The one handler of Slack's 429s. Every 429, the last one too (when no retry is left),
+    is counted for /metrics (with `counts`) and held in the shared pacer (with `pacer`) so
+    every process waits it out; the call is retried after Retry-After while retries remain."""
 
-    def __init__(self, pacer: Pacer, current: _Current, max_retry_count: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        pacer: Pacer | None = None,
+        current: _Current | None = None,
+        counts: redis.Redis | None = None,
+        max_retry_count: int = 3,
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
-        self.pacer = pacer
-        self.current = current
+        self.pacer, self.counts = pacer, counts
+        self.current = current or _Current()
 
-    def _can_retry(
+    def counting(self, counts: redis.Redis) -> RateLimitHandler:
+        """This handler, counting its 429s in `counts` too."""
+        retries = self.max_retry_count
+        return RateLimitHandler(
+            pacer=self.pacer, current=self.current, counts=counts, max_retry_count=retries
+        )
+
+    def can_retry(
         self,
         *,
         state: RetryState,
@@ -164,14 +182,19 @@ class PacedRateLimitHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        key = self.current.key or method_of(request.url)
-        self.pacer.hold(key, retry_after(response.headers))
-        return True
+        method = method_of(request.url)
+        if self.counts is not None:
+            with contextlib.suppress(redis.RedisError):
+                counters.incr(self.counts, "slack_429", method=method)
+        if self.pacer is not None:
+            self.pacer.hold(self.current.key or method, retry_after(response.headers))
+        return bool(super().can_retry(state=state, request=request, response=response, error=error))
 
     def prepare_for_next_attempt(self, *, request: HttpRequest, **kw: Any) -> None:
         super().prepare_for_next_attempt(request=request, **kw)  # sleeps Retry-After
-        method = method_of(request.url)
-        self.pacer.wait(method, self.current.key or method)
+        if self.pacer is not None:
+            method = method_of(request.url)
+            self.pacer.wait(method, self.current.key or method)
 
 
 class _PacedRetry(RetryHandler):
@@ -211,7 +234,7 @@ class PacedWebClient(WebClient):
         self._current = _Current()
         self.retry_handlers = [
             IdempotentOnlyConnectionErrorHandler(pacer, self._current),
-            PacedRateLimitHandler(pacer, self._current),
+            RateLimitHandler(pacer=pacer, current=self._current),
             IdempotentOnlyServerErrorHandler(pacer, self._current),
         ]
 
@@ -220,11 +243,7 @@ class PacedWebClient(WebClient):
         key = self.pacer.key(api_method, args if isinstance(args, dict) else None)
         self.pacer.wait(api_method, key)
         self._current.key = key
-        try:
+        try:  # a 429 is held by RateLimitHandler, which sees every one
             return super().api_call(api_method, **kwargs)
-        except SlackApiError as exc:
-            if getattr(exc.response, "status_code", None) == 429:
-                self.pacer.hold(key, retry_after(exc.response.headers))
-            raise
         finally:
             self._current.key = None

@@ -19,6 +19,7 @@ import redis
 from redis.client import Pipeline
 
 from bot.domain.incident import Incident
+from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.domain.timeline import Entry
 from bot.state import counters, gauges, keys, timeline
 from bot.state.keys import PREFIX
@@ -40,13 +41,13 @@ class OutboxItem:
     """A message the bot owes somebody: a page DM or an announcement in a channel."""
 
     key: str  # unique within the incident: "page:<step>:<loop>:<user>", "announce:..."
-    kind: str  # page | announce
+    kind: OutboxKind
     to: str  # user id (page), channel id, or "@incident" (the incident's channel, when it exists)
     text: str
     step: int = 0
     loop: int = 0
     via: str = ""
-    status: str = "pending"  # pending | sent | failed
+    status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     created_at: float = 0.0
     sent_at: float | None = None
@@ -55,6 +56,9 @@ class OutboxItem:
     thread: str | None = None  # "@header": reply in the thread of the incident's header message
     blocks: list[dict[str, Any]] | None = None
     broadcast: bool = False  # reply_broadcast for thread replies
+
+    def __post_init__(self) -> None:  # as read from JSON: plain strings
+        self.kind, self.status = OutboxKind(self.kind), OutboxStatus(self.status)
 
     def to_json(self) -> str:
         return json.dumps(vars(self), separators=(",", ":"))

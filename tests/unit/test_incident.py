@@ -11,6 +11,7 @@ from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.severity import Rights
+from bot.render import messages
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -46,8 +47,13 @@ class TestTransitions:
     def test_second_ack_is_refused_naming_the_first(self) -> None:
         """A second acknowledgement is refused and says who acknowledged first."""
         acked = machine.acknowledge(fresh(), "U0ALICE01", T0)
-        with pytest.raises(TransitionRefused, match=r"already acknowledged by <@U0ALICE01>"):
+        with pytest.raises(
+            TransitionRefused, match=r"already acknowledged by U0ALICE01"
+        ) as refused:
             machine.acknowledge(acked, "U0BOB0001", T0)
+        assert "<" not in refused.value.reason  # the domain words it plainly; render/ for Slack
+        told = messages.refusal(refused.value)
+        assert told == "already acknowledged by <@U0ALICE01> 10:00:00 UTC"
 
     def test_mitigate_implies_an_acknowledgement(self) -> None:
         """Mitigating an unacknowledged incident records the mitigator as first responder."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bot.domain.incident import Incident, Roles, Status
 from bot.domain.milestones import Facts, facts
 from bot.domain.policy import Policy, Step, Target
-from bot.domain.timeline import Entry, Kind
+from bot.domain.timeline import BOT, Entry, Kind
 
 SERVICES = ("checkout", "payments-api", "search", "auth", "notifications", "web")
 PEOPLE = ("U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DAVE001", "U0FRANK01", "U0GRACE01")
@@ -57,13 +57,13 @@ def generate(
             at = declared + timedelta(seconds=600 * step + rng.uniform(1, 4))
             timeline.append(
                 (
-                    Entry(at, Kind.ESCALATION_STEP, "tocsin", f"step {step + 1}"),
+                    Entry(at, Kind.ESCALATION_STEP, BOT, f"step {step + 1}"),
                     {"step": step, "loop": 0},
                 )
             )
             timeline.append(
                 (
-                    Entry(at, Kind.PAGED, "tocsin", f"paged <@{rota[step]}>"),
+                    Entry(at, Kind.PAGED, BOT, f"paged <@{rota[step]}>"),
                     {"user": rota[step], "step": step, "loop": 0, "via": "synthetic"},
                 )
             )
