@@ -21,7 +21,6 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config.settings import Settings
-from bot.runtime import slack_client
 from bot.web import Server
 
 StartResponse = Callable[..., Any]
@@ -71,7 +70,9 @@ class BareServer(Server):
     def load(self) -> BareWsgi:  # type: ignore[override]  # another WSGI app, same server
         secret = self.settings.slack_signing_secret
         assert secret
-        return BareWsgi(secret, slack_client(self.settings))  # the emulator, as for Tocsin
+        base = (self.settings.slack_api_url or "https://slack.com/api/").rstrip("/") + "/"
+        client = WebClient(token=self.settings.slack_bot_token, base_url=base, timeout=10)
+        return BareWsgi(secret, client)  # a plain WebClient at the emulator, as for Tocsin
 
 
 def main() -> int:

@@ -12,11 +12,6 @@ import redis
 import structlog
 from rq import Queue
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
@@ -33,9 +28,9 @@ from bot.learning.services import Learning, build_learning, review_window
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
+from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
-from bot.slack_api.instrument import instrument_slack
-from bot.slack_api.pacing import PacedWebClient, Pacer
+from bot.slack_api.pacing import Pacer
 from bot.state.server import connect
 from bot.state.store import Store
 from bot.state.timers import Timers, make_queue
@@ -99,23 +94,6 @@ class RunbookSource:
         return self._index
 
 
-def slack_client(settings: Settings, pacer: Pacer | None = None) -> WebClient:
-    if not settings.slack_bot_token:
-        raise SettingsError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…)")
-    base = settings.slack_api_url or "https://slack.com/api/"
-    if pacer is not None:  # shared 429 holds and per-channel post slots (bot.slack_api.pacing)
-        return PacedWebClient(
-            token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10, pacer=pacer
-        )
-    client = WebClient(token=settings.slack_bot_token, base_url=base.rstrip("/") + "/", timeout=10)
-    client.retry_handlers = [
-        ConnectionErrorRetryHandler(max_retry_count=2),
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=2),
-    ]
-    return client
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -150,9 +128,9 @@ class Runtime:
         queue = make_queue(rq_conn, settings.queue)
         store = Store(conn)
         catalog = CatalogSource(settings.config_dir)
-        slack = slack_client(settings, Pacer(conn)) if settings.pager == "slack" else None
-        if slack is not None:  # failed calls and 429s counted for /metrics
-            instrument_slack(slack, conn)
+        slack = (  # paced through Redis, its failed calls and 429s counted for /metrics
+            slack_client(settings, Pacer(conn), counts=conn) if settings.pager == "slack" else None
+        )
         pager: Pager
         directory: Directory
         if slack is not None:

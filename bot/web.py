@@ -22,8 +22,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import metrics, web_limits
 from bot.config.settings import Settings, SettingsError
-from bot.runtime import Runtime, slack_client
+from bot.runtime import Runtime
 from bot.slack.app import build_app
+from bot.slack_api.client import slack_client
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
 from bot.web_limits import json_answer

@@ -24,7 +24,6 @@ from typing import Any
 
 import redis
 import structlog
-from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -144,7 +143,9 @@ class Pacer:
         return waited
 
 
-class _Current(threading.local):
+class Current(threading.local):
+    """The pacing key of the call this thread is making (its retry handlers hold that key)."""
+
     key: str | None = None
 
 
@@ -157,13 +158,13 @@ class RateLimitHandler(RateLimitErrorRetryHandler):
         self,
         *,
         pacer: Pacer | None = None,
-        current: _Current | None = None,
+        current: Current | None = None,
         counts: redis.Redis | None = None,
         max_retry_count: int = 3,
     ) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.pacer, self.counts = pacer, counts
-        self.current = current or _Current()
+        self.current = current or Current()
 
     def counting(self, counts: redis.Redis) -> RateLimitHandler:
         """This handler, counting its 429s in `counts` too."""
@@ -202,7 +203,7 @@ class _PacedRetry(RetryHandler):
     too (another process may have been told to back off meanwhile), and never re-sends a
     non-idempotent call."""
 
-    def __init__(self, pacer: Pacer, current: _Current, max_retry_count: int = 2) -> None:
+    def __init__(self, pacer: Pacer, current: Current, max_retry_count: int = 2) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.pacer, self.current = pacer, current
 
@@ -223,27 +224,3 @@ class IdempotentOnlyServerErrorHandler(_PacedRetry, ServerErrorRetryHandler):
 
 class IdempotentOnlyConnectionErrorHandler(_PacedRetry, ConnectionErrorRetryHandler):
     """Retries a dropped connection, unless Slack may already have acted on the call."""
-
-
-class PacedWebClient(WebClient):
-    """A WebClient that waits for the shared pacer before each call."""
-
-    def __init__(self, *args: Any, pacer: Pacer, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.pacer = pacer
-        self._current = _Current()
-        self.retry_handlers = [
-            IdempotentOnlyConnectionErrorHandler(pacer, self._current),
-            RateLimitHandler(pacer=pacer, current=self._current),
-            IdempotentOnlyServerErrorHandler(pacer, self._current),
-        ]
-
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:
-        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
-        key = self.pacer.key(api_method, args if isinstance(args, dict) else None)
-        self.pacer.wait(api_method, key)
-        self._current.key = key
-        try:  # a 429 is held by RateLimitHandler, which sees every one
-            return super().api_call(api_method, **kwargs)
-        finally:
-            self._current.key = None

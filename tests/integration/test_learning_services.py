@@ -21,7 +21,7 @@ from bot.incident.commands import UserError
 from bot.learning.services import Learning, reconcile_learning
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
-from bot.slack_api import instrument
+from bot.slack_api.client import instrument_slack
 from bot.state import counters
 from bot.state.timers import review_job_id
 
@@ -142,7 +142,7 @@ class TestMetrics:
     def test_slack_errors_and_429s_are_counted(self, runtime: Runtime) -> None:
         """A failed call counts by method and error; a 429 counts before the retry handler retries."""
         with Emulator() as emulator:
-            client = instrument.instrument_slack(
+            client = instrument_slack(
                 WebClient(token=emulator.bot_token, base_url=emulator.url), runtime.r
             )
             with pytest.raises(SlackApiError):
