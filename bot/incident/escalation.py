@@ -1,4 +1,4 @@
-"""The escalation engine: apply the planner's decisions durably, deliver pages once.
+"""Escalation: apply the planner's decisions durably, and deliver what they owe.
 
 Flow of a step: `tick` re-reads the incident under WATCH, exits if its fencing token moved
 on, asks the pure planner what is due, and commits in one transaction the new state, the

@@ -22,7 +22,8 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.outcomes import JobOutcome
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate, reminder_delay
-from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
+from bot.incident.commands import Engine
+from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import messages
 from bot.state.store import OutboxItem
 

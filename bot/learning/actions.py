@@ -20,7 +20,8 @@ from bot.domain.actions import ActionItem, ActionItemError
 from bot.domain.incident import Action, Incident, authorize
 from bot.domain.outcomes import JobOutcome
 from bot.domain.timeline import BOT, Entry, Kind
-from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
+from bot.incident.commands import Engine
+from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import learning as lb
 from bot.render.messages import escape
 from bot.state import keys

@@ -26,8 +26,9 @@ from bot.domain.milestones import MilestoneError, check_correction, facts, parse
 from bot.domain.outcomes import JobOutcome
 from bot.domain.review import ReviewInput, as_json, draft
 from bot.domain.timeline import BOT, Entry, Kind
-from bot.incident.commands import CommandSpec, Engine, Outcome, UserError, say
+from bot.incident.commands import Engine
 from bot.incident.escalation import Escalation
+from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import learning as lb
 from bot.state import keys
 from bot.state.learning_store import LearningStore, ReviewState

@@ -12,7 +12,7 @@ from bot.domain import limits
 from bot.domain.incident import Incident
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
-from bot.incident.commands import Outcome, UserError
+from bot.incident.spec import Outcome, UserError
 from bot.render import blocks, messages, views
 from bot.runtime import Runtime
 from bot.slack import belongs, edge

@@ -18,7 +18,7 @@ from bot import clock
 from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Incident
 from bot.domain.updates import StatusUpdate
-from bot.incident.commands import Outcome, UserError
+from bot.incident.spec import Outcome, UserError
 from bot.render import messages, views
 from bot.render.oncall import oncall_blocks, oncall_text
 from bot.runtime import Runtime

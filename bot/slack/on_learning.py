@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.metrics import summarize
-from bot.incident.commands import Outcome, UserError
+from bot.incident.spec import Outcome, UserError
 from bot.render import learning as lb
 from bot.render.stats import stats_blocks, stats_text
 from bot.runtime import Runtime

@@ -17,7 +17,7 @@ from bot import logs, metrics
 from bot.config.learning import LearningConfig
 from bot.config.settings import Settings
 from bot.domain.timeline import Kind
-from bot.incident.commands import UserError
+from bot.incident.spec import UserError
 from bot.learning.services import Learning, reconcile_learning
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
