@@ -40,11 +40,14 @@ class SlackClient(WebClient):
         counts: redis.Redis | None = None,
         **kwargs: Any,
     ) -> None:
+        given = kwargs.get("retry_handlers")
         super().__init__(*args, **kwargs)
         self.pacer, self.counts = pacer, counts
         self._current = Current()
         handlers: list[RetryHandler]
-        if pacer is not None:
+        if given is not None:  # the caller's own retry policy
+            handlers = list(given)
+        elif pacer is not None:
             handlers = [
                 IdempotentOnlyConnectionErrorHandler(pacer, self._current),
                 RateLimitHandler(pacer=pacer, current=self._current, counts=counts),
@@ -89,8 +92,13 @@ def slack_client(
 
 
 def instrument_slack(client: WebClient, conn: redis.Redis) -> SlackClient:
-    """A client like `client` (its token and URL, without pacing) whose failures and 429s
-    are counted in `conn`."""
+    """A client like `client` (its token, URL and retry handlers, without pacing) whose
+    failures and 429s are counted in `conn`; retrying stays as `client` had it."""
+    counting = RateLimitHandler(counts=conn, max_retry_count=0)  # counts, never retries
     return SlackClient(
-        token=client.token, base_url=client.base_url, timeout=client.timeout, counts=conn
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        counts=conn,
+        retry_handlers=[counting, *client.retry_handlers],
     )
