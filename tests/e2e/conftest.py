@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.workspace import WorkspaceSpec
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, write_config
 
 
@@ -18,9 +19,29 @@ def stack_settings() -> dict[str, str]:
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path, stack_settings: dict[str, str]) -> Iterator[Stack]:
-    emulator = Emulator().start()
+def stack_workspace() -> WorkspaceSpec | None:
+    """The emulated workspace (None: the bundled one); a test module overrides it to add people."""
+    return None
+
+
+@pytest.fixture
+def stack_policies() -> dict[str, str]:
+    """Config files written over the standard ones (file name -> YAML); a module overrides it."""
+    return {}
+
+
+@pytest.fixture
+def stack(
+    redis_url: str,
+    tmp_path: Path,
+    stack_settings: dict[str, str],
+    stack_workspace: WorkspaceSpec | None,
+    stack_policies: dict[str, str],
+) -> Iterator[Stack]:
+    emulator = Emulator(stack_workspace).start()
     config = write_config(tmp_path / "config")
+    for name, text in stack_policies.items():
+        (config / name).write_text(text)
     env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
     env.update(stack_settings)
     running = Stack(emulator, env, tmp_path, SECRET)

@@ -6,16 +6,12 @@ not exist (nobody): Slack answers `user_disabled` and `user_not_found` to their 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from bot.sandbox.emulator import Emulator
-from bot.sandbox.workspace import UserSpec, load_workspace
+from bot.sandbox.workspace import UserSpec, WorkspaceSpec, load_workspace
 from bot.state.server import connect
 from bot.state.store import Store
-from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
+from tests.e2e.support import Stack, wait_for
 from tests.e2e.test_channel_commands import thread_of_header
 from tests.e2e.test_declare_flow import declare, dm_texts, texts
 
@@ -49,21 +45,15 @@ fallback_channel: C0INCIDENTS
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+def stack_workspace() -> WorkspaceSpec:
     spec = load_workspace()
     gone = UserSpec(id=GONE, name="gone", real_name="Gone Away", deleted=True)
-    emulator = Emulator(spec.model_copy(update={"users": (*spec.users, gone)})).start()
-    config = write_config(tmp_path / "config")
-    for name, text in POLICIES.items():
-        (config / name).write_text(text)
-    env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
-    running = Stack(emulator, env, tmp_path, SECRET)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-        emulator.stop()
+    return spec.model_copy(update={"users": (*spec.users, gone)})
+
+
+@pytest.fixture
+def stack_policies() -> dict[str, str]:
+    return POLICIES
 
 
 class TestUndeliverablePages:
