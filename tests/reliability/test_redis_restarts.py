@@ -24,6 +24,7 @@ from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts, recorded
 from bot.runtime import Runtime
 from bot.state.server import EmbeddedRedis, connect
+from bot.state.timers import DUE_KEY
 from tests.integration.support import WORKSPACE, Workers, wait_for, write_config
 
 pytestmark = pytest.mark.integration
@@ -123,12 +124,14 @@ class TestWithoutPersistence:
             lost = declare(rt, 3)
             r = connect(own_redis.url)
             wait_for(lambda: {p["incident"] for p in recorded(r)} >= set(lost), timeout=20)
+            # Each lost incident's next step waits in the due index: the crash must empty it.
+            wait_for(lambda: r.zcard(DUE_KEY) >= len(lost), timeout=10)
             own_redis.kill()
             own_redis.restart()
             r = connect(own_redis.url)
             assert rt.store.open_ids() == []
             assert all(rt.store.find(i) is None for i in lost)
-            assert r.zcard("rq:scheduled:tocsin") == 0
+            assert r.zcard(DUE_KEY) == 0
             fresh = declare(rt, 1)[0]  # the day counter restarted too: the id may repeat
             wait_for(
                 lambda: rt.store.get(fresh).escalation.status is EscalationStatus.EXHAUSTED,
