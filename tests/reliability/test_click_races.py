@@ -217,7 +217,8 @@ class TestConcurrentSeverityChanges:
             assert changes
             assert changes[-1].text.startswith(f"severity set to {final.severity}")
             assert len(changes) == sum(":white_check_mark:" in res.text for res in results)
-            wait_for(lambda i=incident_id: store.get(i).escalation.step >= 0, timeout=15)
+            # A reroute restarts paging at step 1: wait until that step is taken.
+            wait_for(lambda i=incident_id: stepped_since_reroute(store, i), timeout=15)
             final = store.get(incident_id)
             expected = catalog.policy_for(final.service, final.severity)
             assert final.policy == expected, (final.severity, final.policy, expected)
@@ -229,6 +230,13 @@ class TestConcurrentSeverityChanges:
                 timeout=10,
             )
             assert len({job_id.split("-early")[0] for job_id, _ in ticks}) == 1, ticks
+
+
+def stepped_since_reroute(store: Store, incident_id: str) -> bool:
+    """True once a step was taken after the last reroute (or ever, if never rerouted)."""
+    kinds = [e.kind for e in store.timeline(incident_id)]
+    last = max((n for n, k in enumerate(kinds) if k is Kind.REROUTED), default=-1)
+    return Kind.ESCALATION_STEP in kinds[last + 1 :]
 
 
 def stack_rq(r: redis.Redis) -> redis.Redis:
