@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.sandbox.emulator import Emulator
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
 from tests.e2e.test_declare_flow import declare, dm_texts
+from tests.reliability.slack_helpers import click
 
 ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
 
@@ -88,8 +89,12 @@ class TestReview:
         assert "rolling back deploy 4812 because errors began with it" in draft
         assert "| A1 | Add a canary for /pay |" in draft
         wait_for(lambda: messages(stack, cid, ":alarm_clock:"), timeout=10)
-        refused = stack.driver().click(BOB, due, "review_done", channel_id=cid)
+        # Sent with a response_url the emulator answers, so Bob's refusal can be read.
+        refused = click(stack, BOB, due, "review_done")
         assert refused.status == 200
+        told = wait_for(lambda: [e["text"] for e in stack.emulator.ephemerals(BOB)])
+        assert told[-1].startswith(":no_entry:"), told
+        assert not messages(stack, cid, "review marked done")  # Bob's click changed nothing
         done = stack.driver().click(ERIN, due, "review_done", channel_id=cid)
         assert done.status == 200
         wait_for(lambda: messages(stack, cid, "review marked done by <@U0ERIN001>"))
