@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import redis
+
+from bot.paging.recording import recorded
+from bot.runtime import Runtime
 from bot.sandbox.stack import wait_for
 
 __all__ = [
@@ -24,6 +28,7 @@ __all__ = [
     "crashy_deliveries",
     "crashy_pages",
     "wait_for",
+    "walked_past",
     "write_config",
 ]
 
@@ -121,6 +126,22 @@ def all_at_once(fn: Callable[[A], T], args: Sequence[A]) -> list[T]:
 
     with ThreadPoolExecutor(len(args)) as pool:
         return list(pool.map(released, args))
+
+
+def walked_past(runtime: Runtime, r: redis.Redis) -> None:
+    """Declare a FAST incident now and wait for its third step's page: the positive event
+    before a "nothing more was paged" check. Every step of an incident declared earlier fell
+    due before that page, and the workers take due steps in order of their due time."""
+    canary = runtime.engine.declare(
+        title="Canary", service="checkout", severity="sev2", declared_by="U0ERIN001"
+    )
+    wait_for(
+        lambda: any(
+            p["incident"] == canary.id and p["kind"] == "page" and p["step"] == 2
+            for p in recorded(r)
+        ),
+        timeout=30,
+    )
 
 
 def write_config(directory: Path, **policies: str) -> Path:

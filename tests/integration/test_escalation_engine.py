@@ -16,7 +16,7 @@ from bot.domain.timeline import Kind
 from bot.paging.recording import delivery_counts, recorded
 from bot.runtime import Runtime
 from bot.state.timers import DUE_KEY, due_member
-from tests.integration.support import FAST, Workers, all_at_once, wait_for
+from tests.integration.support import FAST, Workers, all_at_once, wait_for, walked_past
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ class TestWalk:
         wait_for(lambda: pages_of(r, incident.id))
         outcome = runtime.engine.acknowledge(incident.id, "U0ALICE01")
         assert outcome.ok
-        time.sleep(4.5)  # two waits of 2 s
+        walked_past(runtime, r)  # every step the acked incident had left has fallen due
         assert [p["to"] for p in pages_of(r, incident.id)] == ["U0ALICE01"]
         final = runtime.store.get(incident.id)
         assert final.status is Status.ACKNOWLEDGED

@@ -23,7 +23,7 @@ from bot.runtime import Runtime
 from bot.state.store import Store
 from bot.state.timers import DUE_KEY, parse_member, tick_job_id
 from tests.e2e.support import wait_for
-from tests.integration.support import Workers, all_at_once
+from tests.integration.support import Workers, all_at_once, walked_past
 from tests.reliability.conftest import MakeStack
 from tests.reliability.slack_helpers import click_payload, declare, ephemeral_texts, header
 from tests.reliability.support import knob
@@ -156,7 +156,7 @@ class TestAckRacesADueStep:
 
         with ThreadPoolExecutor(len(incidents)) as ex:
             list(ex.map(ack_at_due, incidents))
-        time.sleep(3.5)  # past every later due time
+        walked_past(runtime, r)  # every later step of the raced incidents has fallen due
         outcomes = Counter()
         for incident_id in incidents:
             entries = list(runtime.store.timeline_with_data(incident_id))
