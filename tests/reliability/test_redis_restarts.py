@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import redis
 
 from bot.config.settings import Settings
 from bot.domain.policy import EscalationStatus
@@ -64,6 +65,16 @@ def expected(incident_id: str) -> set[str]:
     return {f"{incident_id}:page:{s}:0:{u}" for s, users in PEOPLE.items() for u in users}
 
 
+def all_paged(rt: Runtime, r: redis.Redis, incidents: list[str]) -> bool:
+    """Every incident's escalation ran out, and each page it owed is recorded."""
+    counts = delivery_counts(r)
+    return all(
+        rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
+        and expected(i) <= counts.keys()
+        for i in incidents
+    )
+
+
 def declare(rt: Runtime, n: int) -> list[str]:
     return [
         rt.engine.declare(
@@ -94,16 +105,7 @@ class TestWithAof:
                 own_redis.kill()
             own_redis.restart()
             r = connect(own_redis.url)
-
-            def done() -> bool:
-                counts = delivery_counts(r)
-                return all(
-                    rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
-                    and expected(i) <= counts.keys()
-                    for i in incidents
-                )
-
-            wait_for(done, timeout=60, every=0.5)
+            wait_for(lambda: all_paged(rt, r, incidents), timeout=60, every=0.5)
             pages = {k: v for k, v in delivery_counts(r).items() if ":page:" in k}
             assert set(pages) == set().union(*(expected(i) for i in incidents))
             assert set(pages.values()) == {1}
@@ -216,16 +218,7 @@ class TestLostLastSecond:
             own_redis.restart()
             r = connect(own_redis.url)
             assert not step_2 <= delivery_counts(r).keys()  # Redis forgot step 2's pages
-
-            def done() -> bool:
-                counts = delivery_counts(r)
-                return all(
-                    rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
-                    and expected(i) <= counts.keys()
-                    for i in incidents
-                )
-
-            wait_for(done, timeout=60, every=0.5)
+            wait_for(lambda: all_paged(rt, r, incidents), timeout=60, every=0.5)
             sent = page_deliveries(tmp_path)
             owed = {(i, k.split(":", 1)[1]) for i in incidents for k in expected(i)}
             assert owed <= sent.keys(), sorted(owed - sent.keys())
