@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -65,6 +66,18 @@ def expected(incident_id: str) -> set[str]:
     return {f"{incident_id}:page:{s}:0:{u}" for s, users in PEOPLE.items() for u in users}
 
 
+@contextmanager
+def running(own_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[tuple[Runtime, Workers]]:
+    """A runtime and two recording workers on `own_redis`, stopped on the way out."""
+    env = env_for(own_redis.url, write_config(tmp_path / "config"))
+    pool = Workers(env, tmp_path)
+    pool.start(2)
+    try:
+        yield Runtime.build(Settings.from_env(env), owner="test"), pool
+    finally:
+        pool.stop()
+
+
 def all_paged(rt: Runtime, r: redis.Redis, incidents: list[str]) -> bool:
     """Every incident's escalation ran out, and each page it owed is recorded."""
     counts = delivery_counts(r)
@@ -91,11 +104,7 @@ class TestWithAof:
         self, own_redis: EmbeddedRedis, tmp_path: Path, how: str
     ) -> None:
         """Restart Redis after step 1: every later step fires, every page once, workers survive."""
-        env = env_for(own_redis.url, write_config(tmp_path / "config"))
-        rt = Runtime.build(Settings.from_env(env), owner="test")
-        pool = Workers(env, tmp_path)
-        pool.start(2)
-        try:
+        with running(own_redis, tmp_path) as (rt, pool):
             incidents = declare(rt, 5)
             r = connect(own_redis.url)
             wait_for(lambda: {p["incident"] for p in recorded(r)} >= set(incidents), timeout=20)
@@ -110,8 +119,6 @@ class TestWithAof:
             assert set(pages) == set().union(*(expected(i) for i in incidents))
             assert set(pages.values()) == {1}
             assert all(p.poll() is None for p in pool.procs), "a worker died with Redis"
-        finally:
-            pool.stop()
 
 
 @pytest.mark.parametrize("own_redis", [False], indirect=True)
@@ -196,11 +203,7 @@ class TestLostLastSecond:
         price is at-least-once for the lost second: a page first sent inside it may be sent
         again (Redis no longer knows it was), while every page sent before it goes out once.
         """
-        env = env_for(own_redis.url, write_config(tmp_path / "config"))
-        rt = Runtime.build(Settings.from_env(env), owner="test")
-        pool = Workers(env, tmp_path)
-        pool.start(2)
-        try:
+        with running(own_redis, tmp_path) as (rt, pool):
             incidents = declare(rt, 5)
             r = connect(own_redis.url)
             wait_for(lambda: {p["incident"] for p in recorded(r)} >= set(incidents), timeout=20)
@@ -226,8 +229,6 @@ class TestLostLastSecond:
             assert all(times[0] >= lost_from - 0.2 for times in again.values()), again
             assert all(p.poll() is None for p in pool.procs), "a worker died with Redis"
             print(f"\npages sent again after the lost second: {len(again)} of {len(owed)}")
-        finally:
-            pool.stop()
 
 
 def own_redis_dir(tmp_path: Path) -> Path:
