@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from tests.e2e.support import Stack, wait_for
@@ -58,8 +57,15 @@ class TestStatusUpdates:
         assert result.json is not None
         assert result.json["response_action"] == "errors"
         assert set(result.json["errors"]) >= {"symptoms", "actions", "next_steps"}
-        time.sleep(0.5)
-        assert thread_of_header(stack, cid) == []
+        # The complete update sent next is the thread's first reply, numbered 1.
+        complete = {"symptoms": "complete at last", "actions": "a", "next_steps": "n"}
+        stack.driver().submit_view(
+            "U0ERIN001", view, {"status": "identified", "next_in": "1800", **complete}
+        )
+        wait_for(lambda: [t for t in thread_of_header(stack, cid) if "complete at last" in t])
+        replies = thread_of_header(stack, cid)
+        assert len(replies) == 1, replies
+        assert "*Update 1* · identified" in replies[0]
 
     def test_overdue_update_reminds_the_commander_then_the_comms_lead(self, stack: Stack) -> None:
         """sev1 wants an update every 3 s: the commander is reminded, then half a cadence later the comms lead."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.sandbox.emulator import Emulator
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
 from tests.e2e.test_declare_flow import declare, dm_texts
+from tests.reliability.slack_helpers import click
+from tests.reliability.support import log_events
 
 ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
 
@@ -46,6 +47,15 @@ def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 def messages(stack: Stack, channel: str, needle: str) -> list[dict[str, Any]]:
     return [m for m in stack.emulator.transcript(channel) if needle in m["text"]]
+
+
+def review_reminders(stack: Stack, outcome: str) -> list[dict[str, Any]]:
+    """The review-reminder jobs the workers logged with `outcome` ("reminded", "stale"...)."""
+    return [
+        e
+        for e in log_events(stack.log_dir)
+        if e.get("event") == "review_reminder" and e.get("outcome") == outcome
+    ]
 
 
 def resolved_incident(stack: Stack) -> str:
@@ -88,15 +98,20 @@ class TestReview:
         assert "rolling back deploy 4812 because errors began with it" in draft
         assert "| A1 | Add a canary for /pay |" in draft
         wait_for(lambda: messages(stack, cid, ":alarm_clock:"), timeout=10)
-        refused = stack.driver().click(BOB, due, "review_done", channel_id=cid)
+        # Sent with a response_url the emulator answers, so Bob's refusal can be read.
+        refused = click(stack, BOB, due, "review_done")
         assert refused.status == 200
+        told = wait_for(lambda: [e["text"] for e in stack.emulator.ephemerals(BOB)])
+        assert told[-1].startswith(":no_entry:"), told
+        assert not messages(stack, cid, "review marked done")  # Bob's click changed nothing
         done = stack.driver().click(ERIN, due, "review_done", channel_id=cid)
         assert done.status == 200
         wait_for(lambda: messages(stack, cid, "review marked done by <@U0ERIN001>"))
-        time.sleep(0.5)
-        count = len(messages(stack, cid, ":alarm_clock:"))
-        time.sleep(4.5)  # two more reminder periods
-        assert len(messages(stack, cid, ":alarm_clock:")) == count
+        # The reminder already armed runs one period later, finds the review done and stops.
+        stopped = wait_for(lambda: review_reminders(stack, "stale"), timeout=10)
+        sent = review_reminders(stack, "reminded")
+        assert [e["number"] for e in stopped] == [len(sent)], (sent, stopped)  # counted from 0
+        assert len(messages(stack, cid, ":alarm_clock:")) == len(sent)
         timeline = stack.driver().slash(ERIN, "timeline", channel_id=cid).text
         assert "review_due" in timeline
         assert "review_done" in timeline

@@ -5,10 +5,18 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
+import redis
+
+from bot.paging.recording import recorded
+from bot.runtime import Runtime
 from bot.sandbox.stack import wait_for
 
 __all__ = [
@@ -16,11 +24,16 @@ __all__ = [
     "ROOT",
     "WORKSPACE",
     "Workers",
+    "all_at_once",
     "crashy_deliveries",
     "crashy_pages",
     "wait_for",
+    "walked_past",
     "write_config",
 ]
+
+A = TypeVar("A")
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = ROOT / "bot" / "sandbox" / "workspace.yaml"
@@ -96,6 +109,39 @@ def crashy_deliveries(incident_id: str) -> set[str]:
     token = 1 + 4  # declared with 1, then four steps each bump it; exhaustion bumps once more
     announce = f"{incident_id}:announce:exhausted:{token + 1}:"
     return crashy_pages(incident_id) | {announce + "@incident", announce + "C0INCIDENTS"}
+
+
+def all_at_once(fn: Callable[[A], T], args: Sequence[A]) -> list[T]:
+    """`fn` over `args`, one thread each, all released together by a barrier.
+
+    A pool hands out work as it starts threads, so the first calls often finish before the
+    last begin; behind a barrier every call is in flight at the same moment, which is what a
+    test of simultaneous writers needs to overlap them every run.
+    """
+    barrier = threading.Barrier(len(args))
+
+    def released(arg: A) -> T:
+        barrier.wait(timeout=30)
+        return fn(arg)
+
+    with ThreadPoolExecutor(len(args)) as pool:
+        return list(pool.map(released, args))
+
+
+def walked_past(runtime: Runtime, r: redis.Redis) -> None:
+    """Declare a FAST incident now and wait for its third step's page: the positive event
+    before a "nothing more was paged" check. Every step of an incident declared earlier fell
+    due before that page, and the workers take due steps in order of their due time."""
+    canary = runtime.engine.declare(
+        title="Canary", service="checkout", severity="sev2", declared_by="U0ERIN001"
+    )
+    wait_for(
+        lambda: any(
+            p["incident"] == canary.id and p["kind"] == "page" and p["step"] == 2
+            for p in recorded(r)
+        ),
+        timeout=30,
+    )
 
 
 def write_config(directory: Path, **policies: str) -> Path:

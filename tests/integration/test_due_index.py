@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -80,6 +81,41 @@ class TestTickMany:
         steps = sorted(tuple(pair) for job in batches for pair in job.args[0])
         assert steps == sorted((f"past-{n}", 3) for n in range(10))
         assert runtime.escalation.timers.dispatch_due() == 0
+
+
+# One person, a 1 s wait (inside the planner's DUE_SLACK_S), walked twice: the moment a step
+# is taken the next is already "due" to the planner, so only the fencing token tells a
+# duplicate of the tick just run from the tick of the step after it.
+LOOPING = """\
+name: looping
+services: [pager-loop]
+steps:
+  - notify: [user:U0ALICE01]
+    wait: 1s
+repeat: 1
+fallback_channel: C0INCIDENTS
+"""
+
+
+class TestFencingToken:
+    def test_a_duplicate_tick_of_a_taken_step_pages_nobody_again(
+        self, runtime: Runtime, r: redis.Redis, config_dir: Path
+    ) -> None:
+        """The same tick delivered twice (an rq retry, a reconciler kick beside the live job):
+        the second finds the token moved on and pages nobody, although the planner would
+        already call the next loop due."""
+        (config_dir / "looping.yaml").write_text(LOOPING)
+        incident_id = runtime.engine.declare(
+            title="Fenced", service="pager-loop", severity="sev2", declared_by="U0ERIN001"
+        ).id
+        token = runtime.store.get(incident_id).token
+        assert runtime.escalation.tick(incident_id, token) == "stepped"
+        again = runtime.escalation.tick(incident_id, token)
+        pages = [p for p in recorded(r) if p["incident"] == incident_id and p["kind"] == "page"]
+        assert [(p["to"], p["loop"]) for p in pages] == [("U0ALICE01", 0)]
+        assert again == "stale"
+        state = runtime.store.get(incident_id).escalation
+        assert (state.step, state.loop, state.status) == (0, 0, EscalationStatus.ACTIVE)
 
 
 class TestReconcilerSeesBatches:

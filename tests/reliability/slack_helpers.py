@@ -50,10 +50,24 @@ def click(
 ) -> Result:
     """Click a button on a posted message (`value`: what the button claims to carry, if not
     its own); answers to the response_url land in the emulator."""
+    payload = click_payload(stack, user, message, action_id, action_ts=action_ts, value=value)
+    return stack.driver().post("interactive", payload)
+
+
+def click_payload(
+    stack: Stack,
+    user: str,
+    message: dict[str, Any],
+    action_id: str,
+    *,
+    action_ts: str | None = None,
+    value: str | None = None,
+) -> dict[str, Any]:
+    """The block_actions payload Slack sends for `click`, built ahead of sending it."""
     emu = stack.emulator
     channel = message["channel"]
     origin = Origin(user, channel, message["ts"], message.get("thread_ts"))
-    payload = payloads.block_actions(
+    return payloads.block_actions(
         emu.payload_workspace,
         user_id=user,
         user_name=user.lower(),
@@ -66,7 +80,6 @@ def click(
         trigger_id=emu.mint_trigger_id(user),
         response_url=emu.bridge.response_url(origin),
     )
-    return stack.driver().post("interactive", payload)
 
 
 def ephemeral_texts(stack: Stack, user: str | None = None) -> list[str]:

@@ -23,6 +23,7 @@ from websockets.sync.client import connect
 from bot.sandbox import events, payloads
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.socket_hub import AckTimeout, SocketHub
+from bot.sandbox.stack import wait_for
 
 WS = Workspace()
 MESSAGE: dict[str, Any] = {
@@ -171,7 +172,8 @@ class TestWithBolt:
         )  # fmt: skip
         envelope = events.event_callback(WS, event, event_id="Ev0001", event_time=1700000002)
         shared_hub.send("events_api", envelope, retry_attempt=1, retry_reason="timeout")
-        kind, seen = bolt[0]
+        # Bolt acks an events envelope before its listener runs: wait for the listener.
+        ((kind, seen),) = wait_for(lambda: list(bolt), timeout=10)
         assert (kind, seen["event"]["text"]) == ("app_mention", "<@U0TOCSINBOT> hi")
         assert seen["headers"]["x-slack-retry-num"] == ["1"]
 
