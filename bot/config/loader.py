@@ -23,7 +23,7 @@ def display_path(path: str | os.PathLike[str]) -> str:
     given = Path(path)
     try:
         return str(given.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return str(given)
 
 

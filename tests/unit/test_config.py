@@ -211,6 +211,14 @@ class TestFileEdgeCases:
         (tmp_path / "x.yaml").symlink_to(tmp_path / "gone.yaml")
         assert _problems(tmp_path) == ["x.yaml:1: cannot read file: No such file or directory"]
 
+    def test_symlink_loop(self, tmp_path: Path) -> None:
+        """A YAML name that points at itself is reported as unreadable, not an internal error."""
+        _write(tmp_path, {"p.yaml": _POLICY, "s.yaml": _SEVERITIES})
+        (tmp_path / "x.yaml").symlink_to(tmp_path / "x.yaml")
+        assert _problems(tmp_path) == [
+            "x.yaml:1: cannot read file: Too many levels of symbolic links"
+        ]
+
     def test_needs_policy_and_severities(self, tmp_path: Path) -> None:
         """A directory without a policy, or without severities, is incomplete."""
         no_policy = _write(tmp_path / "a", {"s.yaml": _SEVERITIES})
