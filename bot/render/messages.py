@@ -143,6 +143,7 @@ def stakeholder_update(incident: Incident, update: StatusUpdate, number: int) ->
 
 
 def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
+    """Stage 1 reminds the commander; stage 2 the comms lead, or the commander when none is set."""
     due = incident.update_due_at or 0
     whom = f"<@{who}>" if who else "Commander"
     if stage == 1:
@@ -150,9 +151,11 @@ def reminder_text(incident: Incident, who: str | None, stage: int) -> str:
             f":alarm_clock: {whom}, a status update was due {slack_date(due)}. "
             "Post one with `/incident update`."
         )
+    as_comms = incident.roles.comms is not None and who == incident.roles.comms
+    ask = "As comms lead, please post one" if as_comms else "Please post one now"
     return (
         f":alarm_clock: {whom}, the status update due {slack_date(due)} is still missing. "
-        "As comms lead, please post one with `/incident update`."
+        f"{ask} with `/incident update`."
     )
 
 
