@@ -41,8 +41,8 @@ class ReportFigures:
     load: list[tuple[str, int, int, int]]  # user, pages, acks, out of hours
     last_step: list[tuple[str, int, int]]
     weeks: list[str]
-    mtta: dict[str, list[float | None]]  # minutes
-    mttr: dict[str, list[float | None]]  # hours
+    mtta: dict[str, list[float | None]]  # seconds
+    mttr: dict[str, list[float | None]]  # seconds
 
 
 def figures(
@@ -60,9 +60,21 @@ def figures(
         ],
         last_step=last_step(counted),
         weeks=weeks,
-        mtta={s: [None if p.mtta is None else p.mtta / 60 for p in trend[s]] for s in order},
-        mttr={s: [None if p.mttr is None else p.mttr / 3600 for p in trend[s]] for s in order},
+        mtta={s: [p.mtta for p in trend[s]] for s in order},
+        mttr={s: [p.mttr for p in trend[s]] for s in order},
     )
+
+
+UNITS = (("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0))
+
+
+def in_unit(
+    series: Mapping[str, Sequence[float | None]],
+) -> tuple[dict[str, list[float | None]], str]:
+    """Durations in seconds, shown in the largest unit the longest of them fills twice over."""
+    longest = max((v for vs in series.values() for v in vs if v is not None), default=0.0)
+    name, size = next(((n, s) for n, s in UNITS if longest >= 2 * s), UNITS[-1])
+    return {k: [None if v is None else v / size for v in vs] for k, vs in series.items()}, name
 
 
 def _d(seconds: float | None) -> str:
@@ -101,9 +113,11 @@ def render(fig: ReportFigures, names: Mapping[str, str], title: str, generated: 
         (p, {"reached last step": float(r), "stopped earlier": float(n - r)})
         for p, n, r in fig.last_step
     ]
+    mtta, mtta_unit = in_unit(fig.mtta)
+    mttr, mttr_unit = in_unit(fig.mttr)
     charts = [
-        line_chart("MTTA per severity, weekly", fig.weeks, fig.mtta, "minutes", "chart-mtta"),
-        line_chart("MTTR per severity, weekly", fig.weeks, fig.mttr, "hours", "chart-mttr"),
+        line_chart("MTTA per severity, weekly", fig.weeks, mtta, mtta_unit, "chart-mtta"),
+        line_chart("MTTR per severity, weekly", fig.weeks, mttr, mttr_unit, "chart-mttr"),
         stacked_bars(
             "Incidents per service",
             [(svc, {k: float(v) for k, v in c.items()}) for svc, c in fig.per_service],

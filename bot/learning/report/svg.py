@@ -30,7 +30,7 @@ def nice_max(value: float) -> float:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.3g}"
 
 
 def _frame(width: int, height: int, title: str, body: list[str], test_id: str) -> str:
