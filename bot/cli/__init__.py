@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.config import ConfigError, json_schema, load_catalog, run_check
 from bot.config.settings import Settings, SettingsError
 from bot.domain.durations import DurationError, parse_duration
+from bot.domain.words import count
 from bot.slack_api.directory import StaticDirectory
 
 DEFAULT_CONFIG = "escalation_policies"
@@ -116,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print(result.to_json())
     else:
-        print(f"policy {policy.name}: {len(policy.steps)} steps, repeat {policy.repeat}")
+        print(f"policy {policy.name}: {count(len(policy.steps), 'step')}, repeat {policy.repeat}")
         print("\n".join(result.lines))
     return 0
 

@@ -18,6 +18,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.durations import DurationError, parse_duration
 from bot.domain.metrics import Summary
 from bot.domain.milestones import Facts
+from bot.domain.words import count
 from bot.learning.report.html import figures, render
 from bot.learning.report.synthetic import synthetic_facts
 from bot.learning.review import Drafts
@@ -44,8 +45,8 @@ def _catalog(settings: Settings) -> Catalog:
 
 def summary_lines(summary: Summary) -> list[str]:
     lines = [
-        f"{summary.incidents} incidents, {summary.pages} pages, "
-        f"{summary.excluded} drills/excluded left out"
+        f"{count(summary.incidents, 'incident')}, {count(summary.pages, 'page')}, "
+        f"{count(summary.excluded, 'drill')}/excluded left out"
     ]
     for r in summary.rows:
 
@@ -53,7 +54,8 @@ def summary_lines(summary: Summary) -> list[str]:
             return "-" if v is None else f"{v / 60:.1f} min"
 
         lines.append(
-            f"{r.severity}: {r.incidents} incidents, {r.pages} pages, MTTA {m(r.tta.mean)} "
+            f"{r.severity}: {count(r.incidents, 'incident')}, {count(r.pages, 'page')}, "
+            f"MTTA {m(r.tta.mean)} "
             f"(median {m(r.tta.median)}), time to contain {m(r.ttc.mean)}, "
             f"MTTR {m(r.ttr.mean)} (median {m(r.ttr.median)}, p90 {m(r.ttr.p90)})"
         )
@@ -82,7 +84,7 @@ def run_report(
         if synthetic < 1:
             raise SettingsError("--synthetic needs a positive number of incidents")
         facts = synthetic_facts(synthetic, until, max(1, window.days), seed)
-        title = f"Incident metrics (synthetic history of {synthetic} incidents)"
+        title = f"Incident metrics (synthetic history of {count(synthetic, 'incident')})"
     else:
         settings = Settings.from_env(env)
         store = LearningStore(_store(settings))

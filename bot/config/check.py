@@ -8,10 +8,7 @@ from typing import TextIO
 from bot.config.loader import build_catalog, check_directory, display_path
 from bot.config.problems import Problem
 from bot.config.walkarounds import rights_warnings
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+from bot.domain.words import count
 
 
 def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
@@ -39,9 +36,9 @@ def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
         return 1
     print(
         f"{display_path(directory)}: OK — "
-        f"{_count(len(catalog.policies), 'policy', 'policies')}, "
-        f"{_count(len(catalog.schedules), 'schedule', 'schedules')}, "
-        f"{_count(len(catalog.tiers), 'severity', 'severities')}",
+        f"{count(len(catalog.policies), 'policy')}, "
+        f"{count(len(catalog.schedules), 'schedule')}, "
+        f"{count(len(catalog.tiers), 'severity')}",
         file=out,
     )
     return 0

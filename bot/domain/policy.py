@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.words import count
+
 
 class TargetKind(StrEnum):
     USER = "user"  # a Slack user id, or an email resolved with users.lookupByEmail
@@ -228,7 +230,7 @@ def _enter(
 def _exhausted(policy: Policy, step: int, loop: int, notes: list[str]) -> Plan:
     loops = policy.repeat + 1
     notes.append(
-        f"policy {policy.name} exhausted after {len(policy.steps)} steps x {loops} "
-        f"loop{'s' if loops > 1 else ''} with no acknowledgement"
+        f"policy {policy.name} exhausted after {count(len(policy.steps), 'step')} x "
+        f"{count(loops, 'loop')} with no acknowledgement"
     )
     return Plan(EscalationState(EscalationStatus.EXHAUSTED, step, loop, None), (), tuple(notes))

@@ -21,6 +21,7 @@ from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
 from bot.domain.milestones import Facts
 from bot.domain.timeline import BOT, TIMELINE_MAX, Entry, Kind
+from bot.domain.words import count
 
 REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -165,7 +166,7 @@ def _timeline(w: _Writer) -> list[str]:
     if w.d.dropped:
         lines += [
             "",
-            f"_The timeline was truncated: its oldest {w.d.dropped} entries were dropped "
+            f"_The timeline was truncated: its oldest {count(w.d.dropped, 'entry')} were dropped "
             f"(Tocsin keeps the latest {TIMELINE_MAX:,} per incident). The milestones and "
             "pages above are complete._",
         ]
@@ -231,9 +232,12 @@ def _went(w: _Writer) -> list[str]:
     updates = sum(1 for e in tl if e.kind is Kind.STATUS_UPDATE)
     reminders = sum(1 for e in tl if e.kind is Kind.REMINDED)
     if updates:
-        good.append(f"{updates} status update(s) kept stakeholders informed.")
+        good.append(f"{count(updates, 'status update')} kept stakeholders informed.")
     if reminders:
-        bad.append(f"{reminders} status update reminder(s) were needed: was the cadence realistic?")
+        needed = "was needed" if reminders == 1 else "were needed"
+        bad.append(
+            f"{count(reminders, 'status update reminder')} {needed}: was the cadence realistic?"
+        )
     if f.reached_last_step:
         bad.append(
             "Escalation reached the last step: did the earlier steps reach someone able to respond?"

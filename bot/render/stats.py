@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.durations import format_duration
 from bot.domain.metrics import Figure, Summary
+from bot.domain.words import count
 from bot.render.messages import escape
 
 
@@ -30,7 +31,7 @@ def _fig(fig: Figure) -> str:
 def _scope(summary: Summary) -> str:
     days = round((summary.until - summary.since).total_seconds() / 86400)
     where = f" on *{escape(summary.service)}*" if summary.service else ""
-    return f"last {days} days{where}"
+    return f"last {count(days, 'day')}{where}"
 
 
 def stats_text(summary: Summary) -> str:
@@ -40,13 +41,13 @@ def stats_text(summary: Summary) -> str:
         lines.append("No incidents counted in this window.")
     for row in summary.rows:
         lines.append(
-            f"*{row.severity.upper()}* · {row.incidents} incident(s), {row.open} open, "
-            f"{row.pages} page(s)\n"
+            f"*{row.severity.upper()}* · {count(row.incidents, 'incident')}, {row.open} open, "
+            f"{count(row.pages, 'page')}\n"
             f"  MTTA {_fig(row.tta)} · to contain {_fig(row.ttc)} · MTTR {_fig(row.ttr)}"
         )
     lines.append(
-        f"Total {summary.incidents} incident(s), {summary.pages} page(s); "
-        f"{summary.excluded} drill(s)/excluded left out."
+        f"Total {count(summary.incidents, 'incident')}, {count(summary.pages, 'page')}; "
+        f"{count(summary.excluded, 'drill')}/excluded left out."
     )
     return "\n".join(lines)[:3000]
 
@@ -59,7 +60,7 @@ def stats_blocks(summary: Summary) -> list[dict[str, Any]]:
         )
     for row in summary.rows:
         fields = [
-            f"*{row.severity.upper()}*\n{row.incidents} incidents · {row.open} open",
+            f"*{row.severity.upper()}*\n{count(row.incidents, 'incident')} · {row.open} open",
             f"*Pages*\n{row.pages}",
             f"*MTTA*\n{_fig(row.tta)}",
             f"*Time to contain*\n{_fig(row.ttc)}",
@@ -67,8 +68,9 @@ def stats_blocks(summary: Summary) -> list[dict[str, Any]]:
         ]
         blocks.append(SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]))
     note = (
-        f"{_scope(summary)} · {summary.incidents} incidents · {summary.pages} pages · "
-        f"{summary.excluded} drills/excluded left out · means with medians"
+        f"{_scope(summary)} · {count(summary.incidents, 'incident')} · "
+        f"{count(summary.pages, 'page')} · "
+        f"{count(summary.excluded, 'drill')}/excluded left out · means with medians"
     )
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return [b.to_dict() for b in blocks]

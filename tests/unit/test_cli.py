@@ -145,3 +145,24 @@ class TestSimulate:
         assert result.returncode == 1
         assert "expected OFFSET:ACTION like 10m:ack" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestCounts:
+    def test_one_step_and_one_loop_are_singular(self, tmp_path: Path) -> None:
+        """A one-step policy without repeats: "1 step" in the header and the exhaustion note."""
+        for name in ("severities.yaml", "schedules.yaml"):
+            (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
+        (tmp_path / "solo.yaml").write_text(
+            'name: solo\nservices: ["*"]\nsteps:\n  - notify: [user:U0ALICE01]\n    wait: 5m\n'
+        )
+        result = tocsin(
+            "simulate", "solo", "--config-dir", str(tmp_path), "--start", "2026-03-02T15:00:00Z"
+        )
+        assert result.returncode == 0, result.stderr
+        assert "policy solo: 1 step, repeat 0" in result.stdout
+        assert "policy solo exhausted after 1 step x 1 loop with no acknowledgement" in (
+            result.stdout
+        )
+        checked = tocsin("check", str(tmp_path))
+        assert checked.returncode == 0, checked.stdout
+        assert "1 policy, 3 schedules, 3 severities" in checked.stdout
