@@ -14,6 +14,8 @@ RUN tocsin check escalation_policies
 
 USER tocsin
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=2)" || exit 1
+# Web: /healthz answers. Worker (no HTTP): its heartbeat in Redis is fresh. `tocsin health`
+# tells the two apart by the container's main process (or pass --web / --worker).
+HEALTHCHECK --interval=30s --timeout=10s CMD ["tocsin", "health"]
 # Needs REDIS_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET. Run the worker with: tocsin worker
 CMD ["tocsin", "web", "--bind", "0.0.0.0:3000"]

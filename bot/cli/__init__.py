@@ -1,4 +1,5 @@
-"""`tocsin` entry point: check | schema | simulate | worker | sandbox | demo | report | export."""
+"""`tocsin` entry point: check | schema | simulate | worker | health | sandbox | demo | report |
+export."""
 
 from __future__ import annotations
 
@@ -48,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--threads", type=int, default=8)
 
     sub.add_parser("socket", help="connect the Slack app over Socket Mode")
+
+    health = sub.add_parser("health", help="container health check of the web or the worker")
+    role = health.add_mutually_exclusive_group()
+    role.add_argument(
+        "--web", dest="role", action="store_const", const="web", help="probe :3000/healthz"
+    )
+    role.add_argument(
+        "--worker",
+        dest="role",
+        action="store_const",
+        const="worker",
+        help="a worker on this host sent its heartbeat to Redis within 60 s",
+    )
 
     sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -138,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "report":
                 return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
             return run_export(args.incident, args.format, args.out, sys.stdout)
+        if args.command == "health":
+            from bot.cli.health import run_health
+
+            return run_health(args.role, sys.stdout)
         if args.command == "demo":
             from bot.cli.demo import run_demo
 
