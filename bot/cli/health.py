@@ -27,7 +27,7 @@ HEALTHZ = "http://127.0.0.1:3000/healthz"
 
 
 def role_of(cmdline: bytes) -> str:
-    """"worker" when the NUL-separated command line runs `tocsin worker`, else "web"."""
+    """The role `worker` when the NUL-separated command line runs `tocsin worker`, else `web`."""
     return "worker" if "worker" in cmdline.decode(errors="replace").split("\0") else "web"
 
 
