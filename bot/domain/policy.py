@@ -163,11 +163,22 @@ Lookup = Callable[[Target, datetime], Sequence[str]]
 
 def resolve_step(step: Step, at: datetime, lookup: Lookup) -> list[tuple[str, str]]:
     """The people a step pages as (user, via), each person once, in target order."""
+    return _resolve(step, at, lookup)[0]
+
+
+def _resolve(
+    step: Step, at: datetime, lookup: Lookup
+) -> tuple[list[tuple[str, str]], list[Target]]:
+    """resolve_step's people, and the step's targets that resolved to nobody."""
     seen: dict[str, str] = {}
+    nobody: list[Target] = []
     for target in step.targets:
-        for user in lookup(target, at):
+        users = lookup(target, at)
+        if not users:
+            nobody.append(target)
+        for user in users:
             seen.setdefault(user, str(target))
-    return list(seen.items())
+    return list(seen.items()), nobody
 
 
 def start(policy: Policy, now: datetime, lookup: Lookup) -> Plan:
@@ -213,8 +224,13 @@ def _enter(
     policy: Policy, step: int, loop: int, now: datetime, lookup: Lookup, notes: list[str]
 ) -> Plan:
     while True:
-        people = resolve_step(policy.steps[step], now, lookup)
+        people, nobody = _resolve(policy.steps[step], now, lookup)
         if people:
+            notes += [
+                f"step {step + 1} (loop {loop + 1}): {t} resolved to nobody; "
+                "its other targets are paged"
+                for t in nobody
+            ]
             due = now.timestamp() + policy.steps[step].wait_s
             pages = tuple(PageOrder(step, loop, user, via) for user, via in people)
             state = EscalationState(EscalationStatus.ACTIVE, step, loop, due)

@@ -3,6 +3,7 @@
 The JSON form is a stable interface:
 {"pages": [{"at", "offset_s", "step" (1-based), "loop" (0-based), "target", "via"}],
  "notes": [...], "outcome": "acknowledged" | "resolved" | "exhausted" | "open"}
+The text lines and the notes count steps and loops from 1, as Slack's timeline does.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def simulate(
             )
             result.lines.append(
                 f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  page {page.user:<12} "
-                f"step {page.step + 1} loop {page.loop}  via {page.via}"
+                f"step {page.step + 1} loop {page.loop + 1}  via {page.via}"
             )
 
     plan = planner.start(policy, start, lookup)

@@ -166,3 +166,29 @@ class TestCounts:
         checked = tocsin("check", str(tmp_path))
         assert checked.returncode == 0, checked.stdout
         assert "1 policy, 3 schedules, 3 severities" in checked.stdout
+
+
+class TestSimulateReadsAsSlackDoes:
+    def test_a_target_resolving_to_nobody_gets_a_note_and_loops_count_from_one(
+        self, tmp_path: Path
+    ) -> None:
+        """An unknown email beside a valid user: the user is paged and the email noted, each
+        loop; text lines and notes say loop 1 and 2, the JSON keeps 0-based loops."""
+        for name in ("severities.yaml", "schedules.yaml"):
+            (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
+        (tmp_path / "solo.yaml").write_text(
+            'name: solo\nservices: ["*"]\nsteps:\n'
+            "  - notify: [user:nobody@example.com, user:U0ALICE01]\n    wait: 5m\nrepeat: 1\n"
+        )
+        args = ("simulate", "solo", "--config-dir", str(tmp_path), "--start", "2026-03-02T15:00Z")
+        text = tocsin(*args)
+        assert text.returncode == 0, text.stderr
+        lines = text.stdout.splitlines()
+        pages = [line for line in lines if " page U0ALICE01" in line]
+        assert [p.split("via")[0].split()[-2:] for p in pages] == [["loop", "1"], ["loop", "2"]]
+        skipped = "user:nobody@example.com resolved to nobody; its other targets are paged"
+        assert any(f"note: step 1 (loop 1): {skipped}" in line for line in lines)
+        assert any(f"note: step 1 (loop 2): {skipped}" in line for line in lines)
+        out = json.loads(tocsin(*args, "--json").stdout)
+        assert [p["loop"] for p in out["pages"]] == [0, 1]
+        assert out["notes"][0] == f"+0s: step 1 (loop 1): {skipped}"
