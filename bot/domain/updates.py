@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.domain.limits import UPDATE_FIELD, too_long
 
-UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+UPDATE_STATUSES = ("investigating", "identified", "monitoring")
+"""An update reports progress; it never resolves (that takes the resolve right and a summary)."""
+RESOLVE_INSTEAD = "An update does not resolve: use /incident resolve or the Resolve button"
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,9 @@ class StatusUpdate:
     def problems(self) -> dict[str, str]:
         """Field name -> what is wrong with it; empty when the update is complete."""
         found = {}
-        if self.status not in UPDATE_STATUSES:
+        if self.status == "resolved":
+            found["status"] = RESOLVE_INSTEAD
+        elif self.status not in UPDATE_STATUSES:
             found["status"] = f"choose one of {', '.join(UPDATE_STATUSES)}"
         for name in ("symptoms", "actions", "next_steps"):
             text = getattr(self, name)

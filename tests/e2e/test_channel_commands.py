@@ -198,3 +198,28 @@ class TestPrivateIncident:
         for text in status:
             assert "export" not in text.lower()
             assert "checkout" not in text.lower()
+
+
+class TestUpdatesDoNotResolve:
+    def test_resolved_is_not_an_update_status_and_is_refused_if_sent(self, stack: Stack) -> None:
+        """The modal offers no Resolved; a stale modal sending it is refused at the status
+        field, pointing to /incident resolve, and nothing is posted while the incident stays open."""
+        cid = declare(stack)
+        stack.driver().slash("U0ERIN001", "update", channel_id=cid)
+        view = open_view(stack, "U0ERIN001", "status_update")
+        (status_block,) = [b for b in view["blocks"] if b.get("block_id") == "status"]
+        offered = [o["value"] for o in status_block["element"]["options"]]
+        assert offered == ["investigating", "identified", "monitoring"]
+        values = {"symptoms": "all good", "actions": "a", "next_steps": "n", "next_in": "1800"}
+        resolved = {"text": {"type": "plain_text", "text": "Resolved"}, "value": "resolved"}
+        status_block["element"]["options"].append(resolved)  # as a modal opened before offered
+        result = stack.driver().submit_view("U0ERIN001", view, {"status": "resolved", **values})
+        assert result.json is not None
+        assert result.json["response_action"] == "errors"
+        assert "/incident resolve" in result.json["errors"]["status"]
+        stack.driver().submit_view("U0ERIN001", view, {"status": "monitoring", **values})
+        replies = wait_for(lambda: thread_of_header(stack, cid))
+        assert len(replies) == 1, replies
+        assert "*Update 1* · monitoring" in replies[0]
+        status = stack.driver().slash("U0ERIN001", "status", channel_id=cid).text
+        assert "resolved" not in status.lower()
