@@ -39,7 +39,8 @@ class Action(StrEnum):
 # Which statuses each action may start from, and where it leads (None: status unchanged).
 _TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.ACKNOWLEDGE: (frozenset({Status.TRIGGERED}), Status.ACKNOWLEDGED),
-    Action.ESCALATE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED}), Status.TRIGGERED),
+    # Escalating pulls in the next step; an acknowledged incident stays acknowledged.
+    Action.ESCALATE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED}), None),
     Action.MITIGATE: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED}), Status.MITIGATED),
     Action.RESOLVE: (
         frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}),

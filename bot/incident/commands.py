@@ -277,8 +277,12 @@ class Engine:
             plan = planner.escalate(inc.policy, inc.escalation, now, self.esc.lookup)
             if plan.exhausted and inc.escalation.status is EscalationStatus.EXHAUSTED:
                 raise UserError(plan.notes[0] if plan.notes else "the policy is exhausted")
-            stepped = self.esc.apply(inc, plan, pipe, now, actor=user)
-            return replace(stepped, status=Status.TRIGGERED)
+            if inc.status is not Status.ACKNOWLEDGED:  # the walk goes on from the new step
+                return self.esc.apply(inc, plan, pipe, now, actor=user)
+            # Acknowledged: page the next step and stop there; nobody is announced as missing.
+            if plan.exhausted:
+                raise UserError(messages.no_step_left(inc))
+            return self.esc.apply(inc, replace(plan, state=plan.state.stopped()), pipe, now, user)
 
         why = f": {messages.escape(reason)}" if reason else ""
         spec = CommandSpec(Action.ESCALATE, change, Kind.ESCALATED, f"escalated by <@{user}>{why}")

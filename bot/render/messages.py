@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.domain.durations import format_duration
-from bot.domain.incident import Action, Incident, TransitionRefused
+from bot.domain.incident import Action, Incident, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
 from bot.domain.privacy import visible_to
 from bot.domain.timeline import BOT, Entry, Kind
@@ -78,9 +78,23 @@ def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
     """The notification text of a page (what a phone shows)."""
     where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
     loop_note = f", loop {loop + 1}" if loop else ""
+    ask = (
+        f"<@{incident.acknowledged_by}> acknowledged it and escalated for more help."
+        if incident.status is Status.ACKNOWLEDGED
+        else "Acknowledge to stop escalation."
+    )
     return (
         f":rotating_light: You are paged for {incident_label(incident)}{where} "
-        f"(step {step + 1}{loop_note}, via {via}). Acknowledge to stop escalation."
+        f"(step {step + 1}{loop_note}, via {via}). {ask}"
+    )
+
+
+def no_step_left(incident: Incident) -> str:
+    """Why an acknowledged incident cannot be escalated further by its policy."""
+    name = incident.policy.name if incident.policy else "the policy"
+    return (
+        f"{name} has no step after the last one paged, and <@{incident.acknowledged_by}> "
+        "has acknowledged: to pull in more people, use `/incident page @person`"
     )
 
 

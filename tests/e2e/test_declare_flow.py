@@ -10,6 +10,9 @@ import redis
 
 from bot.sandbox.wire import Tamper
 from tests.e2e.support import Stack, wait_for
+from tests.reliability.slack_helpers import click
+
+ALICE = "U0ALICE01"
 
 
 def incident_channel(stack: Stack) -> dict[str, Any]:
@@ -139,6 +142,33 @@ class TestEscalate:
         assert "escalated by <@U0ALICE01>" in result.text
         wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=5)
         assert time.monotonic() - started < 2.5
+
+    def test_an_acknowledged_incident_escalates_from_every_path_and_stays_acknowledged(
+        self, stack: Stack
+    ) -> None:
+        """Alice acknowledges, then pulls in step 2 with the command and step 3 with the
+        header's Escalate; her page DM's Escalate, with no step left, is refused pointing to
+        `/incident page`. The incident stays acknowledged by alice; no exhaustion is announced."""
+        cid = declare(stack)
+        wait_for(lambda: dm_texts(stack, "U0ALICE01"))
+        driver = stack.driver()
+        assert "acknowledged by <@U0ALICE01>" in driver.slash(ALICE, "ack", channel_id=cid).text
+        escalated = driver.slash(ALICE, "escalate need the DB owner", channel_id=cid)
+        assert "escalated by <@U0ALICE01>" in escalated.text
+        bob = wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=5)
+        assert "<@U0ALICE01> acknowledged it and escalated for more help." in bob[0]
+        header = stack.emulator.transcript(cid)[0]
+        driver.click(ALICE, header, "incident_escalate", channel_id=cid)
+        wait_for(lambda: dm_texts(stack, "U0GRACE01"), timeout=5)
+        page = stack.emulator.dms(ALICE)[ALICE][0]
+        assert click(stack, ALICE, page, "incident_escalate").status == 200
+        told = wait_for(lambda: [e["text"] for e in stack.emulator.ephemerals(ALICE)])
+        assert told[-1].startswith(":no_entry: checkout has no step after the last one paged")
+        assert "use `/incident page @person`" in told[-1]
+        status = driver.slash(ALICE, "status", channel_id=cid).text
+        assert "· acknowledged\n" in status
+        said = texts(stack, cid) + texts(stack, "C0INCIDENTS")
+        assert not [t for t in said if "exhausted" in t or "nobody has acknowledged" in t]
 
 
 class TestBadInput:

@@ -86,7 +86,6 @@ class TestWalk:
             title="Queue backlog", service="checkout", severity="sev2", declared_by="U0ERIN001"
         )
         wait_for(lambda: pages_of(r, incident.id))
-        runtime.engine.acknowledge(incident.id, "U0ALICE01")
         started = time.time()
         outcome = runtime.engine.escalate(incident.id, "U0ALICE01", "need payments DB help")
         assert outcome.ok
@@ -94,6 +93,24 @@ class TestWalk:
         wait_for(lambda: {p["to"] for p in pages_of(r, incident.id)} >= {"U0BOB0001"}, timeout=5)
         assert time.time() - started < 3  # not the 30 s wait of step 1
         wait_for(lambda: any(p["step"] == 2 for p in pages_of(r, incident.id)), timeout=10)
+
+    def test_escalating_an_acknowledged_incident_keeps_the_ack_and_arms_no_timer(
+        self, runtime: Runtime, workers: Workers, r: redis.Redis
+    ) -> None:
+        """After an ack, escalate pages step 2 and stops there: still acknowledged by alice."""
+        workers.start(1)
+        incident = runtime.engine.declare(
+            title="Queue backlog", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        wait_for(lambda: pages_of(r, incident.id))
+        assert runtime.engine.acknowledge(incident.id, "U0ALICE01").ok
+        outcome = runtime.engine.escalate(incident.id, "U0ERIN001", "need payments DB help")
+        assert outcome.ok, outcome.message
+        final = runtime.store.get(incident.id)
+        assert (final.status, final.acknowledged_by) == (Status.ACKNOWLEDGED, "U0ALICE01")
+        assert (final.escalation.status, final.escalation.step) == (EscalationStatus.STOPPED, 1)
+        assert final.escalation.due_at is None
+        wait_for(lambda: {p["to"] for p in pages_of(r, incident.id)} >= {"U0BOB0001"}, timeout=5)
 
 
 class TestPolicySnapshot:
