@@ -253,6 +253,11 @@ class TestTransitionRecords:
         assert resolved.resolved_by == "U0CAROL01"
         assert resolved.mitigated_at == T0 + timedelta(minutes=5)  # kept from the mitigation
 
+    def test_resolving_an_unmitigated_incident_dates_its_mitigation_now(self) -> None:
+        """Resolved straight from triggered, the incident was mitigated when it was resolved."""
+        resolved = machine.resolve(fresh(), "U0CAROL01", T0 + timedelta(minutes=9))
+        assert resolved.mitigated_at == T0 + timedelta(minutes=9)
+
     def test_reopen_forgets_the_resolution_and_the_mitigation(self) -> None:
         """A reopened incident has no resolver, no resolution time and no mitigation time."""
         done = machine.resolve(fresh(), "U0CAROL01", T0 + timedelta(minutes=9))
