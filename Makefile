@@ -51,8 +51,9 @@ clean:
 
 # Mutation testing (docs/MUTATION.md), not part of `make test`: mutmut mutates the modules listed
 # in pyproject's [tool.mutmut] in a copy under mutants/, runs the tests that reach each mutant,
-# then lists the survivors. A second run retests only what changed.
+# then lists the survivors. It starts afresh: mutmut's cache does not notice changed tests.
 mutate: $(STAMP)
+	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2
 	@echo "Survivors (show one with: $(BIN)/mutmut show NAME):"
 	@$(BIN)/mutmut results
