@@ -52,9 +52,11 @@ clean:
 # Mutation testing (docs/MUTATION.md), not part of `make test`: mutmut mutates the modules listed
 # in pyproject's [tool.mutmut] in a copy under mutants/, runs the tests that reach each mutant,
 # then lists the survivors. It starts afresh: mutmut's cache does not notice changed tests.
+# MUTANTS narrows the run by name: `make mutate MUTANTS='bot.domain.*'` takes about 2 minutes.
+MUTANTS ?=
 mutate: $(STAMP)
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	@echo "Survivors (show one with: $(BIN)/mutmut show NAME):"
 	@$(BIN)/mutmut results
 
