@@ -52,7 +52,7 @@ clean:
 # Mutation testing (docs/MUTATION.md), not part of `make test`: mutmut mutates the modules listed
 # in pyproject's [tool.mutmut] in a copy under mutants/, runs the tests that reach each mutant,
 # then lists the survivors. It starts afresh: mutmut's cache does not notice changed tests.
-# MUTANTS narrows the run by name: `make mutate MUTANTS='bot.domain.*'` takes about 2 minutes.
+# MUTANTS narrows the run by mutant name, e.g. `make mutate MUTANTS='bot.domain.*'`.
 MUTANTS ?=
 mutate: $(STAMP)
 	rm -rf mutants
