@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit integration install clean bench bench-quick
+.PHONY: demo test lint typecheck unit integration install clean bench bench-quick mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,18 @@ bench-quick: $(STAMP)
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m $$b --quick || status=1; echo; done; exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+
+# Mutation testing (docs/MUTATION.md), not part of `make test`: mutmut mutates the modules listed
+# in pyproject's [tool.mutmut] in a copy under mutants/, runs the tests that reach each mutant,
+# then lists the survivors. It starts afresh: mutmut's cache does not notice changed tests.
+# MUTANTS narrows the run by mutant name, e.g. `make mutate MUTANTS='bot.domain.*'`.
+MUTANTS ?=
+mutate: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	@echo "Survivors (show one with: $(BIN)/mutmut show NAME):"
+	@$(BIN)/mutmut results
 
 # The reliability suite at length (tests/reliability; `make test` runs its bounded version):
 # 200 worker SIGKILLs, a 2-minute Slack outage, 200 incidents a minute at Slack's real limits.

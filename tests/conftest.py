@@ -12,8 +12,19 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 
 from bot.state.server import EmbeddedRedis, connect
+
+# `make mutate` (--hypothesis-profile=mutmut): mutmut runs the same tests several times in one
+# process, which Hypothesis flags as differing executors; fixed examples and no example database
+# make a mutant's verdict the same on every run.
+settings.register_profile(
+    "mutmut",
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.differing_executors],
+)
 
 
 @pytest.fixture(scope="session")

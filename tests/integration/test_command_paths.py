@@ -99,3 +99,24 @@ class TestChannelLookup:
         first, here = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
         assert first
         assert here is None
+
+
+class TestOpenAndClosedSets:
+    def test_resolving_moves_the_incident_to_the_closed_set_and_reopening_back(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """A resolved incident leaves the open set for the closed one, scored by its resolution
+        time; reopened, it is open again and no longer closed (found by `make mutate`)."""
+        store = runtime.store
+        incident = runtime.engine.declare(
+            title="Sets", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        assert store.open_ids() == [incident.id]
+        assert runtime.engine.resolve(incident.id, "U0ERIN001").ok
+        resolved = store.get(incident.id)
+        assert resolved.resolved_at is not None
+        assert store.open_ids() == []
+        assert r.zscore(store.closed_key, incident.id) == resolved.resolved_at.timestamp()
+        assert runtime.engine.reopen(incident.id, "U0ERIN001").ok
+        assert store.open_ids() == [incident.id]
+        assert r.zscore(store.closed_key, incident.id) is None

@@ -348,7 +348,12 @@ _EXAMPLES = {p.name: p.read_text() for p in sorted(EXAMPLE.glob("*.yaml"))}
 
 
 class TestRobustness:
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=150,
+        deadline=None,
+        # keeps the loaded profile's suppressions (make mutate's) and adds too_slow
+        suppress_health_check=[*settings.default.suppress_health_check, HealthCheck.too_slow],
+    )
     @given(
         name=st.sampled_from(sorted(_EXAMPLES)),
         mutations=st.lists(_MUTATION, min_size=1, max_size=4),

@@ -74,6 +74,7 @@ class TestPagePosition:
             ("page:r2:3:0:U0BOB0001", (2, 3, 0)),
             ("page:manual:ab12:U0BOB0001", None),
             ("announce:exhausted:3:@incident", None),
+            ("page:3:0:U0BOB0001:x:y", None),  # too many parts (found by make mutate)
         ],
     )
     def test_policy_pages_have_a_position_and_other_items_none(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 
 from bot.domain import incident as machine
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
-from bot.domain.policy import EscalationState, EscalationStatus
+from bot.domain.policy import EscalationState, EscalationStatus, Policy, Step, Target
 from bot.domain.severity import Rights
 from bot.render import messages
 
@@ -171,3 +173,168 @@ class TestRightsWalkarounds:
         by_policy = machine.record_pages(vouched, ["U0FRANK01"])
         assert "U0FRANK01" in by_policy.responders()
         assert Incident.from_dict(friend.to_dict()) == friend
+
+
+class TestRightsTable:
+    """Which right decides each action (found by `make mutate`, docs/MUTATION.md)."""
+
+    HOLDERS: ClassVar[dict[str, str]] = {
+        "acknowledge": "U0ACK0001",
+        "resolve": "U0RES0001",
+        "change_severity": "U0SEV0001",
+        "page": "U0PAGE001",
+    }
+    DECIDED_BY: ClassVar[dict[Action, str]] = {
+        Action.ACKNOWLEDGE: "acknowledge",
+        Action.ESCALATE: "acknowledge",
+        Action.MITIGATE: "acknowledge",
+        Action.UPDATE: "acknowledge",
+        Action.RESOLVE: "resolve",
+        Action.REOPEN: "resolve",
+        Action.ASSIGN_ROLE: "resolve",
+        Action.CORRECT_MILESTONE: "resolve",
+        Action.CLOSE_ACTION_ITEM: "resolve",
+        Action.COMPLETE_REVIEW: "resolve",
+        Action.CHANGE_SEVERITY: "change_severity",
+        Action.PAGE: "page",
+    }
+
+    def test_each_action_admits_the_holder_of_its_right_and_no_other(self) -> None:
+        """Every action but notes is decided by one right: its holder may, the others may not."""
+        rights = Rights(**{name: (f"user:{user}",) for name, user in self.HOLDERS.items()})
+        for action, right in self.DECIDED_BY.items():
+            for name, user in self.HOLDERS.items():
+                allowed, rule = machine.authorize(rights, action, fresh(), user)
+                assert allowed is (name == right), (action, user)
+                if allowed:
+                    assert rule == f"{right}: user:{user}"
+
+    def test_notes_and_action_items_are_open_to_anyone(self) -> None:
+        """Adding a note or a follow-up needs no right, even when every right is closed."""
+        closed = Rights(acknowledge=(), resolve=(), change_severity=(), page=())
+        for action in (Action.NOTE, Action.ADD_ACTION_ITEM):
+            assert machine.authorize(closed, action, fresh(), "U0FRANK01") == (
+                True,
+                "anyone may add notes",
+            )
+
+    def test_a_principal_of_an_unknown_kind_admits_nobody(self) -> None:
+        """A principal the rules do not know (a channel id here) grants nothing, to anyone."""
+        rights = Rights(acknowledge=("channel:U0FRANK01",))
+        assert not machine.authorize(rights, Action.ACKNOWLEDGE, fresh(), "U0FRANK01")[0]
+
+    def test_severity_change_checks_the_users_groups_on_both_tiers(self) -> None:
+        """A usergroup named on both tiers lets its member move the incident between them."""
+        rights = Rights(change_severity=("usergroup:S0ENGMGRS",))
+        groups = frozenset({"S0ENGMGRS"})
+        change = machine.authorize_severity_change
+        assert change(rights, "sev1", rights, fresh(), "U0GRACE01", groups)[0]
+        assert not change(rights, "sev1", rights, fresh(), "U0GRACE01")[0]
+
+    def test_a_page_by_a_user_the_page_right_names_grants_rights(self) -> None:
+        """`user:` in the page right makes that pager's pages grant; `responder` does not make a
+        stranger's pages grant."""
+        grants = machine.page_grants_rights
+        assert grants(Rights(page=("user:U0FRANK01",)), fresh(), "U0FRANK01")
+        assert not grants(Rights(page=("responder",)), fresh(), "U0FRANK01")
+
+
+class TestTransitionRecords:
+    """What each transition writes (found by `make mutate`, docs/MUTATION.md)."""
+
+    def test_mitigate_and_resolve_bump_the_fencing_token_by_one(self) -> None:
+        """Each stop of escalation invalidates the steps scheduled under the old token."""
+        mitigated = machine.mitigate(fresh(), "U0BOB0001", T0 + timedelta(minutes=5))
+        assert mitigated.token == 4
+        assert mitigated.escalation.status is EscalationStatus.STOPPED
+        assert mitigated.acknowledged_at == T0 + timedelta(minutes=5)
+        resolved = machine.resolve(mitigated, "U0CAROL01", T0 + timedelta(minutes=9))
+        assert resolved.token == 5
+        assert resolved.resolved_by == "U0CAROL01"
+        assert resolved.mitigated_at == T0 + timedelta(minutes=5)  # kept from the mitigation
+
+    def test_resolving_an_unmitigated_incident_dates_its_mitigation_now(self) -> None:
+        """Resolved straight from triggered, the incident was mitigated when it was resolved."""
+        resolved = machine.resolve(fresh(), "U0CAROL01", T0 + timedelta(minutes=9))
+        assert resolved.mitigated_at == T0 + timedelta(minutes=9)
+
+    def test_reopen_forgets_the_resolution_and_the_mitigation(self) -> None:
+        """A reopened incident has no resolver, no resolution time and no mitigation time."""
+        done = machine.resolve(fresh(), "U0CAROL01", T0 + timedelta(minutes=9))
+        reopened = machine.reopen(done)
+        assert (reopened.resolved_at, reopened.resolved_by, reopened.mitigated_at) == (
+            None,
+            None,
+            None,
+        )
+
+    def test_an_action_without_a_target_status_keeps_the_status(self) -> None:
+        """Notes, pages and updates leave the incident in the status it has."""
+        acked = machine.acknowledge(fresh(), "U0BOB0001", T0)
+        for action in (Action.NOTE, Action.PAGE, Action.UPDATE):
+            assert machine.check_transition(acked, action) is Status.ACKNOWLEDGED
+
+    def test_refusals_say_exactly_why(self) -> None:
+        """The refusal's reason, status and wording: spaces for the verb's underscores."""
+        with pytest.raises(TransitionRefused) as refused:
+            machine.check_transition(fresh(), Action.COMPLETE_REVIEW)
+        assert refused.value.reason == "cannot complete review an incident that is triggered"
+        assert refused.value.status is Status.TRIGGERED
+        done = machine.resolve(fresh(), "U0CAROL01", T0)
+        with pytest.raises(TransitionRefused) as refused:
+            machine.check_transition(done, Action.ACKNOWLEDGE)
+        assert refused.value.reason == "the incident is resolved; reopen it first"
+
+
+class TestStoredRecord:
+    """An incident survives the store's JSON unchanged (found by `make mutate`)."""
+
+    def test_every_field_set_round_trips(self) -> None:
+        """A record with no field at its default reads back equal, through JSON."""
+        policy = Policy(
+            name="payments",
+            services=("checkout", "billing"),
+            steps=(Step((Target.parse("user:U0ALICE01"), Target.parse("schedule:pay")), 120),),
+            repeat=2,
+            fallback_channel="C0FALLBACK",
+            severities=("sev1", "sev2"),
+        )
+        full = fresh(
+            status=Status.MITIGATED,
+            private=True,
+            drill=True,
+            exclude_from_metrics=True,
+            roles=Roles(commander="U0LEAD1", comms="U0COMMS1", scribe="U0SCRIBE1"),
+            policy=policy,
+            escalation=EscalationState(EscalationStatus.EXHAUSTED, 1, 2, 1.5e9, run=3),
+            acknowledged_by="U0BOB0001",
+            acknowledged_at=T0 + timedelta(minutes=1),
+            mitigated_at=T0 + timedelta(minutes=2),
+            resolved_at=T0 + timedelta(minutes=3),
+            resolved_by="U0CAROL01",
+            channel_id="C0INC0001",
+            paged=("U0ALICE01", "U0DAVE001"),
+            paged_without_rights=("U0DAVE001",),
+            description="card payments fail",
+            header_ts="1700000000.000100",
+            update_token=7,
+            update_due_at=1.7e9,
+            updates=4,
+        )
+        assert Incident.from_dict(json.loads(json.dumps(full.to_dict()))) == full
+
+    def test_a_record_without_the_optional_fields_reads_as_defaults(self) -> None:
+        """Keys added after the first release may be absent: each reads as its default."""
+        data = fresh().to_dict()
+        required = {"id", "title", "service", "severity", "declared_by", "declared_at"}
+        required |= {"status", "escalation", "token"}
+        minimal = {key: value for key, value in data.items() if key in required}
+        minimal["escalation"] = {"status": "stopped", "step": 0, "loop": 0}
+        assert Incident.from_dict(minimal) == fresh(escalation=EscalationState.idle(), paged=())
+
+    def test_a_drill_is_left_out_of_metrics(self) -> None:
+        """A drill's record says so even when the flag was not set, and reads back that way."""
+        record = fresh(drill=True).to_dict()
+        assert record["exclude_from_metrics"] is True
+        del record["exclude_from_metrics"]
+        assert Incident.from_dict(record).exclude_from_metrics

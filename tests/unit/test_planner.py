@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,3 +192,92 @@ class TestRuns:
         assert later is not None
         assert later.state.run == 2
         assert planner.escalate(policy, later.state, T0, lookup).state.run == 2
+
+
+class TestEdges:
+    """The planner's boundaries and records (found by `make mutate`, docs/MUTATION.md)."""
+
+    def test_a_stopped_escalation_with_a_due_time_pages_nobody(self) -> None:
+        """Only an active escalation advances when due, whatever due time it still carries."""
+        policy = make_policy(("user:U0A",), ("user:U0B",))
+        stopped = EscalationState(EscalationStatus.STOPPED, 0, 0, T0.timestamp())
+        assert planner.on_due(policy, stopped, T0 + timedelta(hours=1), lookup) is None
+
+    def test_a_job_run_exactly_the_slack_early_pages(self) -> None:
+        """A job run DUE_SLACK_S before the due time (RQ's whole seconds) pages; earlier does not."""
+        policy = make_policy(("user:U0A",), ("user:U0B",))
+        state = planner.start(policy, T0, lookup).state
+        assert state.due_at is not None
+        at = datetime.fromtimestamp(state.due_at - planner.DUE_SLACK_S, UTC)
+        plan = planner.on_due(policy, state, at, lookup)
+        assert plan is not None
+        assert users(plan) == ["U0B"]
+        early = at - timedelta(milliseconds=1)
+        assert planner.on_due(policy, state, early, lookup) is None
+
+    def test_escalating_an_exhausted_policy_changes_nothing(self) -> None:
+        """Past the last step, escalation keeps the state, pages nobody and says why."""
+        exhausted = EscalationState(EscalationStatus.EXHAUSTED, 1, 0, None, run=2)
+        plan = planner.escalate(make_policy(("user:U0A",)), exhausted, T0, lookup)
+        assert plan == planner.Plan(
+            exhausted, (), ("the policy is exhausted: there is no further step to page",)
+        )
+
+    def test_exhaustion_note_counts_steps_and_loops(self) -> None:
+        """The note names the policy, its steps and its loops, singular for one loop."""
+        one = make_policy(("schedule:nobody",), ("schedule:nobody",))
+        plan = planner.start(one, T0, lookup)
+        assert plan.state == EscalationState(EscalationStatus.EXHAUSTED, 1, 0, None)
+        assert plan.notes == (
+            "step 1 (loop 1) resolved to nobody (schedule:nobody): skipped",
+            "step 2 (loop 1) resolved to nobody (schedule:nobody): skipped",
+            "policy p exhausted after 2 steps x 1 loop with no acknowledgement",
+        )
+        two = make_policy(("schedule:nobody", "usergroup:S0EMPTY"), repeat=1)
+        plan = planner.start(two, T0, lookup)
+        assert plan.state == EscalationState(EscalationStatus.EXHAUSTED, 0, 1, None)
+        assert plan.notes[0] == (
+            "step 1 (loop 1) resolved to nobody (schedule:nobody, usergroup:S0EMPTY): skipped"
+        )
+        assert (
+            plan.notes[-1] == "policy p exhausted after 1 steps x 2 loops with no acknowledgement"
+        )
+
+    def test_steps_are_resolved_at_the_time_they_page(self) -> None:
+        """Schedules are looked up at the moment of the page: on-call changes with time."""
+        asked: list[datetime] = []
+
+        def timed(target: Target, at: datetime) -> Sequence[str]:
+            asked.append(at)
+            return lookup(target, at)
+
+        policy = make_policy(("user:U0A",), ("schedule:night",))
+        state = planner.start(policy, T0, timed).state
+        later = T0 + timedelta(minutes=10)
+        planner.escalate(policy, state, later, timed)
+        assert asked == [T0, later]
+
+    def test_stopping_keeps_the_run_and_the_position(self) -> None:
+        """A stopped escalation is where it was, in the same run; idle is step 1 of loop 1."""
+        active = EscalationState(EscalationStatus.ACTIVE, 2, 1, T0.timestamp(), run=4)
+        assert active.stopped() == EscalationState(EscalationStatus.STOPPED, 2, 1, None, 4)
+        assert EscalationState.idle() == EscalationState(EscalationStatus.STOPPED, 0, 0, None, 0)
+
+    def test_state_and_policy_round_trip_through_their_records(self) -> None:
+        """Every field comes back; a state stored before runs existed reads as run 0."""
+        state = EscalationState(EscalationStatus.ACTIVE, 2, 1, T0.timestamp(), run=4)
+        assert EscalationState.from_dict(state.to_dict()) == state
+        old = {"status": "active", "step": 2, "loop": 1, "due_at": T0.timestamp()}
+        assert EscalationState.from_dict(old).run == 0
+        policy = replace(make_policy(("user:U0A",), repeat=2), severities=("sev1",))
+        assert Policy.from_dict(policy.to_dict()) == policy
+        record = policy.to_dict()
+        del record["severities"], record["fallback_channel"]
+        assert Policy.from_dict(record) == replace(policy, severities=(), fallback_channel=None)
+
+    @pytest.mark.parametrize("text", ["user:", "user: ", "user"])
+    def test_a_target_without_a_reference_is_refused(self, text: str) -> None:
+        """`kind:` with nothing after it names no one: the error quotes the text and the form."""
+        with pytest.raises(ValueError, match="is not a target like user:U123, schedule:NAME") as e:
+            Target.parse(text)
+        assert str(e.value).startswith(repr(text))
