@@ -224,7 +224,7 @@ class TestEdges:
         )
 
     def test_exhaustion_note_counts_steps_and_loops(self) -> None:
-        """The note names the policy, its steps and its loops, singular for one loop."""
+        """The note names the policy, its steps and its loops, each singular for one."""
         one = make_policy(("schedule:nobody",), ("schedule:nobody",))
         plan = planner.start(one, T0, lookup)
         assert plan.state == EscalationState(EscalationStatus.EXHAUSTED, 1, 0, None)
@@ -239,9 +239,7 @@ class TestEdges:
         assert plan.notes[0] == (
             "step 1 (loop 1) resolved to nobody (schedule:nobody, usergroup:S0EMPTY): skipped"
         )
-        assert (
-            plan.notes[-1] == "policy p exhausted after 1 steps x 2 loops with no acknowledgement"
-        )
+        assert plan.notes[-1] == "policy p exhausted after 1 step x 2 loops with no acknowledgement"
 
     def test_steps_are_resolved_at_the_time_they_page(self) -> None:
         """Schedules are looked up at the moment of the page: on-call changes with time."""
