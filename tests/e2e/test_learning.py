@@ -176,7 +176,7 @@ class TestMilestonesAndStats:
         stats = driver.slash(ERIN, "stats 30d")
         assert "SEV2" in stats.text
         assert "MTTA" in stats.text
-        assert "1 incident(s)" in stats.text
+        assert "1 incident, 0 open" in stats.text
         unknown = driver.slash(ERIN, "stats 30d nosuch")
         assert "checkout" in unknown.text
 
