@@ -328,3 +328,39 @@ class TestPage:
         expect(page.get_by_test_id("message")).to_contain_text("You are paged for SEV1")
         status.click()
         expect(status.get_by_test_id("unread-marker")).to_have_count(0)
+
+
+RUNBOOK = (Path(__file__).resolve().parents[2] / "runbooks" / "checkout-errors.md").read_text()
+
+
+class TestLayout:
+    @pytest.mark.parametrize(("width", "height"), [(1366, 768), (420, 800)])
+    def test_long_channel_scrolls_and_keeps_the_composer_on_screen(
+        self, page: Page, sandbox: Emulator, width: int, height: int
+    ) -> None:
+        """With a runbook posted, the message pane scrolls on the wheel and the composer stays in view."""
+        page.set_viewport_size({"width": width, "height": height})
+        client = WebClient(token=sandbox.bot_token, base_url=sandbox.url)
+        for n in range(3):
+            client.chat_postMessage(channel="C0INCIDENTS", text=f"runbook part {n}\n{RUNBOOK}")
+        expect(page.get_by_test_id("message")).to_have_count(3)
+        pane = page.get_by_test_id("messages")
+        size = pane.evaluate("p => [p.scrollHeight, p.clientHeight]")
+        assert size[0] > size[1], "the message pane grew instead of scrolling"
+        before = pane.evaluate("p => p.scrollTop")
+        box = pane.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + min(box["height"], height) / 2)
+        page.mouse.wheel(0, -400 if before > 0 else 400)
+        page.wait_for_function(
+            "([before]) => document.querySelector('[data-testid=messages]').scrollTop !== before",
+            arg=[before],
+        )
+        composer = page.get_by_test_id("composer-input").bounding_box()
+        assert composer is not None
+        left, top = composer["x"], composer["y"]
+        assert left >= 0, "the composer starts left of the window"
+        assert top >= 0, "the composer starts above the window"
+        assert left + composer["width"] <= width, "the composer runs off the right edge"
+        assert top + composer["height"] <= height, "the composer is pushed below the window"
+        _shot(page, f"long-channel-{width}")
