@@ -80,3 +80,25 @@ def test_declare_from_the_page_shows_channel_pinned_header_and_page_dm(
     expect(dm).to_be_visible()
     expect(dm.get_by_test_id("button-incident_ack")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "demo-page-dm.png"))
+
+
+def test_a_role_given_by_typed_mention_is_set(page: object, stack: Stack) -> None:
+    """Erin types `/incident role comms @gra`, picks grace from the list; the bot hears `<@U…|grace>` and sets the role."""
+    from playwright.sync_api import Page, expect
+
+    from tests.e2e.test_declare_flow import declare
+
+    assert isinstance(page, Page)
+    cid = declare(stack)
+    page.get_by_test_id("acting-user").select_option("U0ERIN001")
+    page.locator(f"[data-channel='{cid}']").click()
+    box = page.get_by_test_id("composer-input")
+    box.press_sequentially("/incident role comms @gra")
+    expect(page.get_by_test_id("mention-option").first).to_have_attribute("data-handle", "grace")
+    box.press("Enter")  # picks the first completion, as in Slack
+    expect(box).to_have_value("/incident role comms @grace ")
+    box.press("Enter")
+    expect(page.get_by_test_id("ephemeral").filter(has_text="is now comms")).to_contain_text(
+        "@grace"
+    )
+    assert "could not tell who" not in page.get_by_test_id("messages").inner_text()

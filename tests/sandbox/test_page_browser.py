@@ -92,7 +92,8 @@ DECLARE_MODAL: dict[str, Any] = {
 }
 
 
-def _build_app(emulator: Emulator) -> App:
+def _build_app(emulator: Emulator, heard: list[str]) -> App:
+    """A small Bolt app; `heard` collects every /incident text it receives."""
     client = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=5)
     app = App(
         token=emulator.bot_token,
@@ -103,6 +104,7 @@ def _build_app(emulator: Emulator) -> App:
 
     @app.command("/incident")
     def incident(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        heard.append(command["text"])
         if command["text"].startswith("declare"):
             ack()
             client.views_open(trigger_id=command["trigger_id"], view=DECLARE_MODAL)
@@ -173,10 +175,16 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Emulator]:
+def heard() -> list[str]:
+    """The /incident texts the app received, in order."""
+    return []
+
+
+@pytest.fixture
+def sandbox(heard: list[str]) -> Iterator[Emulator]:
     """An emulator whose bridge talks to the Bolt app above over HTTP."""
     with Emulator(signing_secret=SECRET) as emulator:
-        with AppServer(SlackRequestHandler(_build_app(emulator))) as server:
+        with AppServer(SlackRequestHandler(_build_app(emulator, heard))) as server:
             emulator.app_url = server.url
             yield emulator
         assert emulator.server_errors == []
@@ -364,3 +372,26 @@ class TestLayout:
         assert left + composer["width"] <= width, "the composer runs off the right edge"
         assert top + composer["height"] <= height, "the composer is pushed below the window"
         _shot(page, f"long-channel-{width}")
+
+
+class TestMentions:
+    def test_picked_mention_reaches_the_app_escaped(
+        self, page: Page, sandbox: Emulator, heard: list[str]
+    ) -> None:
+        """@er offers erin; Tab picks her; the command reaches the app as Slack escapes it."""
+        box = page.get_by_test_id("composer-input")
+        box.press_sequentially("/incident role comms @er")
+        option = page.get_by_test_id("mention-option")
+        expect(option.first).to_have_attribute("data-handle", "erin")
+        _shot(page, "mention-completion")
+        box.press("Tab")
+        expect(box).to_have_value("/incident role comms @erin ")
+        expect(page.get_by_test_id("mention-list")).to_be_hidden()
+        box.press_sequentially("#status @eng-managers @nobody")
+        box.press("Escape")
+        box.press("Enter")
+        expect(page.get_by_test_id("message").filter(has_text="SEV2")).to_have_count(1)
+        assert heard == [
+            "role comms <@U0ERIN001|erin> <#C0STATUS|status> "
+            "<!subteam^S0ENGMGRS|@eng-managers> @nobody"
+        ]

@@ -4,6 +4,7 @@
 
 (function () {
   const { el, mrkdwn, blocks } = window.TocsinRender;
+  const { escapeMentions, attachCompletion } = window.TocsinComposer;
   const POLL_MS = 700;
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -238,16 +239,14 @@
   }
 
   function escapeText(text) {
-    const s = ui.state;
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/@([a-z0-9._-]+)/g, (whole, handle) => { const u = s.users.find((x) => x.name === handle); return u ? `<@${u.id}>` : whole; })
-      .replace(/#([a-z0-9_-]+)/g, (whole, cname) => { const ch = s.channels.find((x) => x.name === cname); return ch ? `<#${ch.id}|${ch.name}>` : whole; });
+    const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return escapeMentions(escaped, ui.state, false);
   }
 
   async function post(text, threadTs) {
     text = text.trim();
     if (!text || !ui.channel) return;
-    if (text.startsWith("/") && !threadTs) return act("slash", { channel: ui.channel, text });
+    if (text.startsWith("/") && !threadTs) return act("slash", { channel: ui.channel, text: escapeMentions(text, ui.state) });
     try {
       await call("/sandbox/messages", { user: ui.user, channel: ui.channel, text: escapeText(text), thread_ts: threadTs || null });
     } catch (error) { /* shown */ }
@@ -256,6 +255,7 @@
 
   function composer() {
     const input = $("composer-input");
+    attachCompletion(input, $("mention-list"), () => ui.state);
     const send = () => { const text = input.value; input.value = ""; post(text); };
     $("composer").addEventListener("submit", (event) => { event.preventDefault(); send(); });
     input.addEventListener("keydown", (event) => {
