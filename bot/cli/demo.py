@@ -35,22 +35,23 @@ def _dm(emulator: Emulator, user: str) -> list[dict[str, Any]]:
     return list(emulator.dms(user).get(user, []))
 
 
-def _view(emulator: Emulator, user: str, callback: str) -> dict[str, Any]:
+def _view_id(emulator: Emulator, user: str, callback: str) -> str:
     found = wait_for(lambda: [v for v in emulator.views(user) if v["callback_id"] == callback])
-    return {**found[-1]["view"], "id": found[-1]["id"]}
+    return str(found[-1]["id"])
 
 
-def post_update(stack: LocalStack, channel: str, values: dict[str, str]) -> None:
-    driver = stack.driver()
-    driver.slash(ERIN, "update", channel_id=channel)
-    view = _view(stack.emulator, ERIN, "status_update")
-    driver.submit_view(ERIN, view, values | {"next_in": "10"})
+def post_update(emulator: Emulator, channel: str, values: dict[str, str]) -> None:
+    emulator.act_slash(ERIN, "update", channel=channel)
+    view_id = _view_id(emulator, ERIN, "status_update")
+    emulator.act_submit(ERIN, view_id, {**values, "next_in": "10"})
 
 
 def script(stack: LocalStack) -> str:
-    emulator, driver = stack.emulator, stack.driver()
+    """Play the incident through the emulator's bridge, as people on the page would: Slack's
+    side of each act (a submitted modal closes, an answer shows) happens in the emulator too."""
+    emulator = stack.emulator
     say("erin declares a SEV2 from #incidents")
-    driver.slash(ERIN, "declare sev2 Checkout error rate above 10%", channel_id="C0INCIDENTS")
+    emulator.act_slash(ERIN, "declare sev2 Checkout error rate above 10%", channel="C0INCIDENTS")
     channel = wait_for(lambda: [c for c in emulator.channels() if c["name"].startswith("inc-")])[0]
     cid = channel["id"]
     wait_for(lambda: _dm(emulator, ALICE), timeout=10)
@@ -58,11 +59,11 @@ def script(stack: LocalStack) -> str:
     page = wait_for(lambda: _dm(emulator, BOB), timeout=15)[0]
     time.sleep(1)
     say("bob acknowledges from the page DM")
-    driver.click(BOB, page, "incident_ack", channel_id=page["channel"])
+    emulator.act_click(BOB, "incident_ack", channel=page["channel"], ts=page["ts"])
     wait_for(lambda: any("Acknowledged" in m["text"] for m in emulator.transcript(cid)))
     say("erin posts status update 1 (next one due in 10 s)")
     post_update(
-        stack,
+        emulator,
         cid,
         {
             "status": "identified",
@@ -78,7 +79,7 @@ def script(stack: LocalStack) -> str:
     )
     say("erin posts status update 2")
     post_update(
-        stack,
+        emulator,
         cid,
         {
             "status": "monitoring",
@@ -89,14 +90,14 @@ def script(stack: LocalStack) -> str:
     )
     time.sleep(1)
     say("alice mitigates")
-    driver.slash(ALICE, "mitigate", channel_id=cid)
+    emulator.act_slash(ALICE, "mitigate", channel=cid)
     time.sleep(1)
     say("erin resolves from the header's Resolve button")
     header = emulator.transcript(cid)[0]
-    driver.click(ERIN, header, "incident_resolve", channel_id=cid)
-    view = _view(emulator, ERIN, "resolve_incident")
-    driver.submit_view(
-        ERIN, view, {"summary": "provider degradation; failed over; error rate normal"}
+    emulator.act_click(ERIN, "incident_resolve", channel=cid, ts=header["ts"])
+    view_id = _view_id(emulator, ERIN, "resolve_incident")
+    emulator.act_submit(
+        ERIN, view_id, {"summary": "provider degradation; failed over; error rate normal"}
     )
     wait_for(lambda: any("Resolved by" in m["text"] for m in emulator.transcript(cid)), timeout=10)
     time.sleep(1.5)
