@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox import payloads, replies, view_state
+from bot.sandbox import events, payloads, replies, view_state
 from bot.sandbox.driver import Driver
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
@@ -246,6 +246,18 @@ class AppBridge:
         body = replies.parse_body(result.text, result.json)
         outcome = replies.apply_view_response(self.store, record, body, self.view_errors)
         return _result(result, outcome, errors=self.view_errors.get(view_id, {}))
+
+    def home_opened(self, user: str) -> JsonDict:
+        """`user` opens the app's Home tab: Slack sends `app_home_opened` with the view shown."""
+        driver = self.driver()
+        with self.store.lock:
+            channel = self.store.open_dm(self.store.user(user).id, self.store.spec.bot.user_id)
+            home = self.store.views.get(self.store.home_views.get(user, ""))
+            view = None if home is None else view_obj(self.store, home)
+        event = events.app_home_opened_event(
+            user_id=user, channel_id=channel.id, event_ts=f"{time.time():.6f}", view=view
+        )
+        return _result(driver.event(event), "sent")
 
     def close(self, user: str, view_id: str) -> JsonDict:
         """Close the modal with its Cancel button; the app hears of it if it asked to."""

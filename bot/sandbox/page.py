@@ -5,9 +5,10 @@ GET  /static/<file>            its script and style sheet (nothing is fetched el
 GET  /sandbox/page/state       what the page shows for ?user=U…&channel=C…
 POST /sandbox/act/slash        {"user", "channel", "text", "command"?}
 POST /sandbox/act/click        {"user", "channel", "ts", "action_id", "value"?}
-                               or {"user", "view_id", "action_id", "values"?}
+                               or {"user", "view_id", "action_id", "values"?} (a modal or Home)
 POST /sandbox/act/submit       {"user", "view_id", "values": {action_id: value}}
 POST /sandbox/act/close        {"user", "view_id"}
+POST /sandbox/act/home         {"user"}: the user opened the app's Home tab (app_home_opened)
 POST /sandbox/respond/<token>  a response_url, answered as Slack does
 
 The act endpoints sign what they send to the bot, so they take only what the page itself
@@ -25,6 +26,7 @@ from bot.sandbox import inspection
 from bot.sandbox.bridge import BridgeError
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.server import Request, Response, RouteHandler, Router
+from bot.sandbox.shapes import view_obj
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
@@ -45,15 +47,29 @@ def static_file(name: str) -> Response:
     return Response(body=body, content_type=f"{kind}; charset=utf-8", headers=headers)
 
 
-def _bot_dms(emu: Emulator) -> list[JsonDict]:
+def _dms_of(emu: Emulator, user: str) -> list[JsonDict]:
+    """`user`'s direct messages, as Slack's sidebar lists them: nobody else's. The app's DM
+    (its Messages tab) is always there, opened on first look, as Slack lists an installed app."""
     store, bot = emu.store, emu.store.spec.bot.user_id
+    known = store.users.get(user)
+    if known is None or known.is_bot:
+        return []
+    store.open_dm(user, bot)
     out = []
     for pair, channel_id in store.dms.items():
-        if bot in pair:
-            other = next(iter(pair - {bot}), bot)
+        if user in pair:
+            other = next(iter(pair - {user}), user)
             count = len(store.order.get(channel_id, []))
-            out.append({"user": other, "channel": channel_id, "message_count": count})
-    return sorted(out, key=lambda d: str(d["user"]))
+            out.append(
+                {"user": other, "channel": channel_id, "message_count": count, "app": other == bot}
+            )
+    return sorted(out, key=lambda d: (not d["app"], str(d["user"])))
+
+
+def _home(emu: Emulator, user: str) -> JsonDict | None:
+    """The Home tab the app published for `user` (views.publish), or None."""
+    record = emu.store.views.get(emu.store.home_views.get(user, ""))
+    return None if record is None else view_obj(emu.store, record)
 
 
 def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
@@ -67,7 +83,8 @@ def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
             "users": [u.model_dump() for u in store.users.values()],
             "usergroups": [{"id": g.id, "handle": g.handle} for g in store.usergroups.values()],
             "channels": emu.channels(),
-            "dms": _bot_dms(emu),
+            "dms": _dms_of(emu, user),
+            "home": _home(emu, user),
             "channel": None,
             "messages": [],
             "ephemerals": [],
@@ -166,6 +183,7 @@ def register(router: Router, emu: Emulator) -> None:
             lambda r: page_state(emu, r.query.get("user", ""), r.query.get("channel", "")),
         ),
         ("/sandbox/act/slash", lambda r: _slash(emu, r.json())),
+        ("/sandbox/act/home", lambda r: emu.bridge.home_opened(str(r.json()["user"]))),
         ("/sandbox/act/click", lambda r: _click(emu, r.json())),
         (
             "/sandbox/act/submit",

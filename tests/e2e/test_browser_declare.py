@@ -48,7 +48,7 @@ def page(stack: Stack) -> Iterator[object]:
 def test_declare_from_the_page_shows_channel_pinned_header_and_page_dm(
     page: object, stack: Stack
 ) -> None:
-    """Erin types /incident, fills the modal; the incident channel with its pinned header and Alice's page DM appear."""
+    """Erin types /incident, fills the modal; the incident channel with its pinned header, Alice's page DM and her Home's incident list appear."""
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
@@ -80,6 +80,10 @@ def test_declare_from_the_page_shows_channel_pinned_header_and_page_dm(
     expect(dm).to_be_visible()
     expect(dm.get_by_test_id("button-incident_ack")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "demo-page-dm.png"))
+
+    page.get_by_test_id("tab-home").click()  # the bot publishes her Home: the open incident
+    expect(page.get_by_test_id("home")).to_contain_text("Checkout errors after deploy")
+    page.screenshot(path=str(ARTIFACTS / "demo-app-home.png"))
 
 
 def test_a_role_given_by_typed_mention_is_set(page: object, stack: Stack) -> None:

@@ -6,6 +6,7 @@ on 127.0.0.1: the page must work with no network.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,32 @@ def _build_app(emulator: Emulator, heard: list[str]) -> App:
         ack()
         text = f":white_check_mark: _Acknowledged_ by <@{body['user']['id']}>"
         client.chat_postMessage(channel=body["channel"]["id"], text=text)
+
+    def publish_home(client: WebClient, user: str, line: str) -> None:
+        button = {
+            "type": "button",
+            "action_id": "home_wave",
+            "text": {"type": "plain_text", "text": "Wave"},
+            "value": "wave",
+        }
+        view = {
+            "type": "home",
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": line}},
+                {"type": "actions", "elements": [button]},
+            ],
+        }
+        client.views_publish(user_id=user, view=view)
+
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        publish_home(client, event["user"], f"Hello <@{event['user']}>, {event['tab']} tab")
+
+    @app.action("home_wave")
+    def home_wave(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        where = f"{body['container']['type']} {body['view']['type']}"
+        publish_home(client, body["user"]["id"], f"<@{body['user']['id']}> waved from the {where}")
 
     @app.view("declare")
     def declare(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
@@ -395,3 +422,35 @@ class TestMentions:
             "role comms <@U0ERIN001|erin> <#C0STATUS|status> "
             "<!subteam^S0ENGMGRS|@eng-managers> @nobody"
         ]
+
+
+class TestAppHome:
+    def test_sidebar_lists_only_my_dms(self, page: Page, sandbox: Emulator) -> None:
+        """Alice sees her DM with the app and not bob's; as bob, the other way round."""
+        client = WebClient(token=sandbox.bot_token, base_url=sandbox.url)
+        client.chat_postMessage(channel=ALICE, text="for alice")
+        client.chat_postMessage(channel=BOB, text="for bob")
+        dms = page.get_by_test_id("dm-list").locator("li")
+        expect(dms).to_have_count(1)
+        expect(page.get_by_test_id(f"nav-dm-{ALICE}")).to_contain_text("Tocsin")
+        page.get_by_test_id(f"nav-dm-{ALICE}").click()
+        expect(page.get_by_test_id("message")).to_have_text(re.compile("for alice"))
+        page.get_by_test_id("acting-user").select_option(BOB)
+        expect(dms).to_have_count(1)
+        expect(page.get_by_test_id(f"nav-dm-{BOB}")).to_have_class(re.compile("active"))
+        expect(page.get_by_test_id("message")).to_have_text(re.compile("for bob"))
+
+    def test_home_tab_shows_the_published_view_and_its_buttons_work(
+        self, page: Page, sandbox: Emulator
+    ) -> None:
+        """Opening Home sends app_home_opened; the published view shows; its button reaches the app."""
+        page.get_by_test_id(f"nav-dm-{ALICE}").click()
+        page.get_by_test_id("tab-home").click()
+        home = page.get_by_test_id("home")
+        expect(home).to_contain_text("Hello @alice, home tab")
+        expect(page.get_by_test_id("composer")).to_be_hidden()
+        home.get_by_test_id("button-home_wave").click()
+        expect(home).to_contain_text("@alice waved from the view home")
+        _shot(page, "app-home")
+        page.get_by_test_id("tab-messages").click()
+        expect(page.get_by_test_id("composer")).to_be_visible()

@@ -8,7 +8,7 @@
   const POLL_MS = 700;
   const $ = (id) => document.getElementById(id);
   const ui = {
-    user: null, channel: null, state: null, seen: {}, known: null, expanded: new Set(),
+    user: null, channel: null, tab: "messages", state: null, seen: {}, known: null, expanded: new Set(),
     drafts: {}, signature: "", modal: null, modalKey: "", modalErrors: "",
   };
 
@@ -71,15 +71,29 @@
     $("channel-list").replaceChildren(...s.channels.map((c) => item(c.id,
       `${c.is_private ? "🔒" : "#"} ${c.name}`, c.message_count,
       { key: c.name, isNew: !ui.known.has(c.id), className: c.members.includes(ui.user) ? "" : "not-member" })));
+    // Only the acting user's DMs, as in Slack; the app's own is keyed by the acting user.
     $("dm-list").replaceChildren(...s.dms.map((d) => item(d.channel,
-      `${name(d.user)} ↔ Tocsin`, d.message_count, { key: `dm-${d.user}`, className: d.user === ui.user ? "mine" : "" })));
+      d.app ? s.bot.real_name : name(d.user), d.message_count,
+      { key: `dm-${d.app ? ui.user : d.user}`, className: d.app ? "app" : "" })));
   }
 
   function select_(channelId) {
     ui.channel = channelId;
+    ui.tab = "messages";
     ui.known.add(channelId);
     ui.signature = "";
     refresh();
+  }
+
+  // The app's DM has two tabs, as in Slack: Home (what the app published) and Messages.
+  function appDm() {
+    return ui.state.dms.find((d) => d.app && d.channel === ui.channel);
+  }
+
+  function showTab(tab) {
+    ui.tab = tab;
+    ui.signature = "";
+    if (tab === "home" && ui.state.app.ready) act("home", {}); else refresh();
   }
 
   // -- messages -------------------------------------------------------------------------
@@ -160,6 +174,17 @@
     draw();
   }
 
+  function home() {
+    const view = ui.state.home;
+    const signature = JSON.stringify(["home", ui.user, view]);
+    if (signature === ui.signature) return;
+    ui.signature = signature;
+    const c = { ...ctx(), onAction: (element, value) => act("click", { view_id: view.id, action_id: element.action_id, value }) };
+    $("messages").replaceChildren(view
+      ? el("div", { className: "home", testid: "home" }, blocks(view.blocks, c))
+      : el("div", { className: "empty", testid: "home", text: "The app has not published a Home tab for you yet." }));
+  }
+
   function messages() {
     const s = ui.state;
     const list = [...s.messages, ...s.ephemerals.map((e) => ({ ...e, ephemeral: true }))]
@@ -180,9 +205,14 @@
   function header() {
     const ch = ui.state.channel;
     const dm = ui.state.dms.find((d) => d.channel === ui.channel);
-    $("channel-title").textContent = !ch ? "" : dm ? `${name(dm.user)} ↔ Tocsin` : `#${ch.name}`;
+    const who = dm ? (dm.app ? ui.state.bot.real_name : name(dm.user)) : "";
+    $("channel-title").textContent = !ch ? "" : dm ? who : `#${ch.name}`;
     $("channel-topic").replaceChildren(ch && ch.topic ? mrkdwn(ch.topic, ctx()) : "");
-    $("composer-input").placeholder = ch ? `Message ${dm ? name(dm.user) : "#" + ch.name}, or /incident …` : "";
+    $("composer-input").placeholder = ch ? `Message ${dm ? who : "#" + ch.name}, or /incident …` : "";
+    const tabs = $("tabs");
+    tabs.hidden = !appDm();
+    for (const button of tabs.querySelectorAll("[data-tab]")) button.classList.toggle("active", button.dataset.tab === ui.tab);
+    $("composer").hidden = !!appDm() && ui.tab === "home";
     details(ch, dm);
   }
 
@@ -261,6 +291,9 @@
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); send(); }
     });
+    for (const button of document.querySelectorAll("[data-tab]")) {
+      button.addEventListener("click", () => showTab(button.dataset.tab));
+    }
     for (const chip of document.querySelectorAll("[data-example]")) {
       chip.addEventListener("click", () => { input.value = chip.dataset.example; input.focus(); });
     }
@@ -275,10 +308,18 @@
   // -- loop -----------------------------------------------------------------------------
 
   function draw() {
-    if (!ui.state) return;
+    const s = ui.state;
+    if (!s) return;
     sidebar();
+    if (ui.channel && ui.channel.startsWith("D") && !s.dms.some((d) => d.channel === ui.channel)) {
+      // Another person took the seat: show their DM with the app, on the same tab.
+      ui.channel = (s.dms.find((d) => d.app) || {}).channel || null;
+      ui.signature = "";
+      showTab(ui.tab);
+      return;
+    }
     header();
-    messages();
+    if (appDm() && ui.tab === "home") home(); else messages();
     modal();
     document.body.dataset.ready = "true";
   }
