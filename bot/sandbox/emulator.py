@@ -138,6 +138,11 @@ class Emulator:
         """Exceptions the emulator itself raised while answering (should stay empty)."""
         return list(self._server.errors) if self._server is not None else []
 
+    @property
+    def dropped_connections(self) -> int:
+        """Requests whose client hung up before the answer was written (a closed browser tab)."""
+        return self._server.dropped if self._server is not None else 0
+
     # the bot under test ------------------------------------------------------------------
 
     @property

@@ -3,12 +3,15 @@
 Routes are (verb, regex, handler); a handler takes a `Request` and returns a `Response`.
 Add pages or endpoints with `Router.add` (the sandbox page plugs in at `/` this way).
 A body over `MAX_BODY` (1 MiB) is refused with 413 before it is read, and the connection closed.
+A client that hangs up mid-request (a browser tab closed while polling) is counted in
+`dropped`, not printed as a traceback on the demo's console.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,7 +144,17 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.router = router
         self.errors: list[str] = []
+        self.dropped = 0  # connections the client closed before its answer was written
+        self._lock = threading.Lock()
         self.thread: threading.Thread | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a closed browser tab) is counted; anything else is a bug."""
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipe, ConnectionReset, …
+            with self._lock:
+                self.dropped += 1
+            return
+        super().handle_error(request, client_address)
 
     def start_background(self) -> None:
         self.thread = threading.Thread(

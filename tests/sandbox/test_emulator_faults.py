@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import struct
 import time
 import urllib.error
 from typing import Any
@@ -219,3 +221,24 @@ class TestRealisticRateLimits:
         """Without rate_limits=True a burst of posts all succeed."""
         for n in range(10):
             _post(client, str(n))
+
+
+class TestBrowserDisconnects:
+    def test_a_client_that_hangs_up_mid_answer_prints_no_traceback(
+        self, emulator: Emulator, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """A browser closing its tab mid-response is counted, not printed as a traceback."""
+
+        def hang_up() -> None:
+            with socket.create_connection(("127.0.0.1", emulator.port)) as conn:
+                conn.sendall(b"GET /static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+        def dropped() -> int:
+            hang_up()  # a reset usually lands before the answer is written; try until one did
+            return emulator.dropped_connections
+
+        emulator.wait_for(dropped, timeout=10)
+        err = capfd.readouterr().err
+        assert "Traceback" not in err
+        assert "ConnectionResetError" not in err
