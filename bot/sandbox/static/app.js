@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { el, mrkdwn, blocks } = window.TocsinRender;
+  const { el, mrkdwn, blocks, emojify, setEmoji } = window.TocsinRender;
   const { escapeMentions, attachCompletion } = window.TocsinComposer;
   const POLL_MS = 700;
   const $ = (id) => document.getElementById(id);
@@ -140,7 +140,7 @@
         content(m, clickCtx),
         (m.files || []).length ? el("div", { className: "files" }, m.files.map((f) => el("span", { className: "file", text: `📎 ${f.title || f.name}` }))) : null,
         Object.keys(m.reactions || {}).length ? el("div", { className: "reactions" },
-          Object.entries(m.reactions).map(([r, users]) => el("span", { className: "reaction", text: `:${r}: ${users.length}` }))) : null,
+          Object.entries(m.reactions).map(([r, users]) => el("span", { className: "reaction", text: `${emojify(`:${r}:`)} ${users.length}` }))) : null,
         inThread ? null : thread(m, c)));
     return node;
   }
@@ -340,6 +340,7 @@
   }
 
   async function start() {
+    setEmoji(await (await fetch("/sandbox/emoji.json")).json());
     const first = await (await fetch("/sandbox/page/state")).json();
     const params = new URLSearchParams(location.hash.slice(1));
     ui.user = params.get("user") || (first.users.find((u) => !u.is_bot) || {}).id;

@@ -2,20 +2,12 @@
 // text becomes a text node (textContent), so "<script>" in a message is shown, not run.
 "use strict";
 
-const EMOJI = {
-  rotating_light: "🚨", white_check_mark: "✅", heavy_check_mark: "✔️", warning: "⚠️",
-  fire: "🔥", pager: "📟", bell: "🔔", no_bell: "🔕", eyes: "👀", memo: "📝",
-  red_circle: "🔴", large_orange_circle: "🟠", large_yellow_circle: "🟡",
-  large_green_circle: "🟢", large_blue_circle: "🔵", green_circle: "🟢",
-  orange_circle: "🟠", yellow_circle: "🟡", x: "❌", hourglass: "⌛",
-  hourglass_flowing_sand: "⏳", clock1: "🕐", alarm_clock: "⏰", telephone_receiver: "📞",
-  mega: "📣", loudspeaker: "📢", pushpin: "📌", link: "🔗", book: "📖", books: "📚",
-  bookmark: "🔖", arrow_up: "⬆️", arrow_down: "⬇️", arrows_counterclockwise: "🔄",
-  rewind: "⏪", construction: "🚧", sos: "🆘", tada: "🎉", thumbsup: "👍", "+1": "👍",
-  wave: "👋", busts_in_silhouette: "👥", bust_in_silhouette: "👤", chart_with_upwards_trend: "📈",
-  mag: "🔍", wrench: "🔧", hammer_and_wrench: "🛠️", shield: "🛡️", stopwatch: "⏱️",
-  information_source: "ℹ️", question: "❓", exclamation: "❗", checkered_flag: "🏁",
-};
+// Shortcode -> emoji, loaded from /sandbox/emoji.json (Slack's names) before the first draw.
+let EMOJI = {};
+
+function setEmoji(table) {
+  EMOJI = table;
+}
 
 function el(tag, props, ...children) {
   const node = document.createElement(tag);
@@ -38,8 +30,12 @@ function decodeEntities(text) {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
+function shortcode(name) {
+  return Object.hasOwn(EMOJI, name) ? EMOJI[name] : null;
+}
+
 function emojify(text) {
-  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => shortcode(name) || whole);
 }
 
 function textNode(text) {
@@ -211,7 +207,7 @@ function richText(block, ctx) {
         into.append(el("a", { href: e.url, target: "_blank", rel: "noopener noreferrer", text: e.text || e.url }));
       } else if (e.type === "user") into.append(special("@" + e.user_id, ctx));
       else if (e.type === "channel") into.append(special("#" + e.channel_id, ctx));
-      else if (e.type === "emoji") into.append(EMOJI[e.name] || `:${e.name}:`);
+      else if (e.type === "emoji") into.append(shortcode(e.name) || `:${e.name}:`);
       else if (e.type === "broadcast") into.append(mention("broadcast", "@" + e.range));
     }
   };
@@ -258,4 +254,4 @@ function blocks(list, ctx) {
   return el("div", { className: "blocks" }, (list || []).map((b) => block(b, ctx)));
 }
 
-window.TocsinRender = { el, mrkdwn, blocks, block, textObject, plain, allOptions, selectChoices, decodeEntities };
+window.TocsinRender = { el, mrkdwn, blocks, block, textObject, plain, allOptions, selectChoices, decodeEntities, emojify, setEmoji };
