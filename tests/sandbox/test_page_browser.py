@@ -414,13 +414,12 @@ class TestMentions:
         box.press("Tab")
         expect(box).to_have_value("/incident role comms @erin ")
         expect(page.get_by_test_id("mention-list")).to_be_hidden()
-        box.press_sequentially("#status @eng-managers @nobody")
-        box.press("Escape")
-        box.press("Enter")
+        box.press_sequentially("#status @eng-managers @nobody @carol")
+        box.press("Enter")  # carol is a whole name: Enter sends rather than completes
         expect(page.get_by_test_id("message").filter(has_text="SEV2")).to_have_count(1)
         assert heard == [
             "role comms <@U0ERIN001|erin> <#C0STATUS|status> "
-            "<!subteam^S0ENGMGRS|@eng-managers> @nobody"
+            "<!subteam^S0ENGMGRS|@eng-managers> @nobody <@U0CAROL01|carol>"
         ]
 
 

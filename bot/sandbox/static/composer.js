@@ -37,7 +37,8 @@
   }
 
   // Offer completions under `input` while an @word is being typed; Tab or Enter (or a click)
-  // picks, arrows move, Escape closes. Register before the composer's own Enter handler.
+  // picks, arrows move, Escape closes; Enter after a whole name sends. Register this before
+  // the composer's own Enter handler.
   function attachCompletion(input, list, getState) {
     let shown = [];
     let active = 0;
@@ -82,6 +83,9 @@
       if (event.key in moves) {
         active = (active + moves[event.key] + shown.length) % shown.length;
         draw();
+      } else if (event.key === "Enter" && !event.shiftKey && typing().prefix === shown[active].handle) {
+        hide();  // the name is already whole: nothing to complete, so Enter sends
+        return;
       } else if (event.key === "Tab" || (event.key === "Enter" && !event.shiftKey)) {
         pick(shown[active]);
       } else if (event.key === "Escape") {
