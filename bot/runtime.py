@@ -94,6 +94,16 @@ class RunbookSource:
         return self._index
 
 
+def build_directory(settings: Settings, slack: WebClient | None) -> Directory:
+    """Who is who: Slack when the bot talks to Slack, else `TOCSIN_DIRECTORY_FILE` (the
+    sandbox's workspace format), else nobody."""
+    if slack is not None:
+        return SlackDirectory(slack)
+    if settings.directory_file:
+        return StaticDirectory.from_file(settings.directory_file)
+    return StaticDirectory.empty()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -132,17 +142,12 @@ class Runtime:
             slack_client(settings, Pacer(conn), counts=conn) if settings.pager == "slack" else None
         )
         pager: Pager
-        directory: Directory
+        directory = build_directory(settings, slack)
         if slack is not None:
-            pager, directory = SlackPager(slack), SlackDirectory(slack)
+            pager = SlackPager(slack)
         else:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
-            directory = (
-                StaticDirectory.from_file(settings.directory_file)
-                if settings.directory_file
-                else StaticDirectory.empty()
-            )
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
         channels = (
@@ -176,5 +181,5 @@ class Runtime:
             Updates(engine),
             runbooks,
             channels,
-            build_learning(engine, window, catalog, slack),
+            build_learning(engine, window, catalog, directory),
         )

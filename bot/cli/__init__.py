@@ -150,7 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli.report import run_export, run_report
 
             if args.command == "report":
-                return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
+                sample = _default_workspace() if args.synthetic is not None else None
+                return run_report(
+                    args.since, args.out, args.synthetic, args.seed, sys.stdout, None, sample
+                )
             return run_export(args.incident, args.format, args.out, sys.stdout)
         if args.command == "health":
             from bot.cli.health import run_health

@@ -10,7 +10,7 @@ Pure: no Redis, Slack, environment or clock.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,12 +49,24 @@ class ReviewInput:
     facts: Facts
     timeline: Sequence[Entry]
     actions: Sequence[ActionItem] = ()
-    names: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
+    names: Mapping[str, str] = field(default_factory=dict)  # user id -> handle
+    channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
     tz: str = "UTC"
     redact: bool = False
     severity_label: str = ""
     generated_at: datetime | None = None
     dropped: int = 0  # the timeline's oldest entries dropped by its cap
+
+
+def mentioned(incident: Incident, texts: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The user ids and channel ids a review of `incident` names, from its record and the
+    mentions (`<@U…>`, `<#C…>`) in `texts`: what to look up once before drafting."""
+    users = set(incident.paged) | incident.roles.holders() | {incident.declared_by}
+    channels: set[str] = set()
+    for text in texts:
+        users.update(m.group(1) for m in _USER.finditer(text))
+        channels.update(m.group(1) for m in _CHANNEL.finditer(text) if not m.group(2))
+    return users - {BOT, ""}, channels
 
 
 class _Writer:
@@ -79,7 +91,9 @@ class _Writer:
     def plain(self, text: str) -> str:
         """Slack mrkdwn as Markdown: mentions become @names; escapes are undone."""
         text = _USER.sub(lambda m: self.who(m.group(1), with_role=False), text)
-        text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+        text = _CHANNEL.sub(
+            lambda m: "#" + (m.group(2) or self.d.channels.get(m.group(1), m.group(1))), text
+        )
         text = _DATE.sub(lambda m: m.group(1), text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 

@@ -24,19 +24,19 @@ from bot.domain.catalog import Catalog
 from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
 from bot.domain.outcomes import JobOutcome
-from bot.domain.review import ReviewInput, as_json, draft
+from bot.domain.review import ReviewInput, as_json, draft, mentioned
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine
 from bot.incident.escalation import Escalation
 from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import learning as lb
+from bot.slack_api.directory import Directory
 from bot.state import keys
 from bot.state.learning_store import LearningStore, ReviewState
 from bot.state.store import Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-NameLookup = Callable[[str], str | None]
 
 
 class Drafts:
@@ -48,10 +48,10 @@ class Drafts:
         learning: LearningStore,
         config: LearningConfig,
         catalog: Callable[[], Catalog],
-        names: NameLookup | None = None,
+        directory: Directory,
     ) -> None:
         self.store, self.learning, self.config = store, learning, config
-        self.catalog, self.names = catalog, names
+        self.catalog, self.directory = catalog, directory
 
     def material(self, incident_id: str) -> ReviewInput:
         incident = self.store.get(incident_id)
@@ -62,25 +62,28 @@ class Drafts:
             label = self.catalog().tier(incident.severity).label
         except KeyError:
             label = ""
-        people = {e.actor for e, _ in rows if e.actor != BOT} | set(incident.paged)
-        names: dict[str, str] = {}
-        if self.names is not None:
-            for user in sorted(people | incident.roles.holders()):
-                name = self.names(user)
-                if name:
-                    names[user] = name
+        actions = self.learning.actions(incident_id)
+        texts = [incident.title, incident.description or ""] + [e.text for e, _ in rows]
+        users, channels = mentioned(incident, texts)
+        users |= {e.actor for e, _ in rows} | {a.owner for a in actions if a.owner}
         return ReviewInput(
             incident=incident,
             facts=known,
             timeline=[e for e, _ in rows],
             dropped=self.store.timeline_dropped(incident_id),
-            actions=self.learning.actions(incident_id),
-            names=names,
+            actions=actions,
+            names=self._names(users - {BOT}, self.directory.user_name),
+            channels=self._names(channels, self.directory.channel_name),
             tz=self.config.timezone,
             redact=incident.private and self.config.redact_private,
             severity_label=label,
             generated_at=clock.now(),
         )
+
+    @staticmethod
+    def _names(ids: set[str], lookup: Callable[[str], str | None]) -> dict[str, str]:
+        """Each id's name, where the directory knows it (one look-up per id and draft)."""
+        return {i: name for i in sorted(ids) if (name := lookup(i))}
 
     def markdown(self, incident_id: str) -> str:
         return draft(self.material(incident_id))

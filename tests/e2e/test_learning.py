@@ -4,6 +4,7 @@ App Home, and `tocsin export`."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import urllib.request
@@ -118,7 +119,8 @@ class TestReview:
         assert "action_added" in timeline
 
     def test_export_writes_the_review_as_markdown_and_json(self, stack: Stack) -> None:
-        """`tocsin export ID --format md|json` prints the same review."""
+        """`tocsin export ID --format md|json` prints the same review, naming people and
+        channels as a person reads them (@erin, #inc-…), not by their Slack ids."""
         cid = resolved_incident(stack)
         assert cid
         ids = [k.split(":")[2] for k in _keys(stack, "tocsin:inc:*:review")]
@@ -126,6 +128,10 @@ class TestReview:
         incident_id = ids[0]
         md = _tocsin(stack, "export", incident_id)
         assert md.startswith(f"# Post-incident review: {incident_id}")
+        assert "@erin" in md
+        assert "@alice" in md
+        assert f"#{stack.emulator.store.channel(cid).name}" in md
+        assert not re.findall(r"[@#][UC]0[A-Z0-9]{6,}", md), md
         doc = _tocsin(stack, "export", incident_id, "--format", "json")
         assert '"reached_last_step": false' in doc
         assert '"to_acknowledge":' in doc
