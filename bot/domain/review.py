@@ -27,6 +27,7 @@ REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
+_BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")  # Slack's *bold*
 # Entries whose text ends in what somebody typed, after the first ": " (a note, a reason, a
 # page's message, an action item): under `redact` only the part before it stays.
 _FREE_TEXT = (
@@ -89,12 +90,14 @@ class _Writer:
         return f"{name} ({', '.join(held)})" if with_role and held else name
 
     def plain(self, text: str) -> str:
-        """Slack mrkdwn as Markdown: mentions become @names; escapes are undone."""
+        """Slack mrkdwn as Markdown: mentions become @names and #channels, *bold* **bold**;
+        escapes are undone."""
         text = _USER.sub(lambda m: self.who(m.group(1), with_role=False), text)
         text = _CHANNEL.sub(
             lambda m: "#" + (m.group(2) or self.d.channels.get(m.group(1), m.group(1))), text
         )
         text = _DATE.sub(lambda m: m.group(1), text)
+        text = _BOLD.sub(r"**\1**", text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def free(self, text: str) -> str:
@@ -293,10 +296,9 @@ def draft(data: ReviewInput) -> str:
         _went(w),
         _actions(w),
     ]
-    footer = []
     if data.generated_at:
-        footer = ["", f"_Generated {w.at(data.generated_at)}._"]
-    return "\n\n".join("\n".join(s) for s in sections) + "\n".join(footer) + "\n"
+        sections.append([f"_Generated {w.at(data.generated_at)}._"])
+    return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 
 def as_json(data: ReviewInput) -> dict[str, Any]:
