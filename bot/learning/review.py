@@ -11,11 +11,12 @@ reconciler from the `reviews:pending` index.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from redis.client import Pipeline
+from slack_sdk.errors import SlackApiError
 
 from bot import clock
 from bot.config.learning import LearningConfig
@@ -37,6 +38,7 @@ from bot.state.store import Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
+KEEP_S = 90 * 86400  # how long the draft's markers outlive its upload
 
 
 class Drafts:
@@ -121,10 +123,11 @@ class ReviewWindow:
             self.learning.put_review(incident.id, state, pipe)
             text = f"post-incident review due {due:%Y-%m-%d %H:%M} UTC ({window})"
             self.store.record(incident.id, Entry(now, Kind.REVIEW_DUE, BOT, text), pipe)
-            shout = lb.review_due_text(incident, due, str(window))
-            item = say(shout, now, key=f"review:due:{state.token}")
-            item.blocks = lb.review_blocks(shout, incident.id)
-            self.store.add_outbox(incident.id, [item], pipe)
+            if due_message(self.store, incident.id) is None:  # else the draft job updates it
+                shout = lb.review_due_text(incident, due, str(window))
+                item = say(shout, now, key=f"review:due:{state.token}")
+                item.blocks = lb.review_blocks(shout, incident.id)
+                self.store.add_outbox(incident.id, [item], pipe)
             return state
 
         state = self.store.transact([key], change)
@@ -233,23 +236,51 @@ class Reviews:
         return self.engine.command(incident_id, user, spec)
 
     def post_draft(self, incident_id: str, token: int, client: Any) -> str:
-        """Upload the draft as a Markdown file to the incident channel (once per token)."""
+        """Upload the draft as a Markdown file to the incident channel (once per token).
+
+        One review per incident: after a reopen and a second resolve, the due message posted
+        the first time is updated with the new due time (and its button), and the new draft
+        replaces the earlier one (uploaded, then the earlier file deleted)."""
         incident = self.store.get(incident_id)
         if incident.channel_id is None:
             raise RuntimeError(f"incident {incident_id} has no channel yet")  # RQ retries
         channel = incident.channel_id
+        current = keys.review_draft(incident_id)
 
         def upload() -> None:
-            client.files_upload_v2(
+            state = self.learning.review(incident_id)
+            ts = due_message(self.store, incident_id)
+            if state is not None and token > 1 and ts is not None:
+                due = datetime.fromtimestamp(state.due_at, UTC)
+                text = lb.review_due_text(incident, due, str(self.config.review_due_within))
+                blocks = lb.review_blocks(text, incident_id)
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            earlier = self.store.markers.get(current)
+            sent = client.files_upload_v2(
                 channel=channel,
                 content=self.drafts.markdown(incident_id),
                 filename=f"review-{incident_id}.md",
                 title=f"Post-incident review draft · {incident_id}",
                 initial_comment=lb.draft_comment(incident),
             )
+            self.store.markers.put(current, str(sent["file"]["id"]), KEEP_S)
+            if earlier:
+                try:
+                    client.files_delete(file=earlier)
+                except SlackApiError as exc:  # already gone (deleted by hand): nothing to do
+                    if exc.response.get("error") != "file_not_found":
+                        raise
 
         marker = keys.review_posted(incident_id, token)
         posted = self.store.markers.once(
-            marker, upload, hold_s=600, keep_s=90 * 86400, holding="posting", done="posted"
+            marker, upload, hold_s=600, keep_s=KEEP_S, holding="posting", done="posted"
         )
         return "posted" if posted else "already_posted"
+
+
+def due_message(store: Store, incident_id: str) -> str | None:
+    """The ts of the review-due message already in the incident channel, if one was sent."""
+    for item in store.outbox(incident_id):
+        if item.key.startswith("review:due:") and item.ref:
+            return str(item.ref).rpartition("/")[2]
+    return None
