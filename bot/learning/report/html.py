@@ -18,8 +18,8 @@ from bot.domain.milestones import Facts
 from bot.learning.report.svg import line_chart, stacked_bars
 
 CSS = """
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1340px;color:#222;
-background:#fafafa}
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:24px 24px;max-width:1340px;
+color:#222;background:#fafafa}
 h1{font-size:22px;margin:0 0 4px} .sub{color:#666;margin:0 0 18px}
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
 .card{background:#fff;border:1px solid #e3e3e3;border-radius:8px;padding:12px;overflow:hidden}
@@ -90,8 +90,9 @@ def _d(seconds: float | None) -> str:
 
 def _table(summary: Summary) -> str:
     head = (
-        "<tr><th>Severity</th><th>Incidents</th><th>Pages</th><th>MTTA</th><th>median</th>"
-        "<th>Time to contain</th><th>MTTR</th><th>median</th><th>p90</th></tr>"
+        "<tr><th>Severity</th><th>Incidents</th><th>Pages</th><th>MTTA (mean)</th>"
+        "<th>Median time to acknowledge</th><th>Mean time to contain</th><th>MTTR (mean)</th>"
+        "<th>Median time to resolve</th><th>90th percentile time to resolve</th></tr>"
     )
     rows = [
         f"<tr><td>{escape(r.severity.upper())}</td><td>{r.incidents}</td><td>{r.pages}</td>"
