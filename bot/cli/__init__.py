@@ -140,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check":
-            return run_check(args.directory, sys.stdout)
+            from bot.config.examples import sandbox_examples
+
+            return run_check(args.directory, sys.stdout, sandbox_examples(_default_workspace()))
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0
