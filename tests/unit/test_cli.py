@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from bot.cli import _parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,6 +110,23 @@ class TestCheck:
         assert result.returncode == 1
         assert "nope" in result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
+
+
+class TestHelp:
+    def test_every_subcommand_describes_itself_and_every_argument_and_default(self) -> None:
+        """`tocsin X --help` says what X does, what each argument is, and each default."""
+        parser = _parser()
+        (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert set(commands.choices) >= {"check", "simulate", "worker", "web", "report", "export"}
+        for name, sub in commands.choices.items():
+            assert sub.description, name
+            text = " ".join(sub.format_help().split())
+            for action in sub._actions:
+                if action.help == argparse.SUPPRESS:
+                    continue  # deliberately hidden (a refused --signing-secret)
+                assert action.help, f"tocsin {name} {action.dest}: no description"
+                if action.default not in (None, False, [], argparse.SUPPRESS):
+                    assert f"(default: {action.default})" in text, f"tocsin {name} {action.dest}"
 
 
 class TestSchema:
