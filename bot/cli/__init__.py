@@ -18,7 +18,10 @@ from bot.domain.durations import DurationError, parse_duration
 from bot.domain.words import count
 from bot.slack_api.directory import StaticDirectory
 
-DEFAULT_CONFIG = "escalation_policies"
+CONFIG_DEFAULT = (
+    "(default: the one the bot loads: TOCSIN_CONFIG_DIR, or TOCSIN_CONFIG_FALLBACK while that "
+    "holds no YAML file, else escalation_policies)"
+)
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -40,15 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=summary, description=summary, formatter_class=_Help)
 
     check = command("check", "validate escalation policies, schedules, severities")
-    check.add_argument(
-        "directory", nargs="?", default=DEFAULT_CONFIG, help="the directory of YAML files"
-    )
+    check.add_argument("directory", nargs="?", help=f"the directory of YAML files {CONFIG_DEFAULT}")
 
     command("schema", "print the JSON Schema of the config files (for editors)")
 
     sim = command("simulate", "who is paged when, on a virtual clock")
     sim.add_argument("policy", help="the policy's name (its `name:` key)")
-    sim.add_argument("--config-dir", default=DEFAULT_CONFIG, help="the directory of YAML files")
+    sim.add_argument("--config-dir", help=f"the directory of YAML files {CONFIG_DEFAULT}")
     sim.add_argument("--start", required=True, help="ISO-8601 instant, e.g. 2026-03-01T10:00:00Z")
     sim.add_argument(
         "--event",
@@ -147,11 +148,12 @@ def _parse_start(text: str) -> datetime:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bot.incident.simulate import Event, simulate
 
-    catalog = load_catalog(args.config_dir)
+    config_dir = args.config_dir or Settings.from_env().config_in_use
+    catalog = load_catalog(config_dir)
     policy = catalog.policies.get(args.policy)
     if policy is None:
         known = ", ".join(sorted(catalog.policies)) or "none"
-        raise SettingsError(f"no policy {args.policy!r} in {args.config_dir} (known: {known})")
+        raise SettingsError(f"no policy {args.policy!r} in {config_dir} (known: {known})")
     try:
         until = parse_duration(args.until)
     except DurationError as exc:
@@ -175,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             from bot.config.examples import sandbox_examples
 
-            return run_check(args.directory, sys.stdout, sandbox_examples(_default_workspace()))
+            directory = args.directory or Settings.from_env().config_in_use
+            return run_check(directory, sys.stdout, sandbox_examples(_default_workspace()))
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0

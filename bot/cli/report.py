@@ -41,7 +41,7 @@ def _store(settings: Settings) -> Store:
 
 def _catalog(settings: Settings) -> Catalog:
     try:
-        return load_catalog(settings.config_dir)
+        return load_catalog(settings.config_in_use)
     except ConfigError:
         return Catalog()
 
