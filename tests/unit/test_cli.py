@@ -216,8 +216,8 @@ class TestSimulateReadsAsSlackDoes:
     def test_a_target_resolving_to_nobody_gets_a_note_and_loops_count_from_one(
         self, tmp_path: Path
     ) -> None:
-        """An unknown email beside a valid user: the user is paged and the email noted, each
-        loop; text lines and notes say loop 1 and 2, the JSON keeps 0-based loops."""
+        """An unknown email beside a valid user: the user is paged (named) and the email noted,
+        each loop; text lines and notes say loop 1 and 2, the JSON keeps 0-based loops."""
         for name in ("severities.yaml", "schedules.yaml"):
             (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
         (tmp_path / "solo.yaml").write_text(
@@ -228,7 +228,7 @@ class TestSimulateReadsAsSlackDoes:
         text = tocsin(*args)
         assert text.returncode == 0, text.stderr
         lines = text.stdout.splitlines()
-        pages = [line for line in lines if " page U0ALICE01" in line]
+        pages = [line for line in lines if " page @alice " in line]  # named, as in Slack
         assert [p.split("via")[0].split()[-2:] for p in pages] == [["loop", "1"], ["loop", "2"]]
         skipped = "user:nobody@example.com resolved to nobody; its other targets are paged"
         assert any(f"note: step 1 (loop 1): {skipped}" in line for line in lines)
