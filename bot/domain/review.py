@@ -336,6 +336,8 @@ def as_json(data: ReviewInput) -> dict[str, Any]:
             for e in data.timeline
         ],
         "timeline_dropped": data.dropped,
+        "names": dict(data.names),  # the ids above (user, actor, owner) as people read them
+        "channels": dict(data.channels),
         "actions": [
             {**a.to_dict(), "text": REDACTED if data.redact else a.text} for a in data.actions
         ],

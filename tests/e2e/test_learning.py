@@ -158,6 +158,7 @@ class TestReview:
         assert not re.findall(r"[@#][UC]0[A-Z0-9]{6,}", md), md
         doc = _tocsin(stack, "export", incident_id, "--format", "json")
         assert '"reached_last_step": false' in doc
+        assert '"U0ERIN001": "erin"' in doc
         assert '"to_acknowledge":' in doc
 
 
