@@ -254,7 +254,11 @@ class Reviews:
                 due = datetime.fromtimestamp(state.due_at, UTC)
                 text = lb.review_due_text(incident, due, str(self.config.review_due_within))
                 blocks = lb.review_blocks(text, incident_id)
-                client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                try:
+                    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                except SlackApiError as exc:  # deleted by hand: the draft still goes up
+                    if exc.response.get("error") != "message_not_found":
+                        raise
             earlier = self.store.markers.get(current)
             sent = client.files_upload_v2(
                 channel=channel,
