@@ -10,7 +10,11 @@ RUN pip install . && useradd --system --uid 10001 tocsin
 
 COPY escalation_policies ./escalation_policies
 COPY runbooks ./runbooks
-RUN tocsin check escalation_policies
+RUN tocsin check escalation_policies && mkdir /config
+# Config comes from a volume mounted at /config (docker run -v ./escalation_policies:/config),
+# reloaded when its files change; while /config holds no YAML file the examples baked in above
+# are used.
+ENV TOCSIN_CONFIG_DIR=/config TOCSIN_CONFIG_FALLBACK=/app/escalation_policies
 
 USER tocsin
 EXPOSE 3000

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
+from bot.config.location import config_dir_in_use
 from bot.config.runbooks import load_runbooks
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
@@ -40,12 +41,16 @@ log = structlog.get_logger(__name__)
 
 
 class CatalogSource:
-    """The config directory, reloaded when a file changes; a bad edit keeps the last good one."""
+    """The config directory, reloaded when a file changes; a bad edit keeps the last good one.
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    The directory is chosen again on each call (`config_dir_in_use`): a volume mounted over
+    an empty TOCSIN_CONFIG_DIR takes over from the fallback baked into the image."""
+
+    def __init__(self, directory: Path, fallback: Path | None = None) -> None:
+        self.configured, self.fallback = directory, fallback
+        self.directory = config_dir_in_use(directory, fallback)
         self._stamp: tuple[tuple[str, float], ...] | None = None
-        self._catalog = load_catalog(directory)  # the first load must succeed
+        self._catalog = load_catalog(self.directory)  # the first load must succeed
         self._stamp = self._current_stamp()
         self.last_error: ConfigError | None = None
 
@@ -57,7 +62,12 @@ class CatalogSource:
         return tuple(sorted((e.path, e.stat().st_mtime) for e in files))
 
     def __call__(self) -> Catalog:
-        stamp = self._current_stamp()
+        if self.fallback is not None:  # only then can the directory change
+            self.directory = config_dir_in_use(self.configured, self.fallback)
+        try:
+            stamp = self._current_stamp()
+        except OSError:  # the directory went away: keep the last good config
+            return self._catalog
         if stamp != self._stamp:
             self._stamp = stamp
             try:
@@ -94,6 +104,16 @@ class RunbookSource:
         return self._index
 
 
+def build_directory(settings: Settings, slack: WebClient | None) -> Directory:
+    """Who is who: Slack when the bot talks to Slack, else `TOCSIN_DIRECTORY_FILE` (the
+    sandbox's workspace format), else nobody."""
+    if slack is not None:
+        return SlackDirectory(slack)
+    if settings.directory_file:
+        return StaticDirectory.from_file(settings.directory_file)
+    return StaticDirectory.empty()
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -127,22 +147,17 @@ class Runtime:
         rq_conn = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
         queue = make_queue(rq_conn, settings.queue)
         store = Store(conn)
-        catalog = CatalogSource(settings.config_dir)
+        catalog = CatalogSource(settings.config_dir, settings.config_fallback)
         slack = (  # paced through Redis, its failed calls and 429s counted for /metrics
             slack_client(settings, Pacer(conn), counts=conn) if settings.pager == "slack" else None
         )
         pager: Pager
-        directory: Directory
+        directory = build_directory(settings, slack)
         if slack is not None:
-            pager, directory = SlackPager(slack), SlackDirectory(slack)
+            pager = SlackPager(slack)
         else:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
-            directory = (
-                StaticDirectory.from_file(settings.directory_file)
-                if settings.directory_file
-                else StaticDirectory.empty()
-            )
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
         channels = (
@@ -176,5 +191,5 @@ class Runtime:
             Updates(engine),
             runbooks,
             channels,
-            build_learning(engine, window, catalog, slack),
+            build_learning(engine, window, catalog, directory),
         )

@@ -18,39 +18,69 @@ from bot.domain.durations import DurationError, parse_duration
 from bot.domain.words import count
 from bot.slack_api.directory import StaticDirectory
 
-DEFAULT_CONFIG = "escalation_policies"
+CONFIG_DEFAULT = (
+    "(default: the one the bot loads: TOCSIN_CONFIG_DIR, or TOCSIN_CONFIG_FALLBACK while that "
+    "holds no YAML file, else escalation_policies)"
+)
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Each argument's help, with its default when it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, [], argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tocsin", description="Incident escalation bot")
+    parser = argparse.ArgumentParser(
+        prog="tocsin", description="Incident escalation bot", formatter_class=_Help
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = sub.add_parser("check", help="validate escalation policies, schedules, severities")
-    check.add_argument("directory", nargs="?", default=DEFAULT_CONFIG)
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary, formatter_class=_Help)
 
-    sub.add_parser("schema", help="print the JSON Schema of the config files")
+    check = command("check", "validate escalation policies, schedules, severities")
+    check.add_argument("directory", nargs="?", help=f"the directory of YAML files {CONFIG_DEFAULT}")
 
-    sim = sub.add_parser("simulate", help="who is paged when, on a virtual clock")
-    sim.add_argument("policy", help="policy name")
-    sim.add_argument("--config-dir", default=DEFAULT_CONFIG)
+    command("schema", "print the JSON Schema of the config files (for editors)")
+
+    sim = command("simulate", "who is paged when, on a virtual clock")
+    sim.add_argument("policy", help="the policy's name (its `name:` key)")
+    sim.add_argument("--config-dir", help=f"the directory of YAML files {CONFIG_DEFAULT}")
     sim.add_argument("--start", required=True, help="ISO-8601 instant, e.g. 2026-03-01T10:00:00Z")
-    sim.add_argument("--event", action="append", default=[], help="OFFSET:ack|escalate|resolve")
-    sim.add_argument("--until", default="24h", help="how far to simulate (default 24h)")
-    sim.add_argument("--directory", help="workspace YAML with users and usergroups")
-    sim.add_argument("--json", action="store_true")
+    sim.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        help="OFFSET:ack|escalate|resolve, e.g. 10m:ack; repeat for several",
+    )
+    sim.add_argument("--until", default="24h", help="how far to simulate")
+    sim.add_argument(
+        "--directory",
+        help="workspace YAML with users and usergroups, to resolve emails and groups "
+        "(default: the sandbox's workspace)",
+    )
+    sim.add_argument("--json", action="store_true", help="print the stable JSON form")
 
-    worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
+    worker = command("worker", "run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
-    worker.add_argument("--name")
+    worker.add_argument("--name", help="the worker's name in RQ (default: host and pid)")
 
-    web = sub.add_parser("web", help="serve the Slack app over HTTP (gunicorn)")
-    web.add_argument("--bind", default="0.0.0.0:3000")
-    web.add_argument("--workers", type=int, default=2)
-    web.add_argument("--threads", type=int, default=8)
+    web = command("web", "serve the Slack app over HTTP (gunicorn)")
+    web.add_argument("--bind", default="0.0.0.0:3000", help="address and port to listen on")
+    web.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    web.add_argument("--threads", type=int, default=8, help="threads per worker process")
 
-    sub.add_parser("socket", help="connect the Slack app over Socket Mode")
+    command("socket", "connect the Slack app over Socket Mode (needs SLACK_APP_TOKEN)")
 
-    health = sub.add_parser("health", help="container health check of the web or the worker")
+    health = command(
+        "health",
+        "container health check of the web or the worker (by default, of the role the "
+        "container's main command runs)",
+    )
     role = health.add_mutually_exclusive_group()
     role.add_argument(
         "--web", dest="role", action="store_const", const="web", help="probe :3000/healthz"
@@ -63,9 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a worker on this host sent its heartbeat to Redis within 60 s",
     )
 
-    sandbox = sub.add_parser("sandbox", help="run the local Slack emulator")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--workspace", type=Path)
+    sandbox = command("sandbox", "run the local Slack emulator and its page")
+    sandbox.add_argument("--port", type=int, default=8765, help="port of the sandbox page")
+    sandbox.add_argument(
+        "--workspace", type=Path, help="workspace YAML (default: the bundled example workspace)"
+    )
     sandbox.add_argument(
         "--app-url",
         help="where the bot listens, e.g. http://127.0.0.1:3000/slack/events; requests to it "
@@ -78,19 +110,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--signing-secret", help=argparse.SUPPRESS)  # refused: argv is public
 
-    demo = sub.add_parser("demo", help="play a scripted incident on the local Slack sandbox")
+    demo = command("demo", "play a scripted incident on the local Slack sandbox")
     demo.add_argument("--no-serve", action="store_true", help="exit after the script")
     demo.add_argument("--port", type=int, default=8765, help="port of the sandbox page")
 
-    report = sub.add_parser("report", help="write an HTML report of incident metrics with charts")
-    report.add_argument("--since", default="90d", help="how far back (default 90d)")
-    report.add_argument("--out", type=Path, default=Path("report.html"))
-    report.add_argument("--synthetic", type=int, help="use a generated history of N incidents")
+    report = command("report", "write an HTML report of incident metrics with charts")
+    report.add_argument("--since", default="90d", help="how far back")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="file to write")
+    report.add_argument(
+        "--synthetic", type=int, help="use a generated history of N incidents (no Redis needed)"
+    )
     report.add_argument("--seed", type=int, default=7, help="seed of the synthetic history")
 
-    export = sub.add_parser("export", help="write an incident's post-incident review")
+    export = command("export", "write an incident's post-incident review (needs REDIS_URL)")
     export.add_argument("incident", help="incident id, e.g. 20260309-1")
-    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
     return parser
 
@@ -114,11 +148,12 @@ def _parse_start(text: str) -> datetime:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bot.incident.simulate import Event, simulate
 
-    catalog = load_catalog(args.config_dir)
+    config_dir = args.config_dir or Settings.from_env().config_in_use
+    catalog = load_catalog(config_dir)
     policy = catalog.policies.get(args.policy)
     if policy is None:
         known = ", ".join(sorted(catalog.policies)) or "none"
-        raise SettingsError(f"no policy {args.policy!r} in {args.config_dir} (known: {known})")
+        raise SettingsError(f"no policy {args.policy!r} in {config_dir} (known: {known})")
     try:
         until = parse_duration(args.until)
     except DurationError as exc:
@@ -140,7 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "check":
-            return run_check(args.directory, sys.stdout)
+            from bot.config.examples import sandbox_examples
+
+            directory = args.directory or Settings.from_env().config_in_use
+            return run_check(directory, sys.stdout, sandbox_examples(_default_workspace()))
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0
@@ -150,7 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli.report import run_export, run_report
 
             if args.command == "report":
-                return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
+                sample = _default_workspace() if args.synthetic is not None else None
+                return run_report(
+                    args.since, args.out, args.synthetic, args.seed, sys.stdout, None, sample
+                )
             return run_export(args.incident, args.format, args.out, sys.stdout)
         if args.command == "health":
             from bot.cli.health import run_health

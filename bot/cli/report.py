@@ -19,10 +19,13 @@ from bot.domain.durations import DurationError, parse_duration
 from bot.domain.metrics import Summary
 from bot.domain.milestones import Facts
 from bot.domain.words import count
-from bot.learning.report.html import figures, render
+from bot.learning.report.html import by_name, figures, render
 from bot.learning.report.synthetic import synthetic_facts
 from bot.learning.review import Drafts
 from bot.redaction import redact_text
+from bot.runtime import build_directory
+from bot.slack_api.client import slack_client
+from bot.slack_api.directory import Directory, StaticDirectory
 from bot.state.learning_store import LearningStore
 from bot.state.server import connect
 from bot.state.store import Store
@@ -38,9 +41,16 @@ def _store(settings: Settings) -> Store:
 
 def _catalog(settings: Settings) -> Catalog:
     try:
-        return load_catalog(settings.config_dir)
+        return load_catalog(settings.config_in_use)
     except ConfigError:
         return Catalog()
+
+
+def people(settings: Settings) -> Directory:
+    """Names for what the CLI writes: Slack's when SLACK_BOT_TOKEN is set, else the
+    TOCSIN_DIRECTORY_FILE's, else none (ids stand in)."""
+    talks = settings.pager == "slack" and settings.slack_bot_token
+    return build_directory(settings, slack_client(settings) if talks else None)
 
 
 def summary_lines(summary: Summary) -> list[str]:
@@ -69,7 +79,9 @@ def run_report(
     seed: int,
     stdout: TextIO,
     env: dict[str, str] | None = None,
+    sample_people: Path | None = None,
 ) -> int:
+    """Write the HTML report (`sample_people`: the directory a synthetic history names)."""
     env = dict(os.environ) if env is None else env
     try:
         window = parse_duration(since)
@@ -80,24 +92,31 @@ def run_report(
     start = until - window
     severities: Sequence[str] = DEFAULT_SEVERITIES
     facts: list[Facts]
+    directory: Directory
     if synthetic is not None:
         if synthetic < 1:
             raise SettingsError("--synthetic needs a positive number of incidents")
         facts = synthetic_facts(synthetic, until, max(1, window.days), seed)
         title = f"Incident metrics (synthetic history of {count(synthetic, 'incident')})"
+        directory = (
+            StaticDirectory.from_file(sample_people) if sample_people else StaticDirectory.empty()
+        )
     else:
         settings = Settings.from_env(env)
         store = LearningStore(_store(settings))
         facts = [f for _, f in store.history(start.timestamp(), until.timestamp() + 1)]
         severities = _catalog(settings).tier_names or DEFAULT_SEVERITIES
         title = "Incident metrics"
+        directory = people(settings)
     fig = figures(facts, start, until, severities, config.timezone)
-    out.write_text(render(fig, {}, title, until), encoding="utf-8")
+    names = {u: "@" + n for u, *_ in fig.load if (n := directory.user_name(u))}
+    fig = by_name(fig, names)
+    out.write_text(render(fig, names, title, until), encoding="utf-8")
     print(f"wrote {out}", file=stdout)
     for line in summary_lines(fig.summary):
         print(line, file=stdout)
     if fig.load:
-        busiest = ", ".join(f"{u} {p}" for u, p, _, _ in fig.load[:3])
+        busiest = ", ".join(f"{names.get(u, u)} {p}" for u, p, _, _ in fig.load[:3])
         print(f"most paged: {busiest}", file=stdout)
     reached = sum(r for _, _, r in fig.last_step)
     print(f"escalations that reached the last step: {reached}", file=stdout)
@@ -114,7 +133,11 @@ def run_export(
         where = redact_text(settings.redis_url or "")
         raise SettingsError(f"no incident {incident_id!r} in {where}")
     drafts = Drafts(
-        store, LearningStore(store), LearningConfig.from_env(env), lambda: _catalog(settings)
+        store,
+        LearningStore(store),
+        LearningConfig.from_env(env),
+        lambda: _catalog(settings),
+        people(settings),
     )
     text = (
         drafts.markdown(incident_id)

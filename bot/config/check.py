@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TextIO
 
+from bot.config.examples import example_warnings
 from bot.config.loader import build_catalog, check_directory, display_path
 from bot.config.problems import Problem
 from bot.config.walkarounds import rights_warnings
 from bot.domain.words import count
 
 
-def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
+def run_check(
+    directory: str | os.PathLike[str],
+    out: TextIO,
+    examples: Mapping[str, tuple[str, str]] | None = None,
+) -> int:
     """Print one `path:line: message` line per problem and return 1, or an OK line and 0.
 
-    Warnings (`path:line: warning: …`, rights that walk around others) come first and
-    never change the result."""
+    Warnings (`path:line: warning: …`: rights that walk around others, ids still those of
+    the sandbox's `examples`) come first and never change the result."""
     try:
         checked, problems = check_directory(directory)
-        for warning in rights_warnings(checked):
+        warnings = rights_warnings(checked) + example_warnings(directory, examples or {})
+        for warning in sorted(warnings):
             print(warning, file=out)
         if not problems:
             catalog = build_catalog(checked)

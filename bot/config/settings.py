@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from bot.config.location import config_dir_in_use
 from bot.redaction import redact_text
 
 
@@ -18,6 +19,7 @@ class SettingsError(ValueError):
 class Settings:
     redis_url: str | None = None
     config_dir: Path = Path("escalation_policies")
+    config_fallback: Path | None = None  # used while config_dir holds no YAML file
     queue: str = "tocsin"
     pager: str = "slack"  # slack | recording
     slack_api_url: str | None = None  # base_url of the Web API; None means Slack itself
@@ -34,6 +36,11 @@ class Settings:
     writes_per_minute: float = 30.0  # commands that write to an incident, per person and incident
     writes_burst: int = 20  # how many of them may come at once
     retention_days: float = 30.0  # a closed incident's operational keys go after this
+
+    @property
+    def config_in_use(self) -> Path:
+        """The config directory to load now (config_dir, or the fallback while it is empty)."""
+        return config_dir_in_use(self.config_dir, self.config_fallback)
 
     @property
     def retention_s(self) -> float:
@@ -64,9 +71,11 @@ class Settings:
         if pager not in ("slack", "recording"):
             raise SettingsError(f"TOCSIN_PAGER={pager!r}: use 'slack' or 'recording'")
         directory = env.get("TOCSIN_DIRECTORY_FILE")
+        fallback = env.get("TOCSIN_CONFIG_FALLBACK")
         return cls(
             redis_url=env.get("REDIS_URL") or None,
-            config_dir=Path(env.get("TOCSIN_CONFIG_DIR", "escalation_policies")),
+            config_dir=Path(env.get("TOCSIN_CONFIG_DIR") or "escalation_policies"),
+            config_fallback=Path(fallback) if fallback else None,
             queue=env.get("TOCSIN_QUEUE", "tocsin"),
             pager=pager,
             slack_api_url=env.get("SLACK_API_URL") or None,

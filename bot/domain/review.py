@@ -10,7 +10,7 @@ Pure: no Redis, Slack, environment or clock.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ REDACTED = "[redacted: private incident]"
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _DATE = re.compile(r"<!date\^\d+\^[^|]*\|([^>]*)>")
+_BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")  # Slack's *bold*
 # Entries whose text ends in what somebody typed, after the first ": " (a note, a reason, a
 # page's message, an action item): under `redact` only the part before it stays.
 _FREE_TEXT = (
@@ -49,12 +50,24 @@ class ReviewInput:
     facts: Facts
     timeline: Sequence[Entry]
     actions: Sequence[ActionItem] = ()
-    names: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
+    names: Mapping[str, str] = field(default_factory=dict)  # user id -> handle
+    channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
     tz: str = "UTC"
     redact: bool = False
     severity_label: str = ""
     generated_at: datetime | None = None
     dropped: int = 0  # the timeline's oldest entries dropped by its cap
+
+
+def mentioned(incident: Incident, texts: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The user ids and channel ids a review of `incident` names, from its record and the
+    mentions (`<@U…>`, `<#C…>`) in `texts`: what to look up once before drafting."""
+    users = set(incident.paged) | incident.roles.holders() | {incident.declared_by}
+    channels: set[str] = set()
+    for text in texts:
+        users.update(m.group(1) for m in _USER.finditer(text))
+        channels.update(m.group(1) for m in _CHANNEL.finditer(text) if not m.group(2))
+    return users - {BOT, ""}, channels
 
 
 class _Writer:
@@ -77,10 +90,14 @@ class _Writer:
         return f"{name} ({', '.join(held)})" if with_role and held else name
 
     def plain(self, text: str) -> str:
-        """Slack mrkdwn as Markdown: mentions become @names; escapes are undone."""
+        """Slack mrkdwn as Markdown: mentions become @names and #channels, *bold* **bold**;
+        escapes are undone."""
         text = _USER.sub(lambda m: self.who(m.group(1), with_role=False), text)
-        text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+        text = _CHANNEL.sub(
+            lambda m: "#" + (m.group(2) or self.d.channels.get(m.group(1), m.group(1))), text
+        )
         text = _DATE.sub(lambda m: m.group(1), text)
+        text = _BOLD.sub(r"**\1**", text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
     def free(self, text: str) -> str:
@@ -279,10 +296,9 @@ def draft(data: ReviewInput) -> str:
         _went(w),
         _actions(w),
     ]
-    footer = []
     if data.generated_at:
-        footer = ["", f"_Generated {w.at(data.generated_at)}._"]
-    return "\n\n".join("\n".join(s) for s in sections) + "\n".join(footer) + "\n"
+        sections.append([f"_Generated {w.at(data.generated_at)}._"])
+    return "\n\n".join("\n".join(s) for s in sections) + "\n"
 
 
 def as_json(data: ReviewInput) -> dict[str, Any]:
@@ -320,6 +336,8 @@ def as_json(data: ReviewInput) -> dict[str, Any]:
             for e in data.timeline
         ],
         "timeline_dropped": data.dropped,
+        "names": dict(data.names),  # the ids above (user, actor, owner) as people read them
+        "channels": dict(data.channels),
         "actions": [
             {**a.to_dict(), "text": REDACTED if data.redact else a.text} for a in data.actions
         ],

@@ -93,8 +93,9 @@ def simulate(
                     "via": page.via,
                 }
             )
+            who = f"@{name}" if (name := directory.user_name(page.user)) else page.user
             result.lines.append(
-                f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  page {page.user:<12} "
+                f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  page {who:<12} "
                 f"step {page.step + 1} loop {page.loop + 1}  via {page.via}"
             )
 

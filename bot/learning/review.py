@@ -11,11 +11,12 @@ reconciler from the `reviews:pending` index.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from redis.client import Pipeline
+from slack_sdk.errors import SlackApiError
 
 from bot import clock
 from bot.config.learning import LearningConfig
@@ -24,19 +25,20 @@ from bot.domain.catalog import Catalog
 from bot.domain.incident import Action, Incident, Status
 from bot.domain.milestones import MilestoneError, check_correction, facts, parse_when
 from bot.domain.outcomes import JobOutcome
-from bot.domain.review import ReviewInput, as_json, draft
+from bot.domain.review import ReviewInput, as_json, draft, mentioned
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine
 from bot.incident.escalation import Escalation
 from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import learning as lb
+from bot.slack_api.directory import Directory
 from bot.state import keys
 from bot.state.learning_store import LearningStore, ReviewState
 from bot.state.store import Store
 from bot.state.timers import Timers
 
 log = structlog.get_logger(__name__)
-NameLookup = Callable[[str], str | None]
+KEEP_S = 90 * 86400  # how long the draft's markers outlive its upload
 
 
 class Drafts:
@@ -48,10 +50,10 @@ class Drafts:
         learning: LearningStore,
         config: LearningConfig,
         catalog: Callable[[], Catalog],
-        names: NameLookup | None = None,
+        directory: Directory,
     ) -> None:
         self.store, self.learning, self.config = store, learning, config
-        self.catalog, self.names = catalog, names
+        self.catalog, self.directory = catalog, directory
 
     def material(self, incident_id: str) -> ReviewInput:
         incident = self.store.get(incident_id)
@@ -62,25 +64,28 @@ class Drafts:
             label = self.catalog().tier(incident.severity).label
         except KeyError:
             label = ""
-        people = {e.actor for e, _ in rows if e.actor != BOT} | set(incident.paged)
-        names: dict[str, str] = {}
-        if self.names is not None:
-            for user in sorted(people | incident.roles.holders()):
-                name = self.names(user)
-                if name:
-                    names[user] = name
+        actions = self.learning.actions(incident_id)
+        texts = [incident.title, incident.description or ""] + [e.text for e, _ in rows]
+        users, channels = mentioned(incident, texts)
+        users |= {e.actor for e, _ in rows} | {a.owner for a in actions if a.owner}
         return ReviewInput(
             incident=incident,
             facts=known,
             timeline=[e for e, _ in rows],
             dropped=self.store.timeline_dropped(incident_id),
-            actions=self.learning.actions(incident_id),
-            names=names,
+            actions=actions,
+            names=self._names(users - {BOT}, self.directory.user_name),
+            channels=self._names(channels, self.directory.channel_name),
             tz=self.config.timezone,
             redact=incident.private and self.config.redact_private,
             severity_label=label,
             generated_at=clock.now(),
         )
+
+    @staticmethod
+    def _names(ids: set[str], lookup: Callable[[str], str | None]) -> dict[str, str]:
+        """Each id's name, where the directory knows it (one look-up per id and draft)."""
+        return {i: name for i in sorted(ids) if (name := lookup(i))}
 
     def markdown(self, incident_id: str) -> str:
         return draft(self.material(incident_id))
@@ -118,10 +123,11 @@ class ReviewWindow:
             self.learning.put_review(incident.id, state, pipe)
             text = f"post-incident review due {due:%Y-%m-%d %H:%M} UTC ({window})"
             self.store.record(incident.id, Entry(now, Kind.REVIEW_DUE, BOT, text), pipe)
-            shout = lb.review_due_text(incident, due, str(window))
-            item = say(shout, now, key=f"review:due:{state.token}")
-            item.blocks = lb.review_blocks(shout, incident.id)
-            self.store.add_outbox(incident.id, [item], pipe)
+            if due_message(self.store, incident.id) is None:  # else the draft job updates it
+                shout = lb.review_due_text(incident, due, str(window))
+                item = say(shout, now, key=f"review:due:{state.token}")
+                item.blocks = lb.review_blocks(shout, incident.id)
+                self.store.add_outbox(incident.id, [item], pipe)
             return state
 
         state = self.store.transact([key], change)
@@ -230,23 +236,55 @@ class Reviews:
         return self.engine.command(incident_id, user, spec)
 
     def post_draft(self, incident_id: str, token: int, client: Any) -> str:
-        """Upload the draft as a Markdown file to the incident channel (once per token)."""
+        """Upload the draft as a Markdown file to the incident channel (once per token).
+
+        One review per incident: after a reopen and a second resolve, the due message posted
+        the first time is updated with the new due time (and its button), and the new draft
+        replaces the earlier one (uploaded, then the earlier file deleted)."""
         incident = self.store.get(incident_id)
         if incident.channel_id is None:
             raise RuntimeError(f"incident {incident_id} has no channel yet")  # RQ retries
         channel = incident.channel_id
+        current = keys.review_draft(incident_id)
 
         def upload() -> None:
-            client.files_upload_v2(
+            state = self.learning.review(incident_id)
+            ts = due_message(self.store, incident_id)
+            if state is not None and token > 1 and ts is not None:
+                due = datetime.fromtimestamp(state.due_at, UTC)
+                text = lb.review_due_text(incident, due, str(self.config.review_due_within))
+                blocks = lb.review_blocks(text, incident_id)
+                try:
+                    client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+                except SlackApiError as exc:  # deleted by hand: the draft still goes up
+                    if exc.response.get("error") != "message_not_found":
+                        raise
+            earlier = self.store.markers.get(current)
+            sent = client.files_upload_v2(
                 channel=channel,
                 content=self.drafts.markdown(incident_id),
                 filename=f"review-{incident_id}.md",
                 title=f"Post-incident review draft · {incident_id}",
                 initial_comment=lb.draft_comment(incident),
             )
+            self.store.markers.put(current, str(sent["file"]["id"]), KEEP_S)
+            if earlier:
+                try:
+                    client.files_delete(file=earlier)
+                except SlackApiError as exc:  # already gone (deleted by hand): nothing to do
+                    if exc.response.get("error") != "file_not_found":
+                        raise
 
         marker = keys.review_posted(incident_id, token)
         posted = self.store.markers.once(
-            marker, upload, hold_s=600, keep_s=90 * 86400, holding="posting", done="posted"
+            marker, upload, hold_s=600, keep_s=KEEP_S, holding="posting", done="posted"
         )
         return "posted" if posted else "already_posted"
+
+
+def due_message(store: Store, incident_id: str) -> str | None:
+    """The ts of the review-due message already in the incident channel, if one was sent."""
+    for item in store.outbox(incident_id):
+        if item.key.startswith("review:due:") and item.ref:
+            return str(item.ref).rpartition("/")[2]
+    return None

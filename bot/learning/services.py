@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import structlog
 from rq import Queue
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import clock
 from bot.config.learning import LearningConfig
@@ -25,31 +23,12 @@ from bot.incident.commands import Engine
 from bot.incident.escalation import Escalation
 from bot.learning.actions import ActionItems
 from bot.learning.review import Drafts, Reviews, ReviewWindow
+from bot.slack_api.directory import Directory
 from bot.state.learning_store import LearningStore
 from bot.state.store import Store
 from bot.state.timers import Timers, action_job_id, review_job_id
 
 log = structlog.get_logger(__name__)
-
-
-class NameCache:
-    """People's Slack names for reviews (cached; None when Slack is not reachable)."""
-
-    def __init__(self, slack: WebClient | None) -> None:
-        self.slack = slack
-        self._names: dict[str, str | None] = {}
-
-    def __call__(self, user: str) -> str | None:
-        if user not in self._names:
-            name = None
-            if self.slack is not None:
-                try:
-                    profile = self.slack.users_info(user=user)["user"]
-                    name = profile.get("name") or profile.get("real_name")
-                except (SlackApiError, OSError, KeyError, TypeError):
-                    name = None
-            self._names[user] = name
-        return self._names[user]
 
 
 @dataclass
@@ -75,11 +54,11 @@ def review_window(
 
 
 def build_learning(
-    engine: Engine, window: ReviewWindow, catalog: Callable[[], Catalog], slack: WebClient | None
+    engine: Engine, window: ReviewWindow, catalog: Callable[[], Catalog], directory: Directory
 ) -> Learning:
     """The learning services of one process, sharing the window's stores, config and timers."""
     incidents, store, config, timers = window.store, window.learning, window.config, window.timers
-    drafts = Drafts(incidents, store, config, catalog, NameCache(slack))
+    drafts = Drafts(incidents, store, config, catalog, directory)
     reviews = Reviews(engine, store, config, timers, drafts)
     actions = ActionItems(engine, store, config, timers)
     return Learning(incidents, config, store, timers, window, drafts, reviews, actions)

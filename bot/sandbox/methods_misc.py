@@ -145,6 +145,28 @@ def reactions_add(store: Store, ctx: Ctx) -> JsonDict:
     return {"ok": True}
 
 
+def files_delete(store: Store, ctx: Ctx) -> JsonDict:
+    """Delete a file its uploader shared: as in Slack, the message that shared it goes too
+    (one with replies stays, saying so)."""
+    record = store.files.get(ctx.args.text("file", missing="file_not_found"))
+    if record is None:
+        raise SlackError("file_not_found")
+    if record.user != ctx.actor:
+        raise SlackError("cant_delete_file")
+    del store.files[record.id]
+    for message in list(store.messages.values()):
+        if record.id not in message.files:
+            continue
+        message.files.remove(record.id)
+        if message.files:
+            continue
+        if message.replies:
+            message.text = "This file was deleted."
+        else:
+            store.remove_message(message)
+    return {"ok": True}
+
+
 def get_upload_url(store: Store, ctx: Ctx) -> JsonDict:
     name = ctx.args.text("filename", missing="invalid_arguments")
     length = ctx.args.number("length", -1)
@@ -215,6 +237,7 @@ METHODS: dict[str, Method] = {
     "pins.add": pins_add,
     "bookmarks.add": bookmarks_add,
     "reactions.add": reactions_add,
+    "files.delete": files_delete,
     "files.getUploadURLExternal": get_upload_url,
     "files.completeUploadExternal": complete_upload,
 }

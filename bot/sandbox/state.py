@@ -233,6 +233,14 @@ class Store:
         self.dms[key] = channel.id
         return channel
 
+    def remove_message(self, message: Message) -> None:
+        """Take a message out of its channel (and out of its thread's replies)."""
+        del self.messages[(message.channel, message.ts)]
+        self.order[message.channel].remove(message.ts)
+        parent = self.messages.get((message.channel, message.thread_ts or ""))
+        if parent is not None and message.ts in parent.replies:
+            parent.replies.remove(message.ts)
+
     def add_message(self, message: Message) -> Message:
         self.messages[(message.channel, message.ts)] = message
         self.order.setdefault(message.channel, []).append(message.ts)

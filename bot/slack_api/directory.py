@@ -1,4 +1,6 @@
-"""Who is who: usergroup members and users by email, from Slack or from a static file."""
+"""Who is who: usergroup members, users by email, and the names of people and channels, from
+Slack or from a static file. Every output a person reads outside Slack (an uploaded review,
+`tocsin export`, `tocsin report`) names people and channels through here."""
 
 from __future__ import annotations
 
@@ -23,6 +25,14 @@ class Directory(Protocol):
 
     def groups_of(self, user_id: str) -> frozenset[str]: ...
 
+    def user_name(self, user_id: str) -> str | None:
+        """The person's handle (`frank`, shown as @frank), or None when it cannot be told."""
+        ...
+
+    def channel_name(self, channel_id: str) -> str | None:
+        """The channel's name (`incidents`, shown as #incidents), or None."""
+        ...
+
 
 def user_problem(user: dict[str, Any] | None) -> str | None:
     """Why a user record (Slack's `users.info` shape) cannot be paged, or None."""
@@ -35,6 +45,17 @@ def user_problem(user: dict[str, Any] | None) -> str | None:
     return None
 
 
+def handle(user: dict[str, Any] | None) -> str | None:
+    """A user record's handle: its `name`, else its display or real name."""
+    if not user:
+        return None
+    profile = user.get("profile") or {}
+    for name in (user.get("name"), profile.get("display_name"), user.get("real_name")):
+        if name:
+            return str(name)
+    return None
+
+
 class StaticDirectory:
     """Users and usergroups from a workspace YAML file (the sandbox's format)."""
 
@@ -43,10 +64,12 @@ class StaticDirectory:
         groups: dict[str, list[str]],
         emails: dict[str, str],
         users: dict[str, dict[str, Any]] | None = None,
+        channels: dict[str, str] | None = None,
     ) -> None:
         self.groups = groups
         self.emails = {k.lower(): v for k, v in emails.items()}
         self.users = users  # id -> the file's entry; None: the file lists no users
+        self.channels = channels or {}  # id -> name
 
     @classmethod
     def from_file(cls, path: Path) -> StaticDirectory:
@@ -54,7 +77,8 @@ class StaticDirectory:
         groups = {g["id"]: list(g.get("users", [])) for g in data.get("usergroups", [])}
         emails = {u["email"]: u["id"] for u in data.get("users", []) if u.get("email")}
         users = {u["id"]: u for u in data.get("users", [])} or None
-        return cls(groups, emails, users)
+        channels = {c["id"]: c["name"] for c in data.get("channels", []) if c.get("name")}
+        return cls(groups, emails, users, channels)
 
     @classmethod
     def empty(cls) -> StaticDirectory:
@@ -73,6 +97,12 @@ class StaticDirectory:
 
     def groups_of(self, user_id: str) -> frozenset[str]:
         return frozenset(g for g, users in self.groups.items() if user_id in users)
+
+    def user_name(self, user_id: str) -> str | None:
+        return handle((self.users or {}).get(user_id))
+
+    def channel_name(self, channel_id: str) -> str | None:
+        return self.channels.get(channel_id)
 
 
 class SlackDirectory:
@@ -103,7 +133,9 @@ class SlackDirectory:
         result: list[str] = self._cached(f"group:{group_id}", load)
         return result
 
-    def cannot_page(self, user_id: str) -> str | None:
+    def _user(self, user_id: str) -> dict[str, Any] | None:
+        """`users.info`, cached; None for no such user. Raises while Slack is away."""
+
         def load() -> dict[str, Any] | None:
             try:
                 return dict(self.client.users_info(user=user_id)["user"])
@@ -112,11 +144,36 @@ class SlackDirectory:
                     return None
                 raise
 
+        user: dict[str, Any] | None = self._cached(f"user:{user_id}", load)
+        return user
+
+    def cannot_page(self, user_id: str) -> str | None:
         try:
-            user: dict[str, Any] | None = self._cached(f"user:{user_id}", load)
+            user = self._user(user_id)
         except (SlackApiError, OSError):  # Slack away: let the page try; delivery will tell
             return None
         return user_problem(user)
+
+    def user_name(self, user_id: str) -> str | None:
+        try:
+            return handle(self._user(user_id))
+        except (SlackApiError, OSError):  # Slack away: the id stands in for the name
+            return None
+
+    def channel_name(self, channel_id: str) -> str | None:
+        def load() -> str | None:
+            try:
+                return str(self.client.conversations_info(channel=channel_id)["channel"]["name"])
+            except SlackApiError as exc:
+                if exc.response.get("error") == "channel_not_found":
+                    return None
+                raise
+
+        try:
+            name: str | None = self._cached(f"channel:{channel_id}", load)
+        except (SlackApiError, OSError, KeyError):  # Slack away: the id stands in
+            return None
+        return name
 
     def user_by_email(self, email: str) -> str | None:
         def load() -> str | None:

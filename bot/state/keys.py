@@ -47,6 +47,12 @@ def review_posted(incident_id: str, token: int) -> str:
     return f"{incident(incident_id)}:review:posted:{token}"
 
 
+def review_draft(incident_id: str) -> str:
+    """The Slack file id of the review draft now in the incident channel (one per incident:
+    a later round replaces it)."""
+    return f"{incident(incident_id)}:review:draft"
+
+
 def action_reminded(ref: str) -> str:
     """Set once the owner of action item `ref` is reminded (bot.learning.actions)."""
     return f"{PREFIX}:actions:reminded:{ref}"

@@ -9,7 +9,8 @@ it deletes, in one transaction under WATCH of the incident (a racing reopen wins
 - its outbox: every page and announcement it owed, delivered long ago;
 - the markers its channel and deliveries left: the header post attempt, the runbook
   bookmark, the cached topic (bot.incident.channel), the start of a Slack outage
-  (bot.incident.delivery), the review draft uploads (bot.learning.review);
+  (bot.incident.delivery), the review draft uploads and the id of the draft file a later
+  round would replace (bot.learning.review);
 - its place among the pending reviews: reminders of a review never held stop.
 
 Delivery claims, Slack-retry de-duplication keys and write rate-limit keys expire on their
@@ -64,6 +65,7 @@ def _expire(store: Store, incident_id: str, cutoff: float) -> bool:
                 keys.slack_gap(incident_id),
                 *(keys.channel_marker(incident_id, m) for m in keys.CHANNEL_MARKERS),
                 *(keys.review_posted(incident_id, t) for t in posted),
+                keys.review_draft(incident_id),
             )
             pipe.zrem(PENDING_REVIEWS, incident_id)
         else:  # gone, or reopened: nothing to delete, only the index entry

@@ -4,6 +4,7 @@ App Home, and `tocsin export`."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import urllib.request
@@ -117,8 +118,33 @@ class TestReview:
         assert "review_done" in timeline
         assert "action_added" in timeline
 
+    def test_resolve_reopen_resolve_keeps_one_review_updated_in_place(self, stack: Stack) -> None:
+        """A second resolve updates the first due message (one Mark review done button) and
+        replaces the draft file: one review per incident."""
+        cid = resolved_incident(stack)
+        due = wait_for(lambda: messages(stack, cid, "post-incident review of"))[0]
+        first = wait_for(lambda: [m for m in stack.emulator.transcript(cid) if m.get("files")])
+        driver = stack.driver()
+        assert "reopened" in driver.slash(ERIN, "reopen", channel_id=cid).text
+        assert "resolved by" in driver.slash(ERIN, "resolve again", channel_id=cid).text
+
+        def replaced() -> list[dict[str, Any]]:
+            shared = [m for m in stack.emulator.transcript(cid) if m.get("files")]
+            return shared if len(shared) == 1 and shared != first else []
+
+        shared = wait_for(replaced)  # the new draft uploaded, the first one deleted
+        record = stack.emulator.store.files[shared[0]["files"][0]["id"]]
+        assert "resolved by @erin: again" in (record.content or b"").decode()
+        notices = [
+            m for m in messages(stack, cid, ":notebook:") if "review_done" in str(m["blocks"])
+        ]
+        assert [m["ts"] for m in notices] == [due["ts"]], notices  # reminders are apart
+        # updated with the second round's due time
+        wait_for(lambda: stack.emulator.store.message(cid, due["ts"]).text != due["text"])
+
     def test_export_writes_the_review_as_markdown_and_json(self, stack: Stack) -> None:
-        """`tocsin export ID --format md|json` prints the same review."""
+        """`tocsin export ID --format md|json` prints the same review, naming people and
+        channels as a person reads them (@erin, #inc-…), not by their Slack ids."""
         cid = resolved_incident(stack)
         assert cid
         ids = [k.split(":")[2] for k in _keys(stack, "tocsin:inc:*:review")]
@@ -126,8 +152,13 @@ class TestReview:
         incident_id = ids[0]
         md = _tocsin(stack, "export", incident_id)
         assert md.startswith(f"# Post-incident review: {incident_id}")
+        assert "@erin" in md
+        assert "@alice" in md
+        assert f"#{stack.emulator.store.channel(cid).name}" in md
+        assert not re.findall(r"[@#][UC]0[A-Z0-9]{6,}", md), md
         doc = _tocsin(stack, "export", incident_id, "--format", "json")
         assert '"reached_last_step": false' in doc
+        assert '"U0ERIN001": "erin"' in doc
         assert '"to_acknowledge":' in doc
 
 

@@ -53,6 +53,11 @@ def test_a_three_minute_incident_is_charted_in_minutes(
     )
     assert result.returncode == 0, result.stderr
     html = out.read_text()
+    # People by name, as in the review (the directory file names U0ERIN001 erin).
+    assert "@erin" in chart(html, "chart-load")
+    assert "U0ERIN001" not in html
+    assert "most paged: @" in result.stdout
+    assert "U0" not in result.stdout
     mttr = chart(html, "chart-mttr")
     assert axis(mttr) == ["0", "1", "2", "3", "4"]
     assert ">minutes</text>" in mttr

@@ -25,6 +25,7 @@ REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "slack-reference"
 DOCUMENTED = {
     "conversations.open": {"ok": True, "channel": {"id": ""}},
     "apps.connections.open": {"ok": True, "url": ""},
+    "files.delete": {"ok": True},
 }
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "Incident"}},
@@ -317,6 +318,12 @@ SCENARIOS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
         ("ok", "upload_url", "file_id"),
     ),
     "files.completeUploadExternal": (_complete, ("ok", "files.0.id", "files.0.title")),
+    "files.delete": (
+        lambda e, c: c.files_delete(
+            file=c.files_upload_v2(content="x", filename="x.txt")["file"]["id"]
+        ),
+        ("ok",),
+    ),
     "apps.connections.open": (_socket, ("ok", "url")),
 }
 

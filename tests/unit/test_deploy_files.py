@@ -70,3 +70,33 @@ class TestSelfContained:
         samples = ROOT / "tests" / "fixtures" / "slack-reference"
         assert "MIT License" in (samples / "LICENSE").read_text()
         assert len(list((samples / "api").glob("*.json"))) >= 30
+
+
+# Keys of the WSGI request environ (bot/web.py), not environment variables.
+WSGI = frozenset({"CONTENT_LENGTH", "HTTP_AUTHORIZATION", "PATH_INFO", "REQUEST_METHOD"})
+
+
+class TestReadme:
+    def variables_read(self) -> set[str]:
+        """Every environment variable the code names: TOCSIN_*, SLACK_*, REDIS_* literals,
+        and whatever is read with os.environ / os.getenv / env.get by name."""
+        named = re.compile(r"[\"']((?:TOCSIN|SLACK|REDIS)_[A-Z0-9_]+)[\"']")
+        read = re.compile(r"(?:environ|getenv|env)(?:\.get)?[\[(]\s*[\"']([A-Z][A-Z0-9_]+)[\"']")
+        found: set[str] = set()
+        for path in (ROOT / "bot").rglob("*.py"):
+            text = path.read_text()
+            found |= set(named.findall(text)) | set(read.findall(text))
+        return found - WSGI
+
+    def test_every_environment_variable_the_code_reads_is_documented_with_a_default(
+        self,
+    ) -> None:
+        """The README's Environment table has a row, with a default, for each variable."""
+        readme = (ROOT / "README.md").read_text()
+        section = readme.split("## Environment", 1)[1].split("\n## ", 1)[0]
+        rows = re.findall(r"^\| `([A-Z0-9_]+)` \|[^|\n]+\| ([^|\n]+) \|$", section, re.M)
+        documented = {name: default.strip() for name, default in rows}
+        read = self.variables_read()
+        assert {"TOCSIN_QUEUE", "TOCSIN_SCHEDULER_POLL_S", "REDIS_URL"} <= read  # the scan works
+        assert sorted(read - documented.keys()) == []
+        assert all(documented[name] for name in read)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -162,6 +163,27 @@ def overnight(private: bool = False) -> ReviewInput:
 
 
 class TestReviewDraft:
+    def test_markdown_is_markdown_not_slack_mrkdwn(self) -> None:
+        """Slack's *bold* becomes **bold**, a channel mention its #name, and the footer is a
+        paragraph of its own (a blank line before it)."""
+        base = overnight()
+        t = base.incident.declared_at + timedelta(minutes=30)
+        extra = [
+            Entry(t, Kind.ACTION_ADDED, "U0ERIN001", "action item *A1* added by <@U0ERIN001>"),
+            Entry(t, Kind.NOTE, "tocsin", "opened <#C0SB00000D>"),
+        ]
+        data = replace(
+            base,
+            timeline=[*base.timeline, *extra],
+            channels={"C0SB00000D": "inc-20260309-1-checkout"},
+            generated_at=t,
+        )
+        md = draft(data)
+        assert "action item **A1** added by @erin" in md
+        assert "*A1*" not in md.replace("**A1**", "")
+        assert "opened #inc-20260309-1-checkout" in md
+        assert "\n\n_Generated 2026-03-10 00:20 UTC._\n" in md
+
     def test_sections_in_order_with_milestones_and_dated_timeline(self) -> None:
         """Every template section appears; the timeline states each date when it changes."""
         md = draft(overnight())

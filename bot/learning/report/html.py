@@ -8,7 +8,7 @@ step per policy; a table of the headline figures per severity.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 
@@ -18,8 +18,8 @@ from bot.domain.milestones import Facts
 from bot.learning.report.svg import line_chart, stacked_bars
 
 CSS = """
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1340px;color:#222;
-background:#fafafa}
+body{font-family:system-ui,sans-serif;margin:0 auto;padding:24px 24px;max-width:1340px;
+color:#222;background:#fafafa}
 h1{font-size:22px;margin:0 0 4px} .sub{color:#666;margin:0 0 18px}
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
 .card{background:#fff;border:1px solid #e3e3e3;border-radius:8px;padding:12px;overflow:hidden}
@@ -65,6 +65,13 @@ def figures(
     )
 
 
+def by_name(fig: ReportFigures, names: Mapping[str, str]) -> ReportFigures:
+    """The on-call load most paged first; ties in the order of the names people read (the
+    ids they stand for break ties between equal names), so a report reads the same each run."""
+    load = sorted(fig.load, key=lambda r: (-r[1], -r[2], names.get(r[0], r[0]), r[0]))
+    return replace(fig, load=load)
+
+
 UNITS = (("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0))
 
 
@@ -83,8 +90,9 @@ def _d(seconds: float | None) -> str:
 
 def _table(summary: Summary) -> str:
     head = (
-        "<tr><th>Severity</th><th>Incidents</th><th>Pages</th><th>MTTA</th><th>median</th>"
-        "<th>Time to contain</th><th>MTTR</th><th>median</th><th>p90</th></tr>"
+        "<tr><th>Severity</th><th>Incidents</th><th>Pages</th><th>MTTA (mean)</th>"
+        "<th>Median time to acknowledge</th><th>Mean time to contain</th><th>MTTR (mean)</th>"
+        "<th>Median time to resolve</th><th>90th percentile time to resolve</th></tr>"
     )
     rows = [
         f"<tr><td>{escape(r.severity.upper())}</td><td>{r.incidents}</td><td>{r.pages}</td>"
