@@ -28,6 +28,7 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.spec import (
+    Authorize,
     CommandSpec,
     Outcome,
     UserError,
@@ -141,30 +142,11 @@ class Engine:
         """Run `spec` for `user` atomically; a record-only command may start from `current`
         (the incident as just read)."""
         now = clock.now()
-        catalog = self.esc.catalog()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
-            """Why `user` may not `action` the incident as it is; counted, never recorded."""
-            try:
-                machine.check_transition(incident, action)
-            except TransitionRefused as refused:
-                return Outcome(False, incident, messages.refusal(refused))
-            if action is Action.REOPEN and self.expired(incident, now):
-                days = f"{(self.retention_s or 0) / 86400:g}"
-                return Outcome(False, incident, messages.reopen_expired(incident, days))
-            groups = self.esc.directory.groups_of(user)
-            if authorize is None:
-                rights = catalog.tier(incident.severity).rights
-                allowed, rule = machine.authorize(rights, action, incident, user, groups)
-            else:
-                allowed, rule = authorize(incident, groups)
-            if allowed:
-                return None
-            self.store.count("refused", conn, action=action.value, reason="rights")
-            log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
-            return Outcome(False, incident, f"You may not {action.value} this incident: {rule}.")
+            return self._refusal(incident, user, action, authorize, now, conn)
 
         def run(incident: Incident, pipe: Pipeline) -> Outcome:
             refused = refusal(incident, pipe)
@@ -206,6 +188,41 @@ class Engine:
             if spec.after:
                 spec.after(outcome.incident)
         return outcome
+
+    def refusal(self, incident: Incident, user: str, action: Action) -> str | None:
+        """Why `user` may not take `action` on the incident as it is now (None: they may), so a
+        modal leading to it is refused before it opens; the submission is checked again."""
+        refused = self._refusal(incident, user, action, None, clock.now(), None)
+        return None if refused is None else refused.message
+
+    def _refusal(
+        self,
+        incident: Incident,
+        user: str,
+        action: Action,
+        authorize: Authorize | None,
+        now: datetime,
+        conn: Pipeline | None,
+    ) -> Outcome | None:
+        """Why `user` may not `action` the incident as it is; counted, never recorded."""
+        try:
+            machine.check_transition(incident, action)
+        except TransitionRefused as refused:
+            return Outcome(False, incident, messages.refusal(refused))
+        if action is Action.REOPEN and self.expired(incident, now):
+            days = f"{(self.retention_s or 0) / 86400:g}"
+            return Outcome(False, incident, messages.reopen_expired(incident, days))
+        groups = self.esc.directory.groups_of(user)
+        if authorize is None:
+            rights = self.esc.catalog().tier(incident.severity).rights
+            allowed, rule = machine.authorize(rights, action, incident, user, groups)
+        else:
+            allowed, rule = authorize(incident, groups)
+        if allowed:
+            return None
+        self.store.count("refused", conn, action=action.value, reason="rights")
+        log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
+        return Outcome(False, incident, messages.not_allowed(action, rule))
 
     def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
         """A refusal when `user` writes to the incident faster than the limit allows."""

@@ -206,9 +206,8 @@ class Delivery:
         item.status, item.sent_at, item.ref = OutboxStatus.SENT, now.timestamp(), ref
         record: Row | None = None
         if item.kind is OutboxKind.PAGE:
-            text = (
-                f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
-            )
+            how = messages.page_how(item.key, item.step, item.loop, item.via)
+            text = f"paged <@{item.to}> ({how})"
             data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
             record = Entry(now, Kind.PAGED, BOT, text), data
         elif item.to != "@incident":  # in-channel posts are the record themselves

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.incident import Incident
-from bot.render.messages import escape, sev, slack_date
+from bot.render.messages import escape, service_words, sev, slack_date
 
 ACK, ESCALATE, UPDATE, RESOLVE = (
     "incident_ack",
@@ -38,7 +38,7 @@ def page_blocks(incident: Incident, text: str) -> list[dict[str, Any]]:
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"Service *{escape(incident.service)}* · declared by "
+                        text=f"Service *{service_words(incident.service)}* · declared by "
                         f"<@{incident.declared_by}> · status {incident.status.value}"
                     )
                 ]
@@ -85,7 +85,7 @@ def header_blocks(
         f"*Acknowledged*\n{acked}",
         f"*Paged next*\n{next_page or '—'}",
         f"*Next update due*\n{due}",
-        f"*Service*\n{escape(incident.service)}",
+        f"*Service*\n{service_words(incident.service)}",
     ]
     blocks: list[Block] = [
         HeaderBlock(text=f"{incident.severity.upper()} · {incident.title}"[:150]),

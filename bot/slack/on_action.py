@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import limits
-from bot.domain.incident import Incident
+from bot.domain.incident import Action, Incident
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
 from bot.incident.spec import Outcome, UserError
@@ -73,8 +73,8 @@ def register(app: App, rt: Runtime) -> None:
         incident = belongs.clicked_incident(rt.store, click, click.value, respond)
         if incident is None:
             return
-        if not incident.is_open:
-            _tell(respond, "The incident is resolved; reopen it to post updates.")
+        if refused := rt.engine.refusal(incident, click.user_id, Action.UPDATE):
+            _tell(respond, f":no_entry: {refused}")  # before the form, not after filling it
             return
         cadence = rt.catalog().tier(incident.severity).update_every_s
         sealed = seal.seal(views.UPDATE, incident.id, click.user_id)
@@ -88,8 +88,8 @@ def register(app: App, rt: Runtime) -> None:
         incident = belongs.clicked_incident(rt.store, click, click.value, respond)
         if incident is None:
             return
-        if not incident.is_open:
-            _tell(respond, "The incident is already resolved.")
+        if refused := rt.engine.refusal(incident, click.user_id, Action.RESOLVE):
+            _tell(respond, f":no_entry: {refused}")  # before the form, not after filling it
             return
         sealed = seal.seal(views.RESOLVE, incident.id, click.user_id)
         client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident, sealed))

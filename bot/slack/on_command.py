@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import clock
 from bot.domain.contacts import contact_matrix
-from bot.domain.incident import Incident
+from bot.domain.incident import Action, Incident
 from bot.domain.updates import StatusUpdate
 from bot.incident.spec import Outcome, UserError
 from bot.render import messages, views
@@ -106,6 +106,8 @@ class CommandHandler:
             return
         if isinstance(command, cmd.Update) and command.text is None:
             incident = self.incident_here(inv, here)
+            if refused := self.rt.engine.refusal(incident, inv.user_id, Action.UPDATE):
+                raise UserError(refused)  # before the form, not after filling it
             ack()
             cadence = self.rt.catalog().tier(incident.severity).update_every_s
             sealed = self.seal.seal(views.UPDATE, incident.id, inv.user_id)

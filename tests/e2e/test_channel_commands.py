@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.e2e.support import Stack, wait_for
 from tests.e2e.test_declare_flow import declare, dm_texts, texts
+from tests.reliability.slack_helpers import click
 
 
 def open_view(stack: Stack, user: str, callback_id: str) -> dict[str, Any]:
@@ -104,8 +105,29 @@ class TestLifecycle:
         """sev2 resolve belongs to the commander and eng managers: bob is refused."""
         cid = declare(stack)
         result = stack.driver().slash("U0BOB0001", "resolve fixed", channel_id=cid)
-        assert "You may not resolve" in result.text
-        assert "role:commander, usergroup:S0ENGMGRS" in result.text
+        assert "You may not resolve this incident" in result.text
+        assert "only the commander or <!subteam^S0ENGMGRS> may" in result.text
+        assert "rights.resolve of sev2" in result.text
+
+    def test_rights_are_checked_before_a_modal_opens(self, stack: Stack) -> None:
+        """bob may not resolve a sev2 and frank, never paged, may not post updates: each is
+        refused when he clicks or types, and no views.open reaches Slack; erin's form opens."""
+        cid = declare(stack)
+        header = stack.emulator.transcript(cid)[0]
+        driver = stack.driver()
+        click(stack, "U0BOB0001", header, "incident_resolve")
+        click(stack, "U0FRANK01", header, "incident_update")
+        typed = driver.slash("U0FRANK01", "update", channel_id=cid)
+        assert "You may not post status updates on this incident" in typed.text
+        told = wait_for(
+            lambda: len(stack.emulator.ephemerals()) >= 2 and stack.emulator.ephemerals()
+        )
+        said = {e["user"]: e["text"] for e in told}
+        assert "You may not resolve this incident" in said["U0BOB0001"]
+        assert "You may not post status updates" in said["U0FRANK01"]
+        assert stack.emulator.calls("views.open") == []
+        click(stack, "U0ERIN001", header, "incident_resolve")
+        assert open_view(stack, "U0ERIN001", "resolve_incident")
 
     def test_severity_raise_is_recorded_and_timeline_lists_every_action(self, stack: Stack) -> None:
         """A note, a severity change and the timeline command, in order with actors."""

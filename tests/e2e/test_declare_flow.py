@@ -120,7 +120,7 @@ class TestAcknowledge:
         cid = declare(stack)
         result = stack.driver().slash("U0FRANK01", "ack", channel_id=cid)
         assert "You may not acknowledge" in result.text
-        assert "sev2 rights.acknowledge allows only responder" in result.text
+        assert "on sev2 incidents only responders may" in result.text
 
     def test_ack_outside_an_incident_channel_says_where_it_works(self, stack: Stack) -> None:
         """In #incidents, `ack` is answered with where it works, not an error trace."""

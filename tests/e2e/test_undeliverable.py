@@ -90,7 +90,7 @@ class TestUndeliverablePages:
         incident = Store(connect(redis_url)).incident_in_channel(cid)
         assert incident is not None
         notes = [e.text for e in Store(connect(redis_url)).timeline(incident.id)]
-        assert "step 1 (loop 1): nobody could be reached, skipped" in notes
+        assert "step 1: nobody could be reached, skipped" in notes
         assert incident.escalation.step == 1
 
 
