@@ -32,10 +32,11 @@ from bot.incident.spec import (
     CommandSpec,
     Outcome,
     UserError,
+    revise_pages,
     say,
     starting,
 )
-from bot.render import messages
+from bot.render import blocks, messages
 from bot.state.store import OutboxItem
 from bot.state.write_limits import WriteLimiter
 
@@ -144,6 +145,7 @@ class Engine:
         now = clock.now()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
+        edit_key = f"edit:pages:{uuid.uuid4().hex[:12]}"
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
             return self._refusal(incident, user, action, authorize, now, conn)
@@ -159,6 +161,8 @@ class Engine:
             shout = announce if announce is not None else messages.announcement(kind, said)
             items = [say(shout, now, key=say_key)] if shout else []
             items += spec.outbox(updated, now) if spec.outbox else []
+            if incident.paged and blocks.page_state(updated) != blocks.page_state(incident):
+                items.append(revise_pages(now, key=edit_key))
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
                 if updated is not incident:

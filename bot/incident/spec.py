@@ -71,3 +71,10 @@ def say(text: str, now: datetime, *, key: str | None = None, thread: bool = Fals
         created_at=now.timestamp(),
         thread="@header" if thread else None,
     )
+
+
+def revise_pages(now: datetime, *, key: str) -> OutboxItem:
+    """An edit owed to the incident's page DMs already sent: they show it as it is then."""
+    return OutboxItem(
+        key=key, kind=OutboxKind.EDIT, to="@pages", text="", created_at=now.timestamp()
+    )

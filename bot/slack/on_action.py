@@ -34,14 +34,19 @@ def register(app: App, rt: Runtime) -> None:
         log.info("duplicate_delivery", key=key)
         return False
 
-    def done(outcome: Outcome, click: edge.Click, respond: Respond) -> None:
+    def done(
+        outcome: Outcome, click: edge.Click, respond: Respond, *, page_shows: bool = False
+    ) -> None:
+        """Tell the clicker what a button did, unless something they see already says it:
+        in the channel its announcement; in a page DM, the DM itself once `page_shows` it
+        (every page DM of the incident is rewritten through the outbox)."""
         if not outcome.ok:
             _tell(respond, f":no_entry: {outcome.message}")
-        elif click.in_dm:  # a page: replace its buttons with what happened
-            respond(
-                text=f":white_check_mark: You {outcome.message.split(' by ')[0]} "
+        elif click.in_dm and not page_shows:
+            _tell(
+                respond,
+                f":white_check_mark: You {outcome.message.split(' by ')[0]} "
                 f"{messages.incident_label(outcome.incident)}.",
-                replace_original=True,
             )
 
     def belongs_here(click: edge.Click, respond: Respond) -> Incident | None:
@@ -53,7 +58,8 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         click = edge.click(body)
         if belongs_here(click, respond) and first(click):
-            done(rt.engine.acknowledge(click.value, click.user_id), click, respond)
+            outcome = rt.engine.acknowledge(click.value, click.user_id)
+            done(outcome, click, respond, page_shows=True)
 
     @app.action(blocks.ESCALATE)
     def escalate_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -13,6 +13,7 @@ from tests.e2e.support import Stack, wait_for
 from tests.reliability.slack_helpers import click
 
 ALICE = "U0ALICE01"
+BOB = "U0BOB0001"
 
 
 def incident_channel(stack: Stack) -> dict[str, Any]:
@@ -121,6 +122,32 @@ class TestAcknowledge:
         result = stack.driver().slash("U0FRANK01", "ack", channel_id=cid)
         assert "You may not acknowledge" in result.text
         assert "on sev2 incidents only responders may" in result.text
+
+    def test_every_page_dm_follows_its_incident(self, stack: Stack) -> None:
+        """bob acknowledges from his page DM: alice's and bob's DMs say so and lose their
+        Acknowledge; once erin resolves, no buttons are left; alice's Acknowledge on the copy
+        she still had is told who resolved it, not who acknowledged it."""
+        cid = declare(stack)
+        bob_page = wait_for(lambda: stack.emulator.dms(BOB).get(BOB), timeout=10)[0]
+        alice_page = stack.emulator.dms(ALICE)[ALICE][0]
+        assert click(stack, BOB, bob_page, "incident_ack").status == 200
+
+        def dm(user: str) -> str:
+            (only,) = stack.emulator.dms(user)[user]  # rewritten in place, never re-posted
+            return str(only.get("blocks"))
+
+        for user in (ALICE, BOB):
+            wait_for(lambda: "*Acknowledged* by <@U0BOB0001>" in dm(user), timeout=10)  # noqa: B023
+            assert "incident_ack" not in dm(user)
+            assert "incident_escalate" in dm(user)
+        stack.driver().slash("U0ERIN001", "resolve fixed", channel_id=cid)
+        for user in (ALICE, BOB):
+            wait_for(lambda: "*Resolved* by <@U0ERIN001>" in dm(user), timeout=10)  # noqa: B023
+            assert "'actions'" not in dm(user)
+        assert click(stack, ALICE, alice_page, "incident_ack").status == 200
+        told = wait_for(lambda: [e["text"] for e in stack.emulator.ephemerals(ALICE)])
+        assert "already resolved, by <@U0ERIN001>" in told[-1]
+        assert "acknowledged" not in told[-1]
 
     def test_ack_outside_an_incident_channel_says_where_it_works(self, stack: Stack) -> None:
         """In #incidents, `ack` is answered with where it works, not an error trace."""
