@@ -28,6 +28,7 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.spec import (
+    ORIGIN_KEY,
     Authorize,
     CommandSpec,
     Outcome,
@@ -41,6 +42,14 @@ from bot.state.store import OutboxItem
 from bot.state.write_limits import WriteLimiter
 
 log = structlog.get_logger(__name__)
+
+
+def _announced_where_declared(incident: Incident, origin: str, stakeholders: str | None) -> bool:
+    """Whether a declaration is announced in `origin`, the channel it was typed in: not in a
+    DM (the declarer's answer says it), not where the stakeholders hear of it anyway, and
+    never for a private incident (its stakeholder notice, without details, is all that is
+    said outside its channel)."""
+    return not (incident.private or origin.startswith("D") or origin == stakeholders)
 
 
 class Engine:
@@ -77,7 +86,10 @@ class Engine:
         private: bool = False,
         drill: bool = False,
         description: str = "",
+        origin: str | None = None,
     ) -> Incident:
+        """Declare an incident; `origin`: the channel the declaration was typed in, where it
+        is announced too (see `_announced_where_declared`)."""
         now = clock.now()
         catalog = self.esc.catalog()
         try:
@@ -115,6 +127,13 @@ class Engine:
                     tier.stakeholder_channel,
                     text,
                     created_at=now.timestamp(),
+                )
+            )
+        if origin and _announced_where_declared(incident, origin, tier.stakeholder_channel):
+            text = messages.declared_here(incident, tier.label)
+            items.append(
+                OutboxItem(
+                    ORIGIN_KEY, OutboxKind.ANNOUNCE, origin, text, created_at=now.timestamp()
                 )
             )
         with self.store.transaction() as pipe:

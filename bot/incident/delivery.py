@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -21,6 +21,7 @@ from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.spec import ORIGIN_KEY
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
 from bot.render import blocks, messages
 from bot.state.store import OutboxItem, Store
@@ -42,6 +43,15 @@ def page_position(key: str) -> tuple[int, int, int] | None:
         return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
     except ValueError:
         return None
+
+
+def _linked(item: OutboxItem, incident: Incident) -> OutboxItem:
+    """`item` with the incident channel's link in place of its stand-in, if it has one."""
+    if messages.INCIDENT_CHANNEL not in item.text or incident.channel_id is None:
+        return item
+    return replace(
+        item, text=item.text.replace(messages.INCIDENT_CHANNEL, f"<#{incident.channel_id}>")
+    )
 
 
 Position = tuple[str, int, int, int]  # (incident, run, step, loop) of a policy step
@@ -118,6 +128,8 @@ class Delivery:
                 if incident is None:
                     log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
                     continue
+                if messages.INCIDENT_CHANNEL in item.text and incident.channel_id is None:
+                    continue  # it links the channel: the drain after the channel opens sends it
                 if (incident_id, item.to) in blocked:
                     waits_for = blocked[incident_id, item.to]
                     failures[incident_id].append(f"{item.key}: waits for {waits_for}")
@@ -192,7 +204,7 @@ class Delivery:
                 if item.kind is OutboxKind.EDIT:
                     ref = self._revise_pages(incident)
                 else:
-                    ref = self.pager.deliver(item, incident)
+                    ref = self.pager.deliver(_linked(item, incident), incident)
             except DeliveryError as exc:
                 first_failure = item.last_error is None
                 item.last_error = str(exc)
@@ -264,7 +276,7 @@ class Delivery:
         with self.store.transaction() as pipe:
             self.store.save_outbox_item(incident.id, item, pipe)
             self.store.record(incident.id, entry, pipe, data)
-            if item.to != "@incident":
+            if item.to != "@incident" and item.key != ORIGIN_KEY:  # that one is best effort
                 notice = OutboxItem(
                     f"announce:failed:{item.key}",
                     OutboxKind.ANNOUNCE,

@@ -16,6 +16,10 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import Kind
 from bot.state.store import OutboxItem
 
+# The outbox key of a declaration's announcement in the channel it was typed in: best effort
+# (a channel the bot cannot post in is logged and put on the timeline, not told in the channel).
+ORIGIN_KEY = "origin:declared"
+
 Change = Callable[[Incident, Pipeline, datetime], Incident]
 # Whether the user may act on the incident (given the user's groups), and the deciding rule.
 Authorize = Callable[[Incident, frozenset[str]], tuple[bool, str]]

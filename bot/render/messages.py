@@ -229,6 +229,21 @@ def stakeholder_declared(incident: Incident, label: str) -> str:
     )
 
 
+# Stands for the incident channel's link in an announcement made before the channel exists;
+# the announcement waits for the channel and is sent with the link (bot.incident.delivery).
+INCIDENT_CHANNEL = "<#@incident>"
+
+
+def declared_here(incident: Incident, label: str) -> str:
+    """A declaration, announced in the channel it was typed in (a public incident only)."""
+    commander = incident.roles.commander or incident.declared_by
+    return (
+        f"{sev(incident)} *{escape(incident.title)}* ({escape(label)}) on "
+        f"*{service_words(incident.service)}* declared by <@{incident.declared_by}>, "
+        f"commander <@{commander}>: follow it in {INCIDENT_CHANNEL}"
+    )
+
+
 def topic(incident: Incident) -> str:
     commander = f"IC <@{incident.roles.commander}>" if incident.roles.commander else "no IC"
     parts = [incident.severity.upper(), incident.status.value, commander, escape(incident.title)]

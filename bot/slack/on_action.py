@@ -137,6 +137,7 @@ def register(app: App, rt: Runtime) -> None:
             declared_by=sub.user_id,
             private="private" in sub.checked("private"),
             description=sub.text("description"),
+            origin=seal.open(views.DECLARE, sub.private_metadata, sub.user_id),
         )
 
     @app.view(views.UPDATE)

@@ -83,8 +83,9 @@ class CommandHandler:
         self, client: WebClient, inv: edge.Slash, title: str | None, sev: str | None
     ) -> None:
         catalog = self.rt.catalog()
+        origin = self.seal.seal(views.DECLARE, inv.channel_id, inv.user_id)  # announced there
         view = views.declare_modal(
-            self.services(), catalog.tiers, title=title, severity=sev, channel=inv.channel_id
+            self.services(), catalog.tiers, title=title, severity=sev, channel=origin
         )
         client.views_open(trigger_id=inv.trigger_id, view=view)
 
@@ -134,6 +135,7 @@ class CommandHandler:
                 severity=command.severity,
                 declared_by=user,
                 service=guess_service(command.title, self.services()),
+                origin=inv.channel_id,
             )
             return messages.declared(incident)
         if isinstance(command, cmd.Help):

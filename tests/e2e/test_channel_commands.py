@@ -220,6 +220,8 @@ class TestPrivateIncident:
         for text in status:
             assert "export" not in text.lower()
             assert "checkout" not in text.lower()
+        # Declared from #incidents (the form's default channel), it is not announced there.
+        assert [t for t in texts(stack, "C0INCIDENTS") if "declared" in t] == []
 
 
 class TestUpdatesDoNotResolve:

@@ -64,6 +64,34 @@ class TestDeclare:
         members = stack.emulator.channel(cid)["members"]
         assert {"U0ERIN001", "U0ALICE01"} <= set(members)  # declarer and the paged person
 
+    def test_a_declaration_is_announced_where_it_was_typed(self, stack: Stack) -> None:
+        """Typed in #incidents (the command, then the form): #incidents hears of each with its
+        channel, severity, service and commander. Typed in a DM with the bot: only the
+        declarer's answer and the stakeholder channel say it."""
+        cid = declare(stack)
+
+        def announced() -> list[str]:
+            return [t for t in texts(stack, "C0INCIDENTS") if "declared by" in t]
+
+        said = wait_for(announced)[0]
+        assert said.startswith(":large_orange_circle: SEV2 *Checkout errors* (Significant")
+        assert "on *checkout* declared by <@U0ERIN001>, commander <@U0ERIN001>" in said
+        assert said.endswith(f"follow it in <#{cid}>")
+        driver = stack.driver()
+        typed = driver.slash("U0ERIN001", "declare sev3 Payments-api slow", channel_id="D0ERIN")
+        assert "Declared SEV3" in typed.text
+        driver.slash("U0ERIN001", "", channel_id="C0INCIDENTS")
+        view = wait_for(lambda: stack.emulator.views("U0ERIN001"))[-1]
+        form = {"title": "Search down", "service": "checkout", "users_affected": "none"}
+        driver.submit_view(
+            "U0ERIN001", {**view["view"], "id": view["id"]}, form | {"severity": "sev3"}
+        )
+        wait_for(lambda: len(announced()) == 2 and "Search down" in announced()[1])
+        wait_for(
+            lambda: len([c for c in stack.emulator.channels() if c["name"].startswith("inc-")]) == 3
+        )
+        assert not [t for t in texts(stack, "C0INCIDENTS") if "Payments-api slow" in t]
+
     def test_no_ack_walks_the_policy_and_announces_exhaustion(self, stack: Stack) -> None:
         """Unacknowledged, bob is paged after 3 s, the managers after 6 s, then the fallback hears."""
         cid = declare(stack)
