@@ -188,7 +188,7 @@ class Engine:
                     raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
-            return Outcome(True, updated, said)
+            return Outcome(True, updated, said, any(i.to == "@incident" for i in items))
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
         outcome = refusal(seen, None) or self._throttled(seen, user, action)

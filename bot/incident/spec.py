@@ -57,6 +57,9 @@ class Outcome:
     ok: bool
     incident: Incident
     message: str
+    # The incident channel is told of it: whoever acted there sees that, and needs no
+    # answer of their own saying the same.
+    announced: bool = False
 
 
 def starting(now: datetime, previous: EscalationState | None = None) -> EscalationState:

@@ -110,7 +110,7 @@ class ActionItems:
             text = f"action item {closed.id} closed by <@{user}>: {escape(closed.text)}"
             self.store.record(incident_id, Entry(now, Kind.ACTION_CLOSED, user, text), pipe)
             self.store.add_outbox(incident_id, [say(f":white_check_mark: {text}", now)], pipe)
-            return Outcome(True, incident, text)
+            return Outcome(True, incident, text, announced=True)
 
         outcome = self.store.transact([self.learning.actions_key(incident_id)], change)
         log.info("action_item_close", incident_id=incident_id, user_id=user, ok=outcome.ok)

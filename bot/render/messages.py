@@ -310,6 +310,14 @@ def reopen_expired(incident: Incident, days: str) -> str:
     )
 
 
+def answer(ok: bool, message: str, *, announced: bool = False) -> str:
+    """The answer to whoever acted in the incident channel: a refusal, or what was done when
+    the channel is not told (a note); nothing when the channel's own message says it."""
+    if ok and announced:
+        return ""
+    return (":white_check_mark: " if ok else ":no_entry: ") + message
+
+
 def declared(incident: Incident) -> str:
     """The reply to `/incident declare`."""
     return (

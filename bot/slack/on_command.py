@@ -39,7 +39,7 @@ def usage_reply(error: cmd.UsageError) -> str:
 
 
 def outcome_reply(outcome: Outcome) -> str:
-    return (":white_check_mark: " if outcome.ok else ":no_entry: ") + outcome.message
+    return messages.answer(outcome.ok, outcome.message, announced=outcome.announced)
 
 
 def guess_service(title: str, services: list[str]) -> str:
@@ -115,7 +115,11 @@ class CommandHandler:
             view = views.update_modal(incident, cadence, sealed)
             client.views_open(trigger_id=inv.trigger_id, view=view)
             return
-        ack(text=self.reply(command, inv, here))
+        reply = self.reply(command, inv, here)
+        if reply:
+            ack(text=reply)
+        else:
+            ack()  # the channel's message answers it
 
     def incident_here(self, inv: edge.Slash, here: Incident | None = None) -> Incident:
         incident = here or self.rt.store.incident_in_channel(inv.channel_id)

@@ -96,7 +96,8 @@ def register(app: App, rt: Runtime) -> None:
         except UserError as error:
             tell(respond, f":no_entry: {error}")
             return
-        tell(respond, _reply(outcome))
+        if said := _reply(outcome):  # nothing when the channel's message says it
+            tell(respond, said)
 
     @app.action(lb.ACTION_CLOSE)
     def close_action(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -114,5 +115,5 @@ def register(app: App, rt: Runtime) -> None:
             return
         if outcome.ok and click.in_dm:
             respond(text=f":white_check_mark: Closed: {outcome.message}", replace_original=True)
-        else:
-            tell(respond, _reply(outcome))
+        elif said := _reply(outcome):  # nothing when the channel's message says it
+            tell(respond, said)
