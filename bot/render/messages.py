@@ -171,7 +171,9 @@ def refusal(refused: TransitionRefused) -> str:
     if refused.action is Action.ACKNOWLEDGE and incident.acknowledged_by:
         by = f"<@{incident.acknowledged_by}>{_at(incident.acknowledged_at)}"
         return f"already acknowledged by {by}"
-    return refused.reason
+    if incident.status is Status.RESOLVED:
+        return refused.reason
+    return f"cannot {ACTION_WORDS[refused.action]}: it is {incident.status.value}"
 
 
 def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
@@ -364,7 +366,8 @@ def timeline(incident: Incident, entries: Iterable[Entry]) -> str:
     lines = [f"*Timeline of {incident.id}*"]
     for entry in entries:
         who = "" if entry.actor == BOT else f" <@{entry.actor}>"
-        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
+        what = entry.kind.value.replace("_", " ")  # `severity changed`, not severity_changed
+        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {what}{who}: {entry.text}")
     text = "\n".join(lines)
     return (
         text if len(text) <= 3000 else text[:2900] + "\n… (truncated; see the post-incident export)"

@@ -143,7 +143,7 @@ class TestLifecycle:
         assert changed.text == ""
         wait_for(lambda: any("Severity set to sev1" in t for t in texts(stack, cid)))
         timeline = driver.slash("U0ERIN001", "timeline", channel_id=cid).text
-        order = [timeline.index(k) for k in ("declared", "note", "severity_changed")]
+        order = [timeline.index(k) for k in ("declared", "note", "severity changed")]
         assert order == sorted(order)
         assert "suspect the 12:01 deploy" in timeline
 

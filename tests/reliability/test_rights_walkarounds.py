@@ -207,6 +207,8 @@ class TestForgedModals:
         private_id, _ = declare_private(stack, r)
         store = Store(r)
         driver = stack.driver()
+        # Paged by the commander, frank is a responder, so the resolve form opens for him.
+        driver.slash(ERIN, f"page <@{FRANK}> look", channel_id=public_channel)
         driver.slash(FRANK, "update", channel_id=public_channel)
         update = open_view(stack, FRANK, "status_update")
         click(stack, FRANK, header(stack, public_channel), RESOLVE)

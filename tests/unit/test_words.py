@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import incident as machine
 from bot.domain.incident import Action, TransitionRefused
+from bot.domain.timeline import Entry, Kind
 from bot.render import messages
 from tests.unit.test_incident import T0, fresh
 
@@ -52,3 +53,17 @@ class TestWords:
             machine.acknowledge(resolved, "U0CAROL01", T0 + timedelta(minutes=6))
         told = messages.refusal(refused.value)
         assert told == "the incident is already resolved, by <@U0BOB0001> at 10:05:00 UTC"
+
+    def test_a_refused_transition_names_the_action_in_words(self) -> None:
+        """Not `cannot complete review an incident that is triggered`."""
+        with pytest.raises(TransitionRefused) as refused:
+            machine.check_transition(fresh(), Action.COMPLETE_REVIEW)
+        told = messages.refusal(refused.value)
+        assert told == "cannot complete this incident's review: it is triggered"
+
+    def test_the_timeline_says_what_happened_in_words(self) -> None:
+        """`severity changed`, not the entry kind's name `severity_changed`."""
+        entry = Entry(T0, Kind.SEVERITY_CHANGED, "U0ERIN001", "severity set to sev1")
+        assert "Z` severity changed <@U0ERIN001>: severity set to sev1" in messages.timeline(
+            fresh(), [entry]
+        )
