@@ -72,7 +72,8 @@ class TestStatusUpdates:
         """sev1 wants an update every 3 s: the commander is reminded, then half a cadence later the comms lead."""
         cid = declare(stack, "declare sev1 Checkout down")
         result = stack.driver().slash("U0ERIN001", "role comms <@U0GRACE01|grace>", channel_id=cid)
-        assert "is now comms" in result.text
+        assert result.text == ""
+        wait_for(lambda: any("<@U0GRACE01> is now comms" in t for t in texts(stack, cid)))
         first = wait_for(
             lambda: [t for t in thread_of_header(stack, cid) if "was due" in t], timeout=10
         )
@@ -155,7 +156,12 @@ class TestLifecycle:
             "page <@U0FRANK01|frank> <!subteam^S0ENGMGRS|@eng-managers> need DB help",
             channel_id=cid,
         )
-        assert "paged <@U0FRANK01>, <@U0GRACE01>, <@U0LEAD1>" in result.text
+        assert result.text == ""  # the channel says who was paged
+        wait_for(
+            lambda: any(
+                "paged <@U0FRANK01>, <@U0GRACE01>, <@U0LEAD1>" in t for t in texts(stack, cid)
+            )
+        )
         for user in ("U0FRANK01", "U0GRACE01", "U0LEAD1"):
             page = wait_for(lambda u=user: stack.emulator.dms(u).get(u))[0]
             assert "need DB help" in page["text"]

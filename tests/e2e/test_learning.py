@@ -71,7 +71,7 @@ def resolved_incident(stack: Stack) -> str:
         ERIN, "action Add a canary for /pay <@U0ALICE01|alice> due 2099-01-31", channel_id=cid
     )
     assert added.text == ""
-    wait_for(lambda: any("action item A1 added" in t.lower() for t in texts(stack, cid)))
+    wait_for(lambda: any("ction item A1 added" in t for t in texts(stack, cid)))
     assert driver.slash(ERIN, "resolve rolled back", channel_id=cid).text == ""
     return cid
 
@@ -114,9 +114,9 @@ class TestReview:
         assert [e["number"] for e in stopped] == [len(sent)], (sent, stopped)  # counted from 0
         assert len(messages(stack, cid, ":alarm_clock:")) == len(sent)
         timeline = stack.driver().slash(ERIN, "timeline", channel_id=cid).text
-        assert "review_due" in timeline
-        assert "review_done" in timeline
-        assert "action_added" in timeline
+        assert "review due" in timeline
+        assert "review done" in timeline
+        assert "action added" in timeline
 
     def test_export_writes_the_review_as_markdown_and_json(self, stack: Stack) -> None:
         """`tocsin export ID --format md|json` prints the same review."""
