@@ -104,6 +104,8 @@ class TestPageTargetsAreChecked:
         incident = store.incident_in_channel(cid)
         assert incident is not None
         wait_for(lambda: dm_texts(stack, "U0BOB0001"))
+        # step 1's unknown user is told in the channel (an outbox item) after bob's page
+        wait_for(lambda: [t for t in texts(stack, cid) if "Could not page" in t])
         before = ({i.key for i in store.outbox(incident.id)}, store.get(incident.id).paged)
         cases = {
             "page <@U0NOSUCH01> please look": "I cannot page <@U0NOSUCH01>: there is no such Slack user",
