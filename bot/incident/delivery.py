@@ -1,4 +1,5 @@
-"""Delivering outboxes: every page and announcement the bot owes, sent exactly once.
+"""Delivering outboxes: every page and announcement the bot owes, sent exactly once, and
+the edits that keep the page DMs already sent in step with their incident.
 
 A drain claims each pending item with a lease (renewed while this live worker sends),
 re-reads it under the claim, records the attempt before sending, and after a crash asks
