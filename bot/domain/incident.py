@@ -209,10 +209,10 @@ def check_transition(incident: Incident, action: Action) -> Status:
 
 
 def _refusal(incident: Incident, action: Action) -> str:
-    if action is Action.ACKNOWLEDGE and incident.acknowledged_by:
-        return f"already acknowledged by {incident.acknowledged_by}"
     if incident.status is Status.RESOLVED:
         return "the incident is resolved; reopen it first"
+    if action is Action.ACKNOWLEDGE and incident.acknowledged_by:
+        return f"already acknowledged by {incident.acknowledged_by}"
     return f"cannot {action.value.replace('_', ' ')} an incident that is {incident.status.value}"
 
 

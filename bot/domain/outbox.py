@@ -8,6 +8,10 @@ from enum import StrEnum
 class OutboxKind(StrEnum):
     PAGE = "page"  # a DM to one person
     ANNOUNCE = "announce"  # a post in a channel (the incident's, stakeholders', ...)
+    # Bring the incident's page DMs already sent up to date with it (who acknowledged or
+    # resolved it, which buttons still apply): each is rewritten from the incident as it is
+    # when the edit is made, so a retried or late edit never shows an older state.
+    EDIT = "edit"
 
 
 class OutboxStatus(StrEnum):

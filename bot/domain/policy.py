@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.words import count
+from bot.domain.words import count, position
 
 
 class TargetKind(StrEnum):
@@ -24,6 +24,13 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.kind.value}:{self.ref}"
+
+    @property
+    def words(self) -> str:
+        """The target as people read it: `the checkout-primary on-call schedule`."""
+        if self.kind is TargetKind.SCHEDULE:
+            return f"the {self.ref} on-call schedule"
+        return f"{self.kind.value} {self.ref}"
 
     @property
     def is_email(self) -> bool:
@@ -227,16 +234,15 @@ def _enter(
         people, nobody = _resolve(policy.steps[step], now, lookup)
         if people:
             notes += [
-                f"step {step + 1} (loop {loop + 1}): {t} resolved to nobody; "
-                "its other targets are paged"
+                f"{position(step, loop)}: {t.words} resolved to nobody; its other targets are paged"
                 for t in nobody
             ]
             due = now.timestamp() + policy.steps[step].wait_s
             pages = tuple(PageOrder(step, loop, user, via) for user, via in people)
             state = EscalationState(EscalationStatus.ACTIVE, step, loop, due)
             return Plan(state, pages, tuple(notes))
-        targets = ", ".join(str(t) for t in policy.steps[step].targets)
-        notes.append(f"step {step + 1} (loop {loop + 1}) resolved to nobody ({targets}): skipped")
+        targets = ", ".join(t.words for t in policy.steps[step].targets)
+        notes.append(f"{position(step, loop)} resolved to nobody ({targets}): skipped")
         nxt = next_position(policy, step, loop)
         if nxt is None:
             return _exhausted(policy, step, loop, notes)
@@ -246,7 +252,7 @@ def _enter(
 def _exhausted(policy: Policy, step: int, loop: int, notes: list[str]) -> Plan:
     loops = policy.repeat + 1
     notes.append(
-        f"policy {policy.name} exhausted after {count(len(policy.steps), 'step')} x "
-        f"{count(loops, 'loop')} with no acknowledgement"
+        f"policy {policy.name} exhausted after {count(len(policy.steps), 'step')}, "
+        f"{count(loops, 'round')}, with no acknowledgement"
     )
     return Plan(EscalationState(EscalationStatus.EXHAUSTED, step, loop, None), (), tuple(notes))

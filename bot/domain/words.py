@@ -1,4 +1,5 @@
-"""Counts as people read them: "1 step", "2 steps", "1 policy", "3 policies", "2 people"."""
+"""Words as people read them: counts ("1 step", "2 steps", "3 policies", "2 people") and
+a page's place in its policy ("step 2, round 3")."""
 
 from __future__ import annotations
 
@@ -17,3 +18,9 @@ def plural(noun: str) -> str:
 def count(n: int, noun: str) -> str:
     """`n` and `noun`, plural unless `n` is exactly one."""
     return f"1 {noun}" if n == 1 else f"{n:,} {plural(noun)}"
+
+
+def position(step: int, loop: int) -> str:
+    """Where in its policy a page is, counted from 1: `step 2`, or `step 2, round 3` once the
+    policy has gone round again (loops are 0-based in data, rounds 1-based in words)."""
+    return f"step {step + 1}" + (f", round {loop + 1}" if loop else "")

@@ -28,17 +28,28 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.spec import (
+    ORIGIN_KEY,
+    Authorize,
     CommandSpec,
     Outcome,
     UserError,
+    revise_pages,
     say,
     starting,
 )
-from bot.render import messages
+from bot.render import blocks, messages
 from bot.state.store import OutboxItem
 from bot.state.write_limits import WriteLimiter
 
 log = structlog.get_logger(__name__)
+
+
+def _announced_where_declared(incident: Incident, origin: str, stakeholders: str | None) -> bool:
+    """Whether a declaration is announced in `origin`, the channel it was typed in: not in a
+    DM (the declarer's answer says it), not where the stakeholders hear of it anyway, and
+    never for a private incident (its stakeholder notice, without details, is all that is
+    said outside its channel)."""
+    return not (incident.private or origin.startswith("D") or origin == stakeholders)
 
 
 class Engine:
@@ -75,7 +86,10 @@ class Engine:
         private: bool = False,
         drill: bool = False,
         description: str = "",
+        origin: str | None = None,
     ) -> Incident:
+        """Declare an incident; `origin`: the channel the declaration was typed in, where it
+        is announced too (see `_announced_where_declared`)."""
         now = clock.now()
         catalog = self.esc.catalog()
         try:
@@ -115,6 +129,13 @@ class Engine:
                     created_at=now.timestamp(),
                 )
             )
+        if origin and _announced_where_declared(incident, origin, tier.stakeholder_channel):
+            text = messages.declared_here(incident, tier.label)
+            items.append(
+                OutboxItem(
+                    ORIGIN_KEY, OutboxKind.ANNOUNCE, origin, text, created_at=now.timestamp()
+                )
+            )
         with self.store.transaction() as pipe:
             self.store.put(incident, pipe)
             text = f"declared {severity} on {service} by <@{declared_by}>"
@@ -141,30 +162,12 @@ class Engine:
         """Run `spec` for `user` atomically; a record-only command may start from `current`
         (the incident as just read)."""
         now = clock.now()
-        catalog = self.esc.catalog()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
+        edit_key = f"edit:pages:{uuid.uuid4().hex[:12]}"
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
-            """Why `user` may not `action` the incident as it is; counted, never recorded."""
-            try:
-                machine.check_transition(incident, action)
-            except TransitionRefused as refused:
-                return Outcome(False, incident, messages.refusal(refused))
-            if action is Action.REOPEN and self.expired(incident, now):
-                days = f"{(self.retention_s or 0) / 86400:g}"
-                return Outcome(False, incident, messages.reopen_expired(incident, days))
-            groups = self.esc.directory.groups_of(user)
-            if authorize is None:
-                rights = catalog.tier(incident.severity).rights
-                allowed, rule = machine.authorize(rights, action, incident, user, groups)
-            else:
-                allowed, rule = authorize(incident, groups)
-            if allowed:
-                return None
-            self.store.count("refused", conn, action=action.value, reason="rights")
-            log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
-            return Outcome(False, incident, f"You may not {action.value} this incident: {rule}.")
+            return self._refusal(incident, user, action, authorize, now, conn)
 
         def run(incident: Incident, pipe: Pipeline) -> Outcome:
             refused = refusal(incident, pipe)
@@ -177,13 +180,15 @@ class Engine:
             shout = announce if announce is not None else messages.announcement(kind, said)
             items = [say(shout, now, key=say_key)] if shout else []
             items += spec.outbox(updated, now) if spec.outbox else []
+            if incident.paged and blocks.page_state(updated) != blocks.page_state(incident):
+                items.append(revise_pages(now, key=edit_key))
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
                 if updated is not incident:
                     raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
-            return Outcome(True, updated, said)
+            return Outcome(True, updated, said, any(i.to == "@incident" for i in items))
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
         outcome = refusal(seen, None) or self._throttled(seen, user, action)
@@ -206,6 +211,41 @@ class Engine:
             if spec.after:
                 spec.after(outcome.incident)
         return outcome
+
+    def refusal(self, incident: Incident, user: str, action: Action) -> str | None:
+        """Why `user` may not take `action` on the incident as it is now (None: they may), so a
+        modal leading to it is refused before it opens; the submission is checked again."""
+        refused = self._refusal(incident, user, action, None, clock.now(), None)
+        return None if refused is None else refused.message
+
+    def _refusal(
+        self,
+        incident: Incident,
+        user: str,
+        action: Action,
+        authorize: Authorize | None,
+        now: datetime,
+        conn: Pipeline | None,
+    ) -> Outcome | None:
+        """Why `user` may not `action` the incident as it is; counted, never recorded."""
+        try:
+            machine.check_transition(incident, action)
+        except TransitionRefused as refused:
+            return Outcome(False, incident, messages.refusal(refused))
+        if action is Action.REOPEN and self.expired(incident, now):
+            days = f"{(self.retention_s or 0) / 86400:g}"
+            return Outcome(False, incident, messages.reopen_expired(incident, days))
+        groups = self.esc.directory.groups_of(user)
+        if authorize is None:
+            rights = self.esc.catalog().tier(incident.severity).rights
+            allowed, rule = machine.authorize(rights, action, incident, user, groups)
+        else:
+            allowed, rule = authorize(incident, groups)
+        if allowed:
+            return None
+        self.store.count("refused", conn, action=action.value, reason="rights")
+        log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
+        return Outcome(False, incident, messages.not_allowed(action, rule))
 
     def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
         """A refusal when `user` writes to the incident faster than the limit allows."""

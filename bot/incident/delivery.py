@@ -1,4 +1,5 @@
-"""Delivering outboxes: every page and announcement the bot owes, sent exactly once.
+"""Delivering outboxes: every page and announcement the bot owes, sent exactly once, and
+the edits that keep the page DMs already sent in step with their incident.
 
 A drain claims each pending item with a lease (renewed while this live worker sends),
 re-reads it under the claim, records the attempt before sending, and after a crash asks
@@ -12,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -21,8 +22,9 @@ from bot import clock
 from bot.domain.incident import Incident
 from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.domain.timeline import BOT, Entry, Kind
+from bot.incident.spec import ORIGIN_KEY
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
-from bot.render import messages
+from bot.render import blocks, messages
 from bot.state.store import OutboxItem, Store
 from bot.state.timeline import Row
 from bot.state.timers import Timers
@@ -42,6 +44,15 @@ def page_position(key: str) -> tuple[int, int, int] | None:
         return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
     except ValueError:
         return None
+
+
+def _linked(item: OutboxItem, incident: Incident) -> OutboxItem:
+    """`item` with the incident channel's link in place of its stand-in, if it has one."""
+    if messages.INCIDENT_CHANNEL not in item.text or incident.channel_id is None:
+        return item
+    return replace(
+        item, text=item.text.replace(messages.INCIDENT_CHANNEL, f"<#{incident.channel_id}>")
+    )
 
 
 Position = tuple[str, int, int, int]  # (incident, run, step, loop) of a policy step
@@ -118,6 +129,8 @@ class Delivery:
                 if incident is None:
                     log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
                     continue
+                if messages.INCIDENT_CHANNEL in item.text and incident.channel_id is None:
+                    continue  # it links the channel: the drain after the channel opens sends it
                 if (incident_id, item.to) in blocked:
                     waits_for = blocked[incident_id, item.to]
                     failures[incident_id].append(f"{item.key}: waits for {waits_for}")
@@ -178,18 +191,21 @@ class Delivery:
         """Send one claimed item (unless an earlier attempt landed), then record and release."""
         incident_id, key = incident.id, item.key
         # a shared channel (stakeholders, fallback) busy: come back later
-        if item.kind is not OutboxKind.PAGE and item.to != "@incident":
+        if item.kind is OutboxKind.ANNOUNCE and item.to != "@incident":
             paced_for = self.pager.ready_in(item, incident)
             if paced_for > DEFER_AFTER_S:
                 raise Deferred(paced_for)
         ref = None
-        if item.attempts:
+        if item.attempts and item.kind is not OutboxKind.EDIT:  # an edit is simply made again
             ref = self.pager.find(item, incident, since=item.created_at - 5)
         if ref is None:
             item.attempts += 1
             self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
             try:
-                ref = self.pager.deliver(item, incident)
+                if item.kind is OutboxKind.EDIT:
+                    ref = self._revise_pages(incident)
+                else:
+                    ref = self.pager.deliver(_linked(item, incident), incident)
             except DeliveryError as exc:
                 first_failure = item.last_error is None
                 item.last_error = str(exc)
@@ -206,16 +222,47 @@ class Delivery:
         item.status, item.sent_at, item.ref = OutboxStatus.SENT, now.timestamp(), ref
         record: Row | None = None
         if item.kind is OutboxKind.PAGE:
-            text = (
-                f"paged <@{item.to}> (step {item.step + 1}, loop {item.loop + 1}, via {item.via})"
-            )
+            how = messages.page_how(item.key, item.step, item.loop, item.via)
+            text = f"paged <@{item.to}> ({how})"
             data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
             record = Entry(now, Kind.PAGED, BOT, text), data
-        elif item.to != "@incident":  # in-channel posts are the record themselves
+        elif item.kind is OutboxKind.ANNOUNCE and item.to != "@incident":
+            # in-channel posts are the record themselves; so are edits
             record = Entry(now, Kind.ANNOUNCED, BOT, f"announced in <#{item.to}>"), {"key": key}
         gap_started = self.store.delivered(incident_id, item, record)  # one round trip
         self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
+
+    def _revise_pages(self, incident: Incident, rounds: int = 3) -> str:
+        """Rewrite every page DM of the incident already sent to show it as it is now; how
+        many were rewritten, as the edit's reference.
+
+        The incident is read again after the edits: if it moved meanwhile (this worker read
+        it before a later change whose own edit may already have landed), the DMs are
+        rewritten from the newer state, so the last edit to land never shows an older one.
+        A DM that can no longer be edited (deleted) is passed over; anything else failing
+        leaves the edit to be retried whole (rewriting a DM twice with the same state is
+        harmless)."""
+        edited: set[str] = set()
+        for _ in range(rounds):
+            pages = [
+                p
+                for p in self.store.outbox(incident.id)
+                if p.kind is OutboxKind.PAGE and p.status is OutboxStatus.SENT and p.ref
+            ]
+            for page in pages:
+                try:
+                    self.pager.revise(page, incident)
+                    edited.add(page.key)
+                except Undeliverable as gone:
+                    log.info(
+                        "page_not_revised", incident_id=incident.id, key=page.key, error=gone.code
+                    )
+            fresh = self.store.find(incident.id)
+            if fresh is None or blocks.page_state(fresh) == blocks.page_state(incident):
+                break
+            incident = fresh
+        return f"{len(edited)} page DMs"
 
     def _give_up(self, incident: Incident, item: OutboxItem, never: Undeliverable) -> None:
         """Mark `item` failed for good, and say so on the timeline and in the incident
@@ -230,7 +277,7 @@ class Delivery:
         with self.store.transaction() as pipe:
             self.store.save_outbox_item(incident.id, item, pipe)
             self.store.record(incident.id, entry, pipe, data)
-            if item.to != "@incident":
+            if item.to != "@incident" and item.key != ORIGIN_KEY:  # that one is best effort
                 notice = OutboxItem(
                     f"announce:failed:{item.key}",
                     OutboxKind.ANNOUNCE,

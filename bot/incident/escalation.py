@@ -25,6 +25,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.outcomes import JobOutcome
 from bot.domain.policy import EscalationStatus, Plan, Target
 from bot.domain.timeline import BOT, Entry, Kind
+from bot.domain.words import position
 from bot.incident import targets
 from bot.incident.channel import HeaderRefresh
 from bot.incident.delivery import Delivery, Drained
@@ -115,7 +116,7 @@ class Escalation:
         if plan.pages:
             first = plan.pages[0]
             who = ", ".join(f"<@{p.user}>" for p in plan.pages)
-            text = f"step {first.step + 1} (loop {first.loop + 1}): paging {who}"
+            text = f"{position(first.step, first.loop)}: paging {who}"
             data = {"step": first.step, "loop": first.loop, "users": [p.user for p in plan.pages]}
             self.store.record(
                 incident.id, Entry(now, Kind.ESCALATION_STEP, actor, text), pipe, data
@@ -223,7 +224,7 @@ class Escalation:
             ):
                 return JobOutcome.MOVED_ON, incident
             plan = planner.escalate(incident.policy, state, now, self.lookup)
-            note = f"step {step + 1} (loop {loop + 1}): nobody could be reached, skipped"
+            note = f"{position(step, loop)}: nobody could be reached, skipped"
             updated = self.apply(incident, replace(plan, notes=(note, *plan.notes)), pipe, now)
             self._index_next(updated, pipe, now)
             return JobOutcome.STEPPED, updated

@@ -18,6 +18,7 @@ from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.durations import DurationError, format_duration, parse_duration
 from bot.domain.policy import EscalationStatus, Plan, Policy, Target
+from bot.domain.words import position
 from bot.incident import targets
 from bot.slack_api.directory import Directory
 
@@ -96,7 +97,7 @@ def simulate(
             who = f"@{name}" if (name := directory.user_name(page.user)) else page.user
             result.lines.append(
                 f"{offset(at):>9}  {at:%Y-%m-%d %H:%M:%S}Z  page {who:<12} "
-                f"step {page.step + 1} loop {page.loop + 1}  via {page.via}"
+                f"{position(page.step, page.loop)}  via {Target.parse(page.via).words}"
             )
 
     plan = planner.start(policy, start, lookup)

@@ -16,6 +16,10 @@ from bot.domain.policy import EscalationState, EscalationStatus
 from bot.domain.timeline import Kind
 from bot.state.store import OutboxItem
 
+# The outbox key of a declaration's announcement in the channel it was typed in: best effort
+# (a channel the bot cannot post in is logged and put on the timeline, not told in the channel).
+ORIGIN_KEY = "origin:declared"
+
 Change = Callable[[Incident, Pipeline, datetime], Incident]
 # Whether the user may act on the incident (given the user's groups), and the deciding rule.
 Authorize = Callable[[Incident, frozenset[str]], tuple[bool, str]]
@@ -53,6 +57,9 @@ class Outcome:
     ok: bool
     incident: Incident
     message: str
+    # The incident channel is told of it: whoever acted there sees that, and needs no
+    # answer of their own saying the same.
+    announced: bool = False
 
 
 def starting(now: datetime, previous: EscalationState | None = None) -> EscalationState:
@@ -70,4 +77,11 @@ def say(text: str, now: datetime, *, key: str | None = None, thread: bool = Fals
         text=text,
         created_at=now.timestamp(),
         thread="@header" if thread else None,
+    )
+
+
+def revise_pages(now: datetime, *, key: str) -> OutboxItem:
+    """An edit owed to the incident's page DMs already sent: they show it as it is then."""
+    return OutboxItem(
+        key=key, kind=OutboxKind.EDIT, to="@pages", text="", created_at=now.timestamp()
     )

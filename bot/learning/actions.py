@@ -23,7 +23,7 @@ from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine
 from bot.incident.spec import CommandSpec, Outcome, UserError, say
 from bot.render import learning as lb
-from bot.render.messages import escape
+from bot.render.messages import escape, rule_words
 from bot.state import keys
 from bot.state.learning_store import LearningStore
 from bot.state.timers import Timers
@@ -98,7 +98,9 @@ class ActionItems:
                 groups = self.engine.esc.directory.groups_of(user)
                 ok, rule = authorize(rights, Action.CLOSE_ACTION_ITEM, incident, user, groups)
                 if not ok:
-                    return Outcome(False, incident, f"Only the owner may close it, or {rule}.")
+                    return Outcome(
+                        False, incident, f"Only the owner may close it, or {rule_words(rule)}."
+                    )
             try:
                 closed = items.close(item, user, now)
             except ActionItemError as exc:
@@ -108,7 +110,7 @@ class ActionItems:
             text = f"action item {closed.id} closed by <@{user}>: {escape(closed.text)}"
             self.store.record(incident_id, Entry(now, Kind.ACTION_CLOSED, user, text), pipe)
             self.store.add_outbox(incident_id, [say(f":white_check_mark: {text}", now)], pipe)
-            return Outcome(True, incident, text)
+            return Outcome(True, incident, text, announced=True)
 
         outcome = self.store.transact([self.learning.actions_key(incident_id)], change)
         log.info("action_item_close", incident_id=incident_id, user_id=user, ok=outcome.ok)

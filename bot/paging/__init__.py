@@ -62,3 +62,7 @@ class Pager(Protocol):
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         """Seconds until `item` could be sent without waiting on pacing (0: now)."""
         ...
+
+    def revise(self, page: OutboxItem, incident: Incident) -> None:
+        """Rewrite the page already delivered at `page.ref` to show `incident` as it is."""
+        ...

@@ -18,6 +18,7 @@ from bot.state.store import OutboxItem
 
 LOG_KEY = f"{PREFIX}:recorded"
 COUNT_KEY = f"{PREFIX}:recorded:count"
+REVISED_KEY = f"{PREFIX}:recorded:revised"  # page ref -> the incident's status last shown
 
 
 class RecordingPager:
@@ -43,6 +44,9 @@ class RecordingPager:
 
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         return 0.0  # nothing paces a recording
+
+    def revise(self, page: OutboxItem, incident: Incident) -> None:
+        self.r.hset(REVISED_KEY, str(page.ref), incident.status.value)
 
     def find(self, item: OutboxItem, incident: Incident, since: float) -> str | None:
         ident = f"{incident.id}:{item.key}"

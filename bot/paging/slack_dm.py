@@ -85,6 +85,21 @@ class SlackPager:
         except OSError as exc:
             log.warning("invite_failed", channel=channel, user_id=user, error=str(exc))
 
+    def revise(self, page: OutboxItem, incident: Incident) -> None:
+        """chat.update the page DM at `page.ref` (`<channel>/<ts>`) from the incident now."""
+        channel, _, ts = str(page.ref).partition("/")
+        try:
+            self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=page.text,
+                blocks=blocks.page_blocks(incident, page.text),
+            )
+        except SlackApiError as exc:
+            raise classify(exc) from exc
+        except OSError as exc:
+            raise unreachable(exc) from exc
+
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
         """How long the shared pacer would hold this post (pages are never deferred)."""
         pacer = getattr(self.client, "pacer", None)

@@ -3,7 +3,7 @@
 A permanent failure (an unknown or deactivated user, an archived channel, a message too
 long) fails its own outbox item only. A transient one (429, 5xx, a dropped connection) is
 retried with backoff. Slack names its errors in the response's `error` field; the lists
-below are from the Web API's per-method documentation (chat.postMessage,
+below are from the Web API's per-method documentation (chat.postMessage, chat.update,
 conversations.open, conversations.invite).
 """
 
@@ -37,6 +37,10 @@ PERMANENT: dict[str, str] = {
     "invalid_metadata_format": "Slack rejected the message's metadata",
     "metadata_too_large": "Slack rejected the message's metadata",
     "too_many_attachments": "the message has too many attachments",
+    # chat.update, when a page DM is brought up to date
+    "message_not_found": "the message is gone",
+    "cant_update_message": "the bot cannot edit that message",
+    "edit_window_closed": "the message can no longer be edited",
 }
 # Failures of the bot as a whole, not of one item: the items after it would fail too.
 WIDE = frozenset(

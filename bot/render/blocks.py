@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -15,8 +16,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.domain.incident import Incident
-from bot.render.messages import escape, sev, slack_date
+from bot.domain.incident import Incident, Status
+from bot.render.messages import escape, service_words, sev, slack_date
 
 ACK, ESCALATE, UPDATE, RESOLVE = (
     "incident_ack",
@@ -30,32 +31,66 @@ def _dicts(blocks: list[Block]) -> list[dict[str, Any]]:
     return [b.to_dict() for b in blocks]
 
 
-def page_blocks(incident: Incident, text: str) -> list[dict[str, Any]]:
-    """A page DM: the summary and Acknowledge / Escalate buttons carrying the incident id."""
-    return _dicts(
-        [
-            SectionBlock(text=MarkdownTextObject(text=text[:3000])),
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Service *{escape(incident.service)}* · declared by "
-                        f"<@{incident.declared_by}> · status {incident.status.value}"
-                    )
-                ]
-            ),
-            ActionsBlock(
-                block_id=f"page:{incident.id}",
-                elements=[
-                    ButtonElement(
-                        text="Acknowledge", action_id=ACK, value=incident.id, style="primary"
-                    ),
-                    ButtonElement(
-                        text="Escalate", action_id=ESCALATE, value=incident.id, style="danger"
-                    ),
-                ],
-            ),
-        ]
+def page_state(incident: Incident) -> tuple[object, ...]:
+    """What a page DM shows of its incident besides its own words: when this changes, the
+    page DMs already sent are out of date (`page_blocks` renders exactly these)."""
+    return (
+        incident.status,
+        incident.acknowledged_by,
+        incident.acknowledged_at,
+        incident.resolved_by,
+        incident.resolved_at,
+        incident.severity,
+        incident.service,
     )
+
+
+def _moved(incident: Incident) -> str | None:
+    """Where the incident stands, once it has moved on from triggered."""
+
+    def when(at: datetime | None) -> str:
+        return f" {slack_date(at.timestamp())}" if at else ""
+
+    acked = f"by {_person(incident.acknowledged_by)}{when(incident.acknowledged_at)}"
+    if incident.status is Status.RESOLVED:
+        return f":tada: *Resolved* by {_person(incident.resolved_by)}{when(incident.resolved_at)}"
+    if incident.status is Status.MITIGATED:
+        return f":shield: *Mitigated* (acknowledged {acked}); nothing to do here"
+    if incident.status is Status.ACKNOWLEDGED:
+        return f":white_check_mark: *Acknowledged* {acked}"
+    return None
+
+
+def page_blocks(incident: Incident, text: str) -> list[dict[str, Any]]:
+    """A page DM as the incident is now: the summary, where the incident stands, and the
+    buttons that still apply (Acknowledge while triggered, Escalate while acknowledged
+    too, none once mitigated or resolved), carrying the incident id."""
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text[:3000]))]
+    moved = _moved(incident)
+    if moved:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=moved)))
+    blocks.append(
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Service *{service_words(incident.service)}* · declared by "
+                    f"<@{incident.declared_by}> · status {incident.status.value}"
+                )
+            ]
+        )
+    )
+    buttons = []
+    if incident.status is Status.TRIGGERED:
+        buttons.append(
+            ButtonElement(text="Acknowledge", action_id=ACK, value=incident.id, style="primary")
+        )
+    if incident.status in (Status.TRIGGERED, Status.ACKNOWLEDGED):
+        buttons.append(
+            ButtonElement(text="Escalate", action_id=ESCALATE, value=incident.id, style="danger")
+        )
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"page:{incident.id}", elements=buttons))
+    return _dicts(blocks)
 
 
 def _person(user: str | None) -> str:
@@ -85,7 +120,7 @@ def header_blocks(
         f"*Acknowledged*\n{acked}",
         f"*Paged next*\n{next_page or '—'}",
         f"*Next update due*\n{due}",
-        f"*Service*\n{escape(incident.service)}",
+        f"*Service*\n{service_words(incident.service)}",
     ]
     blocks: list[Block] = [
         HeaderBlock(text=f"{incident.severity.upper()} · {incident.title}"[:150]),

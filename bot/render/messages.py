@@ -12,6 +12,7 @@ live in `bot.render.blocks`, built with `slack_sdk.models` so Slack's limits are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.privacy import visible_to
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate
+from bot.domain.words import position
 
 SEVERITY_EMOJI = {
     "sev1": ":red_circle:",
@@ -64,20 +66,119 @@ def incident_label(incident: Incident, *, redact: bool = False) -> str:
     return f"{incident.severity.upper()} {incident.id} · {escape(incident.title)}"
 
 
+# What each action is, finishing "You may not ...".
+ACTION_WORDS = {
+    Action.ACKNOWLEDGE: "acknowledge this incident",
+    Action.ESCALATE: "escalate this incident",
+    Action.MITIGATE: "mark this incident mitigated",
+    Action.RESOLVE: "resolve this incident",
+    Action.REOPEN: "reopen this incident",
+    Action.CHANGE_SEVERITY: "change this incident's severity",
+    Action.PAGE: "page people for this incident",
+    Action.ASSIGN_ROLE: "assign this incident's roles",
+    Action.UPDATE: "post status updates on this incident",
+    Action.NOTE: "add notes to this incident",
+    Action.CORRECT_MILESTONE: "correct a milestone of this incident",
+    Action.ADD_ACTION_ITEM: "add action items to this incident",
+    Action.CLOSE_ACTION_ITEM: "close this incident's action items",
+    Action.COMPLETE_REVIEW: "complete this incident's review",
+}
+ROLE_WORDS = {"commander": "the commander", "comms": "the comms lead", "scribe": "the scribe"}
+_RULE = re.compile(r"^(?P<tier>\S+) rights\.(?P<field>\w+) allows only (?P<who>.*)$")
+
+
+def principal_words(principal: str) -> str:
+    """A decision-rights principal as people say it: `role:commander` -> the commander."""
+    kind, _, ref = principal.partition(":")
+    if principal == "responder":
+        return "responders"
+    if kind == "role":
+        return ROLE_WORDS.get(ref, f"the {ref}")
+    if kind == "user":
+        return f"<@{ref}>"
+    if kind == "usergroup":
+        return f"<!subteam^{ref}>"
+    return principal
+
+
+def rule_words(rule: str) -> str:
+    """The rule that refused a right (`sev2 rights.resolve allows only role:commander`), in
+    words, with where it is configured: on sev2 only the commander may (rights.resolve)."""
+    found = _RULE.match(rule)
+    if found is None:
+        return rule
+    who = [principal_words(p.strip()) for p in found["who"].split(",") if p.strip()]
+    listed = " or ".join(who) if len(who) < 3 else ", ".join(who[:-1]) + " or " + who[-1]
+    return (
+        f"on {found['tier']} incidents only {listed or 'nobody'} may "
+        f"(rights.{found['field']} of {found['tier']} in severities.yaml)"
+    )
+
+
+def not_allowed(action: Action, rule: str) -> str:
+    """The answer to a person the decision rights refuse."""
+    return f"You may not {ACTION_WORDS[action]}: {rule_words(rule)}."
+
+
+def service_words(service: str) -> str:
+    """A service as people read it: `*` (the catch-all) is any service."""
+    return "any service" if service == "*" else escape(service)
+
+
+def page_how(key: str, step: int, loop: int, via: str) -> str:
+    """How a page came about, for the timeline: `step 1, via the x on-call schedule`, or
+    `a page by @frank` for a page by hand (its outbox key is `page:manual:...`)."""
+    if key.startswith("page:manual:"):
+        return via_words(via)
+    return f"{position(step, loop)}, via {via_words(via)}"
+
+
+def service_phrase(service: str) -> str:
+    """`service checkout`, or `any service` for the catch-all."""
+    return "any service" if service == "*" else f"service {escape(service)}"
+
+
+def via_words(via: str) -> str:
+    """How a page reached somebody (the policy target that named them, or a page by hand),
+    in words: `user:U1` -> <@U1> directly, `schedule:x` -> the x on-call schedule."""
+    kind, _, ref = via.partition(":")
+    if via.startswith("page by "):
+        return f"a page by <@{via.removeprefix('page by ')}>"
+    if kind == "user":
+        return f"<@{ref}> directly"
+    if kind == "schedule":
+        return f"the {escape(ref)} on-call schedule"
+    if kind == "usergroup":
+        return f"the <!subteam^{ref}> group"
+    if kind == "role":
+        return ROLE_WORDS.get(ref, f"the {escape(ref)}")
+    return escape(via)
+
+
+def _at(when: datetime | None) -> str:
+    return f" at {when:%H:%M:%S} UTC" if when else ""
+
+
 def refusal(refused: TransitionRefused) -> str:
-    """Why an action does not apply to the incident as it is, as its taker is told."""
+    """Why an action does not apply to the incident as it is, as its taker is told: a
+    resolved incident says who resolved it (not who acknowledged it before)."""
     incident = refused.incident
+    if incident.status is Status.RESOLVED and incident.resolved_by:
+        by = f"<@{incident.resolved_by}>{_at(incident.resolved_at)}"
+        if refused.action in (Action.ACKNOWLEDGE, Action.RESOLVE, Action.ESCALATE):
+            return f"the incident is already resolved, by {by}"
+        return f"the incident was resolved by {by}; reopen it first"
     if refused.action is Action.ACKNOWLEDGE and incident.acknowledged_by:
-        at = incident.acknowledged_at
-        when = at.strftime("%H:%M:%S UTC") if at else ""
-        return f"already acknowledged by <@{incident.acknowledged_by}> {when}".rstrip()
-    return refused.reason
+        by = f"<@{incident.acknowledged_by}>{_at(incident.acknowledged_at)}"
+        return f"already acknowledged by {by}"
+    if incident.status is Status.RESOLVED:
+        return refused.reason
+    return f"cannot {ACTION_WORDS[refused.action]}: it is {incident.status.value}"
 
 
 def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
     """The notification text of a page (what a phone shows)."""
     where = f" in <#{incident.channel_id}>" if incident.channel_id else ""
-    loop_note = f", loop {loop + 1}" if loop else ""
     ask = (
         f"<@{incident.acknowledged_by}> acknowledged it and escalated for more help."
         if incident.status is Status.ACKNOWLEDGED
@@ -85,7 +186,7 @@ def page_text(incident: Incident, step: int, loop: int, via: str) -> str:
     )
     return (
         f":rotating_light: You are paged for {incident_label(incident)}{where} "
-        f"(step {step + 1}{loop_note}, via {via}). {ask}"
+        f"({position(step, loop)}, via {via_words(via)}). {ask}"
     )
 
 
@@ -126,7 +227,22 @@ def stakeholder_declared(incident: Incident, label: str) -> str:
     where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
     return (
         f"{sev(incident)} *{escape(incident.title)}* ({label}) on "
-        f"*{escape(incident.service)}* declared by <@{incident.declared_by}>{where}"
+        f"*{service_words(incident.service)}* declared by <@{incident.declared_by}>{where}"
+    )
+
+
+# Stands for the incident channel's link in an announcement made before the channel exists;
+# the announcement waits for the channel and is sent with the link (bot.incident.delivery).
+INCIDENT_CHANNEL = "<#@incident>"
+
+
+def declared_here(incident: Incident, label: str) -> str:
+    """A declaration, announced in the channel it was typed in (a public incident only)."""
+    commander = incident.roles.commander or incident.declared_by
+    return (
+        f"{sev(incident)} *{escape(incident.title)}* ({escape(label)}) on "
+        f"*{service_words(incident.service)}* declared by <@{incident.declared_by}>, "
+        f"commander <@{commander}>: follow it in {INCIDENT_CHANNEL}"
     )
 
 
@@ -196,11 +312,19 @@ def reopen_expired(incident: Incident, days: str) -> str:
     )
 
 
+def answer(ok: bool, message: str, *, announced: bool = False) -> str:
+    """The answer to whoever acted in the incident channel: a refusal, or what was done when
+    the channel is not told (a note); nothing when the channel's own message says it."""
+    if ok and announced:
+        return ""
+    return (":white_check_mark: " if ok else ":no_entry: ") + message
+
+
 def declared(incident: Incident) -> str:
     """The reply to `/incident declare`."""
     return (
         f":rotating_light: Declared {incident.severity.upper()} `{incident.id}`: "
-        f"*{escape(incident.title)}* (service {incident.service}). "
+        f"*{escape(incident.title)}* ({service_phrase(incident.service)}). "
         "Opening the incident channel and paging now."
     )
 
@@ -242,7 +366,8 @@ def timeline(incident: Incident, entries: Iterable[Entry]) -> str:
     lines = [f"*Timeline of {incident.id}*"]
     for entry in entries:
         who = "" if entry.actor == BOT else f" <@{entry.actor}>"
-        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {entry.kind.value}{who}: {entry.text}")
+        what = entry.kind.value.replace("_", " ")  # `severity changed`, not severity_changed
+        lines.append(f"`{entry.at:%Y-%m-%d %H:%M:%S}Z` {what}{who}: {entry.text}")
     text = "\n".join(lines)
     return (
         text if len(text) <= 3000 else text[:2900] + "\n… (truncated; see the post-incident export)"

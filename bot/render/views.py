@@ -79,7 +79,8 @@ def declare_modal(
     severity: str | None,
     channel: str,
 ) -> dict[str, Any]:
-    """Title, service, impact questions (which suggest the severity), private?, description."""
+    """Title, service, impact questions (which suggest the severity), private?, description;
+    `channel`: where it was opened (sealed, `belongs.Seal`), to announce the incident there."""
     service_opts = [(s, s) for s in services[:99]] + [("other", "Other / not sure")]
     sev_opts = [("auto", "Decide from the impact answers")] + [
         (t.name, f"{t.name.upper()} — {t.label}") for t in tiers

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain import limits
-from bot.domain.incident import Incident
+from bot.domain.incident import Action, Incident
 from bot.domain.severity import Impact, classify
 from bot.domain.updates import StatusUpdate
 from bot.incident.spec import Outcome, UserError
@@ -34,14 +34,19 @@ def register(app: App, rt: Runtime) -> None:
         log.info("duplicate_delivery", key=key)
         return False
 
-    def done(outcome: Outcome, click: edge.Click, respond: Respond) -> None:
+    def done(
+        outcome: Outcome, click: edge.Click, respond: Respond, *, page_shows: bool = False
+    ) -> None:
+        """Tell the clicker what a button did, unless something they see already says it:
+        in the channel its announcement; in a page DM, the DM itself once `page_shows` it
+        (every page DM of the incident is rewritten through the outbox)."""
         if not outcome.ok:
             _tell(respond, f":no_entry: {outcome.message}")
-        elif click.in_dm:  # a page: replace its buttons with what happened
-            respond(
-                text=f":white_check_mark: You {outcome.message.split(' by ')[0]} "
+        elif click.in_dm and not page_shows:
+            _tell(
+                respond,
+                f":white_check_mark: You {outcome.message.split(' by ')[0]} "
                 f"{messages.incident_label(outcome.incident)}.",
-                replace_original=True,
             )
 
     def belongs_here(click: edge.Click, respond: Respond) -> Incident | None:
@@ -53,7 +58,8 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         click = edge.click(body)
         if belongs_here(click, respond) and first(click):
-            done(rt.engine.acknowledge(click.value, click.user_id), click, respond)
+            outcome = rt.engine.acknowledge(click.value, click.user_id)
+            done(outcome, click, respond, page_shows=True)
 
     @app.action(blocks.ESCALATE)
     def escalate_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -73,8 +79,8 @@ def register(app: App, rt: Runtime) -> None:
         incident = belongs.clicked_incident(rt.store, click, click.value, respond)
         if incident is None:
             return
-        if not incident.is_open:
-            _tell(respond, "The incident is resolved; reopen it to post updates.")
+        if refused := rt.engine.refusal(incident, click.user_id, Action.UPDATE):
+            _tell(respond, f":no_entry: {refused}")  # before the form, not after filling it
             return
         cadence = rt.catalog().tier(incident.severity).update_every_s
         sealed = seal.seal(views.UPDATE, incident.id, click.user_id)
@@ -88,8 +94,8 @@ def register(app: App, rt: Runtime) -> None:
         incident = belongs.clicked_incident(rt.store, click, click.value, respond)
         if incident is None:
             return
-        if not incident.is_open:
-            _tell(respond, "The incident is already resolved.")
+        if refused := rt.engine.refusal(incident, click.user_id, Action.RESOLVE):
+            _tell(respond, f":no_entry: {refused}")  # before the form, not after filling it
             return
         sealed = seal.seal(views.RESOLVE, incident.id, click.user_id)
         client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident, sealed))
@@ -131,6 +137,7 @@ def register(app: App, rt: Runtime) -> None:
             declared_by=sub.user_id,
             private="private" in sub.checked("private"),
             description=sub.text("description"),
+            origin=seal.open(views.DECLARE, sub.private_metadata, sub.user_id),
         )
 
     @app.view(views.UPDATE)

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import clock
 from bot.domain.contacts import contact_matrix
-from bot.domain.incident import Incident
+from bot.domain.incident import Action, Incident
 from bot.domain.updates import StatusUpdate
 from bot.incident.spec import Outcome, UserError
 from bot.render import messages, views
@@ -39,7 +39,7 @@ def usage_reply(error: cmd.UsageError) -> str:
 
 
 def outcome_reply(outcome: Outcome) -> str:
-    return (":white_check_mark: " if outcome.ok else ":no_entry: ") + outcome.message
+    return messages.answer(outcome.ok, outcome.message, announced=outcome.announced)
 
 
 def guess_service(title: str, services: list[str]) -> str:
@@ -83,8 +83,9 @@ class CommandHandler:
         self, client: WebClient, inv: edge.Slash, title: str | None, sev: str | None
     ) -> None:
         catalog = self.rt.catalog()
+        origin = self.seal.seal(views.DECLARE, inv.channel_id, inv.user_id)  # announced there
         view = views.declare_modal(
-            self.services(), catalog.tiers, title=title, severity=sev, channel=inv.channel_id
+            self.services(), catalog.tiers, title=title, severity=sev, channel=origin
         )
         client.views_open(trigger_id=inv.trigger_id, view=view)
 
@@ -106,13 +107,19 @@ class CommandHandler:
             return
         if isinstance(command, cmd.Update) and command.text is None:
             incident = self.incident_here(inv, here)
+            if refused := self.rt.engine.refusal(incident, inv.user_id, Action.UPDATE):
+                raise UserError(refused)  # before the form, not after filling it
             ack()
             cadence = self.rt.catalog().tier(incident.severity).update_every_s
             sealed = self.seal.seal(views.UPDATE, incident.id, inv.user_id)
             view = views.update_modal(incident, cadence, sealed)
             client.views_open(trigger_id=inv.trigger_id, view=view)
             return
-        ack(text=self.reply(command, inv, here))
+        reply = self.reply(command, inv, here)
+        if reply:
+            ack(text=reply)
+        else:
+            ack()  # the channel's message answers it
 
     def incident_here(self, inv: edge.Slash, here: Incident | None = None) -> Incident:
         incident = here or self.rt.store.incident_in_channel(inv.channel_id)
@@ -132,6 +139,7 @@ class CommandHandler:
                 severity=command.severity,
                 declared_by=user,
                 service=guess_service(command.title, self.services()),
+                origin=inv.channel_id,
             )
             return messages.declared(incident)
         if isinstance(command, cmd.Help):

@@ -16,6 +16,7 @@ from bot.domain.incident import Incident
 from bot.domain.metrics import summarize
 from bot.incident.spec import Outcome, UserError
 from bot.render import learning as lb
+from bot.render import messages
 from bot.render.stats import stats_blocks, stats_text
 from bot.runtime import Runtime
 from bot.slack import belongs, edge, home
@@ -26,7 +27,8 @@ People = Callable[[tuple[cmd.Mention, ...]], list[str]]
 
 
 def _reply(outcome: Outcome) -> str:
-    return (":white_check_mark: " if outcome.ok else ":no_entry: ") + outcome.message
+    """A refusal, or what was done when the incident channel is not told; else nothing."""
+    return messages.answer(outcome.ok, outcome.message, announced=outcome.announced)
 
 
 def stats_reply(rt: Runtime, command: cmd.Stats) -> dict[str, Any]:
@@ -96,7 +98,8 @@ def register(app: App, rt: Runtime) -> None:
         except UserError as error:
             tell(respond, f":no_entry: {error}")
             return
-        tell(respond, _reply(outcome))
+        if said := _reply(outcome):  # nothing when the channel's message says it
+            tell(respond, said)
 
     @app.action(lb.ACTION_CLOSE)
     def close_action(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -114,5 +117,5 @@ def register(app: App, rt: Runtime) -> None:
             return
         if outcome.ok and click.in_dm:
             respond(text=f":white_check_mark: Closed: {outcome.message}", replace_original=True)
-        else:
-            tell(respond, _reply(outcome))
+        elif said := _reply(outcome):  # nothing when the channel's message says it
+            tell(respond, said)

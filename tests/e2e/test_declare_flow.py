@@ -13,6 +13,7 @@ from tests.e2e.support import Stack, wait_for
 from tests.reliability.slack_helpers import click
 
 ALICE = "U0ALICE01"
+BOB = "U0BOB0001"
 
 
 def incident_channel(stack: Stack) -> dict[str, Any]:
@@ -63,6 +64,34 @@ class TestDeclare:
         members = stack.emulator.channel(cid)["members"]
         assert {"U0ERIN001", "U0ALICE01"} <= set(members)  # declarer and the paged person
 
+    def test_a_declaration_is_announced_where_it_was_typed(self, stack: Stack) -> None:
+        """Typed in #incidents (the command, then the form): #incidents hears of each with its
+        channel, severity, service and commander. Typed in a DM with the bot: only the
+        declarer's answer and the stakeholder channel say it."""
+        cid = declare(stack)
+
+        def announced() -> list[str]:
+            return [t for t in texts(stack, "C0INCIDENTS") if "declared by" in t]
+
+        said = wait_for(announced)[0]
+        assert said.startswith(":large_orange_circle: SEV2 *Checkout errors* (Significant")
+        assert "on *checkout* declared by <@U0ERIN001>, commander <@U0ERIN001>" in said
+        assert said.endswith(f"follow it in <#{cid}>")
+        driver = stack.driver()
+        typed = driver.slash("U0ERIN001", "declare sev3 Payments-api slow", channel_id="D0ERIN")
+        assert "Declared SEV3" in typed.text
+        driver.slash("U0ERIN001", "", channel_id="C0INCIDENTS")
+        view = wait_for(lambda: stack.emulator.views("U0ERIN001"))[-1]
+        form = {"title": "Search down", "service": "checkout", "users_affected": "none"}
+        driver.submit_view(
+            "U0ERIN001", {**view["view"], "id": view["id"]}, form | {"severity": "sev3"}
+        )
+        wait_for(lambda: len(announced()) == 2 and "Search down" in announced()[1])
+        wait_for(
+            lambda: len([c for c in stack.emulator.channels() if c["name"].startswith("inc-")]) == 3
+        )
+        assert not [t for t in texts(stack, "C0INCIDENTS") if "Payments-api slow" in t]
+
     def test_no_ack_walks_the_policy_and_announces_exhaustion(self, stack: Stack) -> None:
         """Unacknowledged, bob is paged after 3 s, the managers after 6 s, then the fallback hears."""
         cid = declare(stack)
@@ -109,7 +138,7 @@ class TestAcknowledge:
         cid = declare(stack)
         wait_for(lambda: dm_texts(stack, "U0ALICE01"))
         first = stack.driver().slash("U0ALICE01", "ack", channel_id=cid)
-        assert "acknowledged by <@U0ALICE01>" in first.text
+        assert first.text == ""  # the channel's "Acknowledged by" answers it
         second = stack.driver().slash("U0ERIN001", "ack", channel_id=cid)
         assert "already acknowledged by <@U0ALICE01>" in second.text
 
@@ -120,7 +149,33 @@ class TestAcknowledge:
         cid = declare(stack)
         result = stack.driver().slash("U0FRANK01", "ack", channel_id=cid)
         assert "You may not acknowledge" in result.text
-        assert "sev2 rights.acknowledge allows only responder" in result.text
+        assert "on sev2 incidents only responders may" in result.text
+
+    def test_every_page_dm_follows_its_incident(self, stack: Stack) -> None:
+        """bob acknowledges from his page DM: alice's and bob's DMs say so and lose their
+        Acknowledge; once erin resolves, no buttons are left; alice's Acknowledge on the copy
+        she still had is told who resolved it, not who acknowledged it."""
+        cid = declare(stack)
+        bob_page = wait_for(lambda: stack.emulator.dms(BOB).get(BOB), timeout=10)[0]
+        alice_page = stack.emulator.dms(ALICE)[ALICE][0]
+        assert click(stack, BOB, bob_page, "incident_ack").status == 200
+
+        def dm(user: str) -> str:
+            (only,) = stack.emulator.dms(user)[user]  # rewritten in place, never re-posted
+            return str(only.get("blocks"))
+
+        for user in (ALICE, BOB):
+            wait_for(lambda: "*Acknowledged* by <@U0BOB0001>" in dm(user), timeout=10)  # noqa: B023
+            assert "incident_ack" not in dm(user)
+            assert "incident_escalate" in dm(user)
+        stack.driver().slash("U0ERIN001", "resolve fixed", channel_id=cid)
+        for user in (ALICE, BOB):
+            wait_for(lambda: "*Resolved* by <@U0ERIN001>" in dm(user), timeout=10)  # noqa: B023
+            assert "'actions'" not in dm(user)
+        assert click(stack, ALICE, alice_page, "incident_ack").status == 200
+        told = wait_for(lambda: [e["text"] for e in stack.emulator.ephemerals(ALICE)])
+        assert "already resolved, by <@U0ERIN001>" in told[-1]
+        assert "acknowledged" not in told[-1]
 
     def test_ack_outside_an_incident_channel_says_where_it_works(self, stack: Stack) -> None:
         """In #incidents, `ack` is answered with where it works, not an error trace."""
@@ -139,7 +194,8 @@ class TestEscalate:
         result = stack.driver().slash(
             "U0ALICE01", "escalate need the payments DB owner", channel_id=cid
         )
-        assert "escalated by <@U0ALICE01>" in result.text
+        assert result.text == ""
+        wait_for(lambda: any("Escalated by <@U0ALICE01>" in t for t in texts(stack, cid)))
         wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=5)
         assert time.monotonic() - started < 2.5
 
@@ -152,9 +208,9 @@ class TestEscalate:
         cid = declare(stack)
         wait_for(lambda: dm_texts(stack, "U0ALICE01"))
         driver = stack.driver()
-        assert "acknowledged by <@U0ALICE01>" in driver.slash(ALICE, "ack", channel_id=cid).text
+        assert driver.slash(ALICE, "ack", channel_id=cid).text == ""
         escalated = driver.slash(ALICE, "escalate need the DB owner", channel_id=cid)
-        assert "escalated by <@U0ALICE01>" in escalated.text
+        assert escalated.text == ""
         bob = wait_for(lambda: dm_texts(stack, "U0BOB0001"), timeout=5)
         assert "<@U0ALICE01> acknowledged it and escalated for more help." in bob[0]
         header = stack.emulator.transcript(cid)[0]

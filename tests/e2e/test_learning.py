@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.sandbox.emulator import Emulator
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
-from tests.e2e.test_declare_flow import declare, dm_texts
+from tests.e2e.test_declare_flow import declare, dm_texts, texts
 from tests.reliability.slack_helpers import click
 from tests.reliability.support import log_events
 
@@ -64,15 +64,16 @@ def resolved_incident(stack: Stack) -> str:
     cid = declare(stack)
     driver = stack.driver()
     wait_for(lambda: dm_texts(stack, ALICE))
-    assert "acknowledged" in driver.slash(ALICE, "ack", channel_id=cid).text
+    assert driver.slash(ALICE, "ack", channel_id=cid).text == ""  # the channel says it
     driver.slash(
         ALICE, "note rolling back deploy 4812 because errors began with it", channel_id=cid
     )
     added = driver.slash(
         ERIN, "action Add a canary for /pay <@U0ALICE01|alice> due 2099-01-31", channel_id=cid
     )
-    assert "action item A1 added" in added.text
-    assert "resolved by" in driver.slash(ERIN, "resolve rolled back", channel_id=cid).text
+    assert added.text == ""
+    wait_for(lambda: any("ction item A1 added" in t for t in texts(stack, cid)))
+    assert driver.slash(ERIN, "resolve rolled back", channel_id=cid).text == ""
     return cid
 
 
@@ -114,9 +115,9 @@ class TestReview:
         assert [e["number"] for e in stopped] == [len(sent)], (sent, stopped)  # counted from 0
         assert len(messages(stack, cid, ":alarm_clock:")) == len(sent)
         timeline = stack.driver().slash(ERIN, "timeline", channel_id=cid).text
-        assert "review_due" in timeline
-        assert "review_done" in timeline
-        assert "action_added" in timeline
+        assert "review due" in timeline
+        assert "review done" in timeline
+        assert "action added" in timeline
 
     def test_resolve_reopen_resolve_keeps_one_review_updated_in_place(self, stack: Stack) -> None:
         """A second resolve updates the first due message (one Mark review done button) and
@@ -170,7 +171,7 @@ class TestActionItems:
         added = stack.driver().slash(
             ERIN, f"action Rotate the DB password <@U0ALICE01|alice> due {today}", channel_id=cid
         )
-        assert "A1" in added.text
+        assert added.text == ""
         reminder = wait_for(
             lambda: [
                 m for m in stack.emulator.dms(ALICE).get(ALICE, []) if "due today" in m["text"]

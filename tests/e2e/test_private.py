@@ -136,11 +136,11 @@ class TestRedactedReview:
         paged = driver.slash(
             ERIN, "page <@U0BOB0001|bob> Initech data room is open to everyone", channel_id=cid
         )
-        assert "paged" in paged.text
+        assert paged.text == ""  # each is said in the incident channel, not answered apart
         wait_for(lambda: dm_texts(stack, BOB))
         added = driver.slash(ERIN, "action Rotate the Initech data room links", channel_id=cid)
-        assert "action item A1 added" in added.text
-        assert "resolved by" in driver.slash(ERIN, "resolve links revoked", channel_id=cid).text
+        assert added.text == ""
+        assert driver.slash(ERIN, "resolve links revoked", channel_id=cid).text == ""
         md = tocsin(stack, "export", incident_id)
         assert md.startswith(f"# Post-incident review: {incident_id}")
         assert "page requested: @" in md  # the entries stay, without their free text

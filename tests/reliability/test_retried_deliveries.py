@@ -78,7 +78,8 @@ class TestDuplicateDeliveries:
             before = kinds(store, incident_id)[kind]
             result = driver.slash("U0ERIN001", text, channel_id=channel)
             assert result.status == 200
-            assert ":white_check_mark:" in result.text, (text, result.text)
+            assert not result.text.startswith(":no_entry:"), (text, result.text)
+            assert kinds(store, incident_id)[kind] == before + 1, (text, result.text)
             again = twice(driver, result, how)
             assert again.status == 200
             # Answered only once the listener has passed its duplicate check (a command's

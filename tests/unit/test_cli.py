@@ -204,7 +204,7 @@ class TestCounts:
         )
         assert result.returncode == 0, result.stderr
         assert "policy solo: 1 step, repeat 0" in result.stdout
-        assert "policy solo exhausted after 1 step x 1 loop with no acknowledgement" in (
+        assert "policy solo exhausted after 1 step, 1 round, with no acknowledgement" in (
             result.stdout
         )
         checked = tocsin("check", str(tmp_path))
@@ -217,7 +217,8 @@ class TestSimulateReadsAsSlackDoes:
         self, tmp_path: Path
     ) -> None:
         """An unknown email beside a valid user: the user is paged (named) and the email noted,
-        each loop; text lines and notes say loop 1 and 2, the JSON keeps 0-based loops."""
+        each round; text lines and notes say step 1, then step 1, round 2; the JSON keeps 0-based
+        loops."""
         for name in ("severities.yaml", "schedules.yaml"):
             (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
         (tmp_path / "solo.yaml").write_text(
@@ -229,10 +230,14 @@ class TestSimulateReadsAsSlackDoes:
         assert text.returncode == 0, text.stderr
         lines = text.stdout.splitlines()
         pages = [line for line in lines if " page @alice " in line]  # named, as in Slack
-        assert [p.split("via")[0].split()[-2:] for p in pages] == [["loop", "1"], ["loop", "2"]]
-        skipped = "user:nobody@example.com resolved to nobody; its other targets are paged"
-        assert any(f"note: step 1 (loop 1): {skipped}" in line for line in lines)
-        assert any(f"note: step 1 (loop 2): {skipped}" in line for line in lines)
+        assert [p.split("@alice")[1].split("via")[0].strip() for p in pages] == [
+            "step 1",
+            "step 1, round 2",
+        ]
+        assert all(p.endswith("via user U0ALICE01") for p in pages)
+        skipped = "user nobody@example.com resolved to nobody; its other targets are paged"
+        assert any(f"note: step 1: {skipped}" in line for line in lines)
+        assert any(f"note: step 1, round 2: {skipped}" in line for line in lines)
         out = json.loads(tocsin(*args, "--json").stdout)
         assert [p["loop"] for p in out["pages"]] == [0, 1]
-        assert out["notes"][0] == f"+0s: step 1 (loop 1): {skipped}"
+        assert out["notes"][0] == f"+0s: step 1: {skipped}"

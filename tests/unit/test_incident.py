@@ -55,7 +55,7 @@ class TestTransitions:
             machine.acknowledge(acked, "U0BOB0001", T0)
         assert "<" not in refused.value.reason  # the domain words it plainly; render/ for Slack
         told = messages.refusal(refused.value)
-        assert told == "already acknowledged by <@U0ALICE01> 10:00:00 UTC"
+        assert told == "already acknowledged by <@U0ALICE01> at 10:00:00 UTC"
 
     def test_mitigate_implies_an_acknowledgement(self) -> None:
         """Mitigating an unacknowledged incident records the mitigator as first responder."""

@@ -67,7 +67,7 @@ class TestStart:
         assert users(plan) == ["U2"]
         assert plan.state.step == 1
         assert plan.state.due_at == T0.timestamp() + 300
-        assert plan.notes == ("step 1 (loop 1) resolved to nobody (schedule:nobody): skipped",)
+        assert plan.notes == ("step 1 resolved to nobody (the nobody on-call schedule): skipped",)
 
 
 class TestOnDue:
@@ -229,17 +229,19 @@ class TestEdges:
         plan = planner.start(one, T0, lookup)
         assert plan.state == EscalationState(EscalationStatus.EXHAUSTED, 1, 0, None)
         assert plan.notes == (
-            "step 1 (loop 1) resolved to nobody (schedule:nobody): skipped",
-            "step 2 (loop 1) resolved to nobody (schedule:nobody): skipped",
-            "policy p exhausted after 2 steps x 1 loop with no acknowledgement",
+            "step 1 resolved to nobody (the nobody on-call schedule): skipped",
+            "step 2 resolved to nobody (the nobody on-call schedule): skipped",
+            "policy p exhausted after 2 steps, 1 round, with no acknowledgement",
         )
         two = make_policy(("schedule:nobody", "usergroup:S0EMPTY"), repeat=1)
         plan = planner.start(two, T0, lookup)
         assert plan.state == EscalationState(EscalationStatus.EXHAUSTED, 0, 1, None)
         assert plan.notes[0] == (
-            "step 1 (loop 1) resolved to nobody (schedule:nobody, usergroup:S0EMPTY): skipped"
+            "step 1 resolved to nobody (the nobody on-call schedule, usergroup S0EMPTY): skipped"
         )
-        assert plan.notes[-1] == "policy p exhausted after 1 step x 2 loops with no acknowledgement"
+        assert (
+            plan.notes[-1] == "policy p exhausted after 1 step, 2 rounds, with no acknowledgement"
+        )
 
     def test_steps_are_resolved_at_the_time_they_page(self) -> None:
         """Schedules are looked up at the moment of the page: on-call changes with time."""
