@@ -111,7 +111,7 @@ def test_actions_without_the_right_are_refused(
     stack, cid = shared
     result = stack.driver().slash(user, text, channel_id=cid)
     assert "You may not" in result.text
-    assert f"rights.{right} allows only" in result.text
+    assert f"(rights.{right} of sev2 in severities.yaml)" in result.text
 
 
 def test_retried_note_and_escalate_have_one_effect(

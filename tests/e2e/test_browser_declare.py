@@ -102,7 +102,8 @@ def test_a_role_given_by_typed_mention_is_set(page: object, stack: Stack) -> Non
     box.press("Enter")  # picks the first completion, as in Slack
     expect(box).to_have_value("/incident role comms @grace ")
     box.press("Enter")
-    expect(page.get_by_test_id("ephemeral").filter(has_text="is now comms")).to_contain_text(
+    # The channel is told (no private echo): the role change names grace.
+    expect(page.get_by_test_id("messages").filter(has_text="is now comms")).to_contain_text(
         "@grace"
     )
     assert "could not tell who" not in page.get_by_test_id("messages").inner_text()

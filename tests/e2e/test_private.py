@@ -107,7 +107,14 @@ class TestActionReminder:
             f"action Revoke the shared links <@{FRANK}|frank> due {today}",
             channel_id=channel["id"],
         )
-        assert "action item A1 added" in added.text
+        assert added.status == 200
+        wait_for(  # said in the channel; the command gets no private echo
+            lambda: [
+                m
+                for m in stack.emulator.transcript(channel["id"])
+                if "Action item A1 added" in m.get("text", "")
+            ]
+        )
         dm = wait_for(lambda: [t for t in dm_texts(stack, FRANK) if "due today" in t])[0]
         assert f"SEV2 private incident {incident_id}" in dm
         assert "Revoke the shared links" in dm
