@@ -38,7 +38,12 @@ def run_check(directory: str | os.PathLike[str], out: TextIO) -> int:
         f"{display_path(directory)}: OK — "
         f"{count(len(catalog.policies), 'policy')}, "
         f"{count(len(catalog.schedules), 'schedule')}, "
-        f"{count(len(catalog.tiers), 'severity')}",
+        f"{count(len(catalog.tiers), 'severity')}"
+        + (
+            f", {count(len(catalog.alert_sources), 'alert source')}"
+            if catalog.alert_sources
+            else ""
+        ),
         file=out,
     )
     return 0
