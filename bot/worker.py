@@ -28,6 +28,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
+from bot.alerts import heartbeat
 from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
 from bot.learning.services import reconcile_learning
@@ -64,6 +65,7 @@ class Ticker(threading.Thread):
                 if held:
                     while self.rt.escalation.timers.dispatch_due() >= 1000:  # steps that fell due
                         pass
+                    heartbeat.dispatch(self.rt.alert_store, self.rt.queue)  # silent sources
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)

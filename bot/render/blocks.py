@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.incident import Incident
-from bot.render.messages import escape, sev, slack_date
+from bot.render.messages import escape, sev, slack_date, who
 
 ACK, ESCALATE, UPDATE, RESOLVE = (
     "incident_ack",
@@ -39,7 +39,7 @@ def page_blocks(incident: Incident, text: str) -> list[dict[str, Any]]:
                 elements=[
                     MarkdownTextObject(
                         text=f"Service *{escape(incident.service)}* · declared by "
-                        f"<@{incident.declared_by}> · status {incident.status.value}"
+                        f"{who(incident.declared_by)} · status {incident.status.value}"
                     )
                 ]
             ),
@@ -95,7 +95,7 @@ def header_blocks(
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=escape(incident.description)[:3000]))
         )
-    context = f"{incident.id} · declared by <@{incident.declared_by}> " + slack_date(
+    context = f"{incident.id} · declared by {who(incident.declared_by)} " + slack_date(
         incident.declared_at.timestamp(), "{date_short_pretty} {time}"
     )
     if runbook:
