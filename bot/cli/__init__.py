@@ -1,5 +1,5 @@
 """`tocsin` entry point: check | schema | simulate | worker | health | sandbox | demo | report |
-export."""
+export | alert."""
 
 from __future__ import annotations
 
@@ -92,6 +92,18 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("incident", help="incident id, e.g. 20260309-1")
     export.add_argument("--format", choices=("md", "json"), default="md")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    alert = sub.add_parser("alert", help="send a sample alert to tocsin web's /alerts/<source>")
+    alert_sub = alert.add_subparsers(dest="alert_command", required=True, metavar="ACTION")
+    send = alert_sub.add_parser("send", help="post a sample notification as SOURCE")
+    send.add_argument("source", help="a source of alerts.yaml (alert_sources:)")
+    send.add_argument("--sample", choices=("alertmanager", "grafana", "generic"), required=True)
+    send.add_argument("--resolve", action="store_true", help="send it resolved")
+    send.add_argument("--url", default="http://127.0.0.1:3000", help="where tocsin web listens")
+    send.add_argument(
+        "--config",
+        type=Path,
+        help="config directory (default: $TOCSIN_CONFIG_DIR, else ./escalation_policies)",
+    )
     return parser
 
 
@@ -152,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "report":
                 return run_report(args.since, args.out, args.synthetic, args.seed, sys.stdout)
             return run_export(args.incident, args.format, args.out, sys.stdout)
+        if args.command == "alert":
+            from bot.cli.alert import run_send
+
+            config = args.config or Path(os.environ.get("TOCSIN_CONFIG_DIR") or DEFAULT_CONFIG)
+            return run_send(args.source, args.sample, args.resolve, args.url, config, sys.stdout)
         if args.command == "health":
             from bot.cli.health import run_health
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.sandbox.alerts import AlertButton
 from tests.e2e.alerts_support import (
     TOKEN,
     Alertmanager,
@@ -148,3 +151,41 @@ class TestGeneric:
         assert silent.title == "alerting from hooks is silent"
         assert generic(stack, "wd", labels={"alertname": "Watchdog"}) == 202
         wait_for(lambda: not incidents(stack)[0].is_open, timeout=20)
+
+
+class TestSandboxButton:
+    def test_the_page_fires_an_alert_and_resolves_it(self, stack: Stack) -> None:
+        stack.emulator.alert_button = AlertButton(stack.url + "/alerts/prom", TOKEN)
+        press = stack.emulator.root_url + "sandbox/act/alert"
+        status, fired = post(press, {}, {"Content-Type": "application/json"})
+        assert (status, fired["status"], fired["http"]) == (200, "firing", 202)
+        incident = wait_for(lambda: [i for i in incidents(stack) if i.channel_id])[0]
+        assert incident.title == "Sandbox alert #1 from the page"
+        status, resolved = post(press, {}, {"Content-Type": "application/json"})
+        assert (status, resolved["status"]) == (200, "resolved")
+        wait_for(lambda: not incidents(stack)[0].is_open)  # prom's on_clear: resolve
+
+
+class TestAlertSend:
+    def test_tocsin_alert_send_posts_each_sample(self, stack: Stack) -> None:
+        def send(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "bot.cli", "alert", "send", *args, "--url", stack.url],
+                env=stack.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+
+        sent = send("prom", "--sample", "alertmanager")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.startswith("202 ")
+        assert send("hooks", "--sample", "generic").returncode == 0
+        opened = wait_for(lambda: len([i for i in incidents(stack) if i.channel_id]) == 2)
+        assert opened
+        refused = send("prom", "--sample", "generic")  # the wrong shape for an alertmanager
+        assert refused.returncode == 1
+        assert refused.stdout.startswith("400 ")
+        resolved = send("prom", "--sample", "alertmanager", "--resolve")
+        assert resolved.returncode == 0
+        wait_for(lambda: any(not i.is_open for i in incidents(stack)))

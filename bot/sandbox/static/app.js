@@ -264,6 +264,11 @@
     for (const chip of document.querySelectorAll("[data-example]")) {
       chip.addEventListener("click", () => { input.value = chip.dataset.example; input.focus(); });
     }
+    $("fire-alert").addEventListener("click", async () => {
+      const result = await call("/sandbox/act/alert", {});
+      $("fire-alert").textContent = result.firing ? "Resolve the alert" : "Fire an alert";
+      toast(`Alert ${result.status}: the app answered HTTP ${result.http}`, result.ok ? "info" : "error");
+    });
     $("acting-user").addEventListener("change", (event) => {
       ui.user = event.target.value;
       ui.modalKey = "*";
@@ -276,6 +281,7 @@
 
   function draw() {
     if (!ui.state) return;
+    $("fire-alert").hidden = !(ui.state.alerts && ui.state.alerts.enabled);
     sidebar();
     header();
     messages();
