@@ -29,6 +29,7 @@ from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
 from bot.alerts import heartbeat
+from bot.alerts.intake import kick_waiting
 from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
 from bot.learning.services import reconcile_learning
@@ -98,6 +99,7 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(self.rt.learning)
+                    kick_waiting(self.rt.alert_store, self.rt.queue)  # alerts left in an inbox
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)

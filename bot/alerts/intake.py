@@ -19,11 +19,12 @@ from bot.alerts.heartbeat import BACK
 from bot.alerts.verify import verified
 from bot.domain.alerts.payloads import FIRING, PayloadError, is_heartbeat, parse
 from bot.domain.catalog import Catalog
-from bot.state.alerts import AlertStore
+from bot.state.alerts import AlertStore, InboxFull
 from bot.state.timers import RETRY
 
 log = structlog.get_logger(__name__)
 DRAIN = "bot.jobs.alerts.drain_alerts"
+INBOX_MAX = 20_000  # notifications waiting for the worker; past this a sender is told to retry
 Answer = tuple[int, dict[str, Any]]
 
 
@@ -67,13 +68,30 @@ class Intake:
             )
             if beat is not None and beating and self.store.beat(name, now, now + 2 * beat.every_s):
                 self._enqueue(BACK, name)
-            queued, owed = self.store.admit(name, pairs, entry) if alerts else (False, False)
+            admitted = self.store.admit(name, pairs, entry, INBOX_MAX) if alerts else None
+            queued, owed = admitted or (False, False)
             if owed:
                 self._enqueue(DRAIN, name)
+        except InboxFull:
+            log.error("alert_inbox_full", source=name)
+            return 503, {"ok": False, "error": "too many notifications waiting; retry"}
         except redis.RedisError as exc:
             log.error("alert_not_stored", source=name, error=type(exc).__name__)
             return 503, {"ok": False, "error": "storage unavailable; retry"}
         return 202, {"ok": True, "queued": queued}
 
     def _enqueue(self, func: str, name: str) -> None:
-        self.queue.enqueue(func, name, retry=RETRY, result_ttl=60, failure_ttl=86400)
+        enqueue(self.queue, func, name)
+
+
+def enqueue(queue: Queue, func: str, name: str) -> None:
+    queue.enqueue(func, name, retry=RETRY, result_ttl=60, failure_ttl=86400)
+
+
+def kick_waiting(store: AlertStore, queue: Queue) -> list[str]:
+    """Enqueue a drain for each source whose inbox holds entries and no drain is queued
+    (its enqueue failed after the entry was stored); the reconciler runs this."""
+    kicked = [name for name in store.waiting_sources() if store.kick(name)]
+    for name in kicked:
+        enqueue(queue, DRAIN, name)
+    return kicked

@@ -137,7 +137,7 @@ class AlertService:
             severity=severity,
             declared_by=actor(source.name),
         )
-        self.store.note_opened(source.name, incident.id, now)
+        self.store.note_opened(source.name, incident.id, now, storm.within_s)
         log.info("alert_incident_opened", source=source.name, incident_id=incident.id)
         return incident, False
 

@@ -43,6 +43,10 @@ HEARTBEAT_DUE = _key("heartbeat_due")  # sorted set: source -> when its silence 
 KICK_TTL_S = 30  # a kick whose job was never enqueued (Redis went away) expires
 
 
+class InboxFull(Exception):
+    """Too many notifications of a source wait for the worker (it is down or far behind)."""
+
+
 @dataclass
 class GroupRecord:
     incident_id: str
@@ -59,16 +63,22 @@ class AlertStore:
         self.r = connection
 
     def admit(
-        self, source: str, alerts: Sequence[tuple[str, str]], entry: dict[str, Any]
+        self, source: str, alerts: Sequence[tuple[str, str]], entry: dict[str, Any], limit: int
     ) -> tuple[bool, bool]:
         """Queue `entry` for the worker when an alert of `alerts` ((fingerprint, status)
         pairs) changed status since the last accepted one: (queued, a drain job is owed).
-        A drain is owed unless one is already queued and not yet started (the kick)."""
+        A drain is owed unless one is already queued and not yet started (the kick).
+        InboxFull when `limit` entries already wait."""
         keys = [_key("last", source, fp) for fp, _ in alerts]
-        last = self.r.mget(keys) if keys else []
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.mget(keys)
+            pipe.llen(inbox_key(source))
+            last, waiting = pipe.execute()
         changed = {k: s for k, (_, s), seen in zip(keys, alerts, last, strict=True) if seen != s}
         if not changed:
             return False, False
+        if waiting >= limit:
+            raise InboxFull(source)
         with self.r.pipeline(transaction=True) as pipe:
             for key, status in changed.items():
                 pipe.set(key, status, ex=MARKER_TTL_S)
@@ -76,6 +86,10 @@ class AlertStore:
             pipe.set(kick_key(source), 1, nx=True, ex=KICK_TTL_S)
             kicked = pipe.execute()[-1]
         return True, bool(kicked)
+
+    def kick(self, source: str) -> bool:
+        """Mark a drain as queued for the source; False when one already is."""
+        return bool(self.r.set(kick_key(source), 1, nx=True, ex=KICK_TTL_S))
 
     def started(self, source: str) -> None:
         """A drain job began: entries queued from now on owe a new job."""
@@ -109,8 +123,11 @@ class AlertStore:
         self.r.zremrangebyscore(key, "-inf", now - within_s)
         return int(self.r.zcard(key))
 
-    def note_opened(self, source: str, gid: str, now: float) -> None:
-        self.r.zadd(_key("opened", source), {gid: now})
+    def note_opened(self, source: str, gid: str, now: float, within_s: float) -> None:
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.zadd(_key("opened", source), {gid: now})
+            pipe.expire(_key("opened", source), int(within_s) + 1)
+            pipe.execute()
 
     def storm_incident(self, source: str) -> str | None:
         return self.r.get(_key("storm", source))  # type: ignore[return-value]

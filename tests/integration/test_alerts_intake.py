@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 from rq import Queue
 
-from bot.alerts.intake import Intake
+from bot.alerts import intake as intake_module
+from bot.alerts.intake import Intake, kick_waiting
 from bot.domain.alerts.sources import AlertSource, SourceKind
 from bot.domain.catalog import Catalog
 from bot.state.alerts import AlertStore, inbox_key
@@ -47,3 +49,19 @@ def test_redis_away_is_a_503() -> None:
     status, body = intake.handle("prom", "POST", AUTH, _body())
     assert status == 503
     assert "retry" in body["error"]
+
+
+def test_a_full_inbox_is_a_503_and_the_reconciler_kicks_a_stranded_one(
+    r: redis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake_module, "INBOX_MAX", 1)
+    intake, queue = _intake(redis_url)
+    assert intake.handle("prom", "POST", AUTH, _body(fp="a"))[0] == 202
+    status, body = intake.handle("prom", "POST", AUTH, _body(fp="b"))
+    assert status == 503
+    assert "waiting" in body["error"]
+    queue.empty()  # the drain job is lost (say its enqueue failed), its entry is not
+    AlertStore(r).started("prom")
+    assert kick_waiting(AlertStore(r), queue) == ["prom"]
+    assert queue.count == 1
+    assert kick_waiting(AlertStore(r), queue) == []  # one drain queued is enough
