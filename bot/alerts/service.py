@@ -9,6 +9,7 @@ the last status of every alert).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +38,10 @@ class AlertService:
     def __init__(self, engine: Engine, store: AlertStore, leases: Leases, owner: str) -> None:
         self.engine, self.store, self.leases, self.owner = engine, store, leases, owner
         self.incidents = engine.store
+        # What a batch of entries owes: a drain per incident it posted to (not one per
+        # post), and the storm incidents' lists of the groups that joined them.
+        self._touched: set[str] = set()
+        self._joined: dict[tuple[str, str], list[str]] = {}
 
     # --- the inbox ------------------------------------------------------------------------
     def drain(self, name: str) -> int:
@@ -47,8 +52,11 @@ class AlertService:
             try:
                 while entries := self.store.peek(name, BATCH):
                     self.leases.hold(key, self.owner, LEASE_S)
-                    for entry in entries:
-                        self.handle(name, entry)
+                    try:
+                        for entry in entries:
+                            self.handle(name, entry)
+                    finally:
+                        self._flush()
                     self.store.done(name, len(entries))
                     handled += len(entries)
             finally:
@@ -56,6 +64,21 @@ class AlertService:
             if not self.store.waiting(name):  # queued after our last read, before the release
                 break
         return handled
+
+    def _flush(self) -> None:
+        """Post each storm incident's list of joined groups, then drain what was posted."""
+        joined, self._joined = self._joined, {}
+        for (source, incident_id), texts in joined.items():
+            self._say(source, incident_id, words.joined_storm(texts))
+        touched, self._touched = self._touched, set()
+        for incident_id in sorted(touched):
+            self.engine.esc.timers.schedule_drain(incident_id)
+
+    def _say(
+        self, source: str, incident_id: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        post(self.engine, source, incident_id, text, blocks, drain=False)
+        self._touched.add(incident_id)
 
     def handle(self, name: str, entry: dict[str, Any]) -> None:
         source = self.engine.esc.catalog().alert_sources.get(name)
@@ -88,12 +111,11 @@ class AlertService:
             if fresh_firing and not incident.is_open:
                 self._act(incident, Action.REOPEN)
             self._raise(source, incident, change.fresh)
-        post(
-            self.engine,
-            source.name,
-            record.incident_id,
-            words.notification(source.name, change.fresh, truncated),
-        )
+        text = words.notification(source.name, change.fresh, truncated)
+        if record.in_storm:  # listed with the others of its batch: one message, not hundreds
+            self._joined.setdefault((source.name, record.incident_id), []).append(text)
+        else:
+            self._say(source.name, record.incident_id, text)
         if change.cleared and not record.in_storm:
             self._clear(source, record.incident_id)
         now = clock.now_ts()
@@ -129,7 +151,8 @@ class AlertService:
         service, severity = self._routed(source, alerts)
         now = clock.now_ts()
         storm = source.storm
-        if self.store.opened_recently(source.name, now, storm.within_s) >= storm.new_groups:
+        recent = self.store.new_groups(source.name, uuid.uuid4().hex, now, storm.within_s)
+        if recent > storm.new_groups:  # this group is past the line
             return self._storm(source, service, severity), True
         incident = self.engine.declare(
             title=groups.title(alerts),
@@ -137,7 +160,6 @@ class AlertService:
             severity=severity,
             declared_by=actor(source.name),
         )
-        self.store.note_opened(source.name, incident.id, now, storm.within_s)
         log.info("alert_incident_opened", source=source.name, incident_id=incident.id)
         return incident, False
 
@@ -154,11 +176,8 @@ class AlertService:
         )
         self.store.set_storm_incident(source.name, incident.id)
         within = format_duration(source.storm.within_s)
-        post(
-            self.engine,
-            source.name,
-            incident.id,
-            words.storm(source.name, source.storm.new_groups, within),
+        self._say(
+            source.name, incident.id, words.storm(source.name, source.storm.new_groups, within)
         )
         log.warning("alert_storm", source=source.name, incident_id=incident.id)
         return incident
@@ -177,11 +196,9 @@ class AlertService:
     def _clear(self, source: AlertSource, incident_id: str) -> None:
         text = words.cleared(source.name, source.on_clear.value)
         if source.on_clear is OnClear.NOTIFY:
-            post(
-                self.engine, source.name, incident_id, text, words.cleared_blocks(text, incident_id)
-            )
+            self._say(source.name, incident_id, text, words.cleared_blocks(text, incident_id))
             return
-        post(self.engine, source.name, incident_id, text)
+        self._say(source.name, incident_id, text)
         self._act(self.incidents.get(incident_id), Action(source.on_clear.value))
 
     def _act(self, incident: Incident, action: Action) -> None:

@@ -23,9 +23,12 @@ def post(
     incident_id: str,
     text: str,
     blocks: list[dict[str, Any]] | None = None,
+    *,
+    drain: bool = True,
 ) -> None:
-    """Post `text` in the thread as the source. Never broadcast: nothing of an alert reaches
-    a channel beyond the incident's own (a private incident's stays inside it)."""
+    """Post `text` in the thread as the source (`drain`: deliver it now; else the caller
+    schedules the drain). Never broadcast: nothing of an alert reaches a channel beyond the
+    incident's own (a private incident's stays inside it)."""
     key = f"alerts:{uuid.uuid4().hex[:12]}"
 
     def items(inc: Incident, now: datetime) -> list[OutboxItem]:
@@ -37,5 +40,5 @@ def post(
     spec = CommandSpec(
         Action.NOTE, same, Kind.NOTE, text, announce="", outbox=items, record_only=True
     )
-    if engine.command(incident_id, actor(source), spec).ok:
+    if engine.command(incident_id, actor(source), spec).ok and drain:
         engine.esc.timers.schedule_drain(incident_id)

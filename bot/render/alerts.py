@@ -89,6 +89,20 @@ def storm(source: str, new_groups: int, within: str) -> str:
     )
 
 
+def joined_storm(texts: list[str], limit: int = 3500) -> str:
+    """The notifications of the groups that joined a storm incident together, in one message
+    (each already escaped by `notification`), cut at whole ones past `limit` characters."""
+    shown: list[str] = []
+    for text in texts:
+        if shown and sum(len(t) + 1 for t in shown) + len(text) > limit:
+            break
+        shown.append(text)
+    rest = len(texts) - len(shown)
+    more = [f"…and {rest} more group{'s' if rest != 1 else ''} joined"] if rest else []
+    head = f":cyclone: {len(texts)} group{'s' if len(texts) != 1 else ''} joined the storm:"
+    return "\n".join([head, *shown, *more])
+
+
 def storm_title(source: str) -> str:
     return f"alert storm from {source}"
 

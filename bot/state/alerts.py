@@ -117,17 +117,16 @@ class AlertStore:
     def save_group(self, source: str, gid: str, record: GroupRecord) -> None:
         self.r.set(_key("group", source, gid), record.to_json(), ex=GROUP_TTL_S)
 
-    def opened_recently(self, source: str, now: float, within_s: float) -> int:
-        """How many groups of `source` opened an incident of their own within `within_s`."""
+    def new_groups(self, source: str, member: str, now: float, within_s: float) -> int:
+        """Count a new group of `source` (as `member`); how many arrived within `within_s`,
+        this one included (the storm window)."""
         key = _key("opened", source)
-        self.r.zremrangebyscore(key, "-inf", now - within_s)
-        return int(self.r.zcard(key))
-
-    def note_opened(self, source: str, gid: str, now: float, within_s: float) -> None:
         with self.r.pipeline(transaction=True) as pipe:
-            pipe.zadd(_key("opened", source), {gid: now})
-            pipe.expire(_key("opened", source), int(within_s) + 1)
-            pipe.execute()
+            pipe.zremrangebyscore(key, "-inf", now - within_s)
+            pipe.zadd(key, {member: now})
+            pipe.zcard(key)
+            pipe.expire(key, int(within_s) + 1)
+            return int(pipe.execute()[2])
 
     def storm_incident(self, source: str) -> str | None:
         return self.r.get(_key("storm", source))  # type: ignore[return-value]
