@@ -45,12 +45,15 @@ class AlertService:
 
     # --- the inbox ------------------------------------------------------------------------
     def drain(self, name: str) -> int:
-        """Handle what the source's inbox holds; how many entries."""
-        self.store.started(name)
+        """Handle what the source's inbox holds; how many entries.
+
+        While a drain runs, the web process queues no other (the kick stays set); once the
+        inbox is empty the kick is cleared and the inbox read once more, so an entry queued
+        in between is handled here or owes a new drain."""
         handled, key = 0, lease_key(name)
         while self.leases.take(key, self.owner, LEASE_S):
             try:
-                while entries := self.store.peek(name, BATCH):
+                while entries := self._next(name):
                     self.leases.hold(key, self.owner, LEASE_S)
                     try:
                         for entry in entries:
@@ -64,6 +67,13 @@ class AlertService:
             if not self.store.waiting(name):  # queued after our last read, before the release
                 break
         return handled
+
+    def _next(self, name: str) -> list[dict[str, Any]]:
+        entries = self.store.peek(name, BATCH)
+        if not entries:
+            self.store.caught_up(name)  # from now on a new entry owes a new drain
+            entries = self.store.peek(name, BATCH)
+        return entries
 
     def _flush(self) -> None:
         """Post each storm incident's list of joined groups, then drain what was posted."""

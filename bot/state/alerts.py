@@ -2,8 +2,8 @@
 the web process accepted for the worker, each group's record, and the storm window.
 
 The web process writes a notification only when some alert in it changed status since the
-last one accepted (the `last` markers), and then the markers and the inbox entry in one
-MULTI: a resent group costs two reads and writes nothing. The worker's record of each
+last one accepted (the `last` markers), and then the markers and the inbox entry, all in one
+script: a resent group costs one round trip and writes nothing. The worker's record of each
 group is the authority; the markers only spare it the repeats.
 """
 
@@ -35,7 +35,7 @@ def lease_key(source: str) -> str:
 
 
 def kick_key(source: str) -> str:
-    """Set while a drain job for the source is queued and has not started."""
+    """Set while a drain job for the source is queued or still has entries to handle."""
     return _key("kick", source)
 
 
@@ -58,41 +58,54 @@ class GroupRecord:
         return json.dumps(vars(self), separators=(",", ":"))
 
 
+# KEYS: inbox, kick, then each alert's last-status marker; ARGV: the entry, the inbox limit,
+# the marker and kick TTLs, then each alert's status. 0: a repeat (nothing written); -1: the
+# inbox is full (nothing written); 1: queued; 2: queued, and a drain job is owed.
+_ADMIT = """
+local changed = {}
+for i = 3, #KEYS do
+  if redis.call('get', KEYS[i]) ~= ARGV[i + 2] then table.insert(changed, i) end
+end
+if #changed == 0 then return 0 end
+if redis.call('llen', KEYS[1]) >= tonumber(ARGV[2]) then return -1 end
+for _, i in ipairs(changed) do redis.call('set', KEYS[i], ARGV[i + 2], 'EX', ARGV[3]) end
+redis.call('rpush', KEYS[1], ARGV[1])
+if redis.call('set', KEYS[2], 1, 'NX', 'EX', ARGV[4]) then return 2 end
+return 1
+"""
+
+
 class AlertStore:
     def __init__(self, connection: redis.Redis) -> None:
         self.r = connection
+        self._admit = connection.register_script(_ADMIT)
 
     def admit(
         self, source: str, alerts: Sequence[tuple[str, str]], entry: dict[str, Any], limit: int
     ) -> tuple[bool, bool]:
         """Queue `entry` for the worker when an alert of `alerts` ((fingerprint, status)
         pairs) changed status since the last accepted one: (queued, a drain job is owed).
-        A drain is owed unless one is already queued and not yet started (the kick).
-        InboxFull when `limit` entries already wait."""
-        keys = [_key("last", source, fp) for fp, _ in alerts]
-        with self.r.pipeline(transaction=False) as pipe:
-            pipe.mget(keys)
-            pipe.llen(inbox_key(source))
-            last, waiting = pipe.execute()
-        changed = {k: s for k, (_, s), seen in zip(keys, alerts, last, strict=True) if seen != s}
-        if not changed:
-            return False, False
-        if waiting >= limit:
+        A drain is owed unless one is queued or still working through the inbox (the kick).
+        InboxFull when `limit` entries already wait. One round trip (a script)."""
+        keys = [
+            inbox_key(source),
+            kick_key(source),
+            *(_key("last", source, fp) for fp, _ in alerts),
+        ]
+        body = json.dumps(entry, separators=(",", ":"))
+        args: list[str | int] = [body, limit, MARKER_TTL_S, KICK_TTL_S]
+        args += [status for _, status in alerts]
+        answer = int(self._admit(keys=keys, args=args))
+        if answer < 0:
             raise InboxFull(source)
-        with self.r.pipeline(transaction=True) as pipe:
-            for key, status in changed.items():
-                pipe.set(key, status, ex=MARKER_TTL_S)
-            pipe.rpush(inbox_key(source), json.dumps(entry, separators=(",", ":")))
-            pipe.set(kick_key(source), 1, nx=True, ex=KICK_TTL_S)
-            kicked = pipe.execute()[-1]
-        return True, bool(kicked)
+        return answer > 0, answer == 2
 
     def kick(self, source: str) -> bool:
         """Mark a drain as queued for the source; False when one already is."""
         return bool(self.r.set(kick_key(source), 1, nx=True, ex=KICK_TTL_S))
 
-    def started(self, source: str) -> None:
-        """A drain job began: entries queued from now on owe a new job."""
+    def caught_up(self, source: str) -> None:
+        """A drain found the inbox empty: entries queued from now on owe a new job."""
         self.r.delete(kick_key(source))
 
     def waiting_sources(self) -> list[str]:

@@ -41,7 +41,7 @@ def test_a_repeat_writes_nothing_and_a_change_queues_one_entry(
     assert queue.count == 1  # one drain owed; the repeat owed none
     assert intake.handle("prom", "POST", AUTH, _body("resolved"))[0] == 202
     assert r.llen(inbox_key("prom")) == 2
-    assert queue.count == 1  # a drain is already queued and not started: no second one
+    assert queue.count == 1  # a drain is already queued and not started: no second one (nor while a drain works through the inbox)
 
 
 def test_redis_away_is_a_503() -> None:
@@ -61,7 +61,7 @@ def test_a_full_inbox_is_a_503_and_the_reconciler_kicks_a_stranded_one(
     assert status == 503
     assert "waiting" in body["error"]
     queue.empty()  # the drain job is lost (say its enqueue failed), its entry is not
-    AlertStore(r).started("prom")
+    AlertStore(r).caught_up("prom")
     assert kick_waiting(AlertStore(r), queue) == ["prom"]
     assert queue.count == 1
     assert kick_waiting(AlertStore(r), queue) == []  # one drain queued is enough
