@@ -82,7 +82,7 @@ class AlertService:
             self._say(source, incident_id, words.joined_storm(texts))
         touched, self._touched = self._touched, set()
         for incident_id in sorted(touched):
-            self.engine.esc.timers.schedule_drain(incident_id)
+            self.engine.esc.timers.drain_soon(incident_id, "alerts")
 
     def _say(
         self, source: str, incident_id: str, text: str, blocks: list[dict[str, Any]] | None = None

@@ -41,7 +41,9 @@ def test_a_repeat_writes_nothing_and_a_change_queues_one_entry(
     assert queue.count == 1  # one drain owed; the repeat owed none
     assert intake.handle("prom", "POST", AUTH, _body("resolved"))[0] == 202
     assert r.llen(inbox_key("prom")) == 2
-    assert queue.count == 1  # a drain is already queued and not started: no second one (nor while a drain works through the inbox)
+    assert (
+        queue.count == 1
+    )  # a drain is already queued and not started: no second one (nor while a drain works through the inbox)
 
 
 def test_redis_away_is_a_503() -> None:
