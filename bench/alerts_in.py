@@ -16,8 +16,9 @@ has drained (none lost); every group has exactly one incident.
 
 Storm (run first, as the ingestion leaves thousands of thread posts for Slack's pacing of
 1 message a second per channel to work through): 500 notifications, each a new group of
-one alert, within 10 s (50 a second), into a source with `storm: {new_groups: 6, within: 1m}` (six, so that each incident's first page
-goes to a different person: Slack's 1 message a second per DM would otherwise be measured).
+one alert, within 10 s (50 a second), into a source with `storm: {new_groups: 6, within:
+1m}` (six, so that each incident's first page goes to a different person: Slack's 1 message
+a second per DM would otherwise be measured).
 Targets: at most `new_groups` channels for groups plus one for the storm incident; one
 storm incident; every group in exactly one incident; each incident's first page p95 <= 1 s
 after the notification that opened it (the storm incident's: after the earliest-sent
