@@ -61,6 +61,8 @@ class Heartbeats:
         every = format_duration(beat.every_s)
         post(self.engine, name, incident.id, words.silent(name, beat.alertname, every))
         log.warning("alert_source_silent", source=name, incident_id=incident.id)
+        if self.store.heartbeat_last(name) != last:  # it came back before the marker was set,
+            self.back(name)  # so the web process saw no silent incident to clear
         return "declared"
 
     def back(self, name: str) -> str:
