@@ -38,7 +38,7 @@ test: lint typecheck
 # Benchmarks (docs/BENCHMARKS.md): each prints its figures, its last line is the key figure,
 # and it exits non-zero when a target is missed; every benchmark runs even if one fails.
 BENCHES := bench.ack_latency bench.escalation_timing bench.declare_to_page bench.metrics_scrape \
-           bench.closed_memory
+           bench.closed_memory bench.alerts_in
 
 bench: $(STAMP)
 	@status=0; for b in $(BENCHES); do $(BIN)/python -m $$b || status=1; echo; done; exit $$status

@@ -12,6 +12,7 @@ difference between the two targets is what Tocsin does before and after `ack()`.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -49,7 +50,8 @@ def build_bare_app(signing_secret: str, client: WebClient) -> App:
 
 
 class BareWsgi:
-    """The same routing shape as `bot.web.WebApp`: /slack/events to Bolt, /readyz answered."""
+    """The same routing shape as `bot.web.WebApp`: /slack/events to Bolt, /readyz answered,
+    and /alerts/<source> (the alerts-in baseline) reads and parses the JSON body, then 202."""
 
     def __init__(self, signing_secret: str, client: WebClient) -> None:
         self.slack = SlackRequestHandler(build_bare_app(signing_secret, client))
@@ -57,6 +59,15 @@ class BareWsgi:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/slack/events":
             return self.slack(environ, start_response)
+        if str(environ.get("PATH_INFO", "")).startswith("/alerts/"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            json.loads(environ["wsgi.input"].read(length) or b"{}")
+            accepted = b'{"ok": true}'
+            start_response(
+                "202 Accepted",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(accepted)))],
+            )
+            return [accepted]
         body = b'{"ok": true}'
         start_response(
             "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -13,6 +13,8 @@ import structlog
 from rq import Queue
 from slack_sdk import WebClient
 
+from bot.alerts.heartbeat import Heartbeats
+from bot.alerts.service import AlertService
 from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
 from bot.config.location import config_dir_in_use
@@ -32,6 +34,8 @@ from bot.paging.slack_dm import SlackPager
 from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
+from bot.state.alerts import AlertStore
+from bot.state.leases import Leases
 from bot.state.server import connect
 from bot.state.store import Store
 from bot.state.timers import Timers, make_queue
@@ -129,6 +133,9 @@ class Runtime:
     runbooks: RunbookSource
     channels: ChannelService | None
     learning: Learning
+    alerts: AlertService
+    heartbeats: Heartbeats
+    alert_store: AlertStore
 
     @classmethod
     def build(
@@ -178,6 +185,7 @@ class Runtime:
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         window = review_window(store, escalation, queue, learning_config)
         engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
+        alert_store = AlertStore(conn)
         return cls(
             settings,
             conn,
@@ -192,4 +200,7 @@ class Runtime:
             runbooks,
             channels,
             build_learning(engine, window, catalog, directory),
+            AlertService(engine, alert_store, Leases(conn), owner),
+            Heartbeats(engine, alert_store),
+            alert_store,
         )

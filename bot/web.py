@@ -5,14 +5,17 @@ GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
 GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
+POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.alerts.intake):
+                     verified, stored and queued for the worker; nothing here talks to Slack
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -21,6 +24,7 @@ from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import metrics, web_limits
+from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
 from bot.runtime import Runtime
 from bot.slack.app import build_app
@@ -30,6 +34,7 @@ from bot.state.leases import Leases
 from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
+ALERTS = "/alerts/"
 StartResponse = Callable[..., Any]
 
 
@@ -61,7 +66,13 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
 class WebApp:
     """A small WSGI router in front of Bolt's handler."""
 
-    def __init__(self, rt: Runtime, signing_secret: str, metrics_token: str | None = None) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        signing_secret: str,
+        metrics_token: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         if rt.slack is None:
             raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
         self.rt = rt
@@ -70,6 +81,7 @@ class WebApp:
         )
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
+        self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)
@@ -78,6 +90,10 @@ class WebApp:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and method == "POST":
             return self.slack(environ, start_response)
+        if path.startswith(ALERTS):
+            body = _body(environ) if method == "POST" else b""
+            status, answer = self.intake.handle(path[len(ALERTS) :], method, environ, body)
+            return json_answer(start_response, status, answer)
         if path == "/healthz":
             return json_answer(start_response, 200, {"ok": True})
         if path == "/metrics" and method == "GET":
@@ -102,6 +118,12 @@ class WebApp:
         return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _body(environ: dict[str, Any]) -> bytes:
+    """The request body (its length is known: bot.web_limits has sized a chunked one)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
 def make_wsgi(settings: Settings) -> WebApp:
     if not settings.slack_signing_secret:
         raise SettingsError("SLACK_SIGNING_SECRET is not set (Basic Information → Signing Secret)")
@@ -109,7 +131,7 @@ def make_wsgi(settings: Settings) -> WebApp:
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
     rt = Runtime.build(settings, inline_delivery=False)
-    return WebApp(rt, settings.slack_signing_secret, settings.metrics_token)
+    return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ)
 
 
 class Server(BaseApplication):  # type: ignore[misc]

@@ -28,6 +28,8 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 from bot import clock, jobs
+from bot.alerts import heartbeat
+from bot.alerts.intake import kick_waiting
 from bot.config.settings import Settings
 from bot.incident.reconcile import reconcile
 from bot.learning.services import reconcile_learning
@@ -64,6 +66,7 @@ class Ticker(threading.Thread):
                 if held:
                     while self.rt.escalation.timers.dispatch_due() >= 1000:  # steps that fell due
                         pass
+                    heartbeat.dispatch(self.rt.alert_store, self.rt.queue)  # silent sources
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
@@ -96,6 +99,7 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(self.rt.learning)
+                    kick_waiting(self.rt.alert_store, self.rt.queue)  # alerts left in an inbox
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)

@@ -1,5 +1,5 @@
 """`tocsin` entry point: check | schema | simulate | worker | health | sandbox | demo | report |
-export."""
+export | alert."""
 
 from __future__ import annotations
 
@@ -126,6 +126,26 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("incident", help="incident id, e.g. 20260309-1")
     export.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON")
     export.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    alert = command("alert", "send a sample alert to tocsin web's /alerts/<source>")
+    alert_sub = alert.add_subparsers(
+        dest="alert_command", required=True, metavar="ACTION", help="what to do: send"
+    )
+    about = "post a sample notification as SOURCE, signed with its credentials"
+    send = alert_sub.add_parser("send", help=about, description=about, formatter_class=_Help)
+    send.add_argument("source", help="a source of alerts.yaml (alert_sources:)")
+    send.add_argument(
+        "--sample",
+        choices=("alertmanager", "grafana", "generic"),
+        required=True,
+        help="the payload shape to send",
+    )
+    send.add_argument("--resolve", action="store_true", help="send it resolved")
+    send.add_argument("--url", default="http://127.0.0.1:3000", help="where tocsin web listens")
+    send.add_argument(
+        "--config",
+        type=Path,
+        help="config directory (default: $TOCSIN_CONFIG_DIR, else ./escalation_policies)",
+    )
     return parser
 
 
@@ -193,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.since, args.out, args.synthetic, args.seed, sys.stdout, None, sample
                 )
             return run_export(args.incident, args.format, args.out, sys.stdout)
+        if args.command == "alert":
+            from bot.cli.alert import run_send
+
+            config = args.config or Settings.from_env().config_in_use
+            return run_send(args.source, args.sample, args.resolve, args.url, config, sys.stdout)
         if args.command == "health":
             from bot.cli.health import run_health
 

@@ -3,12 +3,14 @@
 Embedded Valkey, the Slack emulator, `tocsin web` behind gunicorn and a `tocsin worker`:
 erin declares a SEV2; tier 1 (alice) is paged and does not answer; tier 2 (bob) is paged,
 acknowledges from the DM; two status updates on an accelerated cadence, the second one
-late so the reminder fires; alice mitigates; erin resolves. The transcript is printed as
-it happens; then the sandbox page stays up for exploring (unless --no-serve).
+late so the reminder fires; alice mitigates; erin resolves. Then an Alertmanager
+notification opens an incident of its own, and its resolution resolves it. The transcript
+is printed as it happens; then the sandbox page stays up for exploring (unless --no-serve).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -17,6 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.cli.alert import sample, send
+from bot.config import load_catalog
+from bot.sandbox.alerts import AlertButton
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.narrator import Narrator
 from bot.sandbox.stack import LocalStack, stack_env, wait_for
@@ -24,6 +29,7 @@ from bot.state.server import redis_url
 from bot.state.store import Store
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 - the local sandbox's own secret
+ALERTS_TOKEN = "sandbox-alerts-token"  # noqa: S105 - the demo alert source's own token
 ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
 
 
@@ -35,14 +41,22 @@ def _dm(emulator: Emulator, user: str) -> list[dict[str, Any]]:
     return list(emulator.dms(user).get(user, []))
 
 
-def _view_id(emulator: Emulator, user: str, callback: str) -> str:
-    found = wait_for(lambda: [v for v in emulator.views(user) if v["callback_id"] == callback])
+def _view_id(
+    emulator: Emulator, user: str, callback: str, seen: frozenset[str] = frozenset()
+) -> str:
+    """The newest open `callback` modal of `user` that is not one of `seen`."""
+    found = wait_for(
+        lambda: [
+            v for v in emulator.views(user) if v["callback_id"] == callback and v["id"] not in seen
+        ]
+    )
     return str(found[-1]["id"])
 
 
 def post_update(emulator: Emulator, channel: str, values: dict[str, str]) -> None:
+    seen = frozenset(v["id"] for v in emulator.views(ERIN) if v["callback_id"] == "status_update")
     emulator.act_slash(ERIN, "update", channel=channel)
-    view_id = _view_id(emulator, ERIN, "status_update")
+    view_id = _view_id(emulator, ERIN, "status_update", seen)  # never update 1's, if still open
     emulator.act_submit(ERIN, view_id, {**values, "next_in": "10"})
 
 
@@ -104,6 +118,32 @@ def script(stack: LocalStack) -> str:
     return str(cid)
 
 
+def alert_script(stack: LocalStack, config: Path) -> str:
+    """An alert opens an incident of its own; its resolution resolves it (on_clear: resolve)."""
+    emulator = stack.emulator
+    source = load_catalog(config).alert_sources["prometheus"]
+    before = {c["id"] for c in emulator.channels() if c["name"].startswith("inc-")}
+    say("Alertmanager posts a firing alert to /alerts/prometheus")
+    body = json.dumps(sample("alertmanager")).encode()
+    status, answer = send(stack.url, source, body, stack.env)
+    if status != 202:
+        raise AssertionError(f"/alerts/prometheus answered {status}: {answer}")
+    new = wait_for(
+        lambda: [
+            c for c in emulator.channels() if c["name"].startswith("inc-") and c["id"] not in before
+        ],
+        timeout=15,
+    )
+    cid = str(new[0]["id"])
+    wait_for(lambda: any(m.get("replies") for m in emulator.transcript(cid)), timeout=15)
+    time.sleep(1)
+    say("the alert resolves: Alertmanager sends the resolution, and the incident resolves")
+    send(stack.url, source, json.dumps(sample("alertmanager", resolve=True)).encode(), stack.env)
+    wait_for(lambda: any("Resolved by" in m["text"] for m in emulator.transcript(cid)), timeout=15)
+    time.sleep(1)
+    return cid
+
+
 def summary(redis: str, emulator: Emulator, channel: str) -> None:
     from bot.state.server import connect
 
@@ -132,19 +172,22 @@ def run_demo(serve: bool = True, port: int = 8765) -> int:
     runbooks = Path.cwd() / "runbooks"
     with redis_url(None) as url, tempfile.TemporaryDirectory(prefix="tocsin-demo-") as logs:
         emulator = Emulator(port=port if serve else 0).start()
-        stack = LocalStack(
-            emulator, stack_env(url, emulator, config, runbooks, SECRET), Path(logs), SECRET
-        )
+        env = stack_env(url, emulator, config, runbooks, SECRET)
+        env["TOCSIN_ALERTS_DEMO_TOKEN"] = ALERTS_TOKEN
+        stack = LocalStack(emulator, env, Path(logs), SECRET)
         narrator = Narrator(emulator)
         try:
             print(
                 "Starting embedded Valkey, the Slack emulator, tocsin web and a worker…", flush=True
             )
             stack.start()
+            emulator.alert_button = AlertButton(stack.url + "/alerts/prometheus", ALERTS_TOKEN)
             narrator.start()
             channel = script(stack)
+            alerted = alert_script(stack, config)
             narrator.stop()
             summary(url, emulator, channel)
+            summary(url, emulator, alerted)
             if serve:
                 print(f"\nThe sandbox page: {emulator.root_url}  (Ctrl-C to stop)", flush=True)
                 while True:

@@ -45,7 +45,12 @@ def run_check(
         f"{display_path(directory)}: OK — "
         f"{count(len(catalog.policies), 'policy')}, "
         f"{count(len(catalog.schedules), 'schedule')}, "
-        f"{count(len(catalog.tiers), 'severity')}",
+        f"{count(len(catalog.tiers), 'severity')}"
+        + (
+            f", {count(len(catalog.alert_sources), 'alert source')}"
+            if catalog.alert_sources
+            else ""
+        ),
         file=out,
     )
     return 0

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config.alerts import AlertsFile, RouteModel, SourceModel
 from bot.config.models import PolicyFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.validate import Checked, Kind
@@ -65,7 +66,43 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     severities = _names(severity_files[0], "severities") if severity_files else {}
     policies = [f for f in files if f.kind is Kind.POLICY]
     problems += _check_policies(policies, set(schedules), set(severities))
+    problems += _check_alert_sources([f for f in files if f.kind is Kind.ALERTS], set(severities))
     return problems
+
+
+def _check_alert_sources(files: list[Checked], severities: set[str]) -> list[Problem]:
+    """Each source is defined once and routes only to severities that exist."""
+    problems: list[Problem] = []
+    seen: dict[str, _Place] = {}
+    for f in files:
+        for name, place in _names(f, "alert_sources").items():
+            if name in seen:
+                msg = f"already defined at {seen[name]}"
+                problems.append(at(f.path, place.line, ("alert_sources", name), msg))
+            seen.setdefault(name, place)
+        if not isinstance(f.model, AlertsFile) or not severities:
+            continue
+        for name, source in f.model.alert_sources.items():
+            for keys, severity in _route_severities(source):
+                if severity not in severities:
+                    where = ("alert_sources", name, *keys)
+                    msg = _unknown("severity", severity, severities)
+                    problems.append(at(f.path, f.loaded.lines.line(where), where, msg))
+    return problems
+
+
+def _route_severities(source: SourceModel) -> list[tuple[KeyPath, str]]:
+    found: list[tuple[KeyPath, str]] = []
+    named: list[tuple[KeyPath, RouteModel]] = [(("default",), source.default)]
+    named += [(("routes", i), r) for i, r in enumerate(source.routes)]
+    for keys, route in named:
+        if route.severity:
+            found.append(((*keys, "severity"), route.severity))
+        if route.severity_from is not None:
+            sf = route.severity_from
+            found += [((*keys, "severity_from", "map", k), v) for k, v in sf.map.items()]
+            found.append(((*keys, "severity_from", "default"), sf.default))
+    return found
 
 
 def _texts(data: Mapping[Any, Any], key: str) -> list[tuple[int, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bot.config.alerts import AlertsFile
 from bot.config.crossref import cross_check
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
 from bot.config.problems import ConfigError, Problem
@@ -97,7 +98,7 @@ def _required(shown: str, checked: list[Checked], problems: list[Problem]) -> li
 
 def build_catalog(checked: list[Checked]) -> Catalog:
     """Assemble a Catalog from files that passed every check."""
-    policies, schedules, tiers = {}, {}, []
+    policies, schedules, tiers, sources = {}, {}, [], {}
     for c in checked:
         if isinstance(c.model, PolicyFile):
             policies[c.model.name] = c.model.to_policy()
@@ -106,7 +107,12 @@ def build_catalog(checked: list[Checked]) -> Catalog:
                 schedules[name] = schedule.to_schedule(name)
         elif isinstance(c.model, SeveritiesFile):
             tiers += [tier.to_tier(name) for name, tier in c.model.severities.items()]
-    return Catalog(policies=policies, schedules=schedules, tiers=tuple(tiers))
+        elif isinstance(c.model, AlertsFile):
+            for name, source in c.model.alert_sources.items():
+                sources[name] = source.to_source(name)
+    return Catalog(
+        policies=policies, schedules=schedules, tiers=tuple(tiers), alert_sources=sources
+    )
 
 
 def load_catalog(directory: str | os.PathLike[str]) -> Catalog:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.config.alerts import AlertsFile
 from bot.config.fields import (
     ChannelId,
     DayName,
@@ -197,4 +198,4 @@ class SeveritiesFile(_Model):
     severities: dict[Name, TierModel] = Field(min_length=1)
 
 
-ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile
+ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile

@@ -6,14 +6,15 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from bot.config.alerts import AlertsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schema() -> dict[str, Any]:
-    """A JSON Schema accepting any one of: a policy file, a schedules file, a severities file."""
-    models = (PolicyFile, SchedulesFile, SeveritiesFile)
+    """A JSON Schema accepting any one of: a policy, schedules, severities or alert sources file."""
+    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile)
     refs, top = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/$defs/{model}"
     )
@@ -22,7 +23,8 @@ def json_schema() -> dict[str, Any]:
         "title": "Tocsin escalation config",
         "description": (
             "One file of an escalation_policies/ directory: an escalation policy "
-            "(name, services, steps), on-call `schedules:`, or severity `severities:`."
+            "(name, services, steps), on-call `schedules:`, severity `severities:`, or "
+            "`alert_sources:` (alerts in over HTTP)."
         ),
         "anyOf": [refs[(m, "validation")] for m in models],
         "$defs": top.get("$defs", {}),

@@ -12,13 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.config.alerts import AlertsFile
 from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:` or `severities:` mapping"
+    "or a top-level `schedules:`, `severities:` or `alert_sources:` mapping"
 )
 
 
@@ -26,12 +27,14 @@ class Kind(StrEnum):
     POLICY = "policy"
     SCHEDULES = "schedules"
     SEVERITIES = "severities"
+    ALERTS = "alerts"
 
 
 MODELS: dict[Kind, type[BaseModel]] = {
     Kind.POLICY: PolicyFile,
     Kind.SCHEDULES: SchedulesFile,
     Kind.SEVERITIES: SeveritiesFile,
+    Kind.ALERTS: AlertsFile,
 }
 
 
@@ -55,6 +58,8 @@ def kind_of(data: object) -> Kind | None:
         return Kind.SCHEDULES
     if "severities" in data:
         return Kind.SEVERITIES
+    if "alert_sources" in data:
+        return Kind.ALERTS
     return None
 
 

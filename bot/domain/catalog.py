@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from bot.domain.alerts.sources import AlertSource
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.domain.severity import Tier
@@ -23,11 +24,13 @@ class Catalog:
     policies: Mapping[str, Policy] = field(default_factory=dict)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     tiers: tuple[Tier, ...] = ()
+    alert_sources: Mapping[str, AlertSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", MappingProxyType(dict(self.policies)))
         object.__setattr__(self, "schedules", MappingProxyType(dict(self.schedules)))
         object.__setattr__(self, "tiers", tuple(self.tiers))
+        object.__setattr__(self, "alert_sources", MappingProxyType(dict(self.alert_sources)))
 
     def tier(self, name: str) -> Tier:
         """The tier called `name`; KeyError naming the known tiers otherwise."""

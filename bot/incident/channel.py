@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import clock
 from bot.domain import policy as planner
+from bot.domain.alerts.sources import source_of
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident
 from bot.domain.naming import channel_name
@@ -70,7 +71,8 @@ class ChannelService:
         self._set_topic(incident)
         if incident.header_ts is None:
             incident = self._post_header(incident)
-        people = [incident.declared_by, *incident.roles.holders(), *incident.paged]
+        everyone = [incident.declared_by, *incident.roles.holders(), *incident.paged]
+        people = [p for p in everyone if source_of(p) is None]  # an alert source is nobody
         channel = _channel(incident)
         _ignore(
             lambda: self.client.conversations_invite(

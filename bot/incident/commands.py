@@ -22,6 +22,7 @@ from redis.client import Pipeline
 from bot import clock
 from bot.domain import incident as machine
 from bot.domain import policy as planner
+from bot.domain.alerts.sources import source_may_act, source_of
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationState, EscalationStatus
@@ -91,6 +92,7 @@ class Engine:
         """Declare an incident; `origin`: the channel the declaration was typed in, where it
         is announced too (see `_announced_where_declared`)."""
         now = clock.now()
+        by_source = source_of(declared_by) is not None  # an alert source commands nothing
         catalog = self.esc.catalog()
         try:
             tier = catalog.tier(severity)
@@ -109,7 +111,7 @@ class Engine:
             declared_at=now,
             private=private,
             drill=drill,
-            roles=Roles(commander=declared_by),
+            roles=Roles(commander=None if by_source else declared_by),
             policy=policy,
             escalation=starting(now) if policy else EscalationState.idle(),
             token=1,
@@ -138,7 +140,7 @@ class Engine:
             )
         with self.store.transaction() as pipe:
             self.store.put(incident, pipe)
-            text = f"declared {severity} on {service} by <@{declared_by}>"
+            text = f"declared {severity} on {service} by {messages.who(declared_by)}"
             self.store.record(incident.id, Entry(now, Kind.DECLARED, declared_by, text), pipe)
             if policy is None:
                 note = f"no escalation policy routes {service} at {severity}: nobody is paged"
@@ -235,8 +237,10 @@ class Engine:
         if action is Action.REOPEN and self.expired(incident, now):
             days = f"{(self.retention_s or 0) / 86400:g}"
             return Outcome(False, incident, messages.reopen_expired(incident, days))
-        groups = self.esc.directory.groups_of(user)
-        if authorize is None:
+        groups = frozenset() if source_of(user) else self.esc.directory.groups_of(user)
+        if source_of(user) is not None:  # an alert source acts only on what it declared
+            allowed, rule = source_may_act(incident.declared_by, user)
+        elif authorize is None:
             rights = self.esc.catalog().tier(incident.severity).rights
             allowed, rule = machine.authorize(rights, action, incident, user, groups)
         else:
@@ -250,6 +254,8 @@ class Engine:
     def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
         """A refusal when `user` writes to the incident faster than the limit allows."""
         limiter = self.limiter
+        if source_of(user) is not None:  # bounded by its groups' changes, not by a rate
+            return None
         wait = limiter.take(incident.id, user) if limiter else 0
         if not wait or limiter is None:
             return None
@@ -266,7 +272,7 @@ class Engine:
                 Action.ACKNOWLEDGE,
                 lambda inc, pipe, now: machine.acknowledge(inc, user, now),
                 Kind.ACKNOWLEDGED,
-                f"acknowledged by <@{user}>",
+                f"acknowledged by {messages.who(user)}",
             ),
         )
 
@@ -278,12 +284,14 @@ class Engine:
                 Action.MITIGATE,
                 lambda inc, pipe, now: machine.mitigate(inc, user, now),
                 Kind.MITIGATED,
-                f"mitigated by <@{user}>",
+                f"mitigated by {messages.who(user)}",
             ),
         )
 
     def resolve(self, incident_id: str, user: str, summary: str = "") -> Outcome:
-        text = f"resolved by <@{user}>" + (f": {messages.escape(summary)}" if summary else "")
+        text = f"resolved by {messages.who(user)}" + (
+            f": {messages.escape(summary)}" if summary else ""
+        )
         return self.command(
             incident_id,
             user,
@@ -307,7 +315,9 @@ class Engine:
                 return reopened
             return replace(reopened, escalation=starting(now, inc.escalation))
 
-        spec = CommandSpec(Action.REOPEN, change, Kind.REOPENED, f"reopened by <@{user}>")
+        spec = CommandSpec(
+            Action.REOPEN, change, Kind.REOPENED, f"reopened by {messages.who(user)}"
+        )
         return self.command(incident_id, user, spec)
 
     def escalate(self, incident_id: str, user: str, reason: str = "") -> Outcome:
@@ -372,7 +382,7 @@ class Engine:
                 Action.CHANGE_SEVERITY,
                 change,
                 Kind.SEVERITY_CHANGED,
-                f"severity set to {severity} by <@{user}>{why}",
+                f"severity set to {severity} by {messages.who(user)}{why}",
                 authorize=authorize,
             ),
         )
@@ -400,7 +410,7 @@ class Engine:
             Action.NOTE,
             lambda inc, pipe, now: inc,
             Kind.NOTE,
-            f"note by <@{user}>: {clean}",
+            f"note by {messages.who(user)}: {clean}",
             announce="",
             record_only=True,  # its 3 enqueues were 1/3 of a note's web time (BENCHMARKS.md)
         )

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import Incident
 from bot.domain.outbox import OutboxKind
-from bot.paging import DeliveryError
+from bot.paging import Deferred, DeliveryError
 from bot.paging.slack_errors import classify, unreachable
 from bot.render import blocks
 from bot.slack_api.history import find_posted, tag
@@ -25,13 +25,17 @@ log = structlog.get_logger(__name__)
 EVENT_TYPE = "tocsin_delivery"
 
 
+NOT_YET_S = 2.0  # an item for a channel still being opened is tried again after this
+
+
 class SlackPager:
     def __init__(self, client: WebClient) -> None:
         self.client = client
         self._dm_channels: dict[str, str] = {}
 
     def _where(self, item: OutboxItem, incident: Incident) -> tuple[str, str | None]:
-        """The conversation and thread an item goes to; DeliveryError if not there yet."""
+        """The conversation and thread an item goes to; Deferred while the incident's channel
+        or header does not exist yet (opening the channel drains what waited for it)."""
         if item.kind is OutboxKind.PAGE:
             if item.to not in self._dm_channels:
                 opened = self.client.conversations_open(users=item.to)
@@ -39,11 +43,11 @@ class SlackPager:
             return self._dm_channels[item.to], None
         channel = incident.channel_id if item.to == "@incident" else item.to
         if not channel:
-            raise DeliveryError("the incident channel does not exist yet")
+            raise Deferred(NOT_YET_S)
         thread = None
         if item.thread == "@header":
             if not incident.header_ts:
-                raise DeliveryError("the incident header is not posted yet")
+                raise Deferred(NOT_YET_S)
             thread = incident.header_ts
         return channel, thread
 

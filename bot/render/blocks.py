@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.incident import Incident, Status
-from bot.render.messages import escape, service_words, sev, slack_date
+from bot.render.messages import escape, service_words, sev, slack_date, who
 
 ACK, ESCALATE, UPDATE, RESOLVE = (
     "incident_ack",
@@ -130,7 +130,7 @@ def header_blocks(
         blocks.append(
             SectionBlock(text=MarkdownTextObject(text=escape(incident.description)[:3000]))
         )
-    context = f"{incident.id} · declared by <@{incident.declared_by}> " + slack_date(
+    context = f"{incident.id} · declared by {who(incident.declared_by)} " + slack_date(
         incident.declared_at.timestamp(), "{date_short_pretty} {time}"
     )
     if runbook:

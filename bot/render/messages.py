@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from bot.domain.alerts.sources import source_of
 from bot.domain.durations import format_duration
 from bot.domain.incident import Action, Incident, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
@@ -45,6 +46,12 @@ KIND_EMOJI = {
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def who(user: str) -> str:
+    """A person as a mention; an alert source that acted as "alerts from <source>"."""
+    source = source_of(user)
+    return f"<@{user}>" if source is None else f"alerts from {escape(source)}"
 
 
 def slack_date(ts: float, fmt: str = "{time}", fallback: str | None = None) -> str:
@@ -227,7 +234,7 @@ def stakeholder_declared(incident: Incident, label: str) -> str:
     where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
     return (
         f"{sev(incident)} *{escape(incident.title)}* ({label}) on "
-        f"*{service_words(incident.service)}* declared by <@{incident.declared_by}>{where}"
+        f"*{service_words(incident.service)}* declared by {who(incident.declared_by)}{where}"
     )
 
 
@@ -241,7 +248,7 @@ def declared_here(incident: Incident, label: str) -> str:
     commander = incident.roles.commander or incident.declared_by
     return (
         f"{sev(incident)} *{escape(incident.title)}* ({escape(label)}) on "
-        f"*{service_words(incident.service)}* declared by <@{incident.declared_by}>, "
+        f"*{service_words(incident.service)}* declared by {who(incident.declared_by)}, "
         f"commander <@{commander}>: follow it in {INCIDENT_CHANNEL}"
     )
 

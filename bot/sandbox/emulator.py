@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from bot.sandbox import admin, inspection, methods_chat, methods_views, page
+from bot.sandbox.alerts import AlertButton
 from bot.sandbox.api import USER_TOKEN_PREFIX, ApiEndpoint
 from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
@@ -74,6 +75,7 @@ class Emulator:
         self.router.add("*", r"/api/(?P<method>[A-Za-z0-9_.]+)", api.handle)
         admin.register(self.router, self)
         self.bridge = AppBridge(self, app_url, signing_secret)
+        self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
         page.register(self.router, self)
 
     # lifecycle ------------------------------------------------------------------------

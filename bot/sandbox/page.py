@@ -105,6 +105,7 @@ def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
             "team": store.spec.team.model_dump(),
             "bot": store.spec.bot.model_dump(),
             "app": {"url": emu.app_url, "ready": bool(emu.app_url and emu.signing_secret)},
+            "alerts": {"enabled": emu.alert_button is not None},
             "users": [u.model_dump() for u in store.users.values()],
             "usergroups": [{"id": g.id, "handle": g.handle} for g in store.usergroups.values()],
             "channels": emu.channels(),
@@ -191,6 +192,12 @@ def _click(emu: Emulator, body: JsonDict) -> JsonDict:
     )
 
 
+def _alert(emu: Emulator) -> JsonDict:
+    if emu.alert_button is None:
+        raise LookupError("no alert endpoint was given to this sandbox (tocsin demo gives one)")
+    return emu.alert_button.press()
+
+
 def _respond(emu: Emulator, request: Request) -> JsonDict:
     body = request.json()
     if not isinstance(body, dict):
@@ -222,6 +229,7 @@ def register(router: Router, emu: Emulator) -> None:
             lambda r: emu.act_close(str(r.json()["user"]), str(r.json()["view_id"])),
         ),
         ("/sandbox/respond/(?P<token>[A-Za-z0-9_-]+)", lambda r: _respond(emu, r)),
+        ("/sandbox/act/alert", lambda r: _alert(emu)),
     ]
     for pattern, fn in routes:
         handler = _handle(fn)

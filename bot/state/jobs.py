@@ -25,15 +25,22 @@ class Jobs:
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
 
-    def is_live(self, job_id: str) -> bool:
-        """rq holds the job with a status that will still run it."""
+    def _status(self, job_id: str) -> JobStatus | None:
         try:
             job = Job.fetch(
                 job_id, connection=self.queue.connection, serializer=self.queue.serializer
             )
         except NoSuchJobError:
-            return False
-        return job.get_status(refresh=False) in LIVE
+            return None
+        return job.get_status(refresh=False)
+
+    def is_queued(self, job_id: str) -> bool:
+        """rq holds the job and has not started it."""
+        return self._status(job_id) is JobStatus.QUEUED
+
+    def is_live(self, job_id: str) -> bool:
+        """rq holds the job with a status that will still run it."""
+        return self._status(job_id) in LIVE
 
     def status(self, job_id: str, stuck_s: float | None = None) -> JobStatus | None:
         """The rq status of a job, None if nothing will run it (with `stuck_s`: also a job

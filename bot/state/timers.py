@@ -169,6 +169,13 @@ class Timers:
             DRAIN, incident_id, job_id=job_id, retry=RETRY, result_ttl=60, failure_ttl=86400
         )
 
+    def drain_soon(self, incident_id: str, owner: str) -> None:
+        """A drain for the incident, unless `owner`'s last one has not started yet (it will
+        deliver what was added since): a burst of posts queues one drain, not one each."""
+        job_id = f"drain-{incident_id}-{owner}"
+        if not self.jobs.is_queued(job_id):
+            self.schedule_drain(incident_id, job_id=job_id)
+
     def schedule_drain_in(self, incident_id: str, seconds: float) -> None:
         """Drain again once a paced channel's slot frees. rq keeps whole seconds and may
         run a job up to 1 s early, hence the extra second (a drain too early defers again)."""

@@ -35,6 +35,8 @@ def test_demo_plays_the_whole_script() -> None:
         "Mitigated by @alice",
         "Resolved by @erin",
         "time to acknowledge",
+        "Alerts from *prometheus*: 1 firing",
+        "Resolved by alerts from prometheus",
     ):
         assert expected in out, expected
     assert out.index("DM @alice") < out.index("DM @bob") < out.index("Acknowledged by @bob")

@@ -132,7 +132,7 @@ class TestRunCheck:
         out = io.StringIO()
         assert run_check("escalation_policies", out) == 0
         assert out.getvalue() == (
-            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities\n"
+            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities, 2 alert sources\n"
         )
 
     def test_singular_counts(self, tmp_path: Path) -> None:
@@ -282,7 +282,12 @@ class TestSchema:
         assert schema["title"]
         assert schema["description"]
         refs = [branch["$ref"] for branch in schema["anyOf"]]
-        assert refs == ["#/$defs/PolicyFile", "#/$defs/SchedulesFile", "#/$defs/SeveritiesFile"]
+        assert refs == [
+            "#/$defs/PolicyFile",
+            "#/$defs/SchedulesFile",
+            "#/$defs/SeveritiesFile",
+            "#/$defs/AlertsFile",
+        ]
 
     def test_refs_resolve(self) -> None:
         """Every $ref points at a definition that exists."""

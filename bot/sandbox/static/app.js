@@ -297,6 +297,11 @@
     for (const chip of document.querySelectorAll("[data-example]")) {
       chip.addEventListener("click", () => { input.value = chip.dataset.example; input.focus(); });
     }
+    $("fire-alert").addEventListener("click", async () => {
+      const result = await call("/sandbox/act/alert", {});
+      $("fire-alert").textContent = result.firing ? "Resolve the alert" : "Fire an alert";
+      toast(`Alert ${result.status}: the app answered HTTP ${result.http}`, result.ok ? "info" : "error");
+    });
     $("acting-user").addEventListener("change", (event) => {
       ui.user = event.target.value;
       ui.modalKey = "*";
@@ -310,6 +315,7 @@
   function draw() {
     const s = ui.state;
     if (!s) return;
+    $("fire-alert").hidden = !(s.alerts && s.alerts.enabled);
     sidebar();
     if (ui.channel && ui.channel.startsWith("D") && !s.dms.some((d) => d.channel === ui.channel)) {
       // Another person took the seat: show their DM with the app, on the same tab.
