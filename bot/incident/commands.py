@@ -183,6 +183,8 @@ class Engine:
                     raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
+                if updated.token != incident.token:  # the old token's timer is moot
+                    self.esc.timers.cancel_tick(incident.id, incident.token, pipe)
             return Outcome(True, updated, said)
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
