@@ -138,8 +138,8 @@ class Engine:
     def command(
         self, incident_id: str, user: str, spec: CommandSpec, current: Incident | None = None
     ) -> Outcome:
-        """Run `spec` for `user` atomically; a record-only command may start from `current`
-        (the incident as just read)."""
+        """Run `spec` for `user` atomically. `current` (the incident as just read) answers a
+        refusal and is what a record-only command records on; a change re-reads under WATCH."""
         now = clock.now()
         catalog = self.esc.catalog()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
@@ -194,7 +194,10 @@ class Engine:
                 outcome = run(seen, pipe)
         elif outcome is None:
             outcome = self.store.update(incident_id, run)
-        log.info(
+        # A change is logged; a note (already on the timeline) or a refusal by the
+        # incident's state (an ack storm's late clicks) only at debug level.
+        changed = outcome.ok and not spec.record_only
+        (log.info if changed else log.debug)(
             "incident_command",
             incident_id=incident_id,
             user_id=user,
@@ -220,7 +223,9 @@ class Engine:
         text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
         return Outcome(False, incident, text)
 
-    def acknowledge(self, incident_id: str, user: str) -> Outcome:
+    def acknowledge(self, incident_id: str, user: str, current: Incident | None = None) -> Outcome:
+        """`current`: the incident as the caller just read it; a refusal is answered from it
+        (the change itself is made under WATCH on a fresh read)."""
         return self.command(
             incident_id,
             user,
@@ -230,6 +235,7 @@ class Engine:
                 Kind.ACKNOWLEDGED,
                 f"acknowledged by <@{user}>",
             ),
+            current,
         )
 
     def mitigate(self, incident_id: str, user: str) -> Outcome:
