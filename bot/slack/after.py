@@ -7,7 +7,8 @@ made there:
 
 - `respond(...)` (a response_url POST) is handed to a small thread pool: the App's
   middleware swaps each request's `respond` for a `DeferredRespond`. Listeners keep
-  calling `respond` as before; the messages of one request are sent in the order made.
+  calling `respond` as before; the messages of one request are sent in the order made,
+  over connections kept open (`bot.slack.response_urls`).
   These messages are courtesy notices; what they report is already committed, and a crash
   before one is sent loses the notice only (the user can click again).
 - `open_view` opens a modal from a pool of its own, so it never queues behind response_url
@@ -31,19 +32,31 @@ from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookResponse
 
+from bot.slack.response_urls import ResponseUrls, message
+
 log = structlog.get_logger(__name__)
 
 TRIGGER_WINDOW_S = 3.0  # Slack's lifetime of a trigger_id
 
 
 class DeferredRespond(Respond):
-    """`respond` whose POST runs on `pool` after the answer, in call order per request."""
+    """`respond` whose POST runs on `pool` after the answer, in call order per request, over
+    `urls`' kept-alive connections (Bolt's own `respond` where a proxy applies)."""
 
-    def __init__(self, original: Respond, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, original: Respond, pool: ThreadPoolExecutor, urls: ResponseUrls) -> None:
         super().__init__(response_url=original.response_url, proxy=original.proxy, ssl=original.ssl)
-        self._send = original
+        self._original = original
         self._pool = pool
+        self._urls = urls if urls.usable(original) else None
         self._last: Future[None] | None = None
+
+    def _send(self, *args: Any, **kwargs: Any) -> None:
+        if self._urls is None or self.response_url is None:
+            self._original(*args, **kwargs)
+            return
+        status = self._urls.post(self.response_url, message(*args, **kwargs))
+        if status >= 400:
+            log.warning("respond_refused", status=status)
 
     def __call__(self, *args: Any, **kwargs: Any) -> WebhookResponse:
         previous = self._last
@@ -68,12 +81,13 @@ class AfterAnswer:
     def __init__(self, reply_threads: int = 4, modal_threads: int = 2) -> None:
         self.replies = ThreadPoolExecutor(reply_threads, thread_name_prefix="respond")
         self.modals = ThreadPoolExecutor(modal_threads, thread_name_prefix="views-open")
+        self.urls = ResponseUrls()
 
     def defer_respond(self, context: BoltContext) -> None:
         """From here on, this request's `respond` posts after the answer."""
         original = context.respond
         if original is not None and original.response_url:
-            context["respond"] = DeferredRespond(original, self.replies)
+            context["respond"] = DeferredRespond(original, self.replies, self.urls)
 
     def open_view(
         self, client: WebClient, trigger_id: str, view: Any, respond: Respond | None = None
