@@ -66,8 +66,8 @@ class DeferredRespond(Respond):
                 previous.result()  # submitted earlier, so already running or done
             try:
                 self._send(*args, **kwargs)
-            except Exception as exc:  # a notice to the clicker is best effort
-                log.warning("respond_failed", error_type=type(exc).__name__)
+            except Exception as exc:  # logged as the listener's own failures are
+                log.warning("listener_error", stage="respond", error_type=type(exc).__name__)
 
         self._last = self._pool.submit(send)
         return WebhookResponse(
@@ -102,8 +102,13 @@ class AfterAnswer:
                 if waited >= TRIGGER_WINDOW_S:
                     raise TimeoutError(f"the trigger waited {waited:.1f}s")
                 client.views_open(trigger_id=trigger_id, view=view)
-            except Exception as exc:
-                log.warning("modal_open_failed", error_type=type(exc).__name__, waited_s=waited)
+            except Exception as exc:  # logged as the listener's own failures are
+                log.warning(
+                    "listener_error",
+                    stage="views.open",
+                    error_type=type(exc).__name__,
+                    waited_s=round(waited, 3),
+                )
                 if respond is not None and respond.response_url:
                     respond(
                         text=":warning: Slack did not open the form; try again in a moment.",

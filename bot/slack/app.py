@@ -68,6 +68,9 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
                 )
             except Exception:  # the user notice is best effort
                 log.warning("error_notice_failed", error_id=error_id)
+            # Told through response_url (after the answer); Slack's own "failed" notice on a
+            # 500 would only repeat it. (A click used to be acked before its work anyway.)
+            return BoltResponse(status=200, body="")
         return None
 
     return app
