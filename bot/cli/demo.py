@@ -35,15 +35,24 @@ def _dm(emulator: Emulator, user: str) -> list[dict[str, Any]]:
     return list(emulator.dms(user).get(user, []))
 
 
-def _view(emulator: Emulator, user: str, callback: str) -> dict[str, Any]:
-    found = wait_for(lambda: [v for v in emulator.views(user) if v["callback_id"] == callback])
+def _views(emulator: Emulator, user: str, callback: str) -> list[dict[str, Any]]:
+    return [v for v in emulator.views(user) if v["callback_id"] == callback]
+
+
+def _view(
+    emulator: Emulator, user: str, callback: str, seen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The newest such modal whose id is not in `seen` (a modal opens just after the
+    command's answer, so the answer alone does not mean it is there)."""
+    found = wait_for(lambda: [v for v in _views(emulator, user, callback) if v["id"] not in seen])
     return {**found[-1]["view"], "id": found[-1]["id"]}
 
 
 def post_update(stack: LocalStack, channel: str, values: dict[str, str]) -> None:
     driver = stack.driver()
+    seen = frozenset(v["id"] for v in _views(stack.emulator, ERIN, "status_update"))
     driver.slash(ERIN, "update", channel_id=channel)
-    view = _view(stack.emulator, ERIN, "status_update")
+    view = _view(stack.emulator, ERIN, "status_update", seen)
     driver.submit_view(ERIN, view, values | {"next_in": "10"})
 
 
