@@ -5,7 +5,12 @@ verification on, token verification off) and served by the same gunicorn gthread
 class as `tocsin web` (`bot.web.Server`: same options, workers and threads), so the only
 difference between the two targets is what Tocsin does before and after `ack()`.
 
-    python -m bench.bare_app --bind 127.0.0.1:3001 --workers 2 --threads 8
+By default it keeps Bolt's default listener runner (`process_before_response=False`, as most
+Bolt apps run: the listener runs in a thread and the request thread polls for `ack()` every
+10 ms). `--inline` sets `process_before_response=True`, as Tocsin does: the floor that no
+app served this way can beat.
+
+    python -m bench.bare_app --bind 127.0.0.1:3001 --workers 2 --threads 8 [--inline]
     (reads SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and SLACK_API_URL, as `tocsin web` does)
 """
 
@@ -27,9 +32,10 @@ from bot.web import Server
 StartResponse = Callable[..., Any]
 
 
-def build_bare_app(signing_secret: str, client: WebClient) -> App:
+def build_bare_app(signing_secret: str, client: WebClient, inline: bool = False) -> App:
     """Tocsin's App settings; `client` is only used for Bolt's one lazy auth.test, as Tocsin's."""
     app = App(
+        process_before_response=inline,
         client=client,
         signing_secret=signing_secret,
         token_verification_enabled=False,
@@ -53,8 +59,8 @@ class BareWsgi:
     """The same routing shape as `bot.web.WebApp`: /slack/events to Bolt, /readyz answered,
     and /alerts/<source> (the alerts-in baseline) reads and parses the JSON body, then 202."""
 
-    def __init__(self, signing_secret: str, client: WebClient) -> None:
-        self.slack = SlackRequestHandler(build_bare_app(signing_secret, client))
+    def __init__(self, signing_secret: str, client: WebClient, inline: bool) -> None:
+        self.slack = SlackRequestHandler(build_bare_app(signing_secret, client, inline))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/slack/events":
@@ -78,12 +84,15 @@ class BareWsgi:
 class BareServer(Server):
     """`tocsin web`'s gunicorn application with the bare app loaded instead of Tocsin."""
 
+    inline = False
+
     def load(self) -> BareWsgi:  # type: ignore[override]  # another WSGI app, same server
         secret = self.settings.slack_signing_secret
         assert secret
         base = (self.settings.slack_api_url or "https://slack.com/api/").rstrip("/") + "/"
         client = WebClient(token=self.settings.slack_bot_token, base_url=base, timeout=10)
-        return BareWsgi(secret, client)  # a plain WebClient at the emulator, as for Tocsin
+        # a plain WebClient at the emulator, as for Tocsin
+        return BareWsgi(secret, client, self.inline)
 
 
 def main() -> int:
@@ -91,9 +100,12 @@ def main() -> int:
     parser.add_argument("--bind", required=True)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--inline", action="store_true", help="process_before_response=True")
     args = parser.parse_args()
     settings = Settings.from_env()
-    BareServer(settings, args.bind, args.workers, args.threads).run()
+    server = BareServer(settings, args.bind, args.workers, args.threads)
+    server.inline = args.inline
+    server.run()
     return 0
 
 

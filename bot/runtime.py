@@ -54,16 +54,30 @@ class CatalogSource:
         self.configured, self.fallback = directory, fallback
         self.directory = config_dir_in_use(directory, fallback)
         self._stamp: tuple[tuple[str, float], ...] | None = None
+        # (the directory, its mtime, its YAML files): listed again only when either moves
+        self._listed: tuple[str, int, list[str]] = ("", -1, [])
         self._catalog = load_catalog(self.directory)  # the first load must succeed
         self._stamp = self._current_stamp()
         self.last_error: ConfigError | None = None
 
     def _current_stamp(self) -> tuple[tuple[str, float], ...]:
-        """The YAML files and their mtimes: one scandir and one stat per file, since this
-        runs on every command (a glob plus pathlib's checks made ~17 syscalls)."""
-        with os.scandir(self.directory) as entries:
-            files = [e for e in entries if fnmatch.fnmatch(e.name, "*.y*ml") and e.is_file()]
-        return tuple(sorted((e.path, e.stat().st_mtime) for e in files))
+        """The YAML files and their mtimes. This runs on every command, so the directory is
+        listed again only when its own mtime moves (a file added, removed or renamed, which
+        an editor's atomic save also does); otherwise it is one stat per file."""
+        where = str(self.directory)
+        listed = os.stat(where).st_mtime_ns
+        if (where, listed) != self._listed[:2]:
+            with os.scandir(where) as entries:
+                names = [e.path for e in entries if fnmatch.fnmatch(e.name, "*.y*ml")]
+                names = [path for path in names if os.path.isfile(path)]
+            self._listed = (where, listed, sorted(names))
+        stamp = []
+        for path in self._listed[2]:
+            try:
+                stamp.append((path, os.stat(path).st_mtime))
+            except FileNotFoundError:  # removed since the listing: list again next time
+                self._listed = ("", -1, [])
+        return tuple(stamp)
 
     def __call__(self) -> Catalog:
         if self.fallback is not None:  # only then can the directory change

@@ -161,8 +161,8 @@ class Engine:
     def command(
         self, incident_id: str, user: str, spec: CommandSpec, current: Incident | None = None
     ) -> Outcome:
-        """Run `spec` for `user` atomically; a record-only command may start from `current`
-        (the incident as just read)."""
+        """Run `spec` for `user` atomically. `current` (the incident as just read) answers a
+        refusal and is what a record-only command records on; a change re-reads under WATCH."""
         now = clock.now()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
@@ -190,6 +190,8 @@ class Engine:
                     raise RuntimeError("a record-only command changed the incident")
             else:
                 self.store.put(updated, pipe)
+                if updated.token != incident.token:  # the old token's timer is moot
+                    self.esc.timers.cancel_tick(incident.id, incident.token, pipe)
             return Outcome(True, updated, said, any(i.to == "@incident" for i in items))
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
@@ -199,7 +201,10 @@ class Engine:
                 outcome = run(seen, pipe)
         elif outcome is None:
             outcome = self.store.update(incident_id, run)
-        log.info(
+        # A change is logged; a note (already on the timeline) or a refusal by the
+        # incident's state (an ack storm's late clicks) only at debug level.
+        changed = outcome.ok and not spec.record_only
+        (log.info if changed else log.debug)(
             "incident_command",
             incident_id=incident_id,
             user_id=user,
@@ -264,7 +269,9 @@ class Engine:
         text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
         return Outcome(False, incident, text)
 
-    def acknowledge(self, incident_id: str, user: str) -> Outcome:
+    def acknowledge(self, incident_id: str, user: str, current: Incident | None = None) -> Outcome:
+        """`current`: the incident as the caller just read it; a refusal is answered from it
+        (the change itself is made under WATCH on a fresh read)."""
         return self.command(
             incident_id,
             user,
@@ -274,6 +281,7 @@ class Engine:
                 Kind.ACKNOWLEDGED,
                 f"acknowledged by {messages.who(user)}",
             ),
+            current,
         )
 
     def mitigate(self, incident_id: str, user: str) -> Outcome:

@@ -251,6 +251,7 @@ class Escalation:
         on `pipe` (in MULTI) its writes and the timer of the step after it."""
         if incident.token not in tokens or incident.policy is None:
             return JobOutcome.STALE, incident
+        self.timers.unbatch(incident.id, incident.token, pipe)  # the step runs now
         plan = planner.on_due(incident.policy, incident.escalation, now, self.lookup)
         if plan is None:
             due = incident.escalation.due_at

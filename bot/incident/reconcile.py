@@ -63,14 +63,14 @@ def _healthy(seen: Seen, now: float, grace_s: float, channels: bool) -> bool:
     return True
 
 
-def _tick_status(
-    esc: Escalation, incident_id: str, token: int, batched: dict[tuple[str, int], JobStatus]
-) -> JobStatus | None:
-    """How the step of (incident, token) will run: indexed, in a batch, or as its own job."""
+def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | None:
+    """How the step of (incident, token) will run: indexed, in a batch, or as its own job.
+    A few key reads whatever the length of the queue (a batch is looked up by its step)."""
     if esc.timers.due_at(incident_id, token) is not None:
         return JobStatus.SCHEDULED
-    if (incident_id, token) in batched:
-        return batched[(incident_id, token)]
+    batch = esc.timers.batch_of(incident_id, token)
+    if batch is not None and (status := esc.timers.jobs.status(batch)) is not None:
+        return status
     return esc.timers.jobs.status(tick_job_id(incident_id, token))
 
 
@@ -102,7 +102,6 @@ def reconcile(
     """
     report = Report()
     now = clock.now_ts()
-    batched: dict[tuple[str, int], JobStatus] | None = None  # read once, when first needed
     for seen in survey(esc.store, esc.store.open_ids()):
         report.checked += 1
         if _healthy(seen, now, grace_s, channels):
@@ -111,8 +110,7 @@ def reconcile(
         incident_id = incident.id
         state = incident.escalation
         if state.status is EscalationStatus.ACTIVE and state.due_at is not None:
-            batched = esc.timers.batched_steps() if batched is None else batched
-            status = _tick_status(esc, incident_id, incident.token, batched)
+            status = _tick_status(esc, incident_id, incident.token)
             overdue = now - state.due_at
             lost = status is None or status in ENDED
             if lost and overdue <= grace_s:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.slack import on_action, on_command, on_learning
+from bot.slack import edge, on_action, on_command, on_learning
+from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
 
 
 def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> App:
-    """Listeners are thin: verify (Bolt), parse, write the smallest record, enqueue, ack."""
+    """Listeners are thin: verify (Bolt), parse, write the smallest record, enqueue, ack.
+
+    Listeners run inline (`process_before_response`): the answer leaves when the listener
+    returns, after what it wrote is committed, with no 10 ms ack poll (Bolt's default
+    runner). Calls to Slack run after the answer (`bot.slack.after`).
+    """
+    after = AfterAnswer()
     app = App(
         client=client,
         signing_secret=signing_secret,
@@ -25,10 +33,24 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
         request_verification_enabled=signing_secret is not None,
         raise_error_for_unhandled_request=True,
         ignoring_self_events_enabled=True,
+        process_before_response=True,
     )
-    on_command.register(app, rt)
-    on_action.register(app, rt)
-    on_learning.register(app, rt)  # stats, actions, milestones, reviews, App Home, log context
+
+    @app.use
+    def per_request(
+        body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        """Every log line of this request carries user_id and team_id; `respond` posts
+        after the answer. (One middleware: Bolt builds every listener argument per call.)"""
+        who = edge.requester(body)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(user_id=who.user_id, team_id=who.team_id)
+        after.defer_respond(context)
+        return next()
+
+    on_command.register(app, rt, after)
+    on_action.register(app, rt, after)
+    on_learning.register(app, rt)  # stats, actions, milestones, reviews, App Home
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:
@@ -46,6 +68,9 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
                 )
             except Exception:  # the user notice is best effort
                 log.warning("error_notice_failed", error_id=error_id)
+            # Told through response_url (after the answer); Slack's own "failed" notice on a
+            # 500 would only repeat it. (A click used to be acked before its work anyway.)
+            return BoltResponse(status=200, body="")
         return None
 
     return app

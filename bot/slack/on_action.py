@@ -16,6 +16,7 @@ from bot.incident.spec import Outcome, UserError
 from bot.render import blocks, messages, views
 from bot.runtime import Runtime
 from bot.slack import belongs, edge
+from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +25,7 @@ def _tell(respond: Respond, text: str) -> None:
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-def register(app: App, rt: Runtime) -> None:
+def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
     seal = belongs.Seal.from_settings(rt.settings)
 
     def first(click: edge.Click) -> bool:
@@ -57,8 +58,9 @@ def register(app: App, rt: Runtime) -> None:
     def ack_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        if belongs_here(click, respond) and first(click):
-            outcome = rt.engine.acknowledge(click.value, click.user_id)
+        incident = belongs_here(click, respond)
+        if incident is not None and first(click):
+            outcome = rt.engine.acknowledge(click.value, click.user_id, incident)
             done(outcome, click, respond, page_shows=True)
 
     @app.action(blocks.ESCALATE)
@@ -85,7 +87,7 @@ def register(app: App, rt: Runtime) -> None:
         cadence = rt.catalog().tier(incident.severity).update_every_s
         sealed = seal.seal(views.UPDATE, incident.id, click.user_id)
         view = views.update_modal(incident, cadence, sealed)
-        client.views_open(trigger_id=click.trigger_id, view=view)
+        after.open_view(client, click.trigger_id, view, respond)
 
     @app.action(blocks.RESOLVE)
     def resolve_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -98,7 +100,7 @@ def register(app: App, rt: Runtime) -> None:
             _tell(respond, f":no_entry: {refused}")  # before the form, not after filling it
             return
         sealed = seal.seal(views.RESOLVE, incident.id, click.user_id)
-        client.views_open(trigger_id=click.trigger_id, view=views.resolve_modal(incident, sealed))
+        after.open_view(client, click.trigger_id, views.resolve_modal(incident, sealed), respond)
 
     @app.view(views.DECLARE)
     def declare_submitted(ack: Ack, body: dict[str, Any]) -> None:

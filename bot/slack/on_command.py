@@ -1,7 +1,8 @@
 """The `/incident` listener: parse, check where it was typed, act through the engine, reply.
 
-Replies are ephemeral (the ack body). Anything that talks to Slack on the bot's behalf,
-beyond opening a modal (which must happen within the trigger's 3 s), runs in RQ jobs.
+Replies are ephemeral (the ack body), sent once what the command wrote is committed.
+Anything that talks to Slack on the bot's behalf runs in RQ jobs, except opening a modal,
+which must happen within the trigger's 3 s: it runs right after the answer (bot.slack.after).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import clock
@@ -24,6 +25,7 @@ from bot.render.oncall import oncall_blocks, oncall_text
 from bot.runtime import Runtime
 from bot.slack import belongs, edge, on_learning
 from bot.slack import commands as cmd
+from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
 Reply = str | dict[str, Any]
@@ -52,8 +54,9 @@ def guess_service(title: str, services: list[str]) -> str:
 
 
 class CommandHandler:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, after: AfterAnswer) -> None:
         self.rt = rt
+        self.after = after
         self.seal = belongs.Seal.from_settings(rt.settings)
 
     def services(self) -> list[str]:
@@ -80,14 +83,19 @@ class CommandHandler:
         return users
 
     def open_declare(
-        self, client: WebClient, inv: edge.Slash, title: str | None, sev: str | None
+        self,
+        client: WebClient,
+        inv: edge.Slash,
+        title: str | None,
+        sev: str | None,
+        respond: Respond | None,
     ) -> None:
         catalog = self.rt.catalog()
         origin = self.seal.seal(views.DECLARE, inv.channel_id, inv.user_id)  # announced there
         view = views.declare_modal(
             self.services(), catalog.tiers, title=title, severity=sev, channel=origin
         )
-        client.views_open(trigger_id=inv.trigger_id, view=view)
+        self.after.open_view(client, inv.trigger_id, view, respond)
 
     def handle(
         self,
@@ -96,14 +104,15 @@ class CommandHandler:
         client: WebClient,
         ack: Ack,
         here: Incident | None = None,
+        respond: Respond | None = None,
     ) -> None:
         if isinstance(command, cmd.OpenDeclareModal):
             ack()
-            self.open_declare(client, inv, None, None)
+            self.open_declare(client, inv, None, None, respond)
             return
         if isinstance(command, cmd.Declare) and not (command.severity and command.title):
             ack()
-            self.open_declare(client, inv, command.title, command.severity)
+            self.open_declare(client, inv, command.title, command.severity, respond)
             return
         if isinstance(command, cmd.Update) and command.text is None:
             incident = self.incident_here(inv, here)
@@ -113,7 +122,7 @@ class CommandHandler:
             cadence = self.rt.catalog().tier(incident.severity).update_every_s
             sealed = self.seal.seal(views.UPDATE, incident.id, inv.user_id)
             view = views.update_modal(incident, cadence, sealed)
-            client.views_open(trigger_id=inv.trigger_id, view=view)
+            self.after.open_view(client, inv.trigger_id, view, respond)
             return
         reply = self.reply(command, inv, here)
         if reply:
@@ -220,11 +229,13 @@ class CommandHandler:
         return messages.timeline(incident, self.rt.store.timeline(incident.id))
 
 
-def register(app: App, rt: Runtime) -> None:
-    handler = CommandHandler(rt)
+def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
+    handler = CommandHandler(rt, after)
 
     @app.command("/incident")
-    def incident_command(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def incident_command(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
         inv = edge.slash(body)
         try:
             command = cmd.parse(inv.text, severities=rt.catalog().tier_names)
@@ -239,6 +250,6 @@ def register(app: App, rt: Runtime) -> None:
                 log.info("duplicate_delivery", trigger_id=inv.trigger_id)
                 return
         try:
-            handler.handle(command, inv, client, ack, here)
+            handler.handle(command, inv, client, ack, here, respond)
         except UserError as error:
             ack(text=f":no_entry: {error}")

@@ -1,5 +1,5 @@
 """Listeners of the learning loop: stats, action items, milestone corrections, review and
-action-item buttons, App Home; and the middleware that binds log context per request.
+action-item buttons, App Home.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_bolt import Ack, App, Respond
 
 from bot import clock
 from bot.domain.incident import Incident
@@ -59,17 +59,8 @@ def in_channel(
     raise UserError(f"`/incident {command.subcommand}` cannot be used here")
 
 
-def bind_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
-    """Bolt middleware: every log line of this request carries user_id and team_id."""
-    who = edge.requester(body)
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(user_id=who.user_id, team_id=who.team_id)
-    return next()
-
-
 def register(app: App, rt: Runtime) -> None:
     lrn = rt.learning
-    app.use(bind_context)
     home.register(app, rt)
 
     def tell(respond: Respond, text: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import cast
 
 from rq import Queue
 from rq.exceptions import NoSuchJobError
@@ -66,13 +65,3 @@ class Jobs:
             if clock.now() - started > timedelta(seconds=stuck_s):
                 return None  # a dead worker's; a second drain of a live one's claims is harmless
         return status
-
-    def pending(self, prefix: str) -> list[tuple[Job, JobStatus]]:
-        """The jobs whose id starts with `prefix` that are queued or running, with that status."""
-        queue = self.queue
-        queued = cast(list[bytes], queue.connection.lrange(queue.key, 0, -1))
-        ids = {j.decode(): JobStatus.QUEUED for j in queued}
-        ids.update(dict.fromkeys(queue.started_job_registry.get_job_ids(), JobStatus.STARTED))
-        wanted = [j for j in ids if j.startswith(prefix)]
-        found = Job.fetch_many(wanted, connection=queue.connection, serializer=queue.serializer)
-        return [(job, ids[job.id]) for job in found if job is not None]

@@ -73,6 +73,7 @@ class Store:
         self.r = connection
         self.markers = Markers(connection)
         self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
+        self._parsed: dict[str | bytes, Incident] = {}  # stored document -> incident, see parse
 
     # keys -----------------------------------------------------------------------------
     @staticmethod
@@ -102,13 +103,25 @@ class Store:
         raw = (conn or self.r).get(self.incident_key(incident_id))
         if raw is None:
             raise IncidentNotFound(incident_id)
-        return parse_incident(raw)
+        return self.parse(raw)
+
+    def parse(self, raw: str | bytes) -> Incident:
+        """`parse_incident`, remembered for the last few hundred documents: an incident is
+        read far more often than it changes (a note storm, an ack storm), its document is
+        the whole of its state, and an Incident is immutable."""
+        incident = self._parsed.get(raw)
+        if incident is None:
+            incident = parse_incident(raw)
+            if len(self._parsed) >= 256:
+                self._parsed.clear()
+            self._parsed[raw] = incident
+        return incident
 
     def get_many(self, incident_ids: Iterable[str]) -> dict[str, Incident]:
         """The incidents that exist among `incident_ids`, in one round trip."""
         ids = list(incident_ids)
         raw = self.r.mget([self.incident_key(i) for i in ids]) if ids else []
-        return {i: parse_incident(x) for i, x in zip(ids, raw, strict=True) if x is not None}
+        return {i: self.parse(x) for i, x in zip(ids, raw, strict=True) if x is not None}
 
     def ping(self) -> bool:
         """Redis answers."""
@@ -318,7 +331,7 @@ class Store:
             pipe.set(keys.seen(key), "1", nx=True, ex=ttl_s)
             pipe.get(self.incident_key(cached))
             first, raw = pipe.execute()
-        incident = self._confirm(channel_id, None if raw is None else parse_incident(raw))
+        incident = self._confirm(channel_id, None if raw is None else self.parse(raw))
         return bool(first), incident
 
     def _confirm(self, channel_id: str, incident: Incident | None) -> Incident | None:

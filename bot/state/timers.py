@@ -28,7 +28,6 @@ from typing import cast
 import redis
 from redis.client import Pipeline
 from rq import Queue, Retry
-from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from bot import clock
@@ -37,6 +36,9 @@ from bot.state.jobs import Jobs
 TICK = "bot.jobs.tick"
 TICK_MANY = "bot.jobs.tick_many"
 DUE_KEY = "tocsin:due"  # sorted set: "<incident>|<token>" -> due time (epoch seconds, float)
+# "tocsin:batched:<incident>|<token>" -> the id of the tick_many job holding that step
+BATCHED_PREFIX = "tocsin:batched:"
+BATCHED_TTL_S = 3600  # a step still unrun by then is re-run by the reconciler anyway
 BATCH_MAX = 50  # steps per tick_many job
 DRAIN = "bot.jobs.drain"
 REMIND = "bot.jobs.remind"
@@ -61,6 +63,10 @@ def tick_job_id(incident_id: str, token: int) -> str:
 
 def due_member(incident_id: str, token: int) -> str:
     return f"{incident_id}|{token}"
+
+
+def batched_key(incident_id: str, token: int) -> str:
+    return BATCHED_PREFIX + due_member(incident_id, token)
 
 
 def parse_member(member: bytes | str) -> tuple[str, int]:
@@ -128,6 +134,11 @@ class Timers:
             at_front=True,
         )
 
+    def cancel_tick(self, incident_id: str, token: int, pipe: Pipeline) -> None:
+        """Drop the indexed step of (incident, token), on `pipe` with the change that moved
+        the token on (an ack): its tick would only find the token stale."""
+        pipe.zrem(DUE_KEY, due_member(incident_id, token))
+
     def dispatch_due(self, limit: int = 1000) -> int:
         """Move steps that fell due from the index into RQ (the scheduler's job); how many.
 
@@ -143,18 +154,22 @@ class Timers:
         size = batch_size(len(pairs))
         with conn.pipeline(transaction=True) as pipe:
             pipe.zrem(DUE_KEY, *due)
-            batches = [
-                Queue.prepare_data(
-                    TICK_MANY,
-                    args=([list(p) for p in pairs[n : n + size]],),
-                    job_id=f"ticks-{uuid.uuid4().hex}",
-                    retry=RETRY,
-                    result_ttl=0,  # nothing reads a batch's result
-                    failure_ttl=86400,
-                    at_front=True,
+            batches = []
+            for n in range(0, len(pairs), size):
+                job_id = f"ticks-{uuid.uuid4().hex}"
+                for incident_id, token in pairs[n : n + size]:  # where the reconciler looks
+                    pipe.set(batched_key(incident_id, token), job_id, ex=BATCHED_TTL_S)
+                batches.append(
+                    Queue.prepare_data(
+                        TICK_MANY,
+                        args=([list(p) for p in pairs[n : n + size]],),
+                        job_id=job_id,
+                        retry=RETRY,
+                        result_ttl=0,  # nothing reads a batch's result
+                        failure_ttl=86400,
+                        at_front=True,
+                    )
                 )
-                for n in range(0, len(pairs), size)
-            ]
             self.queue.enqueue_many(batches, pipeline=pipe)
             pipe.execute()
         return len(pairs)
@@ -213,14 +228,15 @@ class Timers:
     def is_live(self, job_id: str) -> bool:
         return self.jobs.is_live(job_id)
 
-    def batched_steps(self) -> dict[tuple[str, int], JobStatus]:
-        """Steps inside `tick_many` jobs that are queued or running, with that job's status."""
-        found: dict[tuple[str, int], JobStatus] = {}
-        for job, status in self.jobs.pending("ticks-"):
-            if job.func_name == TICK_MANY:
-                for incident_id, token in job.args[0]:
-                    found[(str(incident_id), int(token))] = status
-        return found
+    def batch_of(self, incident_id: str, token: int) -> str | None:
+        """The id of the tick_many job the step of (incident, token) was moved into, if any
+        (one key read: the reconciler's cost does not grow with the queue)."""
+        job_id = self.queue.connection.get(batched_key(incident_id, token))
+        return None if job_id is None else cast(bytes, job_id).decode()
+
+    def unbatch(self, incident_id: str, token: int, pipe: Pipeline) -> None:
+        """Forget the batch of (incident, token), on `pipe` with the step it held."""
+        pipe.delete(batched_key(incident_id, token))
 
     # the learning loop -------------------------------------------------------------------
     def schedule_review(self, incident_id: str, token: int, number: int, at: float) -> None:

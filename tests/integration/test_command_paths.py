@@ -46,6 +46,36 @@ class TestNoTransactionNeeded:
         assert [n.text for n in notes] == ["note by <@U0ALICE01>: cache &lt;hit&gt; ratio fell"]
         assert runtime.store.get(incident.id).acknowledged_by == "U0ERIN001"
 
+    def test_a_refusal_is_answered_from_the_callers_read(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """A click passes the incident it just read (to check where the button lives); a
+        refused ack is answered from it, with no second read."""
+        incident = runtime.engine.declare(
+            title="One read", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        assert runtime.engine.acknowledge(incident.id, "U0ERIN001").ok
+        seen = runtime.store.get(incident.id)
+        before = calls(r, "get")
+        refused = runtime.engine.acknowledge(incident.id, "U0BOB0001", seen)
+        assert not refused.ok
+        assert "U0ERIN001" in refused.message
+        assert calls(r, "get") == before
+
+    def test_an_unchanged_document_is_parsed_once_and_a_changed_one_again(
+        self, runtime: Runtime
+    ) -> None:
+        incident = runtime.engine.declare(
+            title="Parsed once", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        first = runtime.store.get(incident.id)
+        assert runtime.store.get(incident.id) is first
+        assert runtime.engine.acknowledge(incident.id, "U0ERIN001").ok
+        after = runtime.store.get(incident.id)
+        assert after is not first
+        assert after.acknowledged_by == "U0ERIN001"
+        assert first.acknowledged_by is None
+
 
 class TestChannelLookup:
     def test_the_link_is_remembered_and_checked_against_the_incident(

@@ -83,6 +83,19 @@ class TestTickMany:
         assert runtime.escalation.timers.dispatch_due() == 0
 
 
+class TestAcknowledgeCancelsTheStep:
+    def test_an_ack_takes_the_waiting_step_out_of_the_index(self, runtime: Runtime) -> None:
+        """Step 1 paged, step 2 waits in the index; the acknowledgement removes it in its own
+        transaction, so the ticker never moves a stale step into a batch."""
+        (incident_id,) = declare(runtime, 1)
+        runtime.escalation.tick(incident_id, runtime.store.get(incident_id).token)
+        waiting = due_member(incident_id, runtime.store.get(incident_id).token)
+        assert runtime.rq_redis.zscore(DUE_KEY, waiting) is not None
+        assert runtime.engine.acknowledge(incident_id, "U0ALICE01").ok
+        assert runtime.rq_redis.zscore(DUE_KEY, waiting) is None
+        assert runtime.rq_redis.zcard(DUE_KEY) == 0
+
+
 # One person, a 1 s wait (inside the planner's DUE_SLACK_S), walked twice: the moment a step
 # is taken the next is already "due" to the planner, so only the fencing token tells a
 # duplicate of the tick just run from the tick of the step after it.
