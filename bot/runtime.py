@@ -25,12 +25,14 @@ from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
+from bot.oncall.changes import ScheduleEditor
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
 from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
+from bot.state.oncall import ScheduleChanges
 from bot.state.server import connect
 from bot.state.store import Store
 from bot.state.timers import Timers, make_queue
@@ -109,6 +111,7 @@ class Runtime:
     runbooks: RunbookSource
     channels: ChannelService | None
     learning: Learning
+    oncall: ScheduleEditor
 
     @classmethod
     def build(
@@ -145,22 +148,24 @@ class Runtime:
             )
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
+        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
+        # Who is on call: the YAML with the overrides and swaps made from Slack on top.
+        oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter)
         channels = (
-            ChannelService(store, slack, catalog, directory, timers, runbooks)
+            ChannelService(store, slack, oncall.catalog, directory, timers, runbooks)
             if slack is not None
             else None
         )
         owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         escalation = Escalation(
             store=store,
-            catalog=catalog,
+            catalog=oncall.catalog,
             directory=directory,
             timers=timers,
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
             headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
         )
-        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         window = review_window(store, escalation, queue, learning_config)
         engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
         return cls(
@@ -177,4 +182,5 @@ class Runtime:
             runbooks,
             channels,
             build_learning(engine, window, catalog, slack),
+            oncall,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, json_schema, load_catalog, run_check
 from bot.config.settings import Settings, SettingsError
+from bot.domain.catalog import Catalog
 from bot.domain.durations import DurationError, parse_duration
 from bot.domain.words import count
 from bot.slack_api.directory import StaticDirectory
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--until", default="24h", help="how far to simulate (default 24h)")
     sim.add_argument("--directory", help="workspace YAML with users and usergroups")
     sim.add_argument("--json", action="store_true")
+    sim.add_argument(
+        "--live",
+        action="store_true",
+        help="include the overrides and swaps made from Slack (read from REDIS_URL)",
+    )
 
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -111,10 +117,29 @@ def _parse_start(text: str) -> datetime:
     return start.astimezone(UTC)
 
 
+def _live(catalog: Catalog) -> Catalog:
+    """The catalog with the schedule changes kept in Redis (REDIS_URL) layered on."""
+    from bot.domain.oncall import layered_catalog
+    from bot.state.oncall import ScheduleChanges
+    from bot.state.server import connect
+
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        raise SettingsError("--live reads the schedule changes from Redis: set REDIS_URL")
+    import redis
+
+    try:
+        return layered_catalog(catalog, ScheduleChanges(connect(url)).all())
+    except redis.RedisError as exc:
+        raise SettingsError(f"--live: cannot read the schedule changes from Redis: {exc}") from None
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bot.incident.simulate import Event, simulate
 
     catalog = load_catalog(args.config_dir)
+    if args.live:
+        catalog = _live(catalog)
     policy = catalog.policies.get(args.policy)
     if policy is None:
         known = ", ".join(sorted(catalog.policies)) or "none"

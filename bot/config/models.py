@@ -12,6 +12,7 @@ from bot.config.fields import (
     Duration,
     Hours,
     Principal,
+    SchedulePrincipal,
     TargetText,
     TimezoneName,
     WallClock,
@@ -116,12 +117,20 @@ class OverrideModel(_Model):
         return Override(self.user, self.start, self.end)
 
 
+class ScheduleRightsModel(_Model):
+    """Who may change the schedule from Slack (`/incident oncall override|swap|remove`).
+    Unset: the members of its rotations."""
+
+    schedules: list[SchedulePrincipal] = Field(default=["member"], min_length=1)
+
+
 class ScheduleModel(_Model):
     """An on-call schedule in one IANA time zone."""
 
     timezone: TimezoneName
     rotations: list[RotationModel] = Field(min_length=1)
     overrides: list[OverrideModel] = Field(default_factory=list)
+    rights: ScheduleRightsModel = Field(default_factory=ScheduleRightsModel)
 
     def to_schedule(self, name: str) -> Schedule:
         return Schedule(
@@ -129,6 +138,7 @@ class ScheduleModel(_Model):
             timezone=self.timezone,
             rotations=tuple(r.to_rotation() for r in self.rotations),
             overrides=tuple(o.to_override() for o in self.overrides),
+            rights=tuple(self.rights.schedules),
         )
 
 
