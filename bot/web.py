@@ -3,6 +3,8 @@
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
+GET  /calendar/<schedule>.ics, /calendar/person/<id>.ics?token=…
+                     who is on call 90 days ahead, as iCalendar (bot.oncall.calendar)
 GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
@@ -22,6 +24,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import metrics, web_limits
 from bot.config.settings import Settings, SettingsError
+from bot.oncall.calendar import CalendarFeeds
 from bot.runtime import Runtime
 from bot.slack.app import build_app
 from bot.slack_api.client import slack_client
@@ -70,6 +73,7 @@ class WebApp:
         )
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
+        self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)
@@ -89,6 +93,11 @@ class WebApp:
                 "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
             )
             return [data]
+        if path.startswith("/calendar/") and method == "GET":
+            feed = self.calendars.answer(path, str(environ.get("QUERY_STRING", "")))
+            headers = [("Content-Type", feed.content_type), ("Content-Length", str(len(feed.body)))]
+            start_response(f"{feed.status} {'OK' if feed.status == 200 else 'Not Found'}", headers)
+            return [feed.body]
         if path == "/readyz":
             ok, checks = readiness(self.rt)
             return json_answer(start_response, 200 if ok else 503, {"ok": ok, **checks})

@@ -1,5 +1,5 @@
-"""`tocsin` entry point: check | schema | simulate | worker | health | sandbox | demo | report |
-export."""
+"""`tocsin` entry point: check | schema | simulate | calendar url | worker | health | sandbox |
+demo | report | export."""
 
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="include the overrides and swaps made from Slack (read from REDIS_URL)",
     )
+
+    cal = sub.add_parser("calendar", help="calendar feeds of who is on call")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
+    url = cal_sub.add_parser("url", help="print the address of a schedule's or person's feed")
+    which = url.add_mutually_exclusive_group(required=True)
+    which.add_argument("schedule", nargs="?", help="schedule name")
+    which.add_argument("--person", help="a person's Slack user id (or email): all their shifts")
+    url.add_argument("--config-dir", default=DEFAULT_CONFIG)
+    url.add_argument("--base-url", help="where tocsin web is reached (default TOCSIN_PUBLIC_URL)")
 
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -161,6 +170,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_url(args: argparse.Namespace) -> int:
+    from bot.domain.calendar import Feed
+    from bot.oncall.calendar import feed_url
+
+    settings = Settings.from_env()
+    if not settings.calendar_secret:
+        raise SettingsError("set TOCSIN_CALENDAR_SECRET (the same as tocsin web's) first")
+    base = args.base_url or settings.public_url
+    if not base:
+        raise SettingsError("give --base-url or set TOCSIN_PUBLIC_URL (where tocsin web is)")
+    if args.person:
+        feed = Feed("person", args.person)
+    else:
+        schedules = load_catalog(args.config_dir).schedules
+        if args.schedule not in schedules:
+            known = ", ".join(sorted(schedules)) or "none"
+            raise SettingsError(f"no schedule {args.schedule!r} in {args.config_dir} ({known})")
+        feed = Feed("schedule", args.schedule)
+    print(feed_url(base, settings.calendar_secret, feed))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -171,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command == "calendar":
+            return cmd_calendar_url(args)
         if args.command in ("report", "export"):
             from bot.cli.report import run_export, run_report
 

@@ -15,8 +15,7 @@ from tests.e2e.test_declare_flow import declare, dm_texts
 ALICE, BOB, DAVE, ERIN = "U0ALICE01", "U0BOB0001", "U0DAVE001", "U0ERIN001"
 
 
-@pytest.fixture
-def stack_policies() -> dict[str, str]:
+def today_alice_tomorrow_bob() -> dict[str, str]:
     """Alice is on call today and Bob tomorrow (UTC days); managers may change it too."""
     today = datetime.now(UTC).date().isoformat()
     return {
@@ -30,6 +29,11 @@ schedules:
       schedules: [member, usergroup:S0ENGMGRS]
 """
     }
+
+
+@pytest.fixture
+def stack_policies() -> dict[str, str]:
+    return today_alice_tomorrow_bob()
 
 
 def shown(stack: Stack, text: str) -> str:
