@@ -26,12 +26,14 @@ from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
 from bot.oncall.changes import ScheduleEditor
+from bot.oncall.handoff import Handoffs
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
 from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
+from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.oncall import ScheduleChanges
 from bot.state.server import connect
 from bot.state.store import Store
@@ -112,6 +114,7 @@ class Runtime:
     channels: ChannelService | None
     learning: Learning
     oncall: ScheduleEditor
+    handoffs: Handoffs
 
     @classmethod
     def build(
@@ -151,6 +154,7 @@ class Runtime:
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         # Who is on call: the YAML with the overrides and swaps made from Slack on top.
         oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter)
+        handoffs = Handoffs(oncall.catalog, store, HandoffTimers(queue), Notes(queue), slack)
         channels = (
             ChannelService(store, slack, oncall.catalog, directory, timers, runbooks)
             if slack is not None
@@ -183,4 +187,5 @@ class Runtime:
             channels,
             build_learning(engine, window, catalog, slack),
             oncall,
+            handoffs,
         )

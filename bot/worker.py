@@ -64,6 +64,7 @@ class Ticker(threading.Thread):
                 if held:
                     while self.rt.escalation.timers.dispatch_due() >= 1000:  # steps that fell due
                         pass
+                    self.rt.handoffs.timers.dispatch_due()  # handoff posts and reminders
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
@@ -96,6 +97,7 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(self.rt.learning)
+                    self.rt.handoffs.arm()
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)

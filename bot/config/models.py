@@ -131,6 +131,12 @@ class ScheduleModel(_Model):
     rotations: list[RotationModel] = Field(min_length=1)
     overrides: list[OverrideModel] = Field(default_factory=list)
     rights: ScheduleRightsModel = Field(default_factory=ScheduleRightsModel)
+    handoff_channel: ChannelId | None = Field(
+        default=None, description="Channel told at each change of who is on call."
+    )
+    remind_before: Duration | None = Field(
+        default=None, description="DM whoever comes on call this long before their shift."
+    )
 
     def to_schedule(self, name: str) -> Schedule:
         return Schedule(
@@ -139,6 +145,8 @@ class ScheduleModel(_Model):
             rotations=tuple(r.to_rotation() for r in self.rotations),
             overrides=tuple(o.to_override() for o in self.overrides),
             rights=tuple(self.rights.schedules),
+            handoff_channel=self.handoff_channel,
+            remind_before=parse_duration(self.remind_before) if self.remind_before else None,
         )
 
 

@@ -73,6 +73,8 @@ class Schedule:
     overrides: tuple[Override, ...] = field(default=())
     live: tuple[Override, ...] = field(default=())
     rights: tuple[str, ...] = ("member",)  # who may override or swap it (oncall.may_change)
+    handoff_channel: str | None = None  # told at each handoff (bot/domain/handoff.py)
+    remind_before: timedelta | None = None  # the incoming person's DM, this long before
 
     @property
     def members(self) -> frozenset[str]:

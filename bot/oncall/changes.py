@@ -21,6 +21,11 @@ MAX_KEPT = 200  # changes kept per schedule: a member cannot grow Redis without 
 MAX_SPAN = timedelta(days=90)  # the longest override; a longer cover belongs in the YAML
 
 
+def _now() -> datetime:
+    """Whole seconds: a change's edges are handoffs, which timers name by the second."""
+    return clock.now().replace(microsecond=0)
+
+
 class Refused(Exception):
     """The change cannot be made; the message is for the person who asked."""
 
@@ -82,7 +87,7 @@ class ScheduleEditor:
     def override(self, by: str, name: str, who: str, start: datetime | None, end: datetime) -> Made:
         """`who` covers `name` from `start` (None: now) to `end`, wall-clock in its zone."""
         schedule = self._schedule(name)
-        now = clock.now()
+        now = _now()
         opens = localize(schedule, start) if start is not None else now
         closes = localize(schedule, end)
         if closes <= opens:
@@ -100,12 +105,12 @@ class ScheduleEditor:
         """`second` takes `first`'s shift at (or next after) wall-clock `at` (None: now), and
         `first` takes `second`'s next shift in return."""
         schedule = self._schedule(name or self._shared(first, second))
-        moment = localize(schedule, at) if at is not None else clock.now()
+        moment = localize(schedule, at) if at is not None else _now()
         for who in (first, second):
             if problem := self.directory.cannot_page(who):
                 raise Refused(f"<@{who}> cannot be paged: {problem}")
         try:
-            spans = swap_spans(schedule, first, second, max(moment, clock.now()))
+            spans = swap_spans(schedule, first, second, max(moment, _now()))
         except ValueError as exc:
             raise Refused(str(exc)) from None
         self._allowed(schedule, by)

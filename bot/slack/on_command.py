@@ -142,6 +142,12 @@ class CommandHandler:
             return self.list_open(user)
         if isinstance(command, cmd.OnCall):
             return self.oncall(command.target)
+        if isinstance(command, cmd.OnCallNote):
+            names = rt.handoffs.note(user, command.text)
+            if not names:
+                raise UserError("you are not on call now: a note is for your own handoff")
+            listed = ", ".join(f"*{messages.escape(n)}*" for n in names)
+            return f":memo: Noted for the next handoff of {listed}."
         if isinstance(command, (cmd.OnCallOverride, cmd.OnCallSwap, cmd.OnCallRemove)):
             return self.change_schedule(command, user)
         if isinstance(command, cmd.Stats):

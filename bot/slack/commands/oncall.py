@@ -4,6 +4,7 @@
     oncall override <schedule> @who <from> <to>
     oncall swap [schedule] @a @b [<when>]
     oncall remove <id>
+    oncall note <text>
 
 Times are wall-clock in the schedule's zone: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` or
 `YYYY-MM-DD HH:MM`; `now` may start an override.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.domain import limits
 from bot.slack.commands.lexer import mention, refused, shown, take
 from bot.slack.commands.types import (
     Command,
     Mention,
     OnCall,
+    OnCallNote,
     OnCallOverride,
     OnCallRemove,
     OnCallSwap,
@@ -46,6 +49,12 @@ def parse_oncall(rest: str) -> Command:
         return _override(after)
     if verb == "swap":
         return _swap(after)
+    if verb == "note":
+        if not after:
+            raise Bad("What should the note for the next handoff say?")
+        if problem := limits.too_long(limits.NOTE, after):
+            raise Bad(problem)
+        return OnCallNote(after)
     if verb in ("remove", "delete"):
         change, extra = take(after)
         if not _ID.fullmatch(change.lower()) or extra:

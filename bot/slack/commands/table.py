@@ -47,8 +47,10 @@ _SPECS = (
             "/incident oncall override <schedule> @who <from|now> <to>",
             "/incident oncall swap [schedule] @a @b [when]",
             "/incident oncall remove <id>",
+            "/incident oncall note <text>",
         ),
-        "Show who is on call now; cover, swap or undo a shift (times in the schedule's zone).",
+        "Show who is on call; cover, swap or undo a shift (times in the schedule's zone); "
+        "leave a note for your handoff.",
         in_incident=False,
         aliases=("on-call",),
     ),

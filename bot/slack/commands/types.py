@@ -91,6 +91,14 @@ class OnCallSwap:
 
 
 @dataclass(frozen=True, slots=True)
+class OnCallNote:
+    """A note for the next handoff of the schedules the writer is on call for."""
+
+    subcommand: ClassVar[str] = "oncall"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class OnCallRemove:
     subcommand: ClassVar[str] = "oncall"
     change_id: str
@@ -216,6 +224,7 @@ Command: TypeAlias = (
     | OnCallOverride
     | OnCallSwap
     | OnCallRemove
+    | OnCallNote
     | Help
     | Stats
     | Ack
