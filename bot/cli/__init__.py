@@ -1,5 +1,5 @@
-"""`tocsin` entry point: check | schema | simulate | calendar url | worker | health | sandbox |
-demo | report | export."""
+"""`tocsin` entry point: check | schema | simulate | calendar url | import | worker | health |
+sandbox | demo | report | export."""
 
 from __future__ import annotations
 
@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--person", help="a person's Slack user id (or email): all their shifts")
     url.add_argument("--config-dir", default=DEFAULT_CONFIG)
     url.add_argument("--base-url", help="where tocsin web is reached (default TOCSIN_PUBLIC_URL)")
+
+    imp = sub.add_parser("import", help="turn another tool's exported schedules into YAML")
+    imp_sub = imp.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    pd = imp_sub.add_parser("pagerduty", help="PagerDuty REST exports (JSON)")
+    pd.add_argument("--escalation-policies", type=Path, required=True, metavar="EP.json")
+    pd.add_argument("--schedules", type=Path, required=True, metavar="S.json")
+    pd.add_argument("--users", type=Path, metavar="U.json", help="users with emails")
+    pd.add_argument("--out", type=Path, required=True, metavar="DIR")
 
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -204,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_simulate(args)
         if args.command == "calendar":
             return cmd_calendar_url(args)
+        if args.command == "import":
+            from bot.importers.run import run_pagerduty
+
+            return run_pagerduty(
+                args.escalation_policies, args.schedules, args.users, args.out, sys.stdout
+            )
         if args.command in ("report", "export"):
             from bot.cli.report import run_export, run_report
 

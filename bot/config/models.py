@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -137,6 +137,11 @@ class ScheduleModel(_Model):
     remind_before: Duration | None = Field(
         default=None, description="DM whoever comes on call this long before their shift."
     )
+    combine: Literal["all", "top"] = Field(
+        default="all",
+        description="all: every rotation's person is on call; top: as PagerDuty's layers, "
+        "only the last-listed rotation with someone on call counts.",
+    )
 
     def to_schedule(self, name: str) -> Schedule:
         return Schedule(
@@ -147,6 +152,7 @@ class ScheduleModel(_Model):
             rights=tuple(self.rights.schedules),
             handoff_channel=self.handoff_channel,
             remind_before=parse_duration(self.remind_before) if self.remind_before else None,
+            combine=self.combine,
         )
 
 

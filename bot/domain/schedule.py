@@ -75,6 +75,9 @@ class Schedule:
     rights: tuple[str, ...] = ("member",)  # who may override or swap it (oncall.may_change)
     handoff_channel: str | None = None  # told at each handoff (bot/domain/handoff.py)
     remind_before: timedelta | None = None  # the incoming person's DM, this long before
+    # "all": every rotation's person is on call; "top": like PagerDuty's layers, only the
+    # person of the last-listed rotation that has someone on call then.
+    combine: str = "all"
 
     @property
     def members(self) -> frozenset[str]:
@@ -277,7 +280,15 @@ def _on_call(schedule: Schedule, tz: ZoneInfo, at: datetime) -> tuple[str, ...]:
         )
         if overriding:
             return overriding
-    return _unique(_rotation_user(rotation, tz, at) for rotation in schedule.rotations)
+    users = (_rotation_user(rotation, tz, at) for rotation in schedule.rotations)
+    if schedule.combine == "top":
+        return _unique(_top(list(users)))
+    return _unique(users)
+
+
+def _top(users: list[str | None]) -> list[str | None]:
+    """The last rotation's person that is not None: the top layer with someone on call."""
+    return next(([u] for u in reversed(users) if u is not None), [])
 
 
 def _boundaries(schedule: Schedule, tz: ZoneInfo, begin: datetime, end: datetime) -> set[datetime]:
