@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     pd.add_argument("--schedules", type=Path, required=True, metavar="S.json")
     pd.add_argument("--users", type=Path, metavar="U.json", help="users with emails")
     pd.add_argument("--out", type=Path, required=True, metavar="DIR")
+    og = imp_sub.add_parser("opsgenie", help="Opsgenie REST exports (JSON)")
+    og.add_argument("--escalations", type=Path, required=True, metavar="E.json")
+    og.add_argument("--schedules", type=Path, required=True, metavar="S.json")
+    og.add_argument("--out", type=Path, required=True, metavar="DIR")
 
     worker = sub.add_parser("worker", help="run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -213,8 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "calendar":
             return cmd_calendar_url(args)
         if args.command == "import":
-            from bot.importers.run import run_pagerduty
+            from bot.importers.run import run_opsgenie, run_pagerduty
 
+            if args.source == "opsgenie":
+                return run_opsgenie(args.escalations, args.schedules, args.out, sys.stdout)
             return run_pagerduty(
                 args.escalation_policies, args.schedules, args.users, args.out, sys.stdout
             )

@@ -73,7 +73,8 @@ class People:
         return uid
 
 
-def _wall(text: str, zone: ZoneInfo) -> str:
+def wall_clock(text: str, zone: ZoneInfo) -> str:
+    """An instant (or a naive time) as naive wall-clock text in `zone`."""
     moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     local = moment.astimezone(zone) if moment.tzinfo else moment
     return local.replace(tzinfo=None).isoformat(timespec="seconds")
@@ -92,14 +93,14 @@ def _layer(layer: Json, zone: ZoneInfo, people: People, where: str, out: Importe
     if not start:
         out.lost.append(f"{where}: no rotation_virtual_start; left out")
         return []
-    if layer.get("start") and _wall(layer["start"], zone) > _wall(start, zone):
+    if layer.get("start") and wall_clock(layer["start"], zone) > wall_clock(start, zone):
         out.lost.append(
             f"{where}: takes effect at {layer['start']}, after its rotation's virtual start; "
             "Tocsin starts it at the virtual start"
         )
     rotation = {
         "members": users,
-        "start": _wall(start, zone),
+        "start": wall_clock(start, zone),
         "turn": turn(int(layer["rotation_turn_length_seconds"])),
     }
     try:
@@ -149,8 +150,8 @@ def schedules(data: Any, people: People, out: Imported) -> dict[str, str]:
             body["overrides"] = [
                 {
                     "user": o.user,
-                    "start": _wall(o.start.isoformat(), zone),
-                    "end": _wall(o.end.isoformat(), zone),
+                    "start": wall_clock(o.start.isoformat(), zone),
+                    "end": wall_clock(o.end.isoformat(), zone),
                 }
                 for o in overrides
             ]

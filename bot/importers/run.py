@@ -1,4 +1,4 @@
-"""`tocsin import pagerduty`: read the exports, write the YAML, check it as `tocsin check`
+"""`tocsin import pagerduty|opsgenie`: read the exports, write the YAML, check it as `tocsin check`
 does, compare it with the rendered schedules, and say what could not be carried over."""
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ from typing import Any, TextIO
 import yaml
 
 from bot.config import load_catalog
-from bot.importers import pagerduty
+from bot.importers import opsgenie, pagerduty
 from bot.importers.equivalence import differences
+from bot.importers.pagerduty import Imported
+
+
+class _Plain(yaml.SafeDumper):
+    """Writes a list shared by several rotations in full each time, not as `&id001` anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _read(path: Path, what: str) -> Any:
@@ -32,10 +40,21 @@ def run_pagerduty(
         _read(schedules, "--schedules"),
         _read(users, "--users") if users else None,
     )
+    return _write(imported, "PagerDuty", out_dir, out)
+
+
+def run_opsgenie(escalations: Path, schedules: Path, out_dir: Path, out: TextIO) -> int:
+    imported = opsgenie.convert(
+        _read(escalations, "--escalations"), _read(schedules, "--schedules")
+    )
+    return _write(imported, "Opsgenie", out_dir, out)
+
+
+def _write(imported: Imported, source: str, out_dir: Path, out: TextIO) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, document in imported.files.items():
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        (out_dir / name).write_text(f"# Imported from PagerDuty by `tocsin import`.\n{text}")
+        text = yaml.dump(document, Dumper=_Plain, sort_keys=False, allow_unicode=True)
+        (out_dir / name).write_text(f"# Imported from {source} by `tocsin import`.\n{text}")
         print(f"wrote {out_dir / name}", file=out)
     catalog = load_catalog(out_dir)  # ConfigError (path:line) if the YAML is not valid
     print(f"{out_dir}: OK for tocsin check", file=out)
