@@ -26,6 +26,7 @@ from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
 from bot.oncall.changes import ScheduleEditor
+from bot.oncall.feeds import FeedSchedules
 from bot.oncall.handoff import Handoffs
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
@@ -34,6 +35,7 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.handoffs import HandoffTimers, Notes
+from bot.state.icsfeeds import IcsFeeds
 from bot.state.oncall import ScheduleChanges
 from bot.state.server import connect
 from bot.state.store import Store
@@ -153,7 +155,8 @@ class Runtime:
         runbooks = RunbookSource(settings.runbooks_dir)
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         # Who is on call: the YAML with the overrides and swaps made from Slack on top.
-        oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter)
+        feeds = FeedSchedules(catalog, IcsFeeds(conn), settings.config_dir, slack)
+        oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter, feeds)
         handoffs = Handoffs(oncall.catalog, store, HandoffTimers(queue), Notes(queue), slack)
         channels = (
             ChannelService(store, slack, oncall.catalog, directory, timers, runbooks)

@@ -53,6 +53,12 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
         checks["scheduler"] = Leases(rt.r).held(SCHEDULER_LEASE)
     except Exception as exc:
         checks["workers"] = f"error: {type(exc).__name__}"
+    try:
+        calendars = rt.oncall.catalog.feeds.status()  # a failing feed keeps its last good copy:
+        if calendars:  # said here, without making the process unready
+            checks["calendars"] = calendars
+    except Exception as exc:
+        checks["calendars"] = f"error: {type(exc).__name__}"
     ok = (
         checks.get("redis") is True
         and bool(checks.get("scheduler"))

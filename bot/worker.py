@@ -97,6 +97,7 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(self.rt.learning)
+                    self.rt.oncall.catalog.feeds.refresh_due()  # schedules from .ics feeds
                     self.rt.handoffs.arm()
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip

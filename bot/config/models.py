@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -124,11 +125,20 @@ class ScheduleRightsModel(_Model):
     schedules: list[SchedulePrincipal] = Field(default=["member"], min_length=1)
 
 
+class SourceModel(_Model):
+    """Who is on call, from an iCalendar feed: each event's attendees (or an email in its
+    summary) are on call for the event."""
+
+    ics: str = Field(min_length=1, description="An http(s) URL or a file path of the .ics feed.")
+    refresh: Duration = Field(default="15m", description="How often the feed is read again.")
+
+
 class ScheduleModel(_Model):
     """An on-call schedule in one IANA time zone."""
 
     timezone: TimezoneName
-    rotations: list[RotationModel] = Field(min_length=1)
+    rotations: list[RotationModel] = Field(default_factory=list)
+    source: SourceModel | None = None
     overrides: list[OverrideModel] = Field(default_factory=list)
     rights: ScheduleRightsModel = Field(default_factory=ScheduleRightsModel)
     handoff_channel: ChannelId | None = Field(
@@ -143,6 +153,12 @@ class ScheduleModel(_Model):
         "only the last-listed rotation with someone on call counts.",
     )
 
+    @model_validator(mode="after")
+    def _someone(self) -> ScheduleModel:
+        if not self.rotations and self.source is None:
+            raise ValueError("a schedule needs rotations, or a source: {ics: <url or file>}")
+        return self
+
     def to_schedule(self, name: str) -> Schedule:
         return Schedule(
             name=name,
@@ -153,6 +169,8 @@ class ScheduleModel(_Model):
             handoff_channel=self.handoff_channel,
             remind_before=parse_duration(self.remind_before) if self.remind_before else None,
             combine=self.combine,
+            source=self.source.ics if self.source else None,
+            refresh=parse_duration(self.source.refresh) if self.source else timedelta(minutes=15),
         )
 
 

@@ -78,6 +78,11 @@ class Schedule:
     # "all": every rotation's person is on call; "top": like PagerDuty's layers, only the
     # person of the last-listed rotation that has someone on call then.
     combine: str = "all"
+    # From an iCalendar feed (`source: {ics, refresh}`): where, how often, and the stretches
+    # its events put people on call (UTC-aware), the base layer beside the rotations.
+    source: str | None = None
+    refresh: timedelta = timedelta(minutes=15)
+    feed: tuple[Override, ...] = field(default=())
 
     @property
     def members(self) -> frozenset[str]:
@@ -281,6 +286,13 @@ def _on_call(schedule: Schedule, tz: ZoneInfo, at: datetime) -> tuple[str, ...]:
         if overriding:
             return overriding
     users = (_rotation_user(rotation, tz, at) for rotation in schedule.rotations)
+    if schedule.feed:
+        fed = [
+            user
+            for user, opens, closes in _override_spans(schedule.feed, tz)
+            if opens <= at < closes
+        ]
+        users = (u for u in [*fed, *users])
     if schedule.combine == "top":
         return _unique(_top(list(users)))
     return _unique(users)
@@ -296,7 +308,9 @@ def _boundaries(schedule: Schedule, tz: ZoneInfo, begin: datetime, end: datetime
     if end <= begin:
         return set()
     points = {begin}
-    for _, opens, closes in _override_spans((*schedule.live, *schedule.overrides), tz):
+    for _, opens, closes in _override_spans(
+        (*schedule.live, *schedule.overrides, *schedule.feed), tz
+    ):
         points.update(edge for edge in (opens, closes) if begin < edge < end)
     first, last = _local_days(tz, begin, end)
     for rotation in schedule.rotations:

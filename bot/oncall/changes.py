@@ -13,6 +13,7 @@ from bot import clock
 from bot.domain.catalog import Catalog
 from bot.domain.oncall import Change, layered, layered_catalog, may_change, swap_spans
 from bot.domain.schedule import Override, Schedule, localize
+from bot.oncall.feeds import FeedSchedules
 from bot.slack_api.directory import Directory
 from bot.state.oncall import ScheduleChanges
 from bot.state.write_limits import WriteLimiter
@@ -31,13 +32,16 @@ class Refused(Exception):
 
 
 class LayeredCatalog:
-    """The config's catalog with the changes made from Slack on top (one HGETALL a call)."""
+    """The config's catalog with the feed schedules' events under and the changes made from
+    Slack on top (one HGETALL a call, and one HGET per feed schedule)."""
 
-    def __init__(self, source: Callable[[], Catalog], changes: ScheduleChanges) -> None:
-        self.source, self.changes = source, changes
+    def __init__(
+        self, source: Callable[[], Catalog], changes: ScheduleChanges, feeds: FeedSchedules
+    ) -> None:
+        self.source, self.changes, self.feeds = source, changes, feeds
 
     def __call__(self) -> Catalog:
-        return layered_catalog(self.source(), self.changes.all())
+        return layered_catalog(self.feeds.layer(self.source()), self.changes.all())
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,11 @@ class ScheduleEditor:
         changes: ScheduleChanges,
         directory: Directory,
         limiter: WriteLimiter,
+        feeds: FeedSchedules,
     ) -> None:
         self.source, self.changes = source, changes
         self.directory, self.limiter = directory, limiter
-        self.catalog = LayeredCatalog(source, changes)
+        self.catalog = LayeredCatalog(source, changes, feeds)
 
     def _schedule(self, name: str) -> Schedule:
         schedules = self.source().schedules
