@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot import clock
 from bot.domain.catalog import Catalog
-from bot.domain.oncall import Change, layered, layered_catalog, may_change, swap_spans
+from bot.domain.oncall import Change, layered_catalog, may_change, swap_spans
 from bot.domain.schedule import Override, Schedule, localize
 from bot.oncall.feeds import FeedSchedules
 from bot.slack_api.directory import Directory
@@ -66,11 +66,12 @@ class ScheduleEditor:
         self.catalog = LayeredCatalog(source, changes, feeds)
 
     def _schedule(self, name: str) -> Schedule:
-        schedules = self.source().schedules
+        """The schedule as it stands: its feed's events and the changes so far included."""
+        schedules = self.catalog().schedules
         if name not in schedules:
             known = ", ".join(sorted(schedules)) or "none"
             raise Refused(f"there is no schedule {name!r} (schedules: {known})")
-        return layered(schedules[name], self.changes.all())
+        return schedules[name]
 
     def _allowed(self, schedule: Schedule, user: str) -> None:
         allowed, rule = may_change(schedule, user, self.directory.groups_of(user))
