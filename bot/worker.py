@@ -97,9 +97,9 @@ class Reconciler(threading.Thread):
                         channels=self.rt.channels is not None,
                     )
                     reconcile_learning(self.rt.learning)
+                    sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
                     self.rt.oncall.catalog.feeds.refresh_due()  # schedules from .ics feeds
                     self.rt.handoffs.arm()
-                    sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))
