@@ -28,6 +28,9 @@ from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
+from bot.oncall.changes import ScheduleEditor
+from bot.oncall.feeds import FeedSchedules
+from bot.oncall.handoff import Handoffs
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
@@ -35,7 +38,10 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.alerts import AlertStore
+from bot.state.handoffs import HandoffTimers, Notes
+from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
+from bot.state.oncall import ScheduleChanges
 from bot.state.server import connect
 from bot.state.store import Store
 from bot.state.timers import Timers, make_queue
@@ -150,6 +156,8 @@ class Runtime:
     alerts: AlertService
     heartbeats: Heartbeats
     alert_store: AlertStore
+    oncall: ScheduleEditor
+    handoffs: Handoffs
 
     @classmethod
     def build(
@@ -181,22 +189,26 @@ class Runtime:
             pager = RecordingPager(conn, delay)
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
+        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
+        # Who is on call: the YAML with the overrides and swaps made from Slack on top.
+        feeds = FeedSchedules(catalog, IcsFeeds(conn), settings.config_dir, slack)
+        oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter, feeds)
+        handoffs = Handoffs(oncall.catalog, store, HandoffTimers(queue), Notes(queue), slack)
         channels = (
-            ChannelService(store, slack, catalog, directory, timers, runbooks)
+            ChannelService(store, slack, oncall.catalog, directory, timers, runbooks)
             if slack is not None
             else None
         )
         owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         escalation = Escalation(
             store=store,
-            catalog=catalog,
+            catalog=oncall.catalog,
             directory=directory,
             timers=timers,
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
             headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
         )
-        limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
         window = review_window(store, escalation, queue, learning_config)
         engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
         alert_store = AlertStore(conn)
@@ -217,4 +229,6 @@ class Runtime:
             AlertService(engine, alert_store, Leases(conn), owner),
             Heartbeats(engine, alert_store),
             alert_store,
+            oncall,
+            handoffs,
         )

@@ -3,6 +3,8 @@
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
 GET  /readyz         Redis answers and a worker with the scheduler is alive
+GET  /calendar/<schedule>.ics, /calendar/person/<id>.ics?token=…
+                     who is on call 90 days ahead, as iCalendar (bot.oncall.calendar)
 GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
 POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.alerts.intake):
@@ -26,6 +28,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import metrics, web_limits
 from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
+from bot.oncall.calendar import CalendarFeeds
 from bot.runtime import Runtime
 from bot.slack.app import build_app
 from bot.slack_api.client import slack_client
@@ -55,6 +58,12 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
         checks["scheduler"] = Leases(rt.r).held(SCHEDULER_LEASE)
     except Exception as exc:
         checks["workers"] = f"error: {type(exc).__name__}"
+    try:
+        calendars = rt.oncall.catalog.feeds.status()  # a failing feed keeps its last good copy:
+        if calendars:  # said here, without making the process unready
+            checks["calendars"] = calendars
+    except Exception as exc:
+        checks["calendars"] = f"error: {type(exc).__name__}"
     ok = (
         checks.get("redis") is True
         and bool(checks.get("scheduler"))
@@ -82,6 +91,7 @@ class WebApp:
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
+        self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)
@@ -105,6 +115,11 @@ class WebApp:
                 "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
             )
             return [data]
+        if path.startswith("/calendar/") and method == "GET":
+            feed = self.calendars.answer(path, str(environ.get("QUERY_STRING", "")))
+            headers = [("Content-Type", feed.content_type), ("Content-Length", str(len(feed.body)))]
+            start_response(f"{feed.status} {'OK' if feed.status == 200 else 'Not Found'}", headers)
+            return [feed.body]
         if path == "/readyz":
             ok, checks = readiness(self.rt)
             return json_answer(start_response, 200 if ok else 503, {"ok": ok, **checks})

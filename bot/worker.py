@@ -67,6 +67,7 @@ class Ticker(threading.Thread):
                     while self.rt.escalation.timers.dispatch_due() >= 1000:  # steps that fell due
                         pass
                     heartbeat.dispatch(self.rt.alert_store, self.rt.queue)  # silent sources
+                    self.rt.handoffs.timers.dispatch_due()  # handoff posts and reminders
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
@@ -101,6 +102,8 @@ class Reconciler(threading.Thread):
                     reconcile_learning(self.rt.learning)
                     kick_waiting(self.rt.alert_store, self.rt.queue)  # alerts left in an inbox
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
+                    self.rt.oncall.catalog.feeds.refresh_due()  # schedules from .ics feeds
+                    self.rt.handoffs.arm()
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))

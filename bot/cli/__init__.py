@@ -1,5 +1,5 @@
-"""`tocsin` entry point: check | schema | simulate | worker | health | sandbox | demo | report |
-export | alert."""
+"""`tocsin` entry point: check | schema | simulate | calendar url | import | worker | health |
+sandbox | demo | report | export | alert."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, json_schema, load_catalog, run_check
 from bot.config.settings import Settings, SettingsError
+from bot.domain.catalog import Catalog
 from bot.domain.durations import DurationError, parse_duration
 from bot.domain.words import count
 from bot.slack_api.directory import StaticDirectory
@@ -64,6 +66,60 @@ def _parser() -> argparse.ArgumentParser:
         "(default: the sandbox's workspace)",
     )
     sim.add_argument("--json", action="store_true", help="print the stable JSON form")
+    sim.add_argument(
+        "--live",
+        action="store_true",
+        help="include the overrides and swaps made from Slack (read from REDIS_URL)",
+    )
+
+    def action(parent: argparse.ArgumentParser, dest: str, what: str) -> Any:
+        return parent.add_subparsers(dest=dest, required=True, metavar="ACTION", help=what)
+
+    def subcommand(group: Any, name: str, summary: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = group.add_parser(
+            name, help=summary, description=summary, formatter_class=_Help
+        )
+        return parser
+
+    cal = command("calendar", "calendar feeds of who is on call")
+    url = subcommand(
+        action(cal, "calendar_command", "what to do: url"),
+        "url",
+        "print the address of a schedule's or person's feed",
+    )
+    which = url.add_mutually_exclusive_group(required=True)
+    which.add_argument("schedule", nargs="?", help="schedule name")
+    which.add_argument("--person", help="a person's Slack user id (or email): all their shifts")
+    url.add_argument("--config-dir", help=f"the directory of YAML files {CONFIG_DEFAULT}")
+    url.add_argument("--base-url", help="where tocsin web is reached (default: TOCSIN_PUBLIC_URL)")
+
+    imp = command("import", "turn another tool's exported schedules into Tocsin YAML")
+    tools = action(imp, "source", "the tool the export comes from: pagerduty or opsgenie")
+    pd = subcommand(tools, "pagerduty", "PagerDuty REST exports (JSON)")
+    pd.add_argument(
+        "--escalation-policies",
+        type=Path,
+        required=True,
+        metavar="EP.json",
+        help="the escalation policies export (REST API JSON)",
+    )
+    pd.add_argument(
+        "--schedules",
+        type=Path,
+        required=True,
+        metavar="S.json",
+        help="the schedules export; with final_schedule, the result is checked against it",
+    )
+    pd.add_argument("--users", type=Path, metavar="U.json", help="users with emails")
+    pd.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write YAML")
+    og = subcommand(tools, "opsgenie", "Opsgenie REST exports (JSON)")
+    og.add_argument(
+        "--escalations", type=Path, required=True, metavar="E.json", help="escalations export"
+    )
+    og.add_argument(
+        "--schedules", type=Path, required=True, metavar="S.json", help="schedules with rotations"
+    )
+    og.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write YAML")
 
     worker = command("worker", "run an RQ worker with the scheduler and reconciler")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
@@ -165,11 +221,30 @@ def _parse_start(text: str) -> datetime:
     return start.astimezone(UTC)
 
 
+def _live(catalog: Catalog) -> Catalog:
+    """The catalog with the schedule changes kept in Redis (REDIS_URL) layered on."""
+    from bot.domain.oncall import layered_catalog
+    from bot.state.oncall import ScheduleChanges
+    from bot.state.server import connect
+
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        raise SettingsError("--live reads the schedule changes from Redis: set REDIS_URL")
+    import redis
+
+    try:
+        return layered_catalog(catalog, ScheduleChanges(connect(url)).all())
+    except redis.RedisError as exc:
+        raise SettingsError(f"--live: cannot read the schedule changes from Redis: {exc}") from None
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from bot.incident.simulate import Event, simulate
 
     config_dir = args.config_dir or Settings.from_env().config_in_use
     catalog = load_catalog(config_dir)
+    if args.live:
+        catalog = _live(catalog)
     policy = catalog.policies.get(args.policy)
     if policy is None:
         known = ", ".join(sorted(catalog.policies)) or "none"
@@ -191,6 +266,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar_url(args: argparse.Namespace) -> int:
+    from bot.domain.calendar import Feed
+    from bot.oncall.calendar import feed_url
+
+    settings = Settings.from_env()
+    if not settings.calendar_secret:
+        raise SettingsError("set TOCSIN_CALENDAR_SECRET (the same as tocsin web's) first")
+    base = args.base_url or settings.public_url
+    if not base:
+        raise SettingsError("give --base-url or set TOCSIN_PUBLIC_URL (where tocsin web is)")
+    if args.person:
+        feed = Feed("person", args.person)
+    else:
+        config_dir = args.config_dir or Settings.from_env().config_in_use
+        schedules = load_catalog(config_dir).schedules
+        if args.schedule not in schedules:
+            known = ", ".join(sorted(schedules)) or "none"
+            raise SettingsError(f"no schedule {args.schedule!r} in {config_dir} ({known})")
+        feed = Feed("schedule", args.schedule)
+    print(feed_url(base, settings.calendar_secret, feed))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -204,6 +302,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command == "calendar":
+            return cmd_calendar_url(args)
+        if args.command == "import":
+            from bot.importers.run import run_opsgenie, run_pagerduty
+
+            if args.source == "opsgenie":
+                return run_opsgenie(args.escalations, args.schedules, args.out, sys.stdout)
+            return run_pagerduty(
+                args.escalation_policies, args.schedules, args.users, args.out, sys.stdout
+            )
         if args.command in ("report", "export"):
             from bot.cli.report import run_export, run_report
 

@@ -3,8 +3,10 @@
 Embedded Valkey, the Slack emulator, `tocsin web` behind gunicorn and a `tocsin worker`:
 erin declares a SEV2; tier 1 (alice) is paged and does not answer; tier 2 (bob) is paged,
 acknowledges from the DM; two status updates on an accelerated cadence, the second one
-late so the reminder fires; alice mitigates; erin resolves. Then an Alertmanager
-notification opens an incident of its own, and its resolution resolves it. The transcript
+late so the reminder fires; alice mitigates; erin resolves; alice leaves a note and hands
+her shift to carol from Slack, and the handoff summary lands in #incidents. Then an
+Alertmanager notification opens an incident of its own, and its resolution resolves it. The
+transcript
 is printed as it happens; then the sandbox page stays up for exploring (unless --no-serve).
 """
 
@@ -14,10 +16,11 @@ import json
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cli.alert import sample, send
 from bot.config import load_catalog
@@ -30,7 +33,7 @@ from bot.state.store import Store
 
 SECRET = "sandbox-signing-secret"  # noqa: S105 - the local sandbox's own secret
 ALERTS_TOKEN = "sandbox-alerts-token"  # noqa: S105 - the demo alert source's own token
-ERIN, ALICE, BOB = "U0ERIN001", "U0ALICE01", "U0BOB0001"
+ERIN, ALICE, BOB, CAROL = "U0ERIN001", "U0ALICE01", "U0BOB0001", "U0CAROL01"
 
 
 def say(text: str) -> None:
@@ -115,6 +118,7 @@ def script(stack: LocalStack) -> str:
     )
     wait_for(lambda: any("Resolved by" in m["text"] for m in emulator.transcript(cid)), timeout=10)
     time.sleep(1.5)
+    handoff(stack)
     return str(cid)
 
 
@@ -142,6 +146,19 @@ def alert_script(stack: LocalStack, config: Path) -> str:
     wait_for(lambda: any("Resolved by" in m["text"] for m in emulator.transcript(cid)), timeout=15)
     time.sleep(1)
     return cid
+
+
+def handoff(stack: LocalStack) -> None:
+    """alice hands payments-primary to carol for two minutes: the handoff post follows."""
+    driver = stack.driver()
+    say("alice leaves a note for her handoff, then hands payments-primary to carol from Slack")
+    driver.slash(ALICE, "oncall note provider still flaky; keep an eye on checkout 5xx")
+    until = datetime.now(ZoneInfo("Europe/Stockholm")) + timedelta(minutes=2)
+    driver.slash(ALICE, f"oncall override payments-primary <@{CAROL}> now {until:%Y-%m-%d %H:%M}")
+    wait_for(
+        lambda: any("Handoff on" in m["text"] for m in stack.emulator.transcript("C0INCIDENTS")),
+        timeout=15,
+    )
 
 
 def summary(redis: str, emulator: Emulator, channel: str) -> None:

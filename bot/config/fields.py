@@ -23,6 +23,7 @@ WALL_CLOCK_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$"
 CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,}$"
 PRINCIPAL_PATTERN = r"^(anyone|responder|role:(commander|comms|scribe)|(user|usergroup):\S+)$"
 ROLES = ("commander", "comms", "scribe")
+SCHEDULE_PRINCIPAL_PATTERN = r"^(anyone|member|(user|usergroup):\S+)$"
 
 
 def _show(value: object) -> str:
@@ -114,6 +115,16 @@ def _principal(value: object) -> str:
     return text
 
 
+def _schedule_principal(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.match(SCHEDULE_PRINCIPAL_PATTERN, text):
+        raise ValueError(
+            f"{_show(value)} is not a schedule principal; use anyone, member (of a rotation), "
+            "user:U…, usergroup:S…"
+        )
+    return text
+
+
 def _described(pattern: str, description: str, *examples: str) -> Any:
     return Field(
         description=description,
@@ -178,4 +189,14 @@ Principal = Annotated[
     str,
     BeforeValidator(_principal),
     _described(PRINCIPAL_PATTERN, "Who holds a right.", "anyone", "role:commander"),
+]
+SchedulePrincipal = Annotated[
+    str,
+    BeforeValidator(_schedule_principal),
+    _described(
+        SCHEDULE_PRINCIPAL_PATTERN,
+        "Who may override or swap shifts of the schedule from Slack.",
+        "member",
+        "usergroup:S0ENGMGRS",
+    ),
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -13,6 +14,7 @@ from bot.config.fields import (
     Duration,
     Hours,
     Principal,
+    SchedulePrincipal,
     TargetText,
     TimezoneName,
     WallClock,
@@ -117,12 +119,46 @@ class OverrideModel(_Model):
         return Override(self.user, self.start, self.end)
 
 
+class ScheduleRightsModel(_Model):
+    """Who may change the schedule from Slack (`/incident oncall override|swap|remove`).
+    Unset: the members of its rotations."""
+
+    schedules: list[SchedulePrincipal] = Field(default=["member"], min_length=1)
+
+
+class SourceModel(_Model):
+    """Who is on call, from an iCalendar feed: each event's attendees (or an email in its
+    summary) are on call for the event."""
+
+    ics: str = Field(min_length=1, description="An http(s) URL or a file path of the .ics feed.")
+    refresh: Duration = Field(default="15m", description="How often the feed is read again.")
+
+
 class ScheduleModel(_Model):
     """An on-call schedule in one IANA time zone."""
 
     timezone: TimezoneName
-    rotations: list[RotationModel] = Field(min_length=1)
+    rotations: list[RotationModel] = Field(default_factory=list)
+    source: SourceModel | None = None
     overrides: list[OverrideModel] = Field(default_factory=list)
+    rights: ScheduleRightsModel = Field(default_factory=ScheduleRightsModel)
+    handoff_channel: ChannelId | None = Field(
+        default=None, description="Channel told at each change of who is on call."
+    )
+    remind_before: Duration | None = Field(
+        default=None, description="DM whoever comes on call this long before their shift."
+    )
+    combine: Literal["all", "top"] = Field(
+        default="all",
+        description="all: every rotation's person is on call; top: as PagerDuty's layers, "
+        "only the last-listed rotation with someone on call counts.",
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> ScheduleModel:
+        if not self.rotations and self.source is None:
+            raise ValueError("a schedule needs rotations, or a source: {ics: <url or file>}")
+        return self
 
     def to_schedule(self, name: str) -> Schedule:
         return Schedule(
@@ -130,6 +166,12 @@ class ScheduleModel(_Model):
             timezone=self.timezone,
             rotations=tuple(r.to_rotation() for r in self.rotations),
             overrides=tuple(o.to_override() for o in self.overrides),
+            rights=tuple(self.rights.schedules),
+            handoff_channel=self.handoff_channel,
+            remind_before=parse_duration(self.remind_before) if self.remind_before else None,
+            combine=self.combine,
+            source=self.source.ics if self.source else None,
+            refresh=parse_duration(self.source.refresh) if self.source else timedelta(minutes=15),
         )
 
 

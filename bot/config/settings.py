@@ -27,6 +27,8 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it if set
+    calendar_secret: str | None = field(default=None, repr=False)  # keys the .ics feeds' tokens
+    public_url: str | None = None  # where people reach `tocsin web`, for `tocsin calendar url`
     claim_lease_s: float = 30.0  # a page claimed by a worker that died is retried after this
     reconcile_every_s: float = 15.0
     scheduler_poll_s: float = 0.25
@@ -83,6 +85,8 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             metrics_token=env.get("TOCSIN_METRICS_TOKEN") or None,
+            calendar_secret=_calendar_secret(env.get("TOCSIN_CALENDAR_SECRET") or None),
+            public_url=(env.get("TOCSIN_PUBLIC_URL") or "").rstrip("/") or None,
             claim_lease_s=num("TOCSIN_CLAIM_LEASE_S", 30.0),
             reconcile_every_s=num("TOCSIN_RECONCILE_EVERY_S", 15.0),
             scheduler_poll_s=num("TOCSIN_SCHEDULER_POLL_S", 0.25),
@@ -93,3 +97,15 @@ class Settings:
             writes_burst=max(1, int(num("TOCSIN_WRITES_BURST", 20, "writes"))),
             retention_days=num("TOCSIN_RETENTION_DAYS", 30.0, "days"),
         )
+
+
+MIN_CALENDAR_SECRET = 32  # characters: the feeds' tokens are only as hard to guess as it
+
+
+def _calendar_secret(value: str | None) -> str | None:
+    if value is not None and len(value) < MIN_CALENDAR_SECRET:
+        raise SettingsError(
+            f"TOCSIN_CALENDAR_SECRET is too short: use at least {MIN_CALENDAR_SECRET} random "
+            "characters, e.g. from `openssl rand -hex 32`"
+        )
+    return value

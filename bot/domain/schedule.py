@@ -13,6 +13,10 @@ Wall-clock rules (the product contract):
   the gap, i.e. it lands as far after the gap's start as it is written into the gap
   (02:30 in a 02:00→03:00 gap becomes 03:30 daylight time). A restriction window or
   override that localizes to an empty or inverted interval is ignored.
+
+Layers, most binding first: `live` overrides (made from Slack, stored in Redis, given as
+UTC-aware instants), then the YAML `overrides`, then the rotations. An active override of
+one layer replaces everything under it.
 """
 
 from __future__ import annotations
@@ -53,7 +57,8 @@ class Rotation:
 
 @dataclass(frozen=True)
 class Override:
-    """`user` replaces the rotations' people from `start` to `end` (naive wall-clock)."""
+    """`user` replaces the rotations' people from `start` to `end`: naive wall-clock (YAML),
+    or UTC-aware instants (overrides made from Slack)."""
 
     user: str
     start: datetime
@@ -66,6 +71,23 @@ class Schedule:
     timezone: str
     rotations: tuple[Rotation, ...]
     overrides: tuple[Override, ...] = field(default=())
+    live: tuple[Override, ...] = field(default=())
+    rights: tuple[str, ...] = ("member",)  # who may override or swap it (oncall.may_change)
+    handoff_channel: str | None = None  # told at each handoff (bot/domain/handoff.py)
+    remind_before: timedelta | None = None  # the incoming person's DM, this long before
+    # "all": every rotation's person is on call; "top": like PagerDuty's layers, only the
+    # person of the last-listed rotation that has someone on call then.
+    combine: str = "all"
+    # From an iCalendar feed (`source: {ics, refresh}`): where, how often, and the stretches
+    # its events put people on call (UTC-aware), the base layer beside the rotations.
+    source: str | None = None
+    refresh: timedelta = timedelta(minutes=15)
+    feed: tuple[Override, ...] = field(default=())
+
+    @property
+    def members(self) -> frozenset[str]:
+        """Everyone in one of the rotations."""
+        return frozenset(m for rotation in self.rotations for m in rotation.members)
 
 
 @dataclass(frozen=True)
@@ -80,8 +102,8 @@ class Shift:
 def on_call(schedule: Schedule, at: datetime) -> tuple[str, ...]:
     """Who is on call at the UTC-aware instant `at`, in rotation order, without repeats.
 
-    An active override replaces every rotation's people; overlapping overrides give all
-    their users, in the order the overrides are listed.
+    An active override replaces every rotation's people (a live one also the YAML
+    overrides); overlapping overrides of one layer give all their users, in listed order.
     """
     tz = _validated_zone(schedule)
     return _on_call(schedule, tz, _as_utc(at, "at"))
@@ -156,8 +178,16 @@ def _as_utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+def localize(schedule: Schedule, wall: datetime) -> datetime:
+    """The UTC instant of a naive wall-clock time in the schedule's zone (fold=0)."""
+    return _localize(wall, _validated_zone(schedule))
+
+
 def _localize(wall: datetime, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a naive wall-clock time, resolving DST edges with fold=0."""
+    """The UTC instant of a naive wall-clock time, resolving DST edges with fold=0; an
+    aware time is already an instant."""
+    if wall.tzinfo is not None:
+        return wall.astimezone(UTC)
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
@@ -235,8 +265,10 @@ def _inside(restriction: Restriction, tz: ZoneInfo, at: datetime) -> bool:
     return any(opens <= at < closes for opens, closes in _windows(restriction, tz, first, last))
 
 
-def _override_spans(schedule: Schedule, tz: ZoneInfo) -> Iterator[tuple[str, datetime, datetime]]:
-    for override in schedule.overrides:
+def _override_spans(
+    overrides: Iterable[Override], tz: ZoneInfo
+) -> Iterator[tuple[str, datetime, datetime]]:
+    for override in overrides:
         opens, closes = _localize(override.start, tz), _localize(override.end, tz)
         if opens < closes:
             yield override.user, opens, closes
@@ -247,12 +279,28 @@ def _unique(users: Iterable[str | None]) -> tuple[str, ...]:
 
 
 def _on_call(schedule: Schedule, tz: ZoneInfo, at: datetime) -> tuple[str, ...]:
-    overriding = _unique(
-        user for user, opens, closes in _override_spans(schedule, tz) if opens <= at < closes
-    )
-    if overriding:
-        return overriding
-    return _unique(_rotation_user(rotation, tz, at) for rotation in schedule.rotations)
+    for layer in (schedule.live, schedule.overrides):
+        overriding = _unique(
+            user for user, opens, closes in _override_spans(layer, tz) if opens <= at < closes
+        )
+        if overriding:
+            return overriding
+    users = (_rotation_user(rotation, tz, at) for rotation in schedule.rotations)
+    if schedule.feed:
+        fed = [
+            user
+            for user, opens, closes in _override_spans(schedule.feed, tz)
+            if opens <= at < closes
+        ]
+        users = (u for u in [*fed, *users])
+    if schedule.combine == "top":
+        return _unique(_top(list(users)))
+    return _unique(users)
+
+
+def _top(users: list[str | None]) -> list[str | None]:
+    """The last rotation's person that is not None: the top layer with someone on call."""
+    return next(([u] for u in reversed(users) if u is not None), [])
 
 
 def _boundaries(schedule: Schedule, tz: ZoneInfo, begin: datetime, end: datetime) -> set[datetime]:
@@ -260,7 +308,9 @@ def _boundaries(schedule: Schedule, tz: ZoneInfo, begin: datetime, end: datetime
     if end <= begin:
         return set()
     points = {begin}
-    for _, opens, closes in _override_spans(schedule, tz):
+    for _, opens, closes in _override_spans(
+        (*schedule.live, *schedule.overrides, *schedule.feed), tz
+    ):
         points.update(edge for edge in (opens, closes) if begin < edge < end)
     first, last = _local_days(tz, begin, end)
     for rotation in schedule.rotations:

@@ -15,10 +15,13 @@ from bot.slack_api.directory import Directory
 def lookup(
     catalog: Callable[[], Catalog], directory: Directory, target: Target, at: datetime
 ) -> Sequence[str]:
-    """The user ids `target` names at `at` (none for an unknown schedule or email)."""
+    """The user ids `target` names at `at` (none for an unknown schedule or email). A
+    schedule's people written as emails (imported, or from a calendar feed) are looked up."""
     if target.kind is TargetKind.SCHEDULE:
         schedule = catalog().schedules.get(target.ref)
-        return on_call(schedule, at) if schedule else ()
+        people = on_call(schedule, at) if schedule else ()
+        found = (directory.user_by_email(p) if "@" in p else p for p in people)
+        return tuple(dict.fromkeys(user for user in found if user))
     if target.kind is TargetKind.USERGROUP:
         return directory.usergroup_members(target.ref)
     if target.is_email:

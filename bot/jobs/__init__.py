@@ -90,3 +90,10 @@ def post_runbook(incident_id: str) -> bool:
     _bind(incident_id)
     rt = runtime()
     return bool(rt.channels and rt.channels.post_runbook(rt.store.get(incident_id)))
+
+
+def handoff(kind: str, epoch: int, schedule: str) -> str:
+    """A schedule's handoff fell due: its post (`post`) or the incoming DM (`remind`)."""
+    _bind(None)
+    structlog.contextvars.bind_contextvars(schedule=schedule)
+    return runtime().handoffs.run(kind, int(epoch), schedule)

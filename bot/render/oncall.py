@@ -105,22 +105,24 @@ def _finish(head: list[Block], texts: list[str]) -> list[dict[str, Any]]:
 
 
 def oncall_blocks(
-    rows: Sequence[Row], now: datetime, *, title: str = "Who is on call"
+    rows: Sequence[Row], now: datetime, *, title: str = "Who is on call", extra: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
-    """A header, an as-of line, and each row's now and next, grouped by policy when given."""
+    """A header, an as-of line, each row's now and next (grouped by policy when given), then
+    the `extra` sections (mrkdwn)."""
     note = f"As of {slack_date(now)}; times show in your own timezone."
     head: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(title, 150))),
         ContextBlock(elements=[MarkdownTextObject(text=note)]),
     ]
-    texts = pack(_pieces(rows)) or ["No schedules are configured."]
+    texts = pack([*_pieces(rows), *extra]) or ["No schedules are configured."]
     return _finish(head, texts)
 
 
-def oncall_text(rows: Sequence[Row], now: datetime) -> str:
-    """The plain-text fallback: one line per row."""
+def oncall_text(rows: Sequence[Row], now: datetime, extra: Sequence[str] = ()) -> str:
+    """The plain-text fallback: one line per row, then the `extra` sections."""
     lines = [f"On call as of {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"]
     lines += [row_text(row).replace("\n", " · ") for row in rows]
+    lines += [text.replace("\n", " · ") for text in extra]
     return clip("\n".join(lines), 3000)
 
 

@@ -49,7 +49,7 @@ class Narrator(threading.Thread):
         stamp = time.strftime("%H:%M:%S", time.localtime(float(message["ts"])))
         arrow = "  ↳ " if reply else ""
         print(f"{stamp}  {where:<34} {arrow}{who}: {first[:150]}", file=self.out)
-        for line in rest[:5]:
+        for line in rest[:8]:  # a handoff summary runs to 8 lines
             print(f"{'':10}{'':<34} {'    ' if reply else ''}{line[:150]}", file=self.out)
         self.out.flush()
 

@@ -20,8 +20,10 @@ from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Action, Incident
 from bot.domain.updates import StatusUpdate
 from bot.incident.spec import Outcome, UserError
-from bot.render import messages, views
+from bot.oncall.changes import Refused
+from bot.render import messages, schedule_changes, views
 from bot.render.oncall import oncall_blocks, oncall_text
+from bot.render.schedule_changes import changes_text
 from bot.runtime import Runtime
 from bot.slack import belongs, edge, on_learning
 from bot.slack import commands as cmd
@@ -156,12 +158,15 @@ class CommandHandler:
         if isinstance(command, cmd.ListIncidents):
             return self.list_open(user)
         if isinstance(command, cmd.OnCall):
-            now = clock.now()
-            try:
-                rows = contact_matrix(rt.catalog(), now, target=command.target)
-            except LookupError as exc:
-                raise UserError(str(exc.args[0])) from None
-            return {"text": oncall_text(rows, now), "blocks": oncall_blocks(rows, now)}
+            return self.oncall(command.target)
+        if isinstance(command, cmd.OnCallNote):
+            names = rt.handoffs.note(user, command.text)
+            if not names:
+                raise UserError("you are not on call now: a note is for your own handoff")
+            listed = ", ".join(f"*{messages.escape(n)}*" for n in names)
+            return f":memo: Noted for the next handoff of {listed}."
+        if isinstance(command, (cmd.OnCallOverride, cmd.OnCallSwap, cmd.OnCallRemove)):
+            return self.change_schedule(command, user)
         if isinstance(command, cmd.Stats):
             return on_learning.stats_reply(rt, command)
         incident = self.incident_here(inv, here)
@@ -216,6 +221,37 @@ class CommandHandler:
         if isinstance(command, (cmd.AddAction, cmd.Milestone)):
             return on_learning.in_channel(rt, command, incident, user, self.people)
         raise UserError(f"`/incident {command.subcommand}` cannot be used here")
+
+    def oncall(self, target: str | None) -> Reply:
+        now, catalog = clock.now(), self.rt.oncall.catalog()
+        try:
+            rows = contact_matrix(catalog, now, target=target)
+        except LookupError as exc:
+            raise UserError(str(exc.args[0])) from None
+        shown = {r.name: r.timezone for r in rows if r.timezone is not None}
+        text = changes_text(self.rt.oncall.changes.all(), shown, now)
+        extra = [text] if text else []
+        return {
+            "text": oncall_text(rows, now, extra),
+            "blocks": oncall_blocks(rows, now, extra=extra),
+        }
+
+    def change_schedule(
+        self, command: cmd.OnCallOverride | cmd.OnCallSwap | cmd.OnCallRemove, user: str
+    ) -> str:
+        editor = self.rt.oncall
+        try:
+            if isinstance(command, cmd.OnCallRemove):
+                return schedule_changes.removed(editor.remove(user, command.change_id), user)
+            if isinstance(command, cmd.OnCallOverride):
+                who = self.people((command.user,))[0]
+                done = editor.override(user, command.schedule, who, command.start, command.end)
+            else:
+                first, second = self.people((command.first, command.second))
+                done = editor.swap(user, command.schedule, first, second, command.at)
+        except Refused as exc:
+            raise UserError(str(exc)) from None
+        return schedule_changes.made(done.change, done.timezone)
 
     def list_open(self, user: str) -> str:
         incidents = [i for i in (self.rt.store.find(x) for x in self.rt.store.open_ids()) if i]

@@ -15,7 +15,7 @@ from tests.e2e.support import ROOT
 
 
 def test_demo_plays_the_whole_script() -> None:
-    """Declare, page tier 1, escalate to tier 2, ack from DM, two updates with a reminder, mitigate, resolve."""
+    """Declare, page tier 1, escalate to tier 2, ack from DM, two updates with a reminder, mitigate, resolve, a handoff."""
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--no-serve"],
         cwd=ROOT,
@@ -37,6 +37,8 @@ def test_demo_plays_the_whole_script() -> None:
         "time to acknowledge",
         "Alerts from *prometheus*: 1 firing",
         "Resolved by alerts from prometheus",
+        "Handoff on payments-primary",
+        "provider still flaky",
     ):
         assert expected in out, expected
     assert out.index("DM @alice") < out.index("DM @bob") < out.index("Acknowledged by @bob")

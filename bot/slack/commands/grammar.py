@@ -13,6 +13,8 @@ from datetime import date
 
 from bot.domain import limits
 from bot.slack.commands.lexer import mention, refused, shown, take, take_last, words
+from bot.slack.commands.oncall import Bad as OnCallBad
+from bot.slack.commands.oncall import parse_oncall
 from bot.slack.commands.table import (
     COMMANDS,
     DEFAULT_SEVERITIES,
@@ -35,7 +37,6 @@ from bot.slack.commands.types import (
     Milestone,
     Mitigate,
     Note,
-    OnCall,
     OpenDeclareModal,
     Page,
     Reopen,
@@ -167,7 +168,10 @@ def _no_arguments(make: Callable[[], Command]) -> Parser:
 
 
 def _oncall(rest: str, severities: tuple[str, ...]) -> Command:
-    return OnCall(rest or None)
+    try:
+        return parse_oncall(rest)
+    except OnCallBad as bad:
+        raise _Bad(bad.message, bad.suggestion) from None
 
 
 def _stats(rest: str, severities: tuple[str, ...]) -> Command:

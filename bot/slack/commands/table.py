@@ -42,8 +42,15 @@ _SPECS = (
     Spec("list", ("/incident list",), "List the open incidents.", in_incident=False),
     Spec(
         "oncall",
-        ("/incident oncall [schedule or service]",),
-        "Show who is on call now.",
+        (
+            "/incident oncall [schedule or service]",
+            "/incident oncall override <schedule> @who <from|now> <to>",
+            "/incident oncall swap [schedule] @a @b [when]",
+            "/incident oncall remove <id>",
+            "/incident oncall note <text>",
+        ),
+        "Show who is on call; cover, swap or undo a shift (times in the schedule's zone); "
+        "leave a note for your handoff.",
         in_incident=False,
         aliases=("on-call",),
     ),

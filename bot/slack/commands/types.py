@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal, TypeAlias
 
 MentionKind = Literal["user", "usergroup"]
@@ -64,6 +64,44 @@ class ListIncidents:
 class OnCall:
     subcommand: ClassVar[str] = "oncall"
     target: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallOverride:
+    """`user` covers `schedule` from `start` (None: now) to `end`, naive wall-clock times
+    in the schedule's zone."""
+
+    subcommand: ClassVar[str] = "oncall"
+    schedule: str
+    user: Mention
+    start: datetime | None
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallSwap:
+    """`second` takes `first`'s shift at `at` (wall-clock; None: now), `first` takes
+    `second`'s next one; `schedule` None: the one schedule both are members of."""
+
+    subcommand: ClassVar[str] = "oncall"
+    schedule: str | None
+    first: Mention
+    second: Mention
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallNote:
+    """A note for the next handoff of the schedules the writer is on call for."""
+
+    subcommand: ClassVar[str] = "oncall"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallRemove:
+    subcommand: ClassVar[str] = "oncall"
+    change_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +221,10 @@ Command: TypeAlias = (
     | Declare
     | ListIncidents
     | OnCall
+    | OnCallOverride
+    | OnCallSwap
+    | OnCallRemove
+    | OnCallNote
     | Help
     | Stats
     | Ack

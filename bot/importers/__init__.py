@@ -1,0 +1,1 @@
+"""Importers: other tools' exported schedules and escalation policies as Tocsin YAML."""

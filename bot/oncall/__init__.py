@@ -1,0 +1,1 @@
+"""On-call life: schedule changes made from Slack, layered over the YAML schedules."""
