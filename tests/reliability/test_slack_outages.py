@@ -26,7 +26,7 @@ from bot.slack_api.pacing import PER_CHANNEL
 from bot.state.store import Store
 from tests.e2e.support import Stack, wait_for
 from tests.reliability.conftest import MakeStack
-from tests.reliability.support import knob, metadata_key
+from tests.reliability.support import deliveries, knob
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +49,6 @@ fallback_channel: C0INCIDENTS
 
 def user_targets(config: Path) -> None:
     (config / "checkout.yaml").write_text(USER_ONLY)
-
-
-def deliveries(emu: Emulator) -> Counter[tuple[str, str]]:
-    """How many messages in the workspace carry each (incident, outbox key)."""
-    seen: Counter[tuple[str, str]] = Counter()
-    for chan in emu.channels(include_ims=True):
-        for message in emu.transcript(chan["id"]):
-            for m in [message, *message.get("replies", [])]:
-                key = metadata_key(m)
-                if key:
-                    seen[key] += 1
-    return seen
 
 
 def all_sent(store: Store, incidents: list[str]) -> bool:
