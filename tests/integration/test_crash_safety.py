@@ -53,9 +53,9 @@ class TestWorkerCrashes:
         declarer.start()
         mid_job = 0
         try:
-            time.sleep(1.0)
+            wait_for(lambda: incidents, timeout=10)
             for _ in range(KILLS):
-                time.sleep(rng.uniform(0.2, 1.0))
+                time.sleep(rng.uniform(0.2, 1.0))  # the random point of this kill
                 victim = rng.randrange(len(pool.procs))
                 busy = [
                     w for w in Worker.all(connection=runtime.rq_redis) if w.get_current_job_id()

@@ -100,8 +100,7 @@ class TestFlakySlack:
             )
 
         wait_for(done, timeout=120, every=0.5)
-        time.sleep(1.0)
-        # Items owed by then (a status reminder may have just fallen due) all land, each once.
+        # Items owed by now (a status reminder may have just fallen due) all land, each once.
         keys = {(inc, item.key) for inc in incidents for item in store.outbox(inc)}
         wait_for(lambda: keys <= set(deliveries(emu)), timeout=60, every=0.5)
         counts = deliveries(emu)
@@ -143,7 +142,7 @@ class TestSlackDown:
         wait_for(lambda: all(store.get(i).escalation.step == 0 for i in incidents), timeout=30)
         down_at = time.time()
         emu.faults.add("503", rate=1.0)
-        time.sleep(OUTAGE_S)
+        time.sleep(OUTAGE_S)  # the outage itself: its length is the behaviour under test
         emu.faults.clear()
         up_at = time.time()
         wait_for(lambda: all_sent(store, incidents), timeout=90, every=0.5)
