@@ -21,6 +21,7 @@ from bot.state.timers import (
     PUBLISH_HOME,
     REMIND_ACTION,
     REMIND_REVIEW,
+    TICK_MANY,
     Timers,
     action_job_id,
     review_job_id,
@@ -73,6 +74,26 @@ class TestQueue:
         found = job(runtime, "drain-a")
         assert runtime.queue.name == runtime.settings.queue == found.origin
         assert found.timeout == 120
+
+
+class TestDueSteps:
+    def test_due_steps_become_batches_of_at_least_four_jobs_ahead_of_the_queue(
+        self, runtime: Runtime, timers: Timers
+    ) -> None:
+        """Two steps due: two tick_many jobs of one step each (a burst is shared by four
+        jobs), in front of a queued drain, retried, their results not kept."""
+        with freeze_time(T0):
+            timers.schedule_drain("20260309-9", job_id="drain-first")
+            for n, incident_id in enumerate(("20260309-1", "20260309-2")):
+                timers.schedule_tick(incident_id, 7, T0.timestamp() + n + 1)
+        with freeze_time(T0 + timedelta(seconds=5)):
+            assert timers.dispatch_due() == 2
+        *ticks, last = queued(runtime)
+        assert last == "drain-first"
+        assert sorted(kept(job(runtime, t)) for t in ticks) == [
+            (TICK_MANY, [[["20260309-1", 7]]], *RETRIES, 0, 86400),
+            (TICK_MANY, [[["20260309-2", 7]]], *RETRIES, 0, 86400),
+        ]
 
 
 class TestDrain:
