@@ -6,10 +6,11 @@ made. Each item's claim is released whatever became of it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import redis
+from structlog.testing import capture_logs
 
 from bot.config.settings import Settings
 from bot.domain.outbox import OutboxKind, OutboxStatus
@@ -125,10 +126,18 @@ class TestDrain:
             page(0, "U0ALICE01"),
             page(1, "U0NOBODY2"),
         )
-        drained = slack.delivery().drain_many([incident_id])
+        with capture_logs() as logs:
+            drained = slack.delivery().drain_many([incident_id])
         assert drained == Drained(
             sent=1, unreachable=[(incident_id, 0, 1, 0)], notices=[incident_id]
         )
+        assert {
+            "event": "delivery_failed_for_good",
+            "incident_id": incident_id,
+            "key": "page:0:0:U0NOBODY1",
+            "error": "user_not_found",
+            "log_level": "warning",
+        } in logs
         now = items(slack.rt.store, incident_id)
         failed = now["page:0:0:U0NOBODY1"]
         assert (failed.status, failed.last_error) == (OutboxStatus.FAILED, "user_not_found")
@@ -168,6 +177,19 @@ class TestDrain:
         assert found[1].startswith("could not post in <#C0GONE0001>: ")
         assert found[2] == {"key": "announce:status", "to": "C0GONE0001", "error": error}
         assert notice.text.startswith(":warning: Could not post in <#C0GONE0001>: ")
+        assert claims(r, incident_id) == []
+
+    def test_the_incident_channel_gone_for_good_owes_no_notice_in_it(
+        self, slack: Slack, r: redis.Redis
+    ) -> None:
+        """A post to the incident's own channel that can never go is failed and on the
+        timeline, but no notice is owed there: it could not go either."""
+        incident_id = incident_owing(slack.rt, announce("resolved"))
+        gone = replace(slack.rt.store.get(incident_id), channel_id="C0GONE0002")
+        slack.delivery().drain_many([incident_id], {incident_id: gone})
+        now = items(slack.rt.store, incident_id)
+        assert list(now) == ["announce:resolved"]
+        assert now["announce:resolved"].status is OutboxStatus.FAILED
         assert claims(r, incident_id) == []
 
     def test_an_item_failing_for_now_holds_back_only_its_destination(

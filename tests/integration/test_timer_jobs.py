@@ -95,6 +95,17 @@ class TestDueSteps:
             (TICK_MANY, [[["20260309-2", 7]]], *RETRIES, 0, 86400),
         ]
 
+    def test_a_future_step_is_indexed_by_incident_and_token(
+        self, runtime: Runtime, timers: Timers
+    ) -> None:
+        """A step due later waits in the due index under (incident, token), not in rq."""
+        with freeze_time(T0):
+            timers.schedule_tick("20260309-1", 7, T0.timestamp() + 90.25)
+        assert timers.due_at("20260309-1", 7) == T0.timestamp() + 90.25
+        assert timers.due_at("20260309-1", 8) is None
+        assert timers.due_at("20260309-2", 7) is None
+        assert queued(runtime) == []
+
 
 class TestDrain:
     def test_a_drain_job_names_its_incident_and_retries(
