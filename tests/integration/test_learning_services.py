@@ -12,6 +12,7 @@ from freezegun import freeze_time
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from structlog.testing import capture_logs
 
 from bot import logs, metrics
 from bot.config.learning import LearningConfig
@@ -130,19 +131,52 @@ class TestCorrectionsAndReviews:
         with runtime.store.transaction() as pipe:
             runtime.store.add_outbox(incident_id, [owed], pipe)
         now = T0 + timedelta(days=3)
-        with freeze_time(now):
+        with freeze_time(now), capture_logs() as logs:
             report = reconcile_learning(lrn, grace_s=2.0)
         assert report == LearningReport([incident_id], [f"{incident_id}:a1"], [incident_id])
+        assert {
+            "event": "learning_reconciled",
+            "reviews_rebuilt": [incident_id],
+            "actions_rebuilt": [f"{incident_id}:a1"],
+            "drains": [incident_id],
+            "log_level": "warning",
+        } in logs
         queued = {(j.func_name, tuple(j.args)) for j in runtime.queue.jobs}
         assert (REMIND_REVIEW, (incident_id, state.token, 2)) in queued  # due: at once
         assert (DRAIN, (incident_id,)) in queued
         action = action_job_id(f"{incident_id}:a1")
         at = runtime.queue.scheduled_job_registry.get_scheduled_time(action)
         assert at.replace(tzinfo=UTC) == T0 + timedelta(days=9)
-        with freeze_time(now):
-            owed.created_at = now.timestamp() - 1  # owed within the grace: a drain is on its way
+        with freeze_time(now), capture_logs() as logs:
+            owed.created_at = now.timestamp() - 2  # owed for just the grace: a drain is on its way
             runtime.store.save_outbox_item(incident_id, owed)
             assert reconcile_learning(lrn, grace_s=2.0) == LearningReport()
+            runtime.queue.connection.delete(f"rq:job:{action}")  # lost alone: logged too
+            assert reconcile_learning(lrn, grace_s=2.0) == LearningReport([], [f"{incident_id}:a1"])
+        assert [e["actions_rebuilt"] for e in logs] == [[f"{incident_id}:a1"]]
+
+    def test_a_lost_first_reminder_is_rearmed_for_the_review_due_time(
+        self, runtime: Runtime, lrn: Learning
+    ) -> None:
+        """Before the review falls due, a lost first reminder is scheduled for the due time
+        (not for now); one lost after it fell due runs now."""
+        incident_id = resolved(runtime)
+        state = lrn.store.review(incident_id)
+        assert state is not None
+        job_id = review_job_id(incident_id, state.token, 0)
+        at = runtime.queue.scheduled_job_registry.get_scheduled_time
+        for when, expected in (
+            (T0 + timedelta(hours=1), state.due_at),
+            (T0 + timedelta(days=5), None),
+        ):
+            runtime.queue.connection.delete(f"rq:job:{job_id}")
+            runtime.queue.scheduled_job_registry.remove(job_id)
+            with freeze_time(when):
+                assert reconcile_learning(lrn).reviews_rebuilt == [incident_id]
+            if expected is None:
+                assert job_id in runtime.queue.get_job_ids()
+            else:
+                assert at(job_id).timestamp() == expected
 
 
 class TestMetrics:
