@@ -192,6 +192,24 @@ class TestDrain:
         assert now["announce:resolved"].status is OutboxStatus.FAILED
         assert claims(r, incident_id) == []
 
+    def test_an_outbox_whose_incident_is_gone_is_logged_and_left(
+        self, slack: Slack, r: redis.Redis
+    ) -> None:
+        """Items owed by an incident with no record (deleted under the drain): nothing sent,
+        each logged by incident and key, its claim released."""
+        with slack.rt.store.transaction() as pipe:
+            slack.rt.store.add_outbox("20260309-77", [page(0, "U0ALICE01")], pipe)
+        with capture_logs() as logs:
+            assert slack.delivery().drain_many(["20260309-77"]) == Drained()
+        assert {
+            "event": "outbox_without_incident",
+            "incident_id": "20260309-77",
+            "key": "page:0:0:U0ALICE01",
+            "log_level": "warning",
+        } in logs
+        assert slack.emu.calls("chat.postMessage") == []
+        assert claims(r, "20260309-77") == []
+
     def test_an_item_failing_for_now_holds_back_only_its_destination(
         self, slack: Slack, r: redis.Redis
     ) -> None:
