@@ -53,7 +53,8 @@ class TestWorkerCrashes:
         declarer.start()
         mid_job = 0
         try:
-            wait_for(lambda: incidents, timeout=10)
+            # every worker up before the first kill (one killed while booting was never busy)
+            wait_for(lambda: len(Worker.all(connection=runtime.rq_redis)) == 3, timeout=60)
             for _ in range(KILLS):
                 time.sleep(rng.uniform(0.2, 1.0))  # the random point of this kill
                 victim = rng.randrange(len(pool.procs))

@@ -176,6 +176,7 @@ class TestWorkerKills:
         incidents: list[str] = []
         busy_kills = 0
         try:
+            wait_for(lambda: len(Worker.all(connection=rt.rq_redis)) == 3, timeout=60)  # all up
             for round_no in range(ROUNDS):
                 incidents += declare_at_once(rt, CONCURRENT, f"round {round_no}")
                 busy_kills += kill_busy_workers(rt, pool, rng, KILLS_PER_ROUND, (0.1, 0.45))
@@ -209,6 +210,7 @@ class TestWorkerKills:
         incidents: list[str] = []
         busy_kills = rounds = 0
         try:
+            wait_for(lambda: len(Worker.all(connection=rt.rq_redis)) == 3, timeout=60)  # all up
             while rounds * 10 < SLACK_TRIALS:  # 10 kills a round of 12 incidents
                 incidents += declare_at_once(rt, 12, f"slack round {rounds}")
                 kills = min(10, SLACK_TRIALS - rounds * 10)
