@@ -28,12 +28,15 @@ def _tell(respond: Respond, text: str) -> None:
 def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
     seal = belongs.Seal.from_settings(rt.settings)
 
-    def first(click: edge.Click) -> bool:
-        key = f"act:{click.action_id}:{click.user_id}:{click.action_ts}"
+    def first_time(key: str) -> bool:
+        """False (and logged) for a click or submission Slack delivered before."""
         if rt.store.first_delivery(key):
             return True
         log.info("duplicate_delivery", key=key)
         return False
+
+    def first(click: edge.Click) -> bool:
+        return first_time(f"act:{click.action_id}:{click.user_id}:{click.action_ts}")
 
     def done(
         outcome: Outcome, click: edge.Click, respond: Respond, *, page_shows: bool = False
@@ -127,7 +130,7 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         names = list(catalog.tier_names)
         # The impact answers raise the severity; a person may choose higher, never lower.
         severity = suggested if chosen == "auto" else min(chosen, suggested, key=names.index)
-        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+        if not first_time(f"view:{sub.view_id}"):
             ack()
             return
         ack()
@@ -160,7 +163,7 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         if problems:
             ack(response_action="errors", errors=problems)
             return
-        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+        if not first_time(f"view:{sub.view_id}"):
             ack()
             return
         outcome = rt.updates.post(incident_id, sub.user_id, update)
@@ -179,7 +182,7 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         if problem := limits.too_long(limits.SUMMARY, sub.text("summary")):
             ack(response_action="errors", errors={"summary": problem})
             return
-        if not rt.store.first_delivery(f"view:{sub.view_id}"):
+        if not first_time(f"view:{sub.view_id}"):
             ack()
             return
         outcome = rt.engine.resolve(incident_id, sub.user_id, sub.text("summary"))

@@ -53,9 +53,10 @@ class TestWorkerCrashes:
         declarer.start()
         mid_job = 0
         try:
-            time.sleep(1.0)
+            # every worker up before the first kill (one killed while booting was never busy)
+            wait_for(lambda: len(Worker.all(connection=runtime.rq_redis)) == 3, timeout=60)
             for _ in range(KILLS):
-                time.sleep(rng.uniform(0.2, 1.0))
+                time.sleep(rng.uniform(0.2, 1.0))  # the random point of this kill
                 victim = rng.randrange(len(pool.procs))
                 busy = [
                     w for w in Worker.all(connection=runtime.rq_redis) if w.get_current_job_id()

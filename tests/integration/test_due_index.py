@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from freezegun import freeze_time
 from rq.job import Job
 from rq.utils import utcformat
 
@@ -142,19 +143,20 @@ class TestReconcilerSeesBatches:
         runtime.queue.empty()  # the declaration's own jobs: not under test
         incident = runtime.store.get(incident_id)
         assert incident.escalation.due_at is not None
-        time.sleep(max(0.0, incident.escalation.due_at + 1.5 - time.time()))  # overdue by 1.5 s
-        assert runtime.escalation.timers.dispatch_due() == 1
-        (batch,) = queued_batches(runtime)
+        overdue = datetime.fromtimestamp(incident.escalation.due_at + 1.5, UTC)
+        with freeze_time(overdue, tick=True):  # the clock seam, 1.5 s past the due time
+            assert runtime.escalation.timers.dispatch_due() == 1
+            (batch,) = queued_batches(runtime)
 
-        report = reconcile(runtime.escalation, grace_s=1.0)
-        assert incident_id not in report.overdue_kicked + report.timers_rebuilt
+            report = reconcile(runtime.escalation, grace_s=1.0)
+            assert incident_id not in report.overdue_kicked + report.timers_rebuilt
 
-        runtime.queue.connection.lrem(runtime.queue.key, 0, batch.id)  # taken, never run
-        report = reconcile(runtime.escalation, grace_s=1.0)
-        assert report.overdue_kicked == [incident_id]
-        (kick,) = [j for j in runtime.queue.get_jobs() if j.func_name == "bot.jobs.tick"]
-        assert tuple(kick.args) == (incident_id, incident.token)
-        assert runtime.escalation.tick(*kick.args) == "stepped"
+            runtime.queue.connection.lrem(runtime.queue.key, 0, batch.id)  # taken, never run
+            report = reconcile(runtime.escalation, grace_s=1.0)
+            assert report.overdue_kicked == [incident_id]
+            (kick,) = [j for j in runtime.queue.get_jobs() if j.func_name == "bot.jobs.tick"]
+            assert tuple(kick.args) == (incident_id, incident.token)
+            assert runtime.escalation.tick(*kick.args) == "stepped"
         assert runtime.store.get(incident_id).escalation.step == 1
 
     def test_a_redrive_whose_worker_died_mid_job_does_not_block_the_next(

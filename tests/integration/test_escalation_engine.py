@@ -126,7 +126,6 @@ class TestPolicySnapshot:
         (config_dir / "fast.yaml").write_text(
             FAST.replace("user:U0BOB0001, schedule:primary", "user:U0FRANK01")
         )
-        time.sleep(0.05)
         new = runtime.engine.declare(
             title="New", service="checkout", severity="sev2", declared_by="U0ERIN001"
         )

@@ -12,18 +12,22 @@ from freezegun import freeze_time
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from structlog.testing import capture_logs
 
 from bot import logs, metrics
 from bot.config.learning import LearningConfig
 from bot.config.settings import Settings
+from bot.domain.outbox import OutboxKind
 from bot.domain.timeline import Kind
 from bot.incident.spec import UserError
-from bot.learning.services import Learning, reconcile_learning
+from bot.learning.services import Learning, LearningReport, reconcile_learning
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.slack_api.client import instrument_slack
 from bot.state import counters
-from bot.state.timers import review_job_id
+from bot.state.learning_store import ACTIONS_DUE
+from bot.state.store import OutboxItem
+from bot.state.timers import DRAIN, REMIND_REVIEW, action_job_id, review_job_id
 
 T0 = datetime(2026, 3, 9, 23, 50, tzinfo=UTC)
 
@@ -105,6 +109,74 @@ class TestCorrectionsAndReviews:
         report = reconcile_learning(lrn)
         assert incident_id in report.reviews_rebuilt
         assert lrn.timers.is_live(job_id)
+
+    def test_reconciler_rearms_what_is_lost_at_its_time_and_leaves_the_rest(
+        self, runtime: Runtime, lrn: Learning
+    ) -> None:
+        """Lost: a later review reminder (re-armed now, its due time passed), an action
+        item's reminder (at its time), a drain owed past the grace; kept: live jobs, a done
+        review, an item owed within the grace. A second pass finds nothing to do."""
+        incident_id = resolved(runtime)
+        state = lrn.store.review(incident_id)
+        assert state is not None
+        state.reminders = 2  # two reminders went out; the third's job is lost
+        with lrn.store.r.pipeline() as pipe:
+            lrn.store.put_review(incident_id, state, pipe)
+            pipe.zadd(ACTIONS_DUE, {f"{incident_id}:a1": T0.timestamp() + 9 * 86400})
+            pipe.execute()
+        done = resolved(runtime)
+        assert lrn.reviews.mark_done(done, "U0ERIN001").ok
+        runtime.queue.connection.delete(f"rq:job:{review_job_id(done, state.token, 0)}")
+        owed = OutboxItem("announce:late", OutboxKind.ANNOUNCE, "@incident", "x", created_at=0)
+        with runtime.store.transaction() as pipe:
+            runtime.store.add_outbox(incident_id, [owed], pipe)
+        now = T0 + timedelta(days=3)
+        with freeze_time(now), capture_logs() as logs:
+            report = reconcile_learning(lrn, grace_s=2.0)
+        assert report == LearningReport([incident_id], [f"{incident_id}:a1"], [incident_id])
+        assert {
+            "event": "learning_reconciled",
+            "reviews_rebuilt": [incident_id],
+            "actions_rebuilt": [f"{incident_id}:a1"],
+            "drains": [incident_id],
+            "log_level": "warning",
+        } in logs
+        queued = {(j.func_name, tuple(j.args)) for j in runtime.queue.jobs}
+        assert (REMIND_REVIEW, (incident_id, state.token, 2)) in queued  # due: at once
+        assert (DRAIN, (incident_id,)) in queued
+        action = action_job_id(f"{incident_id}:a1")
+        at = runtime.queue.scheduled_job_registry.get_scheduled_time(action)
+        assert at.replace(tzinfo=UTC) == T0 + timedelta(days=9)
+        with freeze_time(now), capture_logs() as logs:
+            owed.created_at = now.timestamp() - 2  # owed for just the grace: a drain is on its way
+            runtime.store.save_outbox_item(incident_id, owed)
+            assert reconcile_learning(lrn, grace_s=2.0) == LearningReport()
+            runtime.queue.connection.delete(f"rq:job:{action}")  # lost alone: logged too
+            assert reconcile_learning(lrn, grace_s=2.0) == LearningReport([], [f"{incident_id}:a1"])
+        assert [e["actions_rebuilt"] for e in logs] == [[f"{incident_id}:a1"]]
+
+    def test_a_lost_first_reminder_is_rearmed_for_the_review_due_time(
+        self, runtime: Runtime, lrn: Learning
+    ) -> None:
+        """Before the review falls due, a lost first reminder is scheduled for the due time
+        (not for now); one lost after it fell due runs now."""
+        incident_id = resolved(runtime)
+        state = lrn.store.review(incident_id)
+        assert state is not None
+        job_id = review_job_id(incident_id, state.token, 0)
+        at = runtime.queue.scheduled_job_registry.get_scheduled_time
+        for when, expected in (
+            (T0 + timedelta(hours=1), state.due_at),
+            (T0 + timedelta(days=5), None),
+        ):
+            runtime.queue.connection.delete(f"rq:job:{job_id}")
+            runtime.queue.scheduled_job_registry.remove(job_id)
+            with freeze_time(when):
+                assert reconcile_learning(lrn).reviews_rebuilt == [incident_id]
+            if expected is None:
+                assert job_id in runtime.queue.get_job_ids()
+            else:
+                assert at(job_id).timestamp() == expected
 
 
 class TestMetrics:

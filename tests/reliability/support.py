@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from bot.sandbox.emulator import Emulator
 
 SOAK = os.environ.get("TOCSIN_SOAK", "") not in ("", "0")
 
@@ -38,3 +41,15 @@ def metadata_key(message: dict[str, Any]) -> tuple[str, str] | None:
     if "incident_id" in payload and "key" in payload:
         return str(payload["incident_id"]), str(payload["key"])
     return None
+
+
+def deliveries(emu: Emulator) -> Counter[tuple[str, str]]:
+    """How many messages in the workspace carry each (incident, outbox key)."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for chan in emu.channels(include_ims=True):
+        for message in emu.transcript(chan["id"]):
+            for m in [message, *message.get("replies", [])]:
+                key = metadata_key(m)
+                if key:
+                    seen[key] += 1
+    return seen

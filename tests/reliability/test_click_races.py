@@ -150,7 +150,7 @@ class TestAckRacesADueStep:
                 every=0.01,
             )
             delay = state.due_at - time.time()
-            if delay > 0:
+            if delay > 0:  # the race is at the due instant: the workers' clocks decide it
                 time.sleep(delay)
             assert runtime.engine.acknowledge(incident_id, "U0ALICE01").ok
 

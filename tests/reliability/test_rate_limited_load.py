@@ -59,6 +59,7 @@ class TestLoad:
         for n in range(INCIDENTS):
             result = driver.slash("U0ERIN001", f"declare sev2 Load test {n}")
             assert result.status == 200, result.text
+            # the load under test: the declarations spread evenly over OVER_S seconds
             time.sleep(max(0.0, started + (n + 1) * OVER_S / INCIDENTS - time.monotonic()))
         store = Store(r)
         incidents = wait_for(

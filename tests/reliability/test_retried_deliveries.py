@@ -4,7 +4,6 @@ replay within the 5-minute window - takes effect once."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
@@ -118,7 +117,8 @@ class TestDuplicateDeliveries:
         assert submitted.status == 200
         assert twice(driver, submitted, how).status == 200
         wait_for(lambda: r.scard("tocsin:open") >= 1)
-        time.sleep(0.5)
+        # The listener acks before it declares: its log of the duplicate comes after both.
+        wait_for(lambda: duplicates(stack) >= 1, timeout=10)
         assert r.scard("tocsin:open") == 1
         (incident_id,) = store.open_ids()
         channel = wait_for(lambda: store.get(incident_id).channel_id, timeout=30)
@@ -146,14 +146,16 @@ class TestDuplicateDeliveries:
         }
         submitted = driver.submit_view("U0ERIN001", view, values)
         assert twice(driver, submitted, how).status == 200
-        time.sleep(0.3)
+        # Both answered: the update acks after posting, the duplicate after its refusal.
+        wait_for(lambda n=duplicates_seen: duplicates(stack) > n, timeout=10)
+        duplicates_seen = duplicates(stack)
         assert kinds(store, incident_id)[Kind.STATUS_UPDATE] == 1
         # The resolve modal, opened from the header's Resolve button.
         click(stack, "U0ERIN001", header(stack, channel), RESOLVE)
         view = open_view(stack, "U0ERIN001", "resolve_incident")
         submitted = driver.submit_view("U0ERIN001", view, {"summary": "index added"})
         assert twice(driver, submitted, how).status == 200
-        time.sleep(0.3)
+        wait_for(lambda n=duplicates_seen: duplicates(stack) > n, timeout=10)
         assert kinds(store, incident_id)[Kind.RESOLVED] == 1
         wait_for(lambda: all(i.status == "sent" for i in store.outbox(incident_id)), timeout=30)
         updates = [m for m in stack.emulator.transcript("C0STATUS") if "update 1" in m["text"]]

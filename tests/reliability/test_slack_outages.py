@@ -26,7 +26,7 @@ from bot.slack_api.pacing import PER_CHANNEL
 from bot.state.store import Store
 from tests.e2e.support import Stack, wait_for
 from tests.reliability.conftest import MakeStack
-from tests.reliability.support import knob, metadata_key
+from tests.reliability.support import deliveries, knob
 
 pytestmark = pytest.mark.integration
 
@@ -49,18 +49,6 @@ fallback_channel: C0INCIDENTS
 
 def user_targets(config: Path) -> None:
     (config / "checkout.yaml").write_text(USER_ONLY)
-
-
-def deliveries(emu: Emulator) -> Counter[tuple[str, str]]:
-    """How many messages in the workspace carry each (incident, outbox key)."""
-    seen: Counter[tuple[str, str]] = Counter()
-    for chan in emu.channels(include_ims=True):
-        for message in emu.transcript(chan["id"]):
-            for m in [message, *message.get("replies", [])]:
-                key = metadata_key(m)
-                if key:
-                    seen[key] += 1
-    return seen
 
 
 def all_sent(store: Store, incidents: list[str]) -> bool:
@@ -112,8 +100,7 @@ class TestFlakySlack:
             )
 
         wait_for(done, timeout=120, every=0.5)
-        time.sleep(1.0)
-        # Items owed by then (a status reminder may have just fallen due) all land, each once.
+        # Items owed by now (a status reminder may have just fallen due) all land, each once.
         keys = {(inc, item.key) for inc in incidents for item in store.outbox(inc)}
         wait_for(lambda: keys <= set(deliveries(emu)), timeout=60, every=0.5)
         counts = deliveries(emu)
@@ -155,7 +142,7 @@ class TestSlackDown:
         wait_for(lambda: all(store.get(i).escalation.step == 0 for i in incidents), timeout=30)
         down_at = time.time()
         emu.faults.add("503", rate=1.0)
-        time.sleep(OUTAGE_S)
+        time.sleep(OUTAGE_S)  # the outage itself: its length is the behaviour under test
         emu.faults.clear()
         up_at = time.time()
         wait_for(lambda: all_sent(store, incidents), timeout=90, every=0.5)

@@ -361,7 +361,7 @@ class TestSecurity:
         """A request accepted once is refused when replayed after its timestamp went stale."""
         first = driver.slash("U0ALICE", "declare", tamper=Tamper(age_seconds=298))
         assert first.status == 200
-        time.sleep(3)
+        time.sleep(3)  # 298 s + 3 s: past Bolt's 5 minutes, which it reads from time.time()
         assert driver.replay(first).status == 401
         assert len(calls) == 1
 

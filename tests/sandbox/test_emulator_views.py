@@ -44,7 +44,7 @@ class TestTriggerIds:
         with Emulator(trigger_ttl=0.2) as emu:
             client = WebClient(token=emu.bot_token, base_url=emu.url)
             trigger = emu.mint_trigger_id("U0ALICE01")
-            time.sleep(0.3)
+            time.sleep(0.3)  # past the trigger's lifetime (the emulator reads the real clock)
             assert (
                 error_of(lambda: client.views_open(trigger_id=trigger, view=modal()))
                 == "expired_trigger_id"
