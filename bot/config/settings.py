@@ -42,6 +42,8 @@ class Settings:
     watchdog_after_s: float = 60.0  # workers unseen this long: /readyz says so, web pages
     watchdog_urls: tuple[str, ...] = ()  # webhooks `tocsin web` POSTs to (bot.watchdog)
     watchdog_secret: str | None = field(default=None, repr=False)  # signs those POSTs
+    heartbeat_url: str | None = field(default=None, repr=False)  # a dead man's switch's URL
+    heartbeat_every_s: float = 60.0
 
     @property
     def config_in_use(self) -> Path:
@@ -102,6 +104,8 @@ class Settings:
             retention_days=num("TOCSIN_RETENTION_DAYS", 30.0, "days"),
             watchdog_after_s=num("TOCSIN_WATCHDOG_AFTER_S", 60.0),
             **_watchdog(env),
+            heartbeat_url=_heartbeat_url(env.get("TOCSIN_HEARTBEAT_URL") or None),
+            heartbeat_every_s=num("TOCSIN_HEARTBEAT_EVERY_S", 60.0),
         )
 
 
@@ -120,6 +124,12 @@ def _watchdog(env: Mapping[str, str]) -> dict[str, Any]:
             f"{MIN_WATCHDOG_SECRET} characters, e.g. `openssl rand -hex 32`); it signs the pages"
         )
     return {"watchdog_urls": urls, "watchdog_secret": secret}
+
+
+def _heartbeat_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise SettingsError("TOCSIN_HEARTBEAT_URL is not an http(s) URL")
+    return url
 
 
 MIN_CALENDAR_SECRET = 32  # characters: the feeds' tokens are only as hard to guess as it

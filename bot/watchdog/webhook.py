@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -20,6 +21,12 @@ from bot.redaction import redact_text
 
 log = structlog.get_logger(__name__)
 TRIES = 3
+
+
+def host_of(url: str) -> str:
+    """The URL's scheme and host only: its path or query may carry a key, never logged."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -49,7 +56,7 @@ def send(url: str, secret: str, payload: dict[str, Any], timeout_s: float = 5.0)
         except OSError as exc:
             log.warning(
                 "watchdog_webhook_failed",
-                url=redact_text(url),
+                url=host_of(url),
                 attempt=attempt,
                 error=redact_text(str(exc)),
             )

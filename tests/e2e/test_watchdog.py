@@ -15,8 +15,8 @@ import pytest
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.stack import free_port
 from bot.watchdog.webhook import signature
-from tests.e2e.receiver import Receiver
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
+from tests.receiver import Receiver
 
 WEBHOOK_SECRET = "watchdog-secret-0123456789"
 
