@@ -1,7 +1,8 @@
 """The watchdog's keys: when the workers and the scheduler were last seen, and the open outage.
 
 Every `tocsin web` process writes what it sees here, so all of them agree on how long the
-workers have been away; the outage marker is taken with SET NX, so one of them pages.
+workers have been away; a paging claim (SET NX with a TTL) lets one of them page, and the
+outage marker says it has.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import redis
 from bot.state.keys import PREFIX
 
 SEEN = f"{PREFIX}:watchdog:seen"  # hash: "workers" / "scheduler" -> POSIX seconds last seen
-OUTAGE = f"{PREFIX}:watchdog:outage"  # the open outage: "<since>" (POSIX seconds)
+OUTAGE = f"{PREFIX}:watchdog:outage"  # the open outage, paged: "<since>" (POSIX seconds)
+PAGING = f"{PREFIX}:watchdog:paging"  # held (with a TTL) by the web process sending the page
 
 # Keep the later of the stored time and ours: web processes' writes may arrive out of order.
 _LATER = """
@@ -38,9 +40,16 @@ class WatchdogState:
         raw = self.r.hgetall(SEEN)
         return {_text(k): float(v) for k, v in raw.items()}
 
-    def open_outage(self, since: float) -> bool:
-        """True for the one caller that opens the outage (it pages); False while one is open."""
-        return bool(self.r.set(OUTAGE, repr(since), nx=True))
+    def claim_paging(self, owner: str, ttl_s: int) -> bool:
+        """True for the one caller that may send the outage's page now. The claim expires
+        after `ttl_s`, so if that process dies mid-send another one pages."""
+        return bool(self.r.set(PAGING, owner, nx=True, ex=ttl_s))
+
+    def open_outage(self, since: float, owner: str) -> None:
+        """The outage has been paged: mark it open and let the paging claim go."""
+        self.r.set(OUTAGE, repr(since), nx=True)
+        if self.r.get(PAGING) == owner:
+            self.r.delete(PAGING)
 
     def outage(self) -> float | None:
         value = self.r.get(OUTAGE)

@@ -1,14 +1,17 @@
 """The watchdog thread: one per `tocsin web` process, started when gunicorn loads the app.
 
-Every `every_s` it observes (bot.watchdog.observe). When the path is down, the process that
-opens the outage marker (SET NX) posts "down" to every TOCSIN_WATCHDOG_URLS entry; when it is
-back, the one that closes the marker (GETDEL) posts "recovered". So each outage pages once
-however many web replicas run. If that process dies between the marker and the POST, that
-outage's page is lost (the marker stays, and /readyz still says why).
+Every `every_s` it observes (bot.watchdog.observe). When the path is down and no outage is
+open, the process that takes the paging claim (SET NX, expiring) posts "down" to every
+TOCSIN_WATCHDOG_URLS entry and then opens the outage marker; when the path is back, the one
+that closes the marker (GETDEL) posts "recovered". So each outage pages once however many web
+replicas run; if the paging process dies mid-send, its claim expires and another one pages
+(a page may then arrive twice). A process dying while it sends "recovered" loses that message.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +43,12 @@ class Watchdog(threading.Thread):
         super().__init__(name="tocsin-watchdog", daemon=True)
         self.state, self.queue, self.config = state, queue, config
         self.stopping = threading.Event()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+
+    @property
+    def _hold_s(self) -> int:
+        """Longer than sending to every URL can take (TRIES times the timeout, plus back-offs, each)."""
+        return 10 + 25 * max(1, len(self.config.urls))
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -52,9 +61,11 @@ class Watchdog(threading.Thread):
     def tick(self, now: float) -> None:
         verdict = observe(self.state, self.queue, now, self.config.after_s)
         if verdict.down:
-            if self.state.open_outage(verdict.since):
-                log.error("watchdog_outage", why=verdict.why)
-                self._page("down", verdict, verdict.since, now)
+            if self.state.outage() is None and self.state.claim_paging(self.owner, self._hold_s):
+                if self.state.outage() is None:  # not paged between our two reads
+                    log.error("watchdog_outage", why=verdict.why)
+                    self._page("down", verdict, verdict.since, now)
+                self.state.open_outage(verdict.since, self.owner)
             return
         since = self.state.close_outage()
         if since is not None:
