@@ -47,7 +47,7 @@ class Watchdog(threading.Thread):
 
     @property
     def _hold_s(self) -> int:
-        """Longer than sending to every URL can take (TRIES times the timeout, plus back-offs, each)."""
+        """Longer than sending to every URL can take (per URL: TRIES timeouts and back-offs)."""
         return 10 + 25 * max(1, len(self.config.urls))
 
     def run(self) -> None:

@@ -22,13 +22,6 @@ WEBHOOK_SECRET = "watchdog-secret-0123456789"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def web_only(redis_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[Stack]:
     emulator = Emulator(None).start()
     env = stack_env(

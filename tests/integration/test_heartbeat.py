@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import redis
 
 from bot import clock
@@ -16,13 +13,6 @@ from bot.watchdog.heartbeat import unhealthy
 from tests.e2e.support import wait_for
 from tests.integration.support import Workers
 from tests.receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 def test_the_scheduling_worker_pings_every_period(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 import redis
 
 from bot import clock
@@ -14,13 +12,6 @@ from bot.state.watchdog import PAGING, WatchdogState
 from bot.watchdog.thread import Watchdog, WatchdogConfig
 from tests.e2e.support import wait_for
 from tests.receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    running = Receiver().start()
-    yield running
-    running.stop()
 
 
 def test_a_claim_left_by_a_dead_process_expires_and_another_pages_once(
