@@ -10,6 +10,8 @@ RUN pip install . && useradd --system --uid 10001 tocsin
 
 COPY escalation_policies ./escalation_policies
 COPY runbooks ./runbooks
+# `tocsin doctor` compares the manifest's bot scopes with those the token was granted.
+COPY slack-app-manifest.yaml ./
 RUN tocsin check escalation_policies && mkdir /config
 # Config comes from a volume mounted at /config (docker run -v ./escalation_policies:/config),
 # reloaded when its files change; while /config holds no YAML file the examples baked in above

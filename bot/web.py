@@ -2,7 +2,8 @@
 
 POST /slack/events   every Slack request (commands, interactivity, events), signature-checked
 GET  /healthz        the process is up
-GET  /readyz         Redis answers and a worker with the scheduler is alive
+GET  /readyz         Redis answers and a worker with the scheduler is alive; `watchdog` says
+                     why not once they have been away TOCSIN_WATCHDOG_AFTER_S (bot.watchdog)
 GET  /calendar/<schedule>.ics, /calendar/person/<id>.ics?token=…
                      who is on call 90 days ahead, as iCalendar (bot.oncall.calendar)
 GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
@@ -25,7 +26,7 @@ from gunicorn.app.base import BaseApplication
 from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import metrics, web_limits
+from bot import clock, metrics, web_limits
 from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
 from bot.oncall.calendar import CalendarFeeds
@@ -34,6 +35,9 @@ from bot.slack.app import build_app
 from bot.slack_api.client import slack_client
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
+from bot.state.watchdog import WatchdogState
+from bot.watchdog.observe import observe
+from bot.watchdog.thread import Watchdog, WatchdogConfig
 from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
@@ -41,7 +45,7 @@ ALERTS = "/alerts/"
 StartResponse = Callable[..., Any]
 
 
-def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
+def readiness(rt: Runtime, after_s: float) -> tuple[bool, dict[str, Any]]:
     checks: dict[str, Any] = {}
     try:
         checks["redis"] = rt.store.ping()
@@ -64,10 +68,17 @@ def readiness(rt: Runtime) -> tuple[bool, dict[str, Any]]:
             checks["calendars"] = calendars
     except Exception as exc:
         checks["calendars"] = f"error: {type(exc).__name__}"
+    try:
+        verdict = observe(WatchdogState(rt.r), rt.queue, clock.now_ts(), after_s)
+        if verdict.down:
+            checks["watchdog"] = verdict.why
+    except Exception as exc:
+        checks["watchdog"] = f"error: {type(exc).__name__}"
     ok = (
         checks.get("redis") is True
         and bool(checks.get("scheduler"))
         and checks.get("workers", 0) > 0
+        and "watchdog" not in checks
     )
     return ok, checks
 
@@ -121,9 +132,19 @@ class WebApp:
             start_response(f"{feed.status} {'OK' if feed.status == 200 else 'Not Found'}", headers)
             return [feed.body]
         if path == "/readyz":
-            ok, checks = readiness(self.rt)
+            ok, checks = readiness(self.rt, self.rt.settings.watchdog_after_s)
             return json_answer(start_response, 200 if ok else 503, {"ok": ok, **checks})
         return json_answer(start_response, 404, {"ok": False, "error": "not_found"})
+
+    def start_watchdog(self) -> Watchdog:
+        """Start this process's watchdog thread (bot.watchdog): once per gunicorn worker."""
+        settings = self.rt.settings
+        config = WatchdogConfig(
+            settings.watchdog_after_s, settings.watchdog_urls, settings.watchdog_secret
+        )
+        watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config)
+        watchdog.start()
+        return watchdog
 
     def _may_scrape(self, environ: dict[str, Any]) -> bool:
         if self.metrics_token is None:
@@ -170,7 +191,9 @@ class Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> WebApp:
-        return make_wsgi(self.settings)  # in each worker: no client is shared across a fork
+        app = make_wsgi(self.settings)  # in each worker: no client is shared across a fork
+        app.start_watchdog()
+        return app
 
 
 def run_web(settings: Settings, bind: str, workers: int = 2, threads: int = 8) -> int:

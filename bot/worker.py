@@ -6,7 +6,8 @@ whoever holds a short Redis lease (TOCSIN_SCHEDULER_LEASE_S, 3 s) moves the esca
 that fell due from the due index into `tick_many` jobs (bot.state.timers), and other due jobs from
 rq's scheduled registry to the queue, every TOCSIN_SCHEDULER_POLL_S; when it dies another worker
 takes the lease within seconds. A second thread runs the reconciler on start and periodically,
-and then the retention sweep of closed incidents (bot.state.retention).
+and then the retention sweep of closed incidents (bot.state.retention). With
+TOCSIN_HEARTBEAT_URL set, a third pings it while this worker schedules and all is well.
 SimpleWorker runs jobs in-process: forking per job is far too slow for many timers.
 """
 
@@ -38,6 +39,7 @@ from bot.runtime import Runtime
 from bot.state.keys import RECONCILE_LEASE, SCHEDULER_LEASE
 from bot.state.leases import Leases
 from bot.state.retention import sweep
+from bot.watchdog.heartbeat import Heartbeat
 
 log = structlog.get_logger(__name__)
 
@@ -127,6 +129,15 @@ def run_worker(settings: Settings, burst: bool = False, name: str | None = None)
     ticker = Ticker(runtime, name)
     ticker.start()
     Reconciler(runtime, name, ticker.stopping).start()
+    if settings.heartbeat_url:  # for an external dead man's switch (bot.watchdog.heartbeat)
+        Heartbeat(
+            ticker.leases,
+            runtime.escalation.timers,
+            name,
+            settings.heartbeat_url,
+            settings.heartbeat_every_s,
+            ticker.stopping,
+        ).start()
 
     def make(worker_name: str) -> RuntimeWorker:
         return RuntimeWorker(

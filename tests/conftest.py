@@ -15,6 +15,7 @@ import redis
 from hypothesis import HealthCheck, settings
 
 from bot.state.server import EmbeddedRedis, connect
+from tests.receiver import Receiver
 
 # `make mutate` (--hypothesis-profile=mutmut): mutmut runs the same tests several times in one
 # process, which Hypothesis flags as differing executors; fixed examples and no example database
@@ -52,3 +53,11 @@ def redis_url(redis_server: str) -> Iterator[str]:
 @pytest.fixture
 def r(redis_url: str) -> redis.Redis:
     return connect(redis_url)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A local HTTP server recording what it is sent (webhooks, heartbeat pings)."""
+    running = Receiver().start()
+    yield running
+    running.stop()

@@ -49,6 +49,16 @@ def _parser() -> argparse.ArgumentParser:
 
     command("schema", "print the JSON Schema of the config files (for editors)")
 
+    doctor = command(
+        "doctor", "check Slack, Redis, alert sources, calendars and config, with fixes"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checklist as JSON")
+    doctor.add_argument(
+        "--manifest",
+        default="slack-app-manifest.yaml",
+        help="the app manifest whose bot scopes must be granted (default: %(default)s)",
+    )
+
     sim = command("simulate", "who is paged when, on a virtual clock")
     sim.add_argument("policy", help="the policy's name (its `name:` key)")
     sim.add_argument("--config-dir", help=f"the directory of YAML files {CONFIG_DEFAULT}")
@@ -297,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             directory = args.directory or Settings.from_env().config_in_use
             return run_check(directory, sys.stdout, sandbox_examples(_default_workspace()))
+        if args.command == "doctor":
+            from bot.cli.doctor import run_doctor
+
+            return run_doctor(Settings.from_env(), Path(args.manifest), args.json, sys.stdout)
         if args.command == "schema":
             print(json.dumps(json_schema(), indent=2))
             return 0

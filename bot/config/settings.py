@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from bot.config.location import config_dir_in_use
 from bot.redaction import redact_text
@@ -38,6 +39,11 @@ class Settings:
     writes_per_minute: float = 30.0  # commands that write to an incident, per person and incident
     writes_burst: int = 20  # how many of them may come at once
     retention_days: float = 30.0  # a closed incident's operational keys go after this
+    watchdog_after_s: float = 60.0  # workers unseen this long: /readyz says so, web pages
+    watchdog_urls: tuple[str, ...] = ()  # webhooks `tocsin web` POSTs to (bot.watchdog)
+    watchdog_secret: str | None = field(default=None, repr=False)  # signs those POSTs
+    heartbeat_url: str | None = field(default=None, repr=False)  # a dead man's switch's URL
+    heartbeat_every_s: float = 60.0
 
     @property
     def config_in_use(self) -> Path:
@@ -96,7 +102,34 @@ class Settings:
             writes_per_minute=num("TOCSIN_WRITES_PER_MINUTE", 30.0, "writes"),
             writes_burst=max(1, int(num("TOCSIN_WRITES_BURST", 20, "writes"))),
             retention_days=num("TOCSIN_RETENTION_DAYS", 30.0, "days"),
+            watchdog_after_s=num("TOCSIN_WATCHDOG_AFTER_S", 60.0),
+            **_watchdog(env),
+            heartbeat_url=_heartbeat_url(env.get("TOCSIN_HEARTBEAT_URL") or None),
+            heartbeat_every_s=num("TOCSIN_HEARTBEAT_EVERY_S", 60.0),
         )
+
+
+MIN_WATCHDOG_SECRET = 16
+
+
+def _watchdog(env: Mapping[str, str]) -> dict[str, Any]:
+    urls = tuple(u.strip() for u in env.get("TOCSIN_WATCHDOG_URLS", "").split(",") if u.strip())
+    secret = env.get("TOCSIN_WATCHDOG_SECRET") or None
+    for url in urls:
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(f"TOCSIN_WATCHDOG_URLS: {redact_text(url)!r} is not an http(s) URL")
+    if urls and (secret is None or len(secret) < MIN_WATCHDOG_SECRET):
+        raise SettingsError(
+            f"TOCSIN_WATCHDOG_URLS is set: set TOCSIN_WATCHDOG_SECRET too (at least "
+            f"{MIN_WATCHDOG_SECRET} characters, e.g. `openssl rand -hex 32`); it signs the pages"
+        )
+    return {"watchdog_urls": urls, "watchdog_secret": secret}
+
+
+def _heartbeat_url(url: str | None) -> str | None:
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise SettingsError("TOCSIN_HEARTBEAT_URL is not an http(s) URL")
+    return url
 
 
 MIN_CALENDAR_SECRET = 32  # characters: the feeds' tokens are only as hard to guess as it

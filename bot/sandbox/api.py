@@ -72,6 +72,7 @@ class ApiEndpoint:
         self.stopping = stopping
         self.bot_token = bot_token
         self.app_token = app_token
+        self.scopes: tuple[str, ...] | None = None  # set: said in X-OAuth-Scopes, as Slack does
 
     def handle(self, request: Request) -> Response:
         method = request.params["method"]
@@ -116,6 +117,10 @@ class ApiEndpoint:
         call.ok, call.error = bool(body.get("ok")), body.get("error")
         if rule is not None:
             return self._fault(call, rule, body)
+        if self.scopes is not None and token == self.bot_token:
+            answer = Response.of_json(body)
+            answer.headers["X-OAuth-Scopes"] = ",".join(self.scopes)
+            return answer
         return Response.of_json(body)
 
     def _run(self, method: str, token: str, args: Args) -> JsonDict:

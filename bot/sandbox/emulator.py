@@ -64,7 +64,7 @@ class Emulator:
         self._stopping = threading.Event()
         self._server: SandboxHTTPServer | None = None
         self._ticker: threading.Thread | None = None
-        api = ApiEndpoint(
+        self.api = api = ApiEndpoint(
             self.store,
             self.faults,
             self.limiter,

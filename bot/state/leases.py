@@ -31,5 +31,10 @@ class Leases:
         if self.r.get(key) == owner:
             self.r.delete(key)
 
+    def holder(self, key: str) -> str | None:
+        """Who holds the lease now (None when free)."""
+        value = self.r.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
     def held(self, key: str) -> bool:
         return bool(self.r.exists(key))

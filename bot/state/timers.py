@@ -174,6 +174,11 @@ class Timers:
             pipe.execute()
         return len(pairs)
 
+    def oldest_due(self) -> float | None:
+        """When the earliest indexed step falls (or fell) due; None when the index is empty."""
+        first = self.queue.connection.zrange(DUE_KEY, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
     def due_at(self, incident_id: str, token: int) -> float | None:
         """When the indexed step for (incident, token) falls due; None if it is not indexed."""
         score = self.queue.connection.zscore(DUE_KEY, due_member(incident_id, token))

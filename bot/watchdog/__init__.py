@@ -1,0 +1,6 @@
+"""Who watches the watcher: `tocsin web` notices when the workers are gone and pages by webhook.
+
+`observe.py` decides from Redis whether the escalation path is down (no scheduler lease, or no
+worker heartbeat, for TOCSIN_WATCHDOG_AFTER_S); `webhook.py` sends the HMAC-signed POST;
+`thread.py` runs both in each web process and pages once per outage (a SET NX marker).
+"""
