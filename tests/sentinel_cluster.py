@@ -96,6 +96,12 @@ class SentinelCluster:
         self.procs["primary"].wait()
         return time.monotonic()
 
+    def restart_old_primary(self) -> None:
+        """Start the killed primary again on its port and data, as a supervisor would; the
+        sentinels make it a replica of the promoted one."""
+        self._server("primary", self.primary_port)
+        _wait_ping(self.primary_port)
+
     def wait_until(self, check: object, what: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
