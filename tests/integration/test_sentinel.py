@@ -88,3 +88,17 @@ def test_an_unconfirmed_promise_is_counted_and_the_command_still_answers(
         labels["what"]: n for name, labels, n in counters.read(r) if name == "redis_wait_short"
     }
     assert short == {"declare": 1, "acknowledge": 1, "send_attempt": 1}  # the ack said in channel
+
+
+def test_after_a_short_wait_the_next_writes_do_not_wait(r: redis.Redis) -> None:
+    """No replica (as right after a failover): one WAIT runs out, the next promise within the
+    hold-off does not wait again, and both are counted unconfirmed."""
+    r.config_resetstat()
+    wait = ReplicaWait(r, replicas=1, timeout_ms=20)
+    assert not wait.confirm("declare")
+    assert not wait.confirm("step")
+    assert r.info("commandstats")["cmdstat_wait"]["calls"] == 1
+    short = {
+        labels["what"]: n for name, labels, n in counters.read(r) if name == "redis_wait_short"
+    }
+    assert short == {"declare": 1, "step": 1}
