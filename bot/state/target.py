@@ -8,6 +8,8 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.sentinel import Sentinel
 
+from bot.redaction import redact_text
+
 
 @dataclass(frozen=True)
 class RedisTarget:
@@ -24,9 +26,9 @@ class RedisTarget:
     sentinel_password: str | None = field(default=None, repr=False)
     tls: bool = False
 
-    @property
-    def configured(self) -> bool:
-        return bool(self.url or self.sentinels)
+    def __repr__(self) -> str:
+        """Where, with the URL's password masked and the other secrets left out."""
+        return f"RedisTarget({redact_text(self.where)!r}, tls={self.tls})"
 
     @property
     def where(self) -> str:
