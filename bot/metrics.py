@@ -15,6 +15,8 @@ so a scrape costs the same whatever the number of incidents.
   (`rights`) or the write rate limit (`rate_limit`)
 - `tocsin_job_failures_total{job}`, `tocsin_slack_api_errors_total{method,error}`,
   `tocsin_slack_rate_limited_total{method}`
+- `tocsin_redis_wait_short_total{what}`: writes that carry a promise (declare, acknowledge, a
+  step, a send's attempt...) that no replica confirmed within TOCSIN_REDIS_WAIT_MS
 """
 
 from __future__ import annotations
@@ -104,6 +106,9 @@ def _counters(rows: list[tuple[str, dict[str, str], int]]) -> Iterator[Metric]:
     refused = family(
         "actions_refused", "Commands refused by rights or the rate limit.", ["action", "reason"]
     )
+    short = family(
+        "redis_wait_short", "Promised writes no replica confirmed in time (WAIT).", ["what"]
+    )
     totals: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     for name, labels, value in rows:
@@ -120,6 +125,8 @@ def _counters(rows: list[tuple[str, dict[str, str], int]]) -> Iterator[Metric]:
             errors.add_metric([labels.get("method", ""), labels.get("error", "")], value)
         elif name == "slack_429":
             limited.add_metric([labels.get("method", "")], value)
+        elif name == "redis_wait_short":
+            short.add_metric([labels.get("what", "")], value)
         elif name == "refused":
             refused.add_metric([labels.get("action", ""), labels.get("reason", "")], value)
     for kind, value in sorted(kinds.items()):

@@ -42,8 +42,9 @@ from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
 from bot.state.oncall import ScheduleChanges
-from bot.state.server import connect
+from bot.state.replicas import ReplicaWait
 from bot.state.store import Store
+from bot.state.target import RedisTarget, open_redis
 from bot.state.timers import Timers, make_queue
 from bot.state.write_limits import WriteLimiter
 
@@ -138,6 +139,22 @@ def build_directory(settings: Settings, slack: WebClient | None) -> Directory:
     return StaticDirectory.empty()
 
 
+def redis_target(settings: Settings) -> RedisTarget:
+    """Where the settings say Redis is; SettingsError when they name no Redis at all."""
+    if not settings.redis_configured:
+        raise SettingsError(
+            "REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0), nor REDIS_SENTINELS"
+        )
+    return RedisTarget(
+        url=settings.redis_url,
+        sentinels=settings.redis_sentinels,
+        master=settings.redis_sentinel_master,
+        password=settings.redis_password,
+        sentinel_password=settings.redis_sentinel_password,
+        tls=settings.redis_tls,
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -170,12 +187,12 @@ class Runtime:
     ) -> Runtime:
         """Everything of one process, in order (`learning_config`: instead of the TOCSIN_*
         learning variables)."""
-        if not settings.redis_url:
-            raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-        conn = connect(settings.redis_url)
-        rq_conn = redis.Redis.from_url(settings.redis_url, socket_timeout=30)
+        target = redis_target(settings)
+        conn = open_redis(target)
+        rq_conn = open_redis(target, decode_responses=False, socket_timeout=30)  # rq wants bytes
         queue = make_queue(rq_conn, settings.queue)
         store = Store(conn)
+        store.replicas = ReplicaWait(conn, settings.redis_wait_replicas, settings.redis_wait_ms)
         catalog = CatalogSource(settings.config_dir, settings.config_fallback)
         slack = (  # paced through Redis, its failed calls and 429s counted for /metrics
             slack_client(settings, Pacer(conn), counts=conn) if settings.pager == "slack" else None

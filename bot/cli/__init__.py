@@ -234,16 +234,17 @@ def _parse_start(text: str) -> datetime:
 def _live(catalog: Catalog) -> Catalog:
     """The catalog with the schedule changes kept in Redis (REDIS_URL) layered on."""
     from bot.domain.oncall import layered_catalog
+    from bot.runtime import redis_target
     from bot.state.oncall import ScheduleChanges
-    from bot.state.server import connect
+    from bot.state.target import open_redis
 
-    url = os.environ.get("REDIS_URL", "")
-    if not url:
+    settings = Settings.from_env()
+    if not settings.redis_configured:
         raise SettingsError("--live reads the schedule changes from Redis: set REDIS_URL")
     import redis
 
     try:
-        return layered_catalog(catalog, ScheduleChanges(connect(url)).all())
+        return layered_catalog(catalog, ScheduleChanges(open_redis(redis_target(settings))).all())
     except redis.RedisError as exc:
         raise SettingsError(f"--live: cannot read the schedule changes from Redis: {exc}") from None
 

@@ -19,6 +19,8 @@ from rq import Worker
 
 from bot.config.settings import Settings, SettingsError
 from bot.redaction import redact_text
+from bot.runtime import redis_target
+from bot.state.target import open_redis
 from bot.state.timers import make_queue
 
 MAIN_PROCESS = Path("/proc/1/cmdline")
@@ -39,13 +41,12 @@ def main_role() -> str:
 
 
 def check_worker(settings: Settings, hostname: str, out: TextIO) -> int:
-    if not settings.redis_url:
-        raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-    conn = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    target = redis_target(settings)
+    conn = open_redis(target, decode_responses=False, socket_timeout=5)
     try:
         workers = Worker.all(queue=make_queue(conn, settings.queue))
     except redis.RedisError as exc:
-        where = redact_text(settings.redis_url)
+        where = redact_text(target.where)
         raise SettingsError(f"cannot reach Redis at {where}: {redact_text(str(exc))}") from None
     now = time.time()
     ages = sorted(

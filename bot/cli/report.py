@@ -23,20 +23,18 @@ from bot.learning.report.html import by_name, figures, render
 from bot.learning.report.synthetic import synthetic_facts
 from bot.learning.review import Drafts
 from bot.redaction import redact_text
-from bot.runtime import build_directory
+from bot.runtime import build_directory, redis_target
 from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, StaticDirectory
 from bot.state.learning_store import LearningStore
-from bot.state.server import connect
 from bot.state.store import Store
+from bot.state.target import RedisTarget, open_redis
 
 DEFAULT_SEVERITIES = ("sev1", "sev2", "sev3")
 
 
 def _store(settings: Settings) -> Store:
-    if not settings.redis_url:
-        raise SettingsError("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0)")
-    return reach(settings.redis_url)
+    return reach(redis_target(settings))
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -130,7 +128,7 @@ def run_export(
     settings = Settings.from_env(env)
     store = _store(settings)
     if store.find(incident_id) is None:
-        where = redact_text(settings.redis_url or "")
+        where = redact_text(redis_target(settings).where)
         raise SettingsError(f"no incident {incident_id!r} in {where}")
     drafts = Drafts(
         store,
@@ -152,13 +150,14 @@ def run_export(
     return 0
 
 
-def reach(url: str) -> Store:
-    """A store on `connect(url)`, checked with a PING; SettingsError naming the URL (password
+def reach(target: RedisTarget) -> Store:
+    """A store on `target`, checked with a PING; SettingsError naming where (password
     masked)."""
-    store = Store(connect(url))
+    store = Store(open_redis(target))
     try:
         store.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         reason = redact_text(str(exc))
-        raise SettingsError(f"cannot reach Redis at {redact_text(url)}: {reason}") from None
+        where = redact_text(target.where)
+        raise SettingsError(f"cannot reach Redis at {where}: {reason}") from None
     return store

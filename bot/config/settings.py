@@ -19,6 +19,13 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
+    redis_sentinels: tuple[tuple[str, int], ...] = ()  # REDIS_SENTINELS=host:port,host:port
+    redis_sentinel_master: str = "mymaster"
+    redis_password: str | None = field(default=None, repr=False)
+    redis_sentinel_password: str | None = field(default=None, repr=False)
+    redis_tls: bool = False  # REDIS_TLS=1, or a rediss:// REDIS_URL
+    redis_wait_replicas: int = 0  # TOCSIN_REDIS_WAIT_REPLICAS: WAIT after a promise; 0 = off
+    redis_wait_ms: int = 500  # TOCSIN_REDIS_WAIT_MS: how long that WAIT may take
     config_dir: Path = Path("escalation_policies")
     config_fallback: Path | None = None  # used while config_dir holds no YAML file
     queue: str = "tocsin"
@@ -49,6 +56,10 @@ class Settings:
     def config_in_use(self) -> Path:
         """The config directory to load now (config_dir, or the fallback while it is empty)."""
         return config_dir_in_use(self.config_dir, self.config_fallback)
+
+    @property
+    def redis_configured(self) -> bool:
+        return bool(self.redis_url or self.redis_sentinels)
 
     @property
     def retention_s(self) -> float:
@@ -82,6 +93,14 @@ class Settings:
         fallback = env.get("TOCSIN_CONFIG_FALLBACK")
         return cls(
             redis_url=env.get("REDIS_URL") or None,
+            redis_sentinels=_sentinels(env.get("REDIS_SENTINELS") or ""),
+            redis_sentinel_master=env.get("REDIS_SENTINEL_MASTER") or "mymaster",
+            redis_password=env.get("REDIS_PASSWORD") or None,
+            redis_sentinel_password=env.get("REDIS_SENTINEL_PASSWORD") or None,
+            redis_tls=(env.get("REDIS_TLS") or "").lower() in ("1", "true", "yes"),
+            redis_wait_replicas=_count(env, "TOCSIN_REDIS_WAIT_REPLICAS", 0),
+            # never 0: `WAIT n 0` would block until the replicas answer, however long
+            redis_wait_ms=max(1, int(num("TOCSIN_REDIS_WAIT_MS", 500, "milliseconds"))),
             config_dir=Path(env.get("TOCSIN_CONFIG_DIR") or "escalation_policies"),
             config_fallback=Path(fallback) if fallback else None,
             queue=env.get("TOCSIN_QUEUE", "tocsin"),
@@ -130,6 +149,28 @@ def _heartbeat_url(url: str | None) -> str | None:
     if url is not None and not url.startswith(("https://", "http://")):
         raise SettingsError("TOCSIN_HEARTBEAT_URL is not an http(s) URL")
     return url
+
+
+def _sentinels(raw: str) -> tuple[tuple[str, int], ...]:
+    """REDIS_SENTINELS `host:port,host:port` as pairs."""
+    pairs = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit():
+            raise SettingsError(f"REDIS_SENTINELS: {entry!r} is not host:port")
+        pairs.append((host.strip("[]"), int(port)))
+    return tuple(pairs)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or ""
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r} is not a whole number (0 or more)")
+    return int(raw)
 
 
 MIN_CALENDAR_SECRET = 32  # characters: the feeds' tokens are only as hard to guess as it

@@ -146,6 +146,7 @@ class Engine:
                 note = f"no escalation policy routes {service} at {severity}: nobody is paged"
                 self.store.record(incident.id, Entry(now, Kind.NOTE, BOT, note), pipe)
             self.store.add_outbox(incident.id, items, pipe)
+        self.store.replicated("declare")  # before anyone is told, or paged
         log.info("incident_declared", incident_id=incident.id, severity=severity, service=service)
         timers = self.esc.timers
         timers.open_channel(incident.id)
@@ -213,6 +214,7 @@ class Engine:
         )
         if outcome.ok:
             if not spec.record_only:
+                self.store.replicated(action.value)  # before the person is answered
                 self.esc.after_commit(outcome.incident)
                 self.esc.refresh_header(incident_id)
             if spec.after:

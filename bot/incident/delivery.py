@@ -201,6 +201,9 @@ class Delivery:
         if ref is None:
             item.attempts += 1
             self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
+            # and held by a replica: after a failover a retry looks for the sent page (find)
+            # instead of sending it again
+            self.store.replicated("send_attempt")
             try:
                 if item.kind is OutboxKind.EDIT:
                     ref = self._revise_pages(incident)

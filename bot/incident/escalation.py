@@ -163,6 +163,8 @@ class Escalation:
             incident_id, lambda incident, pipe: self._step(incident, {token}, pipe, now)
         )
         log.info("escalation_tick", incident_id=incident_id, token=token, outcome=outcome)
+        if outcome is JobOutcome.STEPPED:
+            self.store.replicated("step")  # before its pages go out
         self._run_if_due(incident, outcome, now)
         self.deliver(incident_id)  # a retry of a step that committed still owes its pages
         if outcome is JobOutcome.STEPPED:
@@ -194,6 +196,8 @@ class Escalation:
 
         if not self.store.update_all(ids, step_all):  # one of them changed meanwhile
             return {i: self.tick(i, t) for i, tokens in wanted.items() for t in tokens}
+        if JobOutcome.STEPPED in outcomes.values():
+            self.store.replicated("step")  # before their pages go out
         for incident_id, outcome in outcomes.items():
             log.info("escalation_tick", incident_id=incident_id, outcome=outcome, batch=len(ids))
             if incident_id in known:
@@ -232,6 +236,7 @@ class Escalation:
         outcome, incident = self.store.update(incident_id, change)
         log.info("escalation_step_unreachable", incident_id=incident_id, outcome=outcome)
         if outcome is JobOutcome.STEPPED:
+            self.store.replicated("step")
             self._run_if_due(incident, outcome, now)
             self.refresh_header(incident_id)
 

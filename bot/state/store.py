@@ -24,6 +24,7 @@ from bot.domain.timeline import Entry
 from bot.state import counters, gauges, keys, timeline
 from bot.state.keys import PREFIX
 from bot.state.markers import Markers
+from bot.state.replicas import ReplicaWait
 from bot.state.timeline import Row
 from bot.state.txn import transact, transact_once
 
@@ -72,6 +73,7 @@ class Store:
     def __init__(self, connection: redis.Redis) -> None:
         self.r = connection
         self.markers = Markers(connection)
+        self.replicas = ReplicaWait(connection)  # off; Runtime.build sets it from the settings
         self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
         self._parsed: dict[str | bytes, Incident] = {}  # stored document -> incident, see parse
 
@@ -181,6 +183,10 @@ class Store:
     def transact(self, watched: list[str], change: Callable[[Pipeline], T]) -> T:
         """Run `change` under WATCH of the keys `watched` (see `bot.state.txn.transact`)."""
         return transact(self.r, watched, change)
+
+    def replicated(self, what: str) -> bool:
+        """After a write that carries a promise: WAIT for the replicas (see bot.state.replicas)."""
+        return self.replicas.confirm(what)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Pipeline]:

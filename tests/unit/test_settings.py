@@ -35,3 +35,30 @@ class TestBounds:
         """A value Tocsin cannot use is refused with the variable, the value and what is wanted."""
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({name: value})
+
+
+class TestSentinels:
+    def test_sentinels_and_master_are_read(self) -> None:
+        """REDIS_SENTINELS is a list of host:port; the master defaults to `mymaster`; secrets
+        stay out of the repr."""
+        settings = Settings.from_env(
+            {"REDIS_SENTINELS": "10.0.0.1:26379, sentinel-b:26380", "REDIS_PASSWORD": "hunter2"}
+        )
+        assert settings.redis_sentinels == (("10.0.0.1", 26379), ("sentinel-b", 26380))
+        assert settings.redis_sentinel_master == "mymaster"
+        assert settings.redis_configured
+        assert not settings.redis_tls
+        assert "hunter2" not in repr(settings)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("REDIS_SENTINELS", "10.0.0.1", "REDIS_SENTINELS: '10.0.0.1' is not host:port"),
+            ("REDIS_SENTINELS", "a:1,b:x", "REDIS_SENTINELS: 'b:x' is not host:port"),
+            ("TOCSIN_REDIS_WAIT_MS", "0", "TOCSIN_REDIS_WAIT_MS='0' must be greater than zero"),
+            ("TOCSIN_REDIS_WAIT_REPLICAS", "one", "'one' is not a whole number"),
+        ],
+    )
+    def test_bad_values_name_the_entry(self, name: str, value: str, message: str) -> None:
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({name: value})
