@@ -23,9 +23,11 @@ from bot.config.settings import Settings
 from bot.domain.catalog import Catalog
 from bot.oncall.feeds import FeedSchedules
 from bot.redaction import redact_text
+from bot.runtime import redis_target
 from bot.slack_api.client import slack_client
 from bot.state.alerts import AlertStore
 from bot.state.icsfeeds import IcsFeeds
+from bot.state.target import open_redis
 
 MAX_LAG_S = 10  # a replica further behind than this loses that much on a failover
 
@@ -201,13 +203,15 @@ def check_calendars(catalog: Catalog, settings: Settings, conn: redis.Redis) -> 
 
 def diagnose(settings: Settings, manifest: Path) -> list[Line]:
     lines = [*check_config(settings), *check_slack(settings, manifest)]
-    if not settings.redis_url:
-        return [*lines, fail("redis", "REDIS_URL is not set", "set REDIS_URL=redis://host:6379/0")]
-    conn = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5)
+    if not settings.redis_configured:
+        fix = "set REDIS_URL=redis://host:6379/0, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER"
+        return [*lines, fail("redis", "neither REDIS_URL nor REDIS_SENTINELS is set", fix)]
+    target = redis_target(settings)  # through Sentinel when REDIS_SENTINELS names it
+    conn = open_redis(target, socket_timeout=5)
     try:
         conn.ping()
     except redis.RedisError as exc:
-        where = redact_text(settings.redis_url)
+        where = redact_text(target.where)
         return [
             *lines,
             fail("redis", f"{where}: {redact_text(str(exc))}", "start it or fix REDIS_URL"),
