@@ -22,6 +22,8 @@ from bot.config.runbooks import load_runbooks
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
+from bot.drills.report import DrillReports
+from bot.drills.service import Drills
 from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
 from bot.incident.delivery import Delivery
@@ -38,6 +40,7 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.alerts import AlertStore
+from bot.state.drills import DrillResults
 from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
@@ -158,6 +161,7 @@ class Runtime:
     alert_store: AlertStore
     oncall: ScheduleEditor
     handoffs: Handoffs
+    drills: Drills
 
     @classmethod
     def build(
@@ -210,7 +214,10 @@ class Runtime:
             inline_delivery=inline_delivery,
         )
         window = review_window(store, escalation, queue, learning_config)
-        engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
+        reports = DrillReports(store, DrillResults(conn), timers)
+        engine = Engine(
+            escalation, limiter, settings.retention_s, on_resolve=[window.open, reports.resolved]
+        )
         alert_store = AlertStore(conn)
         return cls(
             settings,
@@ -231,4 +238,5 @@ class Runtime:
             alert_store,
             oncall,
             handoffs,
+            Drills(engine, oncall.catalog),
         )
