@@ -95,7 +95,8 @@ class PersonRow:
 
 
 def per_person(results: Sequence[DrillResult]) -> list[PersonRow]:
-    """Everyone the `results` paged, the least reliable first (never reached, then slowest)."""
+    """Everyone the `results` paged, the least reliable first: most often never reached,
+    then most often not acknowledging, then slowest."""
     seen: dict[str, list[Paged]] = {}
     for result in results:
         for p in result.people:
@@ -112,4 +113,12 @@ def per_person(results: Sequence[DrillResult]) -> list[PersonRow]:
                 median(acks) if acks else None,
             )
         )
-    return sorted(rows, key=lambda r: (r.reached - r.paged, -(r.median_ack_s or 0.0), r.user))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.reached - r.paged,
+            r.acknowledged - r.paged,
+            -(r.median_ack_s or 0.0),
+            r.user,
+        ),
+    )

@@ -80,6 +80,10 @@ class ChannelService:
             ),
             "already_in_channel",
             "cant_invite_self",
+            # a paged id Slack does not know (or a deactivated account) must not stop the
+            # channel: each page that lands invites its person again (SlackPager._invite)
+            "user_not_found",
+            "user_disabled",
         )
         self._bookmark_runbook(incident)
         self.timers.schedule_drain(incident_id)  # announcements waiting for the channel

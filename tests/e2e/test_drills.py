@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import urllib.request
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.support import Stack, wait_for
 from tests.e2e.test_declare_flow import dm_texts, texts
+from tests.e2e.test_learning import _scrape, _tocsin
 
 ERIN, ALICE = "U0ERIN001", "U0ALICE01"
 MARK = ":test_tube: *DRILL*"
@@ -22,20 +20,7 @@ def drill_channel(stack: Stack) -> dict[str, Any]:
 
 
 def scrape(stack: Stack) -> dict[str, Any]:
-    with urllib.request.urlopen(stack.url + "/metrics", timeout=5) as response:  # noqa: S310
-        return {f.name: f for f in text_string_to_metric_families(response.read().decode())}
-
-
-def tocsin(stack: Stack, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout
+    return {f.name: f for f in text_string_to_metric_families(_scrape(stack))}
 
 
 def run_drill(stack: Stack, text: str = "drill checkout sev2 db-failover") -> str:
@@ -83,5 +68,5 @@ class TestDrill:
         hist = families["tocsin_time_to_acknowledge_seconds"]
         assert [s for s in hist.samples if s.name.endswith("_count")] == []
         out = stack.log_dir / "report.html"
-        printed = tocsin(stack, "report", "--since", "7d", "--out", str(out))
+        printed = _tocsin(stack, "report", "--since", "7d", "--out", str(out))
         assert "0 incidents, 0 pages, 1 drill/excluded left out" in printed
