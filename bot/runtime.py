@@ -23,6 +23,7 @@ from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
 from bot.drills.report import DrillReports
+from bot.drills.schedule import ScheduledDrills
 from bot.drills.service import Drills
 from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
@@ -40,6 +41,7 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.alerts import AlertStore
+from bot.state.drill_timers import DrillTimers
 from bot.state.drills import DrillResults
 from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
@@ -162,6 +164,7 @@ class Runtime:
     oncall: ScheduleEditor
     handoffs: Handoffs
     drills: Drills
+    drill_schedule: ScheduledDrills
 
     @classmethod
     def build(
@@ -219,6 +222,7 @@ class Runtime:
             escalation, limiter, settings.retention_s, on_resolve=[window.open, reports.resolved]
         )
         alert_store = AlertStore(conn)
+        drills = Drills(engine, oncall.catalog)
         return cls(
             settings,
             conn,
@@ -238,5 +242,6 @@ class Runtime:
             alert_store,
             oncall,
             handoffs,
-            Drills(engine, oncall.catalog),
+            drills,
+            ScheduledDrills(oncall.catalog, drills, DrillTimers(queue), store.markers),
         )

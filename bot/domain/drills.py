@@ -122,3 +122,21 @@ def per_person(results: Sequence[DrillResult]) -> list[PersonRow]:
             r.user,
         ),
     )
+
+
+@dataclass(frozen=True)
+class ScheduledDrill:
+    """A drill of `policy` at `severity` fired at each time `cron` names, read as wall
+    clock in `timezone` (`escalation_policies/drills.yaml`)."""
+
+    policy: str
+    severity: str
+    cron: str
+    timezone: str = "UTC"
+    scenario: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What names this drill in the due index and its do-once markers: the same for the
+        same entry across reloads, different for any change that makes it another drill."""
+        return f"{self.policy}~{self.severity}~{self.cron.replace(' ', '_')}~{self.timezone}"
