@@ -19,9 +19,11 @@ from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
 from bot.config.location import config_dir_in_use
 from bot.config.runbooks import load_runbooks
+from bot.config.scenarios import ScenarioDirectory
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
+from bot.drills.inject import Injects
 from bot.drills.report import DrillReports
 from bot.drills.schedule import ScheduledDrills
 from bot.drills.service import Drills
@@ -165,6 +167,7 @@ class Runtime:
     handoffs: Handoffs
     drills: Drills
     drill_schedule: ScheduledDrills
+    injects: Injects
 
     @classmethod
     def build(
@@ -222,7 +225,9 @@ class Runtime:
             escalation, limiter, settings.retention_s, on_resolve=[window.open, reports.resolved]
         )
         alert_store = AlertStore(conn)
-        drills = Drills(engine, oncall.catalog)
+        scenarios = ScenarioDirectory(settings.runbooks_dir / "drills")
+        drill_timers = DrillTimers(queue)
+        drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
         return cls(
             settings,
             conn,
@@ -243,5 +248,6 @@ class Runtime:
             oncall,
             handoffs,
             drills,
-            ScheduledDrills(oncall.catalog, drills, DrillTimers(queue), store.markers),
+            ScheduledDrills(oncall.catalog, drills, drill_timers, store.markers),
+            Injects(store, scenarios, timers),
         )

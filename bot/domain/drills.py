@@ -140,3 +140,20 @@ class ScheduledDrill:
         """What names this drill in the due index and its do-once markers: the same for the
         same entry across reloads, different for any change that makes it another drill."""
         return f"{self.policy}~{self.severity}~{self.cron.replace(' ', '_')}~{self.timezone}"
+
+
+@dataclass(frozen=True)
+class Injected:
+    """An event a scenario posts in the drill's channel `at_s` after it was declared."""
+
+    at_s: int
+    post: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """`runbooks/drills/<name>.md`: what the drill is about and the events it injects."""
+
+    name: str
+    title: str
+    events: tuple[Injected, ...] = ()

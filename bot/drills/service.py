@@ -8,16 +8,28 @@ fallback channels and out of every figure, and delivery marks all it says DRILL.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 
+from bot.config.problems import ConfigError
 from bot.domain.catalog import DEFAULT_SERVICE, Catalog
+from bot.domain.drills import Scenario
 from bot.domain.incident import Incident
 from bot.domain.policy import Policy
 from bot.incident.commands import Engine
 from bot.incident.spec import UserError
+from bot.state.drill_timers import DrillTimers, inject_member
 
 log = structlog.get_logger(__name__)
+
+
+class Scenarios(Protocol):
+    """Where scenarios are read from (`runbooks/drills/`, see `bot.config.scenarios`)."""
+
+    def load(self, name: str) -> Scenario | None: ...
+
+    def names(self) -> list[str]: ...
 
 
 def drill_route(catalog: Catalog, policy: str | None, severity: str | None) -> tuple[Policy, str]:
@@ -46,8 +58,15 @@ def drill_service(policy: Policy) -> str:
 
 
 class Drills:
-    def __init__(self, engine: Engine, catalog: Callable[[], Catalog]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Callable[[], Catalog],
+        scenarios: Scenarios,
+        timers: DrillTimers,
+    ) -> None:
         self.engine, self.catalog = engine, catalog
+        self.scenarios, self.timers = scenarios, timers
 
     def start(
         self,
@@ -61,7 +80,8 @@ class Drills:
             route, level = drill_route(self.catalog(), policy, severity)
         except KeyError as exc:
             raise UserError(str(exc.args[0])) from None
-        what = scenario or f"{route.name} paging"
+        script = self._scenario(scenario) if scenario else None
+        what = script.title if script else f"{route.name} paging"
         incident = self.engine.declare(
             title=f"Drill: {what}",
             service=drill_service(route),
@@ -73,4 +93,24 @@ class Drills:
             "post an update, resolve when done.",
         )
         log.info("drill_started", incident_id=incident.id, policy=route.name, severity=level)
+        if script:  # its events, each at its offset from the declaration
+            start = incident.declared_at.timestamp()
+            self.timers.arm_injects(
+                {
+                    inject_member(incident.id, script.name, n): start + event.at_s
+                    for n, event in enumerate(script.events)
+                }
+            )
         return incident
+
+    def _scenario(self, name: str) -> Scenario:
+        try:
+            found = self.scenarios.load(name)
+        except ConfigError as exc:
+            first = exc.problems[0]  # named by its file alone: a Slack user sees no host paths
+            where = f"runbooks/drills/{name}.md:{first.line}"
+            raise UserError(f"scenario `{name}` is broken: {where}: {first.message}") from None
+        if found is None:
+            known = ", ".join(f"`{n}`" for n in self.scenarios.names()) or "none"
+            raise UserError(f"no scenario `{name}` in runbooks/drills/ (known: {known})")
+        return found

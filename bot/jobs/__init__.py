@@ -99,6 +99,12 @@ def scheduled_drill(epoch: int, key: str) -> str:
     return runtime().drill_schedule.run(int(epoch), key)
 
 
+def drill_inject(incident_id: str, scenario: str, n: int) -> str:
+    """A drill scenario's event `n` fell due: post it in the drill's channel."""
+    _bind(incident_id)
+    return runtime().injects.run(incident_id, scenario, int(n))
+
+
 def handoff(kind: str, epoch: int, schedule: str) -> str:
     """A schedule's handoff fell due: its post (`post`) or the incoming DM (`remind`)."""
     _bind(None)

@@ -18,6 +18,9 @@ from bot.state.keys import PREFIX
 
 DUE_KEY = f"{PREFIX}:due:drill"
 JOB = "bot.jobs.scheduled_drill"
+# A scenario's injected events: "<incident>|<scenario>|<n>" scored by when each is due.
+INJECT_KEY = f"{PREFIX}:due:drill:inject"
+INJECT_JOB = "bot.jobs.drill_inject"
 
 
 def member(epoch: int, key: str) -> str:
@@ -28,6 +31,16 @@ def parse_member(raw: bytes | str) -> tuple[int, str]:
     text = raw.decode() if isinstance(raw, bytes) else raw
     epoch, key = text.split("|", 1)
     return int(epoch), key
+
+
+def inject_member(incident_id: str, scenario: str, n: int) -> str:
+    return f"{incident_id}|{scenario}|{n}"
+
+
+def parse_inject(raw: bytes | str) -> tuple[str, str, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    incident_id, scenario, n = text.split("|", 2)
+    return incident_id, scenario, int(n)
 
 
 def fired_marker(epoch: int, key: str) -> str:
@@ -47,8 +60,22 @@ class DrillTimers:
         """Index each member at its due time unless it is there already; how many were new."""
         return arm(self.queue, DUE_KEY, entries)
 
+    def arm_injects(self, entries: dict[str, float]) -> int:
+        """Index a scenario's events (`inject_member`) at their due times."""
+        return arm(self.queue, INJECT_KEY, entries)
+
     def dispatch_due(self, limit: int = 100) -> int:
-        """Move what fell due into RQ, one job each (see `bot.state.due`)."""
-        return dispatch_due(
+        """Move the firings and injected events that fell due into RQ, one job each (see
+        `bot.state.due`)."""
+        fired = dispatch_due(
             self.queue, DUE_KEY, JOB, parse_member, lambda raw: _job_id(*parse_member(raw)), limit
         )
+        injected = dispatch_due(
+            self.queue,
+            INJECT_KEY,
+            INJECT_JOB,
+            parse_inject,
+            lambda raw: "inject-" + "-".join(map(str, parse_inject(raw))),
+            limit,
+        )
+        return fired + injected

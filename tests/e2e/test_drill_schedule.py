@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import redis
 
-from bot.sandbox.emulator import Emulator
 from bot.state.drill_timers import DUE_KEY, fired_marker, member
-from tests.e2e.support import ROOT, SECRET, Stack, stack_env, wait_for, write_config
+from tests.e2e.support import Stack, wait_for
 from tests.reliability.support import log_events
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """Two workers; drills.yaml fires a drill of `checkout` at this minute of every hour,
-    so its last firing (under a minute ago) is due at once and the next is an hour off."""
-    config = write_config(tmp_path / "config")
+def stack_policies() -> dict[str, str]:
+    """drills.yaml fires a drill of `checkout` at this minute of every hour, so its last
+    firing (under a minute ago) is due at once and the next is an hour off."""
     minute = datetime.now(UTC).minute
-    (config / "drills.yaml").write_text(
-        f'drills:\n  - {{policy: checkout, severity: sev2, cron: "{minute} * * * *"}}\n'
-    )
-    emulator = Emulator().start()
-    env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
-    running = Stack(emulator, env, tmp_path, SECRET)
-    try:
-        running.start(workers=2)
-        yield running
-    finally:
-        running.stop()
-        emulator.stop()
+    return {
+        "drills.yaml": f'drills:\n  - {{policy: checkout, severity: sev2, cron: "{minute} * * * *"}}\n'
+    }
+
+
+@pytest.fixture
+def stack_workers() -> int:
+    return 2
 
 
 def events(stack: Stack, name: str) -> list[dict[str, object]]:

@@ -46,7 +46,7 @@ class TestDrill:
         cid = run_drill(stack)
         name = drill_channel(stack)["name"]
         assert name.startswith("drill-")
-        assert name.endswith("-drill-db-failover")
+        assert name.endswith("-drill-the-checkout-database-fails-over")  # the scenario's title
         page = dm_texts(stack, ALICE)[0]
         assert page.startswith(MARK)
         assert "You are paged" in page
