@@ -19,9 +19,14 @@ from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
 from bot.config.location import config_dir_in_use
 from bot.config.runbooks import load_runbooks
+from bot.config.scenarios import ScenarioDirectory
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
+from bot.drills.inject import Injects
+from bot.drills.report import DrillReports
+from bot.drills.schedule import ScheduledDrills
+from bot.drills.service import Drills
 from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
 from bot.incident.delivery import Delivery
@@ -38,6 +43,8 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.alerts import AlertStore
+from bot.state.drill_timers import DrillTimers
+from bot.state.drills import DrillResults
 from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
@@ -175,6 +182,9 @@ class Runtime:
     alert_store: AlertStore
     oncall: ScheduleEditor
     handoffs: Handoffs
+    drills: Drills
+    drill_schedule: ScheduledDrills
+    injects: Injects
 
     @classmethod
     def build(
@@ -227,8 +237,14 @@ class Runtime:
             inline_delivery=inline_delivery,
         )
         window = review_window(store, escalation, queue, learning_config)
-        engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
+        reports = DrillReports(store, DrillResults(conn), timers)
+        engine = Engine(
+            escalation, limiter, settings.retention_s, on_resolve=[window.open, reports.resolved]
+        )
         alert_store = AlertStore(conn)
+        scenarios = ScenarioDirectory(settings.runbooks_dir / "drills")
+        drill_timers = DrillTimers(queue)
+        drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
         return cls(
             settings,
             conn,
@@ -248,4 +264,7 @@ class Runtime:
             alert_store,
             oncall,
             handoffs,
+            drills,
+            ScheduledDrills(oncall.catalog, drills, drill_timers, store.markers),
+            Injects(store, scenarios, timers),
         )

@@ -70,6 +70,7 @@ class Ticker(threading.Thread):
                         pass
                     heartbeat.dispatch(self.rt.alert_store, self.rt.queue)  # silent sources
                     self.rt.handoffs.timers.dispatch_due()  # handoff posts and reminders
+                    self.rt.drill_schedule.timers.dispatch_due()  # scheduled drills
                     self.scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
             except Exception:  # the ticker must outlive a Redis blip
                 log.exception("ticker_error", worker=self.owner)
@@ -106,6 +107,7 @@ class Reconciler(threading.Thread):
                     sweep(self.rt.store, self.rt.settings.retention_s, clock.now_ts())
                     self.rt.oncall.catalog.feeds.refresh_due()  # schedules from .ics feeds
                     self.rt.handoffs.arm()
+                    self.rt.drill_schedule.arm()  # each scheduled drill's next firing
             except Exception:  # the reconciler must outlive a Redis blip
                 log.exception("reconciler_error", worker=self.owner)
             self.stopping.wait(max(0.0, every - (time.monotonic() - started)))

@@ -15,17 +15,21 @@ from bot.config import ConfigError, load_catalog
 from bot.config.learning import LearningConfig
 from bot.config.settings import Settings, SettingsError
 from bot.domain.catalog import Catalog
+from bot.domain.drills import DrillResult, per_person
 from bot.domain.durations import DurationError, parse_duration
 from bot.domain.metrics import Summary
 from bot.domain.milestones import Facts
 from bot.domain.words import count
+from bot.drills.report import LAST_DRILLS
 from bot.learning.report.html import by_name, figures, render
 from bot.learning.report.synthetic import synthetic_facts
 from bot.learning.review import Drafts
 from bot.redaction import redact_text
+from bot.render.drills import report_lines
 from bot.runtime import build_directory, redis_target
 from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, StaticDirectory
+from bot.state.drills import DrillResults
 from bot.state.learning_store import LearningStore
 from bot.state.store import Store
 from bot.state.target import RedisTarget, open_redis
@@ -91,6 +95,7 @@ def run_report(
     severities: Sequence[str] = DEFAULT_SEVERITIES
     facts: list[Facts]
     directory: Directory
+    drills: list[DrillResult] = []
     if synthetic is not None:
         if synthetic < 1:
             raise SettingsError("--synthetic needs a positive number of incidents")
@@ -101,8 +106,10 @@ def run_report(
         )
     else:
         settings = Settings.from_env(env)
-        store = LearningStore(_store(settings))
+        plain = _store(settings)
+        store = LearningStore(plain)
         facts = [f for _, f in store.history(start.timestamp(), until.timestamp() + 1)]
+        drills = DrillResults(plain.r).last(LAST_DRILLS, since=start.timestamp())
         severities = _catalog(settings).tier_names or DEFAULT_SEVERITIES
         title = "Incident metrics"
         directory = people(settings)
@@ -118,6 +125,13 @@ def run_report(
         print(f"most paged: {busiest}", file=stdout)
     reached = sum(r for _, _, r in fig.last_step)
     print(f"escalations that reached the last step: {reached}", file=stdout)
+    if drills:  # a section of their own: no drill is in any figure above
+
+        def name(user: str) -> str:
+            return "@" + (directory.user_name(user) or user)
+
+        for line in report_lines(drills, per_person(drills), name):
+            print(line, file=stdout)
     return 0
 
 

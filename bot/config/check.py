@@ -50,7 +50,8 @@ def run_check(
             f", {count(len(catalog.alert_sources), 'alert source')}"
             if catalog.alert_sources
             else ""
-        ),
+        )
+        + (f", {count(len(catalog.drills), 'scheduled drill')}" if catalog.drills else ""),
         file=out,
     )
     return 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config.alerts import AlertsFile, RouteModel, SourceModel
+from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.validate import Checked, Kind
@@ -67,6 +68,26 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     policies = [f for f in files if f.kind is Kind.POLICY]
     problems += _check_policies(policies, set(schedules), set(severities))
     problems += _check_alert_sources([f for f in files if f.kind is Kind.ALERTS], set(severities))
+    known = {str(f.loaded.data.get("name")) for f in policies if isinstance(f.loaded.data, Mapping)}
+    problems += _check_drills([f for f in files if f.kind is Kind.DRILLS], known, set(severities))
+    return problems
+
+
+def _check_drills(files: list[Checked], policies: set[str], severities: set[str]) -> list[Problem]:
+    """Each scheduled drill names a policy and a severity defined in the other files."""
+    problems = []
+    for f in files:
+        if not isinstance(f.model, DrillsFile):
+            continue
+        for n, drill in enumerate(f.model.drills):
+            for field, name, known, kind in (
+                ("policy", drill.policy, policies, "policy"),
+                ("severity", drill.severity, severities, "severity"),
+            ):
+                if name not in known:
+                    where = ("drills", n, field)
+                    line = f.loaded.lines.line(where)
+                    problems.append(at(f.path, line, where, _unknown(kind, name, known)))
     return problems
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 from bot.config.alerts import AlertsFile
 from bot.config.crossref import cross_check
+from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
 from bot.config.problems import ConfigError, Problem
 from bot.config.validate import Checked, check_file
 from bot.config.yamlmap import YamlProblem, load_yaml
 from bot.domain.catalog import Catalog
+from bot.domain.drills import ScheduledDrill
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -99,6 +101,7 @@ def _required(shown: str, checked: list[Checked], problems: list[Problem]) -> li
 def build_catalog(checked: list[Checked]) -> Catalog:
     """Assemble a Catalog from files that passed every check."""
     policies, schedules, tiers, sources = {}, {}, [], {}
+    drills: list[ScheduledDrill] = []
     for c in checked:
         if isinstance(c.model, PolicyFile):
             policies[c.model.name] = c.model.to_policy()
@@ -110,8 +113,14 @@ def build_catalog(checked: list[Checked]) -> Catalog:
         elif isinstance(c.model, AlertsFile):
             for name, source in c.model.alert_sources.items():
                 sources[name] = source.to_source(name)
+        elif isinstance(c.model, DrillsFile):
+            drills += [d.to_drill() for d in c.model.drills]
     return Catalog(
-        policies=policies, schedules=schedules, tiers=tuple(tiers), alert_sources=sources
+        policies=policies,
+        schedules=schedules,
+        tiers=tuple(tiers),
+        alert_sources=sources,
+        drills=tuple(drills),
     )
 
 

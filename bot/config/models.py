@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.config.alerts import AlertsFile
+from bot.config.drills import DrillsFile
 from bot.config.fields import (
     ChannelId,
     DayName,
@@ -240,4 +241,4 @@ class SeveritiesFile(_Model):
     severities: dict[Name, TierModel] = Field(min_length=1)
 
 
-ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile
+ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile | DrillsFile

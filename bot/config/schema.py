@@ -7,14 +7,16 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from bot.config.alerts import AlertsFile
+from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schema() -> dict[str, Any]:
-    """A JSON Schema accepting any one of: a policy, schedules, severities or alert sources file."""
-    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile)
+    """A JSON Schema accepting any one of: a policy, schedules, severities, alert sources or
+    drills file."""
+    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile, DrillsFile)
     refs, top = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/$defs/{model}"
     )
@@ -24,7 +26,7 @@ def json_schema() -> dict[str, Any]:
         "description": (
             "One file of an escalation_policies/ directory: an escalation policy "
             "(name, services, steps), on-call `schedules:`, severity `severities:`, or "
-            "`alert_sources:` (alerts in over HTTP)."
+            "`alert_sources:` (alerts in over HTTP), or scheduled `drills:`."
         ),
         "anyOf": [refs[(m, "validation")] for m in models],
         "$defs": top.get("$defs", {}),

@@ -13,13 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bot.config.alerts import AlertsFile
+from bot.config.drills import DrillsFile
 from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:`, `severities:` or `alert_sources:` mapping"
+    "or a top-level `schedules:`, `severities:`, `alert_sources:` or `drills:` mapping"
 )
 
 
@@ -28,6 +29,7 @@ class Kind(StrEnum):
     SCHEDULES = "schedules"
     SEVERITIES = "severities"
     ALERTS = "alerts"
+    DRILLS = "drills"
 
 
 MODELS: dict[Kind, type[BaseModel]] = {
@@ -35,6 +37,7 @@ MODELS: dict[Kind, type[BaseModel]] = {
     Kind.SCHEDULES: SchedulesFile,
     Kind.SEVERITIES: SeveritiesFile,
     Kind.ALERTS: AlertsFile,
+    Kind.DRILLS: DrillsFile,
 }
 
 
@@ -60,6 +63,8 @@ def kind_of(data: object) -> Kind | None:
         return Kind.SEVERITIES
     if "alert_sources" in data:
         return Kind.ALERTS
+    if "drills" in data:
+        return Kind.DRILLS
     return None
 
 

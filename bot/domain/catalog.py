@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.domain.alerts.sources import AlertSource
+from bot.domain.drills import ScheduledDrill
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.domain.severity import Tier
@@ -25,6 +26,7 @@ class Catalog:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     tiers: tuple[Tier, ...] = ()
     alert_sources: Mapping[str, AlertSource] = field(default_factory=dict)
+    drills: tuple[ScheduledDrill, ...] = ()  # fired on their cron (bot.drills.schedule)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", MappingProxyType(dict(self.policies)))

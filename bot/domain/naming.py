@@ -7,6 +7,7 @@ import unicodedata
 
 MAX_NAME = 80
 PRIVATE = "private"  # a private incident's channel says so instead of naming its title
+DRILL = "drill"  # a drill's channel starts so instead of `inc`, so nobody takes it for real
 
 
 def slugify(text: str) -> str:
@@ -15,13 +16,16 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def channel_name(incident_id: str, title: str, attempt: int = 0, *, private: bool = False) -> str:
-    """`inc-<yyyymmdd>-<n>-<slug>`, with `-<attempt+1>` when an earlier name was taken.
+def channel_name(
+    incident_id: str, title: str, attempt: int = 0, *, private: bool = False, drill: bool = False
+) -> str:
+    """`inc-<yyyymmdd>-<n>-<slug>` (`drill-…` for a drill), with `-<attempt+1>` when an
+    earlier name was taken.
 
     A private incident's channel is `inc-<yyyymmdd>-<n>-private`: a channel's name is
     logged at creation and shown to workspace admins, so it carries no slug of the title.
     """
-    prefix = f"inc-{incident_id}"
+    prefix = f"{DRILL if drill else 'inc'}-{incident_id}"
     suffix = f"-{attempt + 1}" if attempt else ""
     room = MAX_NAME - len(prefix) - len(suffix) - 1
     slug = slugify(PRIVATE if private else title)[:room].rstrip("-") if room > 0 else ""

@@ -80,6 +80,10 @@ class ChannelService:
             ),
             "already_in_channel",
             "cant_invite_self",
+            # a paged id Slack does not know (or a deactivated account) must not stop the
+            # channel: each page that lands invites its person again (SlackPager._invite)
+            "user_not_found",
+            "user_disabled",
         )
         self._bookmark_runbook(incident)
         self.timers.schedule_drain(incident_id)  # announcements waiting for the channel
@@ -87,7 +91,9 @@ class ChannelService:
 
     def _create(self, incident: Incident) -> Incident:
         for attempt in range(10):
-            name = channel_name(incident.id, incident.title, attempt, private=incident.private)
+            name = channel_name(
+                incident.id, incident.title, attempt, private=incident.private, drill=incident.drill
+            )
             try:
                 created = self.client.conversations_create(name=name, is_private=incident.private)
                 break
@@ -152,9 +158,7 @@ class ChannelService:
         if runbook is None or not self.store.markers.first(marker, 86400, "posting"):
             return
         channel = _channel(incident)
-        posted = self.client.chat_postMessage(
-            channel=channel, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
-        )
+        posted = self.client.chat_postMessage(channel=channel, **_runbook_post(incident, runbook))
         link = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])
         self.client.bookmarks_add(
             channel_id=channel,
@@ -169,7 +173,7 @@ class ChannelService:
         if runbook is None or incident.channel_id is None:
             return False
         self.client.chat_postMessage(
-            channel=incident.channel_id, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
+            channel=incident.channel_id, **_runbook_post(incident, runbook)
         )
         return True
 
@@ -240,3 +244,12 @@ class HeaderRefresh:
         except Exception:  # Slack down: a job with retries takes it over
             log.warning("header_refresh_deferred", incident_id=incident_id, exc_info=True)
             self.timers.refresh_header(incident_id)
+
+
+def _runbook_post(incident: Incident, runbook: Runbook) -> dict[str, Any]:
+    """The runbook's text and blocks, led by the DRILL mark in a drill."""
+    shown = runbook_blocks(runbook)
+    if incident.drill:
+        mark = {"type": "context", "elements": [{"type": "mrkdwn", "text": messages.DRILL_MARK}]}
+        shown = [mark, *shown]
+    return {"text": messages.drill_marked(incident, runbook_text(runbook)), "blocks": shown}

@@ -25,7 +25,7 @@ from bot.domain import policy as planner
 from bot.domain.alerts.sources import source_may_act, source_of
 from bot.domain.incident import Action, Incident, Roles, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
-from bot.domain.policy import EscalationState, EscalationStatus
+from bot.domain.policy import EscalationState, EscalationStatus, Policy
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.spec import (
@@ -50,7 +50,9 @@ def _announced_where_declared(incident: Incident, origin: str, stakeholders: str
     DM (the declarer's answer says it), not where the stakeholders hear of it anyway, and
     never for a private incident (its stakeholder notice, without details, is all that is
     said outside its channel)."""
-    return not (incident.private or origin.startswith("D") or origin == stakeholders)
+    return not (
+        incident.private or incident.drill or origin.startswith("D") or origin == stakeholders
+    )
 
 
 class Engine:
@@ -88,9 +90,14 @@ class Engine:
         drill: bool = False,
         description: str = "",
         origin: str | None = None,
+        route: Policy | None = None,
     ) -> Incident:
         """Declare an incident; `origin`: the channel the declaration was typed in, where it
-        is announced too (see `_announced_where_declared`)."""
+        is announced too (see `_announced_where_declared`); `route`: the policy to page by
+        instead of the one routing the service (a drill of a named policy).
+
+        A drill says nothing outside its own channel and the pages: no stakeholder notice,
+        no announcement where it was declared."""
         now = clock.now()
         by_source = source_of(declared_by) is not None  # an alert source commands nothing
         catalog = self.esc.catalog()
@@ -100,7 +107,7 @@ class Engine:
             raise UserError(str(exc.args[0])) from None
         if not title.strip():
             raise UserError("an incident needs a title")
-        policy = catalog.policy_for(service, severity)
+        policy = route or catalog.policy_for(service, severity)
         day = now.strftime("%Y%m%d")
         incident = Incident(
             id=f"{day}-{self.store.next_number(day)}",
@@ -120,7 +127,7 @@ class Engine:
             update_due_at=now.timestamp() + tier.update_every_s,
         )
         items = []
-        if tier.stakeholder_channel:
+        if tier.stakeholder_channel and not drill:
             text = messages.stakeholder_declared(incident, tier.label)
             items.append(
                 OutboxItem(

@@ -47,12 +47,12 @@ def page_position(key: str) -> tuple[int, int, int] | None:
 
 
 def _linked(item: OutboxItem, incident: Incident) -> OutboxItem:
-    """`item` with the incident channel's link in place of its stand-in, if it has one."""
-    if messages.INCIDENT_CHANNEL not in item.text or incident.channel_id is None:
-        return item
-    return replace(
-        item, text=item.text.replace(messages.INCIDENT_CHANNEL, f"<#{incident.channel_id}>")
-    )
+    """`item` with the incident channel's link in place of its stand-in, if it has one, and
+    led by the DRILL mark when the incident is a drill (every page and post of one)."""
+    text = messages.drill_marked(incident, item.text)
+    if messages.INCIDENT_CHANNEL in text and incident.channel_id is not None:
+        text = text.replace(messages.INCIDENT_CHANNEL, f"<#{incident.channel_id}>")
+    return item if text == item.text else replace(item, text=text)
 
 
 Position = tuple[str, int, int, int]  # (incident, run, step, loop) of a policy step
@@ -255,7 +255,7 @@ class Delivery:
             ]
             for page in pages:
                 try:
-                    self.pager.revise(page, incident)
+                    self.pager.revise(_linked(page, incident), incident)
                     edited.add(page.key)
                 except Undeliverable as gone:
                     log.info(

@@ -128,10 +128,12 @@ class Escalation:
         return updated
 
     def _exhaustion_announcements(self, incident: Incident, now: datetime) -> list[OutboxItem]:
-        """Never silent: the incident channel (once it exists) and the policy's fallback hear."""
+        """Never silent: the incident channel (once it exists) and the policy's fallback hear
+        (not a drill's: a drill stays in its own channel)."""
         full = messages.exhausted_text(incident)
         targets = [("@incident", full)]
         fallback = incident.policy.fallback_channel if incident.policy else None
+        fallback = None if incident.drill else fallback
         if fallback:
             targets.append((fallback, messages.exhausted_text(incident, redact=incident.private)))
         loop = incident.escalation.loop

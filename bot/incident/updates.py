@@ -54,7 +54,7 @@ class Updates:
             text = messages.update_text(inc, update, user, inc.updates)
             out = [say(text, now, key=f"update:{inc.updates}", thread=True)]
             channel = catalog.tier(inc.severity).stakeholder_channel
-            if channel:
+            if channel and not inc.drill:  # a drill never reaches the stakeholders
                 mirror = messages.stakeholder_update(inc, update, inc.updates)
                 out.append(
                     OutboxItem(

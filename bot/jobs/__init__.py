@@ -92,6 +92,19 @@ def post_runbook(incident_id: str) -> bool:
     return bool(rt.channels and rt.channels.post_runbook(rt.store.get(incident_id)))
 
 
+def scheduled_drill(epoch: int, key: str) -> str:
+    """A scheduled drill (drills.yaml) fell due: start it, once per firing."""
+    _bind(None)
+    structlog.contextvars.bind_contextvars(drill=key)
+    return runtime().drill_schedule.run(int(epoch), key)
+
+
+def drill_inject(incident_id: str, scenario: str, n: int) -> str:
+    """A drill scenario's event `n` fell due: post it in the drill's channel."""
+    _bind(incident_id)
+    return runtime().injects.run(incident_id, scenario, int(n))
+
+
 def handoff(kind: str, epoch: int, schedule: str) -> str:
     """A schedule's handoff fell due: its post (`post`) or the incoming DM (`remind`)."""
     _bind(None)

@@ -123,7 +123,10 @@ def header_blocks(
         f"*Service*\n{service_words(incident.service)}",
     ]
     blocks: list[Block] = [
-        HeaderBlock(text=f"{incident.severity.upper()} · {incident.title}"[:150]),
+        HeaderBlock(
+            text=f"{'DRILL · ' if incident.drill else ''}{incident.severity.upper()} · "
+            f"{incident.title}"[:150]
+        ),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
     ]
     if incident.description:

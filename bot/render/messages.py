@@ -253,9 +253,20 @@ def declared_here(incident: Incident, label: str) -> str:
     )
 
 
+DRILL_MARK = ":test_tube: *DRILL*"  # leads everything a drill says: nobody takes it for real
+
+
+def drill_marked(incident: Incident, text: str) -> str:
+    """`text` led by the DRILL mark when `incident` is a drill (once: marking twice is a no-op)."""
+    if not incident.drill or text.startswith(DRILL_MARK):
+        return text
+    return f"{DRILL_MARK} · {text}"
+
+
 def topic(incident: Incident) -> str:
     commander = f"IC <@{incident.roles.commander}>" if incident.roles.commander else "no IC"
     parts = [incident.severity.upper(), incident.status.value, commander, escape(incident.title)]
+    parts = ["DRILL", *parts] if incident.drill else parts
     return " · ".join(parts)[:250]
 
 
@@ -328,11 +339,12 @@ def answer(ok: bool, message: str, *, announced: bool = False) -> str:
 
 
 def declared(incident: Incident) -> str:
-    """The reply to `/incident declare`."""
-    return (
+    """The reply to `/incident declare` (and `/incident drill`, marked DRILL)."""
+    return drill_marked(
+        incident,
         f":rotating_light: Declared {incident.severity.upper()} `{incident.id}`: "
         f"*{escape(incident.title)}* ({service_phrase(incident.service)}). "
-        "Opening the incident channel and paging now."
+        "Opening the incident channel and paging now.",
     )
 
 

@@ -153,6 +153,9 @@ class CommandHandler:
                 origin=inv.channel_id,
             )
             return messages.declared(incident)
+        if isinstance(command, cmd.Drill):
+            drill = rt.drills.start(user, command.policy, command.severity, command.scenario)
+            return messages.declared(drill)
         if isinstance(command, cmd.Help):
             return cmd.help_text(command.topic, severities=rt.catalog().tier_names)
         if isinstance(command, cmd.ListIncidents):

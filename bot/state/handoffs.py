@@ -18,10 +18,9 @@ from typing import cast
 
 from rq import Queue
 
-from bot import clock
 from bot.domain.handoff import Note
+from bot.state.due import arm, dispatch_due
 from bot.state.keys import PREFIX
-from bot.state.timers import RETRY
 
 DUE_KEY = f"{PREFIX}:due:handoff"
 JOB = "bot.jobs.handoff"
@@ -57,37 +56,17 @@ class HandoffTimers:
 
     def arm(self, entries: dict[str, float]) -> int:
         """Index each member at its due time unless it is there already; how many were new."""
-        if not entries:
-            return 0
-        return int(cast(int, self.queue.connection.zadd(DUE_KEY, entries, nx=True)))
+        return arm(self.queue, DUE_KEY, entries)
 
     def armed(self) -> list[tuple[str, int, str, float]]:
         rows = self.queue.connection.zrange(DUE_KEY, 0, -1, withscores=True)
         return [(*parse_member(m), float(s)) for m, s in cast(list[tuple[bytes, float]], rows)]
 
     def dispatch_due(self, limit: int = 200) -> int:
-        """Move what fell due into RQ, one job each; removal and enqueueing in one MULTI."""
-        conn = self.queue.connection
-        due = cast(list[bytes], conn.zrangebyscore(DUE_KEY, "-inf", clock.now_ts(), 0, limit))
-        if not due:
-            return 0
-        with conn.pipeline(transaction=True) as pipe:
-            pipe.zrem(DUE_KEY, *due)
-            jobs = [
-                Queue.prepare_data(
-                    JOB,
-                    args=parse_member(raw),
-                    job_id=job_id(*parse_member(raw)),
-                    retry=RETRY,
-                    result_ttl=600,
-                    failure_ttl=86400,
-                    at_front=True,
-                )
-                for raw in due
-            ]
-            self.queue.enqueue_many(jobs, pipeline=pipe)
-            pipe.execute()
-        return len(due)
+        """Move what fell due into RQ, one job each (see `bot.state.due`)."""
+        return dispatch_due(
+            self.queue, DUE_KEY, JOB, parse_member, lambda raw: job_id(*parse_member(raw)), limit
+        )
 
 
 class Notes:

@@ -7,6 +7,7 @@ PREFIX = "tocsin"
 SCHEDULER_LEASE = f"{PREFIX}:lease:scheduler"  # held by the worker that dispatches due steps
 RECONCILE_LEASE = f"{PREFIX}:lease:reconcile"  # held by the worker running the reconciler
 CLOSED_INDEXED = f"{PREFIX}:closed:indexed"  # set once old resolved incidents are indexed
+DRILLS = f"{PREFIX}:drills"  # ids of drill incidents: their timelines count in no /metrics figure
 
 
 def incident(incident_id: str) -> str:

@@ -138,6 +138,8 @@ class Store:
     def put(self, incident: Incident, pipe: Pipeline) -> None:
         pipe.set(self.incident_key(incident.id), json.dumps(incident.to_dict()))
         pipe.zadd(self.all_key, {incident.id: incident.declared_at.timestamp()})
+        if incident.drill:  # before any of its timeline entries, which then count nowhere
+            pipe.sadd(keys.DRILLS, incident.id)
         if incident.is_open:
             pipe.sadd(self.open_key, incident.id)
             pipe.zrem(self.closed_key, incident.id)

@@ -4,7 +4,7 @@ A timeline keeps its last TIMELINE_MAX entries (XADD MAXLEN ~); the entries the 
 and the review's milestones are computed from (FACT_KINDS) are also appended to the
 incident's `facts` list, which nothing trims: the bot writes a bounded number of them per
 escalation run, and people's writes are rate-limited (bot.state.write_limits). Every entry
-also counts in /metrics' counters (bot.state.counters).
+but a drill's also counts in /metrics' counters (bot.state.counters).
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ from bot.state import keys
 from bot.state.counters import COUNTERS, timeline_field
 
 Row = tuple[Entry, dict[str, Any]]  # a timeline entry with its data
+
+# Count an entry in /metrics unless its incident is a drill (KEYS: counters, drill ids).
+_COUNT = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then
+  redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+end
+"""
 
 
 def timeline_key(incident_id: str) -> str:
@@ -50,7 +57,8 @@ def append(
     if entry.kind in FACT_KINDS:
         fact = [fields["at"], entry.kind.value, entry.actor, data or {}]
         conn.rpush(facts_key(incident_id), json.dumps(fact, separators=(",", ":")))
-    conn.hincrby(COUNTERS, timeline_field(entry.kind.value, data or {}), 1)  # for /metrics
+    field = timeline_field(entry.kind.value, data or {})
+    conn.eval(_COUNT, 2, COUNTERS, keys.DRILLS, incident_id, field)  # for /metrics
 
 
 def read(conn: redis.Redis, incident_id: str) -> Iterator[Row]:

@@ -31,22 +31,36 @@ def stack_policies() -> dict[str, str]:
 
 
 @pytest.fixture
+def stack_runbooks() -> Path:
+    """The runbooks directory the stack reads; a test module overrides it to add some."""
+    return ROOT / "runbooks"
+
+
+@pytest.fixture
+def stack_workers() -> int:
+    """How many `tocsin worker` processes the stack runs; a test module overrides it."""
+    return 1
+
+
+@pytest.fixture
 def stack(
     redis_url: str,
     tmp_path: Path,
     stack_settings: dict[str, str],
     stack_workspace: WorkspaceSpec | None,
     stack_policies: dict[str, str],
+    stack_runbooks: Path,
+    stack_workers: int,
 ) -> Iterator[Stack]:
     emulator = Emulator(stack_workspace).start()
     config = write_config(tmp_path / "config")
     for name, text in stack_policies.items():
         (config / name).write_text(text)
-    env = stack_env(redis_url, emulator, config, ROOT / "runbooks", SECRET)
+    env = stack_env(redis_url, emulator, config, stack_runbooks, SECRET)
     env.update(stack_settings)
     running = Stack(emulator, env, tmp_path, SECRET)
     try:
-        running.start()
+        running.start(workers=stack_workers)
         yield running
     finally:
         running.stop()

@@ -17,6 +17,7 @@ from bot.slack.commands import (
     ChangeSeverity,
     Command,
     Declare,
+    Drill,
     Escalate,
     Handoff,
     Help,
@@ -60,6 +61,11 @@ HAPPY: list[tuple[str, Command]] = [
     ("declare sev2", Declare("sev2", None)),
     ("declare sev1 Checkout errors", Declare("sev1", "Checkout errors")),
     ("declare Checkout errors", Declare(None, "Checkout errors")),
+    ("drill", Drill(None, None, None)),
+    ("drill checkout SEV-2 db-failover", Drill("checkout", "sev2", "db-failover")),
+    ("drill sev1", Drill(None, "sev1", None)),
+    ("drill checkout", Drill("checkout", None, None)),
+    ("drill checkout db-failover", Drill("checkout", None, "db-failover")),
     ("list", ListIncidents()),
     ("oncall", OnCall(None)),
     ("oncall payments api", OnCall("payments api")),
@@ -107,6 +113,21 @@ class TestHappyPaths:
     def test_every_subcommand_has_a_happy_path_here(self) -> None:
         """The examples above cover every row of COMMANDS, so a new row needs a test."""
         assert {type(expected).subcommand for _, expected in HAPPY} == set(COMMANDS)
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("drill checkout sev9", "`sev9` is not a severity level."),
+            ("drill a b sev2", "at most a policy, a severity and a scenario"),
+            ("drill a b c d", "at most a policy, a severity and a scenario"),
+        ],
+    )
+    def test_a_bad_drill_is_explained(self, text: str, says: str) -> None:
+        """A level that does not exist, or more words than the grammar has places for."""
+        with pytest.raises(UsageError) as raised:
+            parse(text)
+        assert says in raised.value.message
+        assert "/incident drill [policy] [severity] [scenario]" in raised.value.usage
 
     def test_subcommand_is_case_insensitive_but_arguments_keep_their_case(self) -> None:
         """`DECLARE SEV-2` selects declare and sev2 while the title keeps its capitals."""

@@ -132,7 +132,7 @@ class TestRunCheck:
         out = io.StringIO()
         assert run_check("escalation_policies", out) == 0
         assert out.getvalue() == (
-            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities, 2 alert sources\n"
+            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities, 2 alert sources, 1 scheduled drill\n"
         )
 
     def test_singular_counts(self, tmp_path: Path) -> None:
@@ -274,6 +274,37 @@ class TestYamlMap:
             load_yaml("a: 1\nb: 2026-02-30\n", "f.yaml")
 
 
+class TestDrills:
+    def test_the_example_drill_loads(self) -> None:
+        """drills.yaml: Tuesdays at 15:00 in Chicago, a drill of platform at sev3."""
+        (drill,) = load_catalog(EXAMPLE).drills
+        assert (drill.policy, drill.severity, drill.cron) == ("platform", "sev3", "0 15 * * 2")
+        assert drill.timezone == "America/Chicago"
+
+    def test_bad_drills_are_named_at_their_lines(self, tmp_path: Path) -> None:
+        """A policy or severity not defined elsewhere, a cron croniter refuses, a bad zone."""
+        drills = (
+            "drills:\n"
+            '  - {policy: web, severity: sev1, cron: "0 15 * * 2"}\n'
+            "  - policy: nosuch\n"
+            "    severity: sev9\n"
+            '    cron: "0 15 * * 2"\n'
+            '  - {policy: web, severity: sev1, cron: "61 * * * *"}\n'
+            '  - {policy: web, severity: sev1, cron: "0 15 * * 2", timezone: Mars/Base}\n'
+        )
+        directory = _write(
+            tmp_path / "c", {"p.yaml": _POLICY, "s.yaml": _SEVERITIES, "drills.yaml": drills}
+        )
+        shape = _problems(directory)
+        assert shape[0].startswith("drills.yaml:6: drills[2].cron: '61 * * * *' is not a cron")
+        assert shape[1].startswith("drills.yaml:7: drills[3].timezone: unknown timezone")
+        assert len(shape) == 2  # a file of the wrong shape is not cross-checked
+        _write(directory, {"drills.yaml": "\n".join(drills.splitlines()[:5])})
+        found = _problems(directory)
+        assert found[0].startswith("drills.yaml:3: drills[1].policy: unknown policy 'nosuch'")
+        assert found[1].startswith("drills.yaml:4: drills[1].severity: unknown severity 'sev9'")
+
+
 class TestSchema:
     def test_structure(self) -> None:
         """The schema is JSON with a dialect, a title and one anyOf branch per file kind."""
@@ -287,6 +318,7 @@ class TestSchema:
             "#/$defs/SchedulesFile",
             "#/$defs/SeveritiesFile",
             "#/$defs/AlertsFile",
+            "#/$defs/DrillsFile",
         ]
 
     def test_refs_resolve(self) -> None:

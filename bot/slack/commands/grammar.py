@@ -29,6 +29,7 @@ from bot.slack.commands.types import (
     ChangeSeverity,
     Command,
     Declare,
+    Drill,
     Escalate,
     Handoff,
     Help,
@@ -343,8 +344,29 @@ def _milestone(rest: str, severities: tuple[str, ...]) -> Command:
     return Milestone(which, when)
 
 
+def _drill(rest: str, severities: tuple[str, ...]) -> Command:
+    """`[policy] [sevN] [scenario]`: a severity-shaped word is the level, a word before it
+    the policy, one after it the scenario (without a level: policy, then scenario)."""
+    found = words(rest, 3)
+    at = next((i for i, w in enumerate(found) if _SEVERITY_SHAPE.fullmatch(w)), None)
+    severity = None
+    if at is not None:
+        severity = severity_of(found[at], severities)
+        if severity is None:
+            raise _bad_level(found[at], severities)
+        before, after = found[:at], found[at + 1 :]
+    else:
+        before, after = found[:1], found[1:]
+    if len(found) > 3 or len(before) > 1 or len(after) > 1:
+        raise _Bad("A drill takes at most a policy, a severity and a scenario, one word each.")
+    return Drill(
+        before[0] if before else None, severity, _capped(limits.TITLE, after[0]) if after else None
+    )
+
+
 _PARSERS: dict[str, Parser] = {
     "declare": _declare,
+    "drill": _drill,
     "list": _no_arguments(ListIncidents),
     "oncall": _oncall,
     "stats": _stats,

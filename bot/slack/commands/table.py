@@ -39,6 +39,12 @@ _SPECS = (
         "Declare an incident; anything left out is asked for in a form.",
         in_incident=False,
     ),
+    Spec(
+        "drill",
+        ("/incident drill [policy] [severity] [scenario]",),
+        "Start a drill: the real paging path, marked DRILL, left out of every figure.",
+        in_incident=False,
+    ),
     Spec("list", ("/incident list",), "List the open incidents.", in_incident=False),
     Spec(
         "oncall",

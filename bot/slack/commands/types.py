@@ -56,6 +56,16 @@ class Declare:
 
 
 @dataclass(frozen=True, slots=True)
+class Drill:
+    """A drill: each part left out is chosen by `bot.drills.service.drill_route`."""
+
+    subcommand: ClassVar[str] = "drill"
+    policy: str | None
+    severity: str | None
+    scenario: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ListIncidents:
     subcommand: ClassVar[str] = "list"
 
@@ -219,6 +229,7 @@ class Milestone:
 Command: TypeAlias = (
     OpenDeclareModal
     | Declare
+    | Drill
     | ListIncidents
     | OnCall
     | OnCallOverride
