@@ -16,7 +16,7 @@ import structlog
 from croniter import croniter
 
 from bot import clock
-from bot.domain.alerts.sources import ACTOR_PREFIX
+from bot.domain.alerts.sources import ACTOR_PREFIX, DRILL_SCHEDULE
 from bot.domain.catalog import Catalog
 from bot.domain.drills import ScheduledDrill
 from bot.domain.outcomes import JobOutcome
@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 LOOKBACK = timedelta(minutes=10)  # a firing missed while no worker ran starts this late
 HOLD_S, KEEP_S = 300, 35 * 86400  # the do-once marker: while starting, then once started
-SCHEDULER = f"{ACTOR_PREFIX}drill schedule"  # who declares a scheduled drill (no commander)
+SCHEDULER = f"{ACTOR_PREFIX}{DRILL_SCHEDULE}"  # who declares a scheduled drill (no commander)
 
 
 def next_firing(drill: ScheduledDrill, after: datetime) -> datetime:

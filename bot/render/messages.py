@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.domain.alerts.sources import source_of
+from bot.domain.alerts.sources import DRILL_SCHEDULE, source_of
 from bot.domain.durations import format_duration
 from bot.domain.incident import Action, Incident, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
@@ -49,9 +49,12 @@ def escape(text: str) -> str:
 
 
 def who(user: str) -> str:
-    """A person as a mention; an alert source that acted as "alerts from <source>"."""
+    """A person as a mention; an alert source that acted as "alerts from <source>"; the
+    scheduler of drills as "the drill schedule"."""
     source = source_of(user)
-    return f"<@{user}>" if source is None else f"alerts from {escape(source)}"
+    if source is None:
+        return f"<@{user}>"
+    return "the drill schedule" if source == DRILL_SCHEDULE else f"alerts from {escape(source)}"
 
 
 def slack_date(ts: float, fmt: str = "{time}", fallback: str | None = None) -> str:

@@ -27,6 +27,13 @@ class TestWords:
             Action.COMPLETE_REVIEW, "sev2 rights.resolve allows only responder"
         )
 
+    def test_actors_that_are_not_people_are_named_in_words(self) -> None:
+        """A person is a mention; an alert source and the drill scheduler are named."""
+        assert messages.who("U0ERIN001") == "<@U0ERIN001>"
+        assert messages.who("alerts:prometheus") == "alerts from prometheus"
+        assert messages.who("alerts:drill schedule") == "the drill schedule"
+        assert messages.who("alerts:<b>") == "alerts from &lt;b&gt;"
+
     def test_a_page_says_how_it_reached_its_reader(self) -> None:
         """Targets in words: a person directly, a schedule, a group, a page by hand."""
         text = messages.page_text(fresh(), 0, 0, "user:U0CAROL01")

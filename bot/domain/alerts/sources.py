@@ -28,6 +28,8 @@ class OnClear(StrEnum):
 GROUP_KEY = "group_key"
 FINGERPRINT = "fingerprint"
 ACTOR_PREFIX = "alerts:"
+# The actor behind scheduled drills (bot.drills.schedule): a source of no alerts, read as such.
+DRILL_SCHEDULE = "drill schedule"
 
 
 def actor(source: str) -> str:
