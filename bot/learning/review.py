@@ -110,7 +110,10 @@ class ReviewWindow:
         self.timers, self.escalation = timers, escalation
 
     def open(self, incident: Incident) -> None:
-        """After a resolve commits: open the review window, tell the channel, post the draft."""
+        """After a resolve commits: open the review window, tell the channel, post the draft.
+        A drill owes no review: its drill report (bot.drills) is what the team learns from."""
+        if incident.drill:
+            return
         now = clock.now()
         window = self.config.review_due_within
         due = business_days.due_at(incident.resolved_at or now, window, self.config.timezone)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.support import Stack, wait_for
@@ -57,6 +58,10 @@ class TestDrill:
         assert stack.emulator.channel(cid)["topic"].startswith("DRILL · SEV2")
         assert not [t for t in texts(stack, "C0STATUS") if "rill" in t]
         assert not [t for t in texts(stack, "C0INCIDENTS") if "rill" in t]
+        # No post-incident review is owed: the window opens (or not) as the resolve commits.
+        r = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+        assert r.keys("tocsin:inc:*:review*") == []
+        assert not [t for t in said if "post-incident review" in t]
 
     def test_a_drill_counts_in_no_metric_and_no_report_figure(self, stack: Stack) -> None:
         """/metrics has no incident, page or acknowledgement of it; `tocsin report` leaves it out."""
