@@ -20,6 +20,8 @@ from bot.config.learning import LearningConfig
 from bot.config.location import config_dir_in_use
 from bot.config.runbooks import load_runbooks
 from bot.config.settings import Settings, SettingsError
+from bot.containment.service import Containment
+from bot.containment.webhook import Webhook
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
 from bot.incident.channel import ChannelService, HeaderRefresh
@@ -158,6 +160,7 @@ class Runtime:
     alert_store: AlertStore
     oncall: ScheduleEditor
     handoffs: Handoffs
+    containment: Containment
 
     @classmethod
     def build(
@@ -231,4 +234,5 @@ class Runtime:
             alert_store,
             oncall,
             handoffs,
+            Containment(engine, runbooks, slack, os.environ, Webhook()),
         )

@@ -152,8 +152,9 @@ class ChannelService:
         if runbook is None or not self.store.markers.first(marker, 86400, "posting"):
             return
         channel = _channel(incident)
+        shown = runbook_blocks(runbook, incident_id=incident.id)
         posted = self.client.chat_postMessage(
-            channel=channel, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
+            channel=channel, text=runbook_text(runbook), blocks=shown
         )
         link = self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])
         self.client.bookmarks_add(
@@ -168,9 +169,9 @@ class ChannelService:
         runbook = self.runbook_for(incident)
         if runbook is None or incident.channel_id is None:
             return False
-        self.client.chat_postMessage(
-            channel=incident.channel_id, text=runbook_text(runbook), blocks=runbook_blocks(runbook)
-        )
+        shown = runbook_blocks(runbook, incident_id=incident.id)
+        channel = incident.channel_id
+        self.client.chat_postMessage(channel=channel, text=runbook_text(runbook), blocks=shown)
         return True
 
     def header(self, incident: Incident, runbook: Runbook | None) -> list[dict[str, Any]]:
