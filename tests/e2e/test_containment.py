@@ -10,7 +10,9 @@ from typing import Any
 
 import redis
 
+from bot.state import keys
 from bot.state.store import Store
+from bot.state.timers import Timers, make_queue
 from tests.e2e.support import Stack, wait_for
 from tests.e2e.test_declare_flow import declare
 from tests.reliability.slack_helpers import click, ephemeral_texts
@@ -128,4 +130,19 @@ class TestContainmentButton:
         told = ephemeral_texts(stack, "U0ERIN001")
         assert "belongs to another incident" in told[0]
         assert "not in this incident's runbook" in told[1]
+        assert stack.emulator.automation.snapshot() == []
+
+    def test_a_run_retried_after_a_crash_mid_send_is_not_sent_again(self, stack: Stack) -> None:
+        """A run whose marker says it began sending (the worker died before recording) is
+        said to have been interrupted, and the receiver hears nothing more."""
+        cid = declare(stack)
+        post = runbook_post(stack, cid)
+        conn = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
+        incident = Store(conn).incident_in_channel(cid)
+        assert incident is not None
+        conn.set(keys.containment_send("crashed-run"), "sending")
+        timers = Timers(make_queue(redis.Redis.from_url(stack.env["REDIS_URL"]), "tocsin"))
+        timers.run_containment(incident.id, "rollback", "crashed-run", "U0ERIN001", post["ts"])
+        said = wait_for(lambda: replies(stack, cid, post["ts"]))
+        assert "was interrupted after it began sending, so it was not sent again" in said[0]
         assert stack.emulator.automation.snapshot() == []
