@@ -215,6 +215,7 @@ class Runtime:
         window = review_window(store, escalation, queue, learning_config)
         engine = Engine(escalation, limiter, settings.retention_s, on_resolve=[window.open])
         alert_store = AlertStore(conn)
+        containment = Containment(engine, runbooks, slack, os.environ, Webhook())
         return cls(
             settings,
             conn,
@@ -229,10 +230,10 @@ class Runtime:
             runbooks,
             channels,
             build_learning(engine, window, catalog, directory),
-            AlertService(engine, alert_store, Leases(conn), owner),
+            AlertService(engine, alert_store, Leases(conn), owner, containment),
             Heartbeats(engine, alert_store),
             alert_store,
             oncall,
             handoffs,
-            Containment(engine, runbooks, slack, os.environ, Webhook()),
+            containment,
         )

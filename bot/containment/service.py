@@ -26,7 +26,7 @@ from bot.domain.incident import Action, Incident
 from bot.domain.runbook import RunbookIndex
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine
-from bot.incident.spec import CommandSpec
+from bot.incident.spec import CommandSpec, say
 from bot.render import containment as words
 from bot.state import keys
 
@@ -92,13 +92,15 @@ class Containment:
         *,
         automatic: bool = False,
     ) -> str:
-        """Record the request (rights checked again) and enqueue the run; "" when started."""
+        """Record the request (rights checked again) and enqueue the run; "" when started.
+        An automatic run is also announced in the channel (once it exists)."""
+        announce = words.announce_automatic(action.label, incident.severity) if automatic else ""
         spec = CommandSpec(
             Action.CONTAIN,
             lambda inc, pipe, now: inc,
             Kind.CONTAINMENT,
             words.requested(action.label, user, automatic=automatic),
-            announce="",
+            announce=announce,
             record_only=True,
             authorize=self._rights(action, user),
         )
@@ -106,9 +108,33 @@ class Containment:
         if not outcome.ok:
             return f":no_entry: {outcome.message}"
         run_id = uuid.uuid4().hex
-        self.engine.esc.timers.run_containment(incident.id, action.id, run_id, user, thread_ts)
+        timers = self.engine.esc.timers
+        if automatic:
+            timers.drain_soon(incident.id, "containment")  # the announcement
+        timers.run_containment(incident.id, action.id, run_id, user, thread_ts)
         log.info("containment_requested", incident_id=incident.id, action=action.id, run=run_id)
         return ""
+
+    def automatic(self, incident: Incident, user: str) -> list[str]:
+        """Run the runbook's actions whose `auto_when` lists the incident's severity (never
+        on a drill unless the action allows it), each once per incident, as `user` (an alert
+        source, which may act on the incidents it declared). The ids of those started."""
+        runbook = self.runbooks().for_service(incident.service)
+        markers = self.engine.store.markers
+        started: list[str] = []
+        for action in runbook.actions if runbook is not None else ():
+            if not action.runs_automatically(incident.severity, drill=incident.drill):
+                continue
+            key = keys.containment_auto(incident.id, action.id)
+            if not markers.first(key, KEEP_S):
+                continue
+            refused = self.start(incident, action, user, None, automatic=True)
+            if refused:
+                markers.forget(key)
+                log.warning("containment_auto_refused", incident_id=incident.id, why=refused)
+            else:
+                started.append(action.id)
+        return started
 
     def run(
         self, incident_id: str, action_id: str, run_id: str, user: str, thread_ts: str | None
@@ -158,11 +184,17 @@ class Containment:
         ).encode()
 
     def _tell(self, incident: Incident, thread_ts: str | None, text: str, summary: str) -> None:
-        """The outcome on the timeline and in the runbook post's thread (else the channel)."""
-        self.engine.store.record(incident.id, Entry(clock.now(), Kind.CONTAINMENT, BOT, text))
+        """The outcome on the timeline and in the runbook post's thread (else the channel;
+        an incident whose channel is not open yet is told through the outbox)."""
+        store, now = self.engine.store, clock.now()
         log.info("containment_outcome", incident_id=incident.id, outcome=summary)
         if self.client is None or incident.channel_id is None:
+            with store.transaction() as pipe:
+                store.record(incident.id, Entry(now, Kind.CONTAINMENT, BOT, text), pipe)
+                store.add_outbox(incident.id, [say(text, now)], pipe)
+            self.engine.esc.timers.drain_soon(incident.id, "containment")
             return
+        store.record(incident.id, Entry(now, Kind.CONTAINMENT, BOT, text))
         posted = self.engine.store.markers.get(keys.channel_marker(incident.id, "runbook"))
         thread = thread_ts or (posted if posted and posted[:1].isdigit() else None)
         self.client.chat_postMessage(channel=incident.channel_id, thread_ts=thread, text=text)

@@ -71,3 +71,8 @@ def containment_again(incident_id: str, action_id: str, user: str) -> str:
 def containment_send(run_id: str) -> str:
     """A containment run's send: "sending" from before the POST, then "done"."""
     return f"{PREFIX}:contain:run:{run_id}"
+
+
+def containment_auto(incident_id: str, action_id: str) -> str:
+    """Set once an alert route ran the action by itself on the incident (it runs once)."""
+    return f"{incident(incident_id)}:contain:{action_id}:auto"
