@@ -26,13 +26,13 @@ from bot.domain.incident import Action, Incident
 from bot.domain.runbook import RunbookIndex
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.commands import Engine
-from bot.incident.spec import CommandSpec, say
+from bot.incident.spec import Authorize, CommandSpec, say
 from bot.render import containment as words
 from bot.state import keys
 
 log = structlog.get_logger(__name__)
 
-NOT_IN_RUNBOOK = "That action is not in this incident's runbook; nothing was done."
+NOT_IN_RUNBOOK = ":no_entry: That action is not in this incident's runbook; nothing was done."
 KEEP_S = 7 * 86400  # how long a run's send marker is kept
 
 
@@ -74,7 +74,7 @@ class Containment:
             markers.forget(last_key)
         return started
 
-    def _rights(self, action: ContainmentAction, user: str) -> Callable[..., tuple[bool, str]]:
+    def _rights(self, action: ContainmentAction, user: str) -> Authorize:
         catalog = self.engine.esc.catalog
 
         def authorize(incident: Incident, groups: frozenset[str]) -> tuple[bool, str]:
