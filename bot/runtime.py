@@ -21,6 +21,8 @@ from bot.config.location import config_dir_in_use
 from bot.config.runbooks import load_runbooks
 from bot.config.scenarios import ScenarioDirectory
 from bot.config.settings import Settings, SettingsError
+from bot.containment.service import Containment
+from bot.containment.webhook import Webhook
 from bot.domain.catalog import Catalog
 from bot.domain.runbook import RunbookIndex
 from bot.drills.inject import Injects
@@ -185,6 +187,7 @@ class Runtime:
     drills: Drills
     drill_schedule: ScheduledDrills
     injects: Injects
+    containment: Containment
 
     @classmethod
     def build(
@@ -245,6 +248,7 @@ class Runtime:
         scenarios = ScenarioDirectory(settings.runbooks_dir / "drills")
         drill_timers = DrillTimers(queue)
         drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
+        containment = Containment(engine, runbooks, slack, os.environ, Webhook())
         return cls(
             settings,
             conn,
@@ -259,7 +263,7 @@ class Runtime:
             runbooks,
             channels,
             build_learning(engine, window, catalog, directory),
-            AlertService(engine, alert_store, Leases(conn), owner),
+            AlertService(engine, alert_store, Leases(conn), owner, containment),
             Heartbeats(engine, alert_store),
             alert_store,
             oncall,
@@ -267,4 +271,5 @@ class Runtime:
             drills,
             ScheduledDrills(oncall.catalog, drills, drill_timers, store.markers),
             Injects(store, scenarios, timers),
+            containment,
         )

@@ -18,6 +18,7 @@ import structlog
 
 from bot import clock
 from bot.alerts.thread import post
+from bot.containment.service import Containment
 from bot.domain.alerts import groups
 from bot.domain.alerts.payloads import FIRING, Alert, Notification
 from bot.domain.alerts.sources import AlertSource, OnClear, actor
@@ -35,8 +36,16 @@ LEASE_S = 60.0
 
 
 class AlertService:
-    def __init__(self, engine: Engine, store: AlertStore, leases: Leases, owner: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: AlertStore,
+        leases: Leases,
+        owner: str,
+        containment: Containment,
+    ) -> None:
         self.engine, self.store, self.leases, self.owner = engine, store, leases, owner
+        self.containment = containment  # runbook actions an alert runs by itself (auto_when)
         self.incidents = engine.store
         # What a batch of entries owes: a drain per incident it posted to (not one per
         # post), and the storm incidents' lists of the groups that joined them.
@@ -171,6 +180,7 @@ class AlertService:
             declared_by=actor(source.name),
         )
         log.info("alert_incident_opened", source=source.name, incident_id=incident.id)
+        self.containment.automatic(incident, actor(source.name))
         return incident, False
 
     def _storm(self, source: AlertSource, service: str, severity: str) -> Incident:
@@ -200,6 +210,8 @@ class AlertService:
                 self.engine.change_severity(
                     incident.id, actor(source.name), severity, "alert route"
                 )
+                raised = self.incidents.get(incident.id)
+                self.containment.automatic(raised, actor(source.name))
             except UserError as exc:
                 log.info("alert_severity_unchanged", incident_id=incident.id, reason=str(exc))
 

@@ -195,13 +195,15 @@ class CriteriaModel(_Model):
 
 
 class RightsModel(_Model):
-    """Who may acknowledge, resolve, change severity and page. Unset, acknowledge and page
-    are open to anyone; resolve and change_severity to responders."""
+    """Who may acknowledge, resolve, change severity, page and run containment actions. Unset,
+    acknowledge and page are open to anyone; resolve, change_severity and contain to
+    responders."""
 
     acknowledge: list[Principal] = Field(default=["anyone"], min_length=1)
     resolve: list[Principal] = Field(default=["responder"], min_length=1)
     change_severity: list[Principal] = Field(default=["responder"], min_length=1)
     page: list[Principal] = Field(default=["anyone"], min_length=1)
+    contain: list[Principal] = Field(default=["responder"], min_length=1)
 
 
 class TierModel(_Model):
@@ -227,7 +229,11 @@ class TierModel(_Model):
                 c.latency_ms,
             ),
             rights=Rights(
-                tuple(r.acknowledge), tuple(r.resolve), tuple(r.change_severity), tuple(r.page)
+                tuple(r.acknowledge),
+                tuple(r.resolve),
+                tuple(r.change_severity),
+                tuple(r.page),
+                tuple(r.contain),
             ),
             stakeholder_channel=self.stakeholder_channel,
         )

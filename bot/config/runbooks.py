@@ -7,6 +7,14 @@ A runbook file looks like this::
     services: [checkout, payments-api]
     alerts: [CheckoutErrorRateHigh, "Checkout*5xx"]
     severity_hint: sev2          # optional
+    actions:                     # optional: containment buttons (README "Containment actions")
+      - id: rollback
+        label: Roll back checkout
+        webhook: {url_env: ROLLBACK_URL, secret_env: ROLLBACK_SECRET}
+        confirm: Roll checkout back to the previous release?
+        right: contain           # the tier's right a presser needs (default contain)
+        params: {service: checkout}
+        auto_when: {severity: [sev1], drills: false}
     ---
     ## Triage
     - If error rate rose right after a deploy → roll back: `deployctl rollback checkout`
@@ -24,14 +32,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.config.loader import display_path
 from bot.config.problems import ConfigError, Problem, at
 from bot.config.yamlmap import Loaded, YamlProblem, load_yaml
+from bot.domain.containment import ContainmentAction
 from bot.domain.runbook import ActionKind, Branch, Runbook, RunbookIndex
+from bot.domain.severity import RIGHTS
 
 FENCE = "---"
 SKIPPED_FILES = frozenset({"readme.md"})
@@ -43,20 +53,84 @@ _KIND_ALIASES = {"rollback": ActionKind.ROLL_BACK}
 # --- front matter ------------------------------------------------------------------------
 
 Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+ParamValue = Annotated[str, Field(max_length=200)]
+RightName = Literal[RIGHTS]  # type: ignore[valid-type]  # the tier rights, by name
 
 
-class FrontMatter(BaseModel):
-    """The YAML between the `---` lines at the top of a runbook."""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class WebhookModel(_Strict):
+    """Where an action's POST goes and what signs it, both named by environment variable."""
+
+    url_env: EnvName
+    secret_env: EnvName
+
+
+class AutoWhenModel(_Strict):
+    """When an alert route runs the action by itself."""
+
+    severity: list[Name] = Field(min_length=1)
+    drills: bool = False  # on a drill incident too
+
+
+class ActionModel(_Strict):
+    """A containment action: a button under the runbook post that sends a signed webhook."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    label: str = Field(min_length=1, max_length=75, pattern=r"\S")  # Slack's button text limit
+    webhook: WebhookModel
+    confirm: str = Field(min_length=1, max_length=300, pattern=r"\S")  # the confirm dialog's
+    right: RightName = "contain"
+    params: dict[Name, ParamValue] = Field(default_factory=dict, max_length=20)
+    auto_when: AutoWhenModel | None = None
+    timeout: float = Field(default=10.0, gt=0, le=60, description="Seconds per attempt.")
+
+    def to_action(self) -> ContainmentAction:
+        auto = self.auto_when
+        return ContainmentAction(
+            id=self.id,
+            label=self.label.strip(),
+            url_env=self.webhook.url_env,
+            secret_env=self.webhook.secret_env,
+            confirm=self.confirm.strip(),
+            right=self.right,
+            params=tuple(self.params.items()),
+            auto_when=tuple(auto.severity) if auto else (),
+            drills=auto.drills if auto else False,
+            timeout_s=self.timeout,
+        )
+
+
+class FrontMatter(_Strict):
+    """The YAML between the `---` lines at the top of a runbook."""
 
     title: str = Field(min_length=1, max_length=150, pattern=r"\S")
     services: list[Name] = Field(min_length=1, description='Services it covers; "*" = any.')
     alerts: list[Name] = Field(default_factory=list, description="Alert names or fnmatch patterns.")
     severity_hint: Name | None = None
+    actions: list[ActionModel] = Field(default_factory=list, max_length=5)  # one actions block
 
 
-_EXPECTED = {"string_type": "text", "list_type": "a list", "model_type": "a mapping"}
+_EXPECTED = {
+    "string_type": "text",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "dict_type": "a mapping",
+    "bool_type": "true or false",
+}
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The model whose keys are allowed at `loc` (a key's location, the key last)."""
+    inner = [item for item in loc[:-1] if isinstance(item, str)]
+    if inner[-1:] == ["webhook"]:
+        return WebhookModel
+    if inner[-1:] == ["auto_when"]:
+        return AutoWhenModel
+    return ActionModel if inner[-1:] == ["actions"] else FrontMatter
 
 
 def _front_matter_problem(path: str, loaded: Loaded, err: Any, offset: int) -> Problem:
@@ -66,17 +140,20 @@ def _front_matter_problem(path: str, loaded: Loaded, err: Any, offset: int) -> P
         line = loaded.lines.line(loc[:-1])
         return at(path, line + offset, loc[:-1], f"missing key {loc[-1]!r}")
     if kind == "extra_forbidden":
-        allowed = ", ".join(FrontMatter.model_fields)
+        allowed = ", ".join(_model_at(loc).model_fields)
         line = loaded.lines.line(loc, key=True)
         return at(path, line + offset, loc, f"unknown key (allowed: {allowed})")
     if kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {err.get('input')!r}"
     elif kind == "too_short":
         message = "must not be empty"
-    elif kind == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch" and loc[-1] in ("title", "label", "confirm"):
         message = "must not be blank"
     elif kind == "string_too_long":
-        message = "is longer than 150 characters (Slack's header limit)"
+        limit = err.get("ctx", {}).get("max_length", 150)
+        message = f"is longer than {limit} characters (a Slack limit)"
+    elif kind == "string_pattern_mismatch" or kind == "literal_error":
+        message = f"{message}; got {err.get('input')!r}"
     return at(path, loaded.lines.line(loc) + offset, loc, message)
 
 
@@ -97,10 +174,17 @@ def _split_front_matter(text: str, path: str) -> tuple[FrontMatter | None, int, 
         wanted = "a mapping with title, services and alerts"
         return None, close, [Problem(path, 2, f"front matter must be {wanted}")]
     try:
-        return FrontMatter.model_validate(loaded.data), close, []
+        front = FrontMatter.model_validate(loaded.data)
     except ValidationError as exc:
         found = [_front_matter_problem(path, loaded, err, 1) for err in exc.errors()]
         return None, close, found
+    seen: set[str] = set()
+    for index, action in enumerate(front.actions):
+        if action.id in seen:
+            line = loaded.lines.line(("actions", index, "id"), key=True) + 1
+            return None, close, [at(path, line, ("actions", index, "id"), "repeats an id")]
+        seen.add(action.id)
+    return front, close, []
 
 
 # --- the triage tree ---------------------------------------------------------------------
@@ -227,6 +311,7 @@ def parse_runbook(text: str, path: str) -> Runbook:
         triage=tuple(r.freeze() for r in roots),
         body="\n".join(body_lines).strip("\n"),
         severity_hint=front.severity_hint,
+        actions=tuple(a.to_action() for a in front.actions),
     )
 
 

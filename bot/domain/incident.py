@@ -34,6 +34,7 @@ class Action(StrEnum):
     ADD_ACTION_ITEM = "add_action_item"
     CLOSE_ACTION_ITEM = "close_action_item"
     COMPLETE_REVIEW = "complete_review"
+    CONTAIN = "contain"  # a runbook's containment action (a webhook)
 
 
 # Which statuses each action may start from, and where it leads (None: status unchanged).
@@ -62,6 +63,7 @@ _TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.ADD_ACTION_ITEM: (frozenset(Status), None),
     Action.CLOSE_ACTION_ITEM: (frozenset(Status), None),
     Action.COMPLETE_REVIEW: (frozenset({Status.RESOLVED}), None),
+    Action.CONTAIN: (frozenset({Status.TRIGGERED, Status.ACKNOWLEDGED, Status.MITIGATED}), None),
 }
 
 
@@ -331,9 +333,21 @@ def authorize(
         Action.ADD_ACTION_ITEM: None,  # a follow-up is added to the record, like a note
         Action.CLOSE_ACTION_ITEM: "resolve",  # besides the item's owner (checked by the caller)
         Action.COMPLETE_REVIEW: "resolve",
+        Action.CONTAIN: "contain",  # a runbook action may name another right (runbook.py)
     }[action]
     if field_name is None:
         return True, "anyone may add notes"
+    return authorize_right(rights, field_name, incident, user, user_groups)
+
+
+def authorize_right(
+    rights: Rights,
+    field_name: str,
+    incident: Incident,
+    user: str,
+    user_groups: frozenset[str] = frozenset(),
+) -> tuple[bool, str]:
+    """Whether `user` holds the tier's right `field_name` (one of `RIGHTS`), and the rule."""
     principals: tuple[str, ...] = getattr(rights, field_name)
     for principal in principals:
         if _matches(principal, incident, user, user_groups):

@@ -10,6 +10,7 @@ from enum import StrEnum
 from fnmatch import fnmatchcase
 
 from bot.domain.catalog import DEFAULT_SERVICE
+from bot.domain.containment import ContainmentAction
 
 
 class ActionKind(StrEnum):
@@ -41,6 +42,10 @@ class Runbook:
     triage: tuple[Branch, ...]
     body: str  # the Markdown after the front matter
     severity_hint: str | None = None
+    actions: tuple[ContainmentAction, ...] = ()  # buttons under the runbook's post
+
+    def action(self, action_id: str) -> ContainmentAction | None:
+        return next((a for a in self.actions if a.id == action_id), None)
 
 
 @dataclass(frozen=True)

@@ -37,16 +37,17 @@ class Rights:
     or someone paged by the policy, by a responder or by someone the page right names),
     `role:commander`, `role:comms`, `role:scribe`, `user:U…`, `usergroup:S…`. Unset,
     acknowledging and paging are open to anyone; resolving and changing severity, which
-    decide the incident, to responders.
+    decide the incident, and running a runbook's containment actions, to responders.
     """
 
     acknowledge: tuple[str, ...] = ("anyone",)
     resolve: tuple[str, ...] = ("responder",)
     change_severity: tuple[str, ...] = ("responder",)
     page: tuple[str, ...] = ("anyone",)
+    contain: tuple[str, ...] = ("responder",)
 
 
-RIGHTS = ("acknowledge", "resolve", "change_severity", "page")
+RIGHTS = ("acknowledge", "resolve", "change_severity", "page", "contain")
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class Kind(StrEnum):
     REVIEW_DONE = "review_done"
     ACTION_ADDED = "action_added"  # a follow-up action item
     ACTION_CLOSED = "action_closed"
+    CONTAINMENT = "containment"  # a runbook's containment action asked for, or its outcome
 
 
 @dataclass(frozen=True)

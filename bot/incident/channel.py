@@ -248,7 +248,7 @@ class HeaderRefresh:
 
 def _runbook_post(incident: Incident, runbook: Runbook) -> dict[str, Any]:
     """The runbook's text and blocks, led by the DRILL mark in a drill."""
-    shown = runbook_blocks(runbook)
+    shown = runbook_blocks(runbook, incident_id=incident.id)  # with its action buttons
     if incident.drill:
         mark = {"type": "context", "elements": [{"type": "mrkdwn", "text": messages.DRILL_MARK}]}
         shown = [mark, *shown]

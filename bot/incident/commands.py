@@ -228,10 +228,12 @@ class Engine:
                 spec.after(outcome.incident)
         return outcome
 
-    def refusal(self, incident: Incident, user: str, action: Action) -> str | None:
+    def refusal(
+        self, incident: Incident, user: str, action: Action, authorize: Authorize | None = None
+    ) -> str | None:
         """Why `user` may not take `action` on the incident as it is now (None: they may), so a
         modal leading to it is refused before it opens; the submission is checked again."""
-        refused = self._refusal(incident, user, action, None, clock.now(), None)
+        refused = self._refusal(incident, user, action, authorize, clock.now(), None)
         return None if refused is None else refused.message
 
     def _refusal(

@@ -92,6 +92,7 @@ ACTION_WORDS = {
     Action.ADD_ACTION_ITEM: "add action items to this incident",
     Action.CLOSE_ACTION_ITEM: "close this incident's action items",
     Action.COMPLETE_REVIEW: "complete this incident's review",
+    Action.CONTAIN: "run this incident's containment actions",
 }
 ROLE_WORDS = {"commander": "the commander", "comms": "the comms lead", "scribe": "the scribe"}
 _RULE = re.compile(r"^(?P<tier>\S+) rights\.(?P<field>\w+) allows only (?P<who>.*)$")

@@ -12,7 +12,10 @@ import re
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -21,6 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.containment import BUTTON_PREFIX, button_value
 from bot.domain.runbook import ActionKind, Branch, Runbook
 from bot.render.messages import escape
 
@@ -133,8 +137,32 @@ def _context(runbook: Runbook) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=" · ".join(facts))])
 
 
-def runbook_blocks(runbook: Runbook, *, body: bool = True) -> list[dict[str, Any]]:
-    """Header, context, the triage tree, and (when `body`) the runbook's other sections."""
+def action_buttons(runbook: Runbook, incident_id: str) -> ActionsBlock:
+    """One button per containment action, each behind Slack's confirm dialog."""
+    buttons = [
+        ButtonElement(
+            text=clip(action.label, 75),
+            action_id=f"{BUTTON_PREFIX}{action.id}",
+            value=button_value(incident_id, action.id),
+            style="danger",
+            confirm=ConfirmObject(
+                title=clip(action.label, 100),
+                text=PlainTextObject(text=clip(action.confirm, 300)),
+                confirm="Run it",
+                deny="Cancel",
+                style="danger",
+            ),
+        )
+        for action in runbook.actions
+    ]
+    return ActionsBlock(block_id="containment", elements=buttons)
+
+
+def runbook_blocks(
+    runbook: Runbook, *, body: bool = True, incident_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Header, context, the triage tree, (when `body`) the runbook's other sections, and
+    (for an incident's channel) a button per containment action."""
     title = runbook.title.strip() or runbook.path
     head: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(title, HEADER_LIMIT))),
@@ -147,13 +175,16 @@ def runbook_blocks(runbook: Runbook, *, body: bool = True) -> list[dict[str, Any
     if rest:
         content.append(DividerBlock())
         content += [SectionBlock(text=MarkdownTextObject(text=t)) for t in rest]
-    room = MAX_BLOCKS - len(head)
+    tail: list[Block] = []
+    if incident_id is not None and runbook.actions:
+        tail.append(action_buttons(runbook, incident_id))
+    room = MAX_BLOCKS - len(head) - len(tail)
     if len(content) > room:
         hidden = len(content) - (room - 1)
         content = content[: room - 1]
         note = f"{hidden} more blocks not shown; read `{escape(clip(runbook.path, 300))}`."
         content.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
-    return [block.to_dict() for block in (*head, *content)]
+    return [block.to_dict() for block in (*head, *content, *tail)]
 
 
 def runbook_text(runbook: Runbook) -> str:

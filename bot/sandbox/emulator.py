@@ -23,6 +23,7 @@ from typing import TypeVar
 from bot.sandbox import admin, inspection, methods_chat, methods_views, page
 from bot.sandbox.alerts import AlertButton
 from bot.sandbox.api import USER_TOKEN_PREFIX, ApiEndpoint
+from bot.sandbox.automation import AutomationReceiver
 from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
@@ -74,6 +75,8 @@ class Emulator:
         )
         self.router.add("*", r"/api/(?P<method>[A-Za-z0-9_.]+)", api.handle)
         admin.register(self.router, self)
+        self.automation = AutomationReceiver()  # runbooks' containment webhooks land here
+        self.automation.register(self.router)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
         page.register(self.router, self)
@@ -126,6 +129,10 @@ class Emulator:
     def url(self) -> str:
         """The Web API base URL, for `WebClient(base_url=...)`."""
         return self.root_url + "api/"
+
+    def automation_url(self, name: str) -> str:
+        """Where a containment webhook called `name` lands (see `automation`)."""
+        return f"{self.root_url}automation/{name}"
 
     @property
     def socket_mode_url(self) -> str | None:

@@ -106,6 +106,7 @@ def page_state(emu: Emulator, user: str, channel: str) -> JsonDict:
             "bot": store.spec.bot.model_dump(),
             "app": {"url": emu.app_url, "ready": bool(emu.app_url and emu.signing_secret)},
             "alerts": {"enabled": emu.alert_button is not None},
+            "automation": emu.automation.snapshot()[-10:],
             "users": [u.model_dump() for u in store.users.values()],
             "usergroups": [{"id": g.id, "handle": g.handle} for g in store.usergroups.values()],
             "channels": emu.channels(),

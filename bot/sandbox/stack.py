@@ -56,6 +56,9 @@ def stack_env(
         TOCSIN_RECONCILE_EVERY_S="1",
         TOCSIN_SCHEDULER_POLL_S="0.1",
         PYTHONUNBUFFERED="1",
+        # runbooks/checkout-errors.md's containment action lands on the sandbox's receiver
+        TOCSIN_SANDBOX_ROLLBACK_URL=emulator.automation_url("rollback"),
+        TOCSIN_SANDBOX_ROLLBACK_SECRET=emulator.automation.secret,
     )
     return env
 

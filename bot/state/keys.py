@@ -57,3 +57,23 @@ def review_draft(incident_id: str) -> str:
 def action_reminded(ref: str) -> str:
     """Set once the owner of action item `ref` is reminded (bot.learning.actions)."""
     return f"{PREFIX}:actions:reminded:{ref}"
+
+
+def containment_last(incident_id: str, action_id: str) -> str:
+    """Set while a containment action's repeat window runs: when it last ran."""
+    return f"{incident(incident_id)}:contain:{action_id}:last"
+
+
+def containment_again(incident_id: str, action_id: str, user: str) -> str:
+    """Set when `user` was asked to press a recently run action again to run it again."""
+    return f"{incident(incident_id)}:contain:{action_id}:again:{user}"
+
+
+def containment_send(run_id: str) -> str:
+    """A containment run's send: "sending" from before the POST, then "done"."""
+    return f"{PREFIX}:contain:run:{run_id}"
+
+
+def containment_auto(incident_id: str, action_id: str) -> str:
+    """Set once an alert route ran the action by itself on the incident (it runs once)."""
+    return f"{incident(incident_id)}:contain:{action_id}:auto"

@@ -42,6 +42,10 @@ class Markers:
         self.put(key, done, keep_s)
         return True
 
+    def take(self, key: str) -> bool:
+        """True for the one caller that removes `key` while it is set."""
+        return bool(self.r.delete(key))
+
     def put(self, key: str, value: str | float, ttl_s: int | None = None) -> None:
         self.r.set(key, value, ex=ttl_s)
 

@@ -48,6 +48,7 @@ REMIND_REVIEW = "bot.jobs.learning.remind_review"
 POST_DRAFT = "bot.jobs.learning.post_review_draft"
 REMIND_ACTION = "bot.jobs.learning.remind_action"
 PUBLISH_HOME = "bot.jobs.learning.publish_home"
+CONTAIN = "bot.jobs.containment.run_containment"
 # Retry covers exceptions (Slack or Redis briefly away); a SIGKILLed worker's job is
 # recovered faster by the reconciler than by rq's abandoned-job cleanup.
 RETRY = Retry(max=5, interval=[1, 2, 5, 10, 30])
@@ -260,6 +261,23 @@ class Timers:
             job_id=f"review-draft-{incident_id}-{token}",
             retry=RETRY,
             result_ttl=600,
+            failure_ttl=86400,
+        )
+
+    def run_containment(
+        self, incident_id: str, action_id: str, run_id: str, user: str, thread_ts: str | None
+    ) -> None:
+        """Send a containment action's webhook (the job id is the run's: enqueued once)."""
+        self.queue.enqueue(
+            CONTAIN,
+            incident_id,
+            action_id,
+            run_id,
+            user,
+            thread_ts,
+            job_id=f"contain-{run_id}",
+            retry=RETRY,
+            result_ttl=3600,
             failure_ttl=86400,
         )
 

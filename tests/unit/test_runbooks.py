@@ -118,7 +118,7 @@ class TestFrontMatter:
             "runbooks/x.md:3: services: expected a list, got 'checkout'",
             "runbooks/x.md:4: alerts[1]: expected text, got 42",
             "runbooks/x.md:5: colour: unknown key (allowed: title, services, alerts, "
-            "severity_hint)",
+            "severity_hint, actions)",
         ]
 
     def test_missing_and_empty_keys_are_reported(self) -> None:

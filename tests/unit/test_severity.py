@@ -118,14 +118,20 @@ class TestWalkarounds:
         (found,) = walkarounds((tier,))
         assert (found.tier, found.right) == ("sev2", "resolve")
         assert "rights.change_severity (responder)" in found.message
-        by_group = replace(SEV2, rights=Rights(resolve=("anyone",), change_severity=("user:U0X",)))
+        assert "rights.contain (responder)" in found.message  # containment actions too
+        by_group = replace(
+            SEV2,
+            rights=Rights(
+                resolve=("anyone",), change_severity=("user:U0X",), contain=("user:U0X",)
+            ),
+        )
         assert walkarounds((by_group,)) == []
 
     def test_open_change_severity_on_two_tiers_gets_round_the_stricter_one(self) -> None:
         """change_severity open on sev2 and sev3 lets anyone move a sev2 to sev3 and resolve
         there; one open tier alone cannot move anything."""
         strict = Rights(resolve=("role:commander",), change_severity=("anyone",))
-        loose = Rights(resolve=("anyone",), change_severity=("anyone",))
+        loose = Rights(resolve=("anyone",), change_severity=("anyone",), contain=("anyone",))
         tiers = (replace(SEV2, rights=strict), replace(SEV3, rights=loose))
         (found,) = walkarounds(tiers)
         assert (found.tier, found.right) == ("sev2", "change_severity")

@@ -227,6 +227,10 @@
         : el("span", { className: "muted", text: "Nothing pinned" })),
       ch.bookmarks.length ? section("Bookmarks", el("ul", {}, ch.bookmarks.map((b) => el("li", {},
         el("a", { href: /^https?:/.test(b.link) ? b.link : null, target: "_blank", rel: "noopener noreferrer", text: b.title }))))) : null,
+      (ui.state.automation || []).length ? section("Automation receiver", el("ul", { testid: "automation" },
+        ui.state.automation.slice().reverse().map((a) => el("li", {
+          text: `${a.signed ? "✓ signed" : "✗ " + a.problem} · ${a.name} · HTTP ${a.status}${a.effect ? " · ran" : a.status === 200 ? " · repeat (no effect)" : ""}`,
+        })))) : null,
     ].filter(Boolean));
   }
 

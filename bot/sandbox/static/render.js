@@ -156,7 +156,8 @@ function interactive(element, ctx) {
         className: `btn ${element.style ? "btn-" + element.style : ""}`,
         testid: `button-${id}`,
         "data-action-id": id,
-        onclick: () => act(element.value ?? ""),
+        // Slack's confirm dialog: the click goes out only when the person confirms.
+        onclick: () => (!element.confirm || window.confirm(`${plain(element.confirm.title)}\n\n${plain(element.confirm.text)}`)) && act(element.value ?? ""),
         title: element.url || null,
       }, plain(element.text));
     case "overflow":

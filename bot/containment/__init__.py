@@ -1,0 +1,1 @@
+"""Containment actions from runbooks: buttons that send signed webhooks, and their runs."""
