@@ -83,7 +83,9 @@ class TestReview:
     ) -> None:
         """Due notice with a button, a Markdown file with every section, a reminder, then silence after done."""
         cid = resolved_incident(stack)
-        due = wait_for(lambda: messages(stack, cid, "post-incident review"))[0]
+        # The due notice (the draft's file message also names the review, and may come first)
+        due = wait_for(lambda: messages(stack, cid, ":notebook:"))[0]
+        assert "post-incident review" in due["text"]
         assert "incident_ack" not in str(due["blocks"])
         assert "review_done" in str(due["blocks"])
         files = wait_for(lambda: [m for m in stack.emulator.transcript(cid) if m.get("files")])
