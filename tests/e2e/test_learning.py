@@ -125,7 +125,8 @@ class TestReview:
         """A second resolve updates the first due message (one Mark review done button) and
         replaces the draft file: one review per incident."""
         cid = resolved_incident(stack)
-        due = wait_for(lambda: messages(stack, cid, "post-incident review of"))[0]
+        # The due notice, by its mark: the draft's file message also names the review
+        due = wait_for(lambda: messages(stack, cid, ":notebook:"))[0]
         first = wait_for(lambda: [m for m in stack.emulator.transcript(cid) if m.get("files")])
         driver = stack.driver()
         assert driver.slash(ERIN, "reopen", channel_id=cid).status == 200
