@@ -32,6 +32,8 @@ def stack_settings() -> dict[str, str]:
 def declare_private(stack: Stack) -> tuple[str, dict[str, Any]]:
     """Erin declares a private sev2 in the modal; (incident id, its channel) once the header is pinned."""
     driver = stack.driver()
+    # Another test's incident may share the stack: this one's channel is the new one
+    before = {c["id"] for c in stack.emulator.channels()}
     driver.slash(ERIN, "")
     view = open_view(stack, ERIN, "declare_incident")
     result = driver.submit_view(
@@ -48,7 +50,11 @@ def declare_private(stack: Stack) -> tuple[str, dict[str, Any]]:
     )
     assert result.status == 200
     channel = wait_for(
-        lambda: [c for c in stack.emulator.channels() if c["name"].startswith("inc-")]
+        lambda: [
+            c
+            for c in stack.emulator.channels()
+            if c["name"].startswith("inc-") and c["id"] not in before
+        ]
     )[0]
     wait_for(lambda: stack.emulator.pins(channel["id"]))
     conn = redis.Redis.from_url(stack.env["REDIS_URL"], decode_responses=True)
