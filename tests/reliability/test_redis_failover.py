@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.config.settings import Settings
 from bot.domain.incident import Status
@@ -40,19 +39,6 @@ def cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
         yield cluster.start()
     finally:
         cluster.stop()
-
-
-def poll(check: object, what: str, timeout: float) -> None:
-    """Wait for `check()`; a Redis error meanwhile (the failover) counts as not yet."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():  # type: ignore[operator]
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def acknowledged(rt: Runtime, incident_id: str) -> bool:
@@ -90,25 +76,29 @@ def test_a_failover_mid_escalation_keeps_acks_and_pages_once(
             for k in range(INCIDENTS)
         ]
         first = {(i, "page:0:0:U0ALICE01") for i in incidents}
-        poll(lambda: first <= page_deliveries(tmp_path).keys(), "every first page", 60)
+        cluster.wait_until(
+            lambda: first <= page_deliveries(tmp_path).keys(), "every first page", 60
+        )
         acked: dict[str, float] = {}
         for incident_id in incidents[::2]:
             assert rt.engine.acknowledge(incident_id, "U0ALICE01").ok
             acked[incident_id] = time.time()  # answered: from here on it is a promise
 
         killed_at, killed_wall = cluster.kill_primary(), time.time()
-        poll(lambda: cluster.primary() == cluster.replica_port, "the promotion", 30)
+        cluster.wait_until(lambda: cluster.primary() == cluster.replica_port, "the promotion", 30)
         failover_s = time.monotonic() - killed_at
         cluster.restart_old_primary()  # back as a replica, so WAIT has one to wait for
         for incident_id in incidents[1::4]:  # people acknowledge through the failover too
-            poll(lambda i=incident_id: acknowledged(rt, i), "an ack", 30)
+            cluster.wait_until(lambda i=incident_id: acknowledged(rt, i), "an ack", 30)
             acked[incident_id] = time.time()
 
         def ran_out(incident_id: str) -> bool:
             return rt.store.get(incident_id).escalation.status is EscalationStatus.EXHAUSTED
 
         open_ones = [i for i in incidents if i not in acked]
-        poll(lambda: all(ran_out(i) for i in open_ones), "every open escalation to end", 120)
+        cluster.wait_until(
+            lambda: all(ran_out(i) for i in open_ones), "every open escalation to end", 120
+        )
 
         for incident_id in acked:  # nothing acknowledged was lost with the old primary
             assert rt.store.get(incident_id).status is Status.ACKNOWLEDGED, incident_id
