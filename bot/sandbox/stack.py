@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def stack_env(
         # runbooks/checkout-errors.md's containment action lands on the sandbox's receiver
         TOCSIN_SANDBOX_ROLLBACK_URL=emulator.automation_url("rollback"),
         TOCSIN_SANDBOX_ROLLBACK_SECRET=emulator.automation.secret,
+        # email pages' acknowledge links (the web process checks them; the public URL is
+        # the web process's own, set by LocalStack.start once its port is known)
+        TOCSIN_ACK_LINK_SECRET=secrets.token_hex(32),
     )
     return env
 
@@ -92,6 +96,7 @@ class LocalStack:
     def start(self, workers: int = 1, timeout: float = 30) -> LocalStack:
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
+        self.env["TOCSIN_PUBLIC_URL"] = self.url  # where the ack links in email pages point
         self._spawn("web", "web", "--bind", bind, "--workers", "1", "--threads", "16")
         for n in range(workers):
             self._spawn(f"worker-{n}", "worker", "--name", f"sandbox-{n}-{time.time_ns()}")
