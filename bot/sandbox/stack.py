@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,7 @@ from typing import IO, Any
 
 from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import Emulator
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bot.sandbox.ports import free_port
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
@@ -63,6 +57,7 @@ def stack_env(
         # email pages' acknowledge links (the web process checks them; the public URL is
         # the web process's own, set by LocalStack.start once its port is known)
         TOCSIN_ACK_LINK_SECRET=secrets.token_hex(32),
+        TOCSIN_SMTP_URL=emulator.mailbox.url,  # email pages land in the sandbox's mailboxes
     )
     return env
 
