@@ -110,7 +110,7 @@ class WebApp:
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
         self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
-        self.acks = AckPages(rt.engine, AckLinks(rt.r, rt.settings.ack_link_secret))
+        self.acks = AckPages(rt.engine, AckLinks(rt.store.markers, rt.settings.ack_link_secret))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)

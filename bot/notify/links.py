@@ -16,16 +16,19 @@ checked in constant time). Whoever holds the link may acknowledge that page as t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from enum import Enum
 
-import redis
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from bot.state.keys import PREFIX
+from bot.notify import Notice
+from bot.state import keys
+from bot.state.markers import Markers
 
 SALT = "tocsin.notify.ack-link.v1"  # keys these tokens apart from anything else the secret signs
 PATH = "/notify/ack/"
+LINK_TTL_S = 24 * 3600  # how long an email page's link works: a page older than this is stale
 
 
 class LinkProblem(Enum):
@@ -72,6 +75,17 @@ def ack_link(
     return f"{base_url.rstrip('/')}{PATH}{token}"
 
 
+def with_ack_link(
+    notice: Notice, base_url: str | None, secret: str | None, now: float, ttl_s: float = LINK_TTL_S
+) -> Notice:
+    """`notice` with its acknowledge link, for the person it pages; unchanged when it pages a
+    service (no user) or links are not set up (no TOCSIN_PUBLIC_URL or secret)."""
+    if notice.user is None or not base_url or not secret:
+        return notice
+    url = ack_link(base_url, secret, notice.incident_id, notice.user, notice.key, now + ttl_s)
+    return replace(notice, ack_url=url)
+
+
 def read_token(secret: str, token: str, now: float) -> AckLink:
     """What `token` names; LinkRefused(FORGED or EXPIRED) when it acknowledges nothing."""
     try:
@@ -92,14 +106,14 @@ def read_token(secret: str, token: str, now: float) -> AckLink:
 
 def used_key(token: str) -> str:
     """The Redis key that marks `token` used (by its digest: the token is a credential)."""
-    return f"{PREFIX}:acklink:used:{hashlib.sha256(token.encode()).hexdigest()}"
+    return keys.ack_link_used(hashlib.sha256(token.encode()).hexdigest())
 
 
 class AckLinks:
-    """Checks links and spends them, once each, in Redis."""
+    """Checks links and spends them, once each, with a marker in Redis."""
 
-    def __init__(self, r: redis.Redis, secret: str | None) -> None:
-        self.r, self.secret = r, secret
+    def __init__(self, markers: Markers, secret: str | None) -> None:
+        self.markers, self.secret = markers, secret
 
     def check(self, token: str, now: float) -> AckLink:
         """What an unspent, unexpired, genuine `token` names (a GET: nothing is spent);
@@ -107,7 +121,7 @@ class AckLinks:
         if not self.secret:
             raise LinkRefused(LinkProblem.FORGED)
         link = read_token(self.secret, token, now)
-        if self.r.exists(used_key(token)):
+        if self.markers.get(used_key(token)) is not None:
             raise LinkRefused(LinkProblem.USED)
         return link
 
@@ -117,11 +131,12 @@ class AckLinks:
         if not self.secret:
             raise LinkRefused(LinkProblem.FORGED)
         link = read_token(self.secret, token, now)
-        if not self.r.set(used_key(token), int(now), nx=True, exat=link.expires_at):
+        ttl_s = max(1, math.ceil(link.expires_at - now))
+        if not self.markers.first(used_key(token), ttl_s, int(now)):
             raise LinkRefused(LinkProblem.USED)
         return link
 
     def unspend(self, token: str) -> None:
         """Forget that `token` was used: its acknowledgement failed before anything changed
         (Redis went away mid-command), so the person may press again."""
-        self.r.delete(used_key(token))
+        self.markers.forget(used_key(token))

@@ -7,9 +7,9 @@ import time
 import redis
 
 from bot.notify.links import AckLinks, LinkProblem, LinkRefused, ack_token, used_key
+from bot.state.markers import Markers
 
 SECRET = "k" * 32
-NOW = time.time()  # the marks expire in real Redis time
 
 
 def problem(call: object) -> LinkProblem | None:
@@ -21,27 +21,30 @@ def problem(call: object) -> LinkProblem | None:
 
 
 def test_a_link_is_spent_once_and_remembered_until_it_expires(r: redis.Redis) -> None:
-    links = AckLinks(r, SECRET)
-    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", NOW + 600)
-    assert links.check(token, NOW).user == "U0ALICE01"
-    assert links.check(token, NOW).user == "U0ALICE01"  # looking spends nothing
-    assert links.spend(token, NOW).key == "page:0:0:U0ALICE01"
-    assert problem(lambda: links.spend(token, NOW + 1)) is LinkProblem.USED
-    assert problem(lambda: links.check(token, NOW + 1)) is LinkProblem.USED
-    assert r.expiretime(used_key(token)) == int(NOW + 600)
+    links = AckLinks(Markers(r), SECRET)
+    now = time.time()  # the marks expire in Redis's time
+    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", now + 600)
+    assert links.check(token, now).user == "U0ALICE01"
+    assert links.check(token, now).user == "U0ALICE01"  # looking spends nothing
+    assert links.spend(token, now).key == "page:0:0:U0ALICE01"
+    assert problem(lambda: links.spend(token, now + 1)) is LinkProblem.USED
+    assert problem(lambda: links.check(token, now + 1)) is LinkProblem.USED
+    assert 590 <= r.ttl(used_key(token)) <= 600  # remembered as long as the link works
     assert token not in str(r.keys("*"))  # the mark is a digest: the key holds no credential
 
 
 def test_a_link_given_back_may_be_spent_again(r: redis.Redis) -> None:
-    links = AckLinks(r, SECRET)
-    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", NOW + 600)
-    links.spend(token, NOW)
+    links = AckLinks(Markers(r), SECRET)
+    now = time.time()  # the marks expire in Redis's time
+    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", now + 600)
+    links.spend(token, now)
     links.unspend(token)
-    assert links.spend(token, NOW).incident_id == "20260101-1"
+    assert links.spend(token, now).incident_id == "20260101-1"
 
 
 def test_without_a_secret_every_link_is_refused(r: redis.Redis) -> None:
-    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", NOW + 600)
-    assert problem(lambda: AckLinks(r, None).check(token, NOW)) is LinkProblem.FORGED
-    assert problem(lambda: AckLinks(r, None).spend(token, NOW)) is LinkProblem.FORGED
+    now = time.time()
+    token = ack_token(SECRET, "20260101-1", "U0ALICE01", "page:0:0:U0ALICE01", now + 600)
+    assert problem(lambda: AckLinks(Markers(r), None).check(token, now)) is LinkProblem.FORGED
+    assert problem(lambda: AckLinks(Markers(r), None).spend(token, now)) is LinkProblem.FORGED
     assert not r.exists(used_key(token))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config.settings import Settings, SettingsError
+from bot.notify import Notice
 from bot.notify.links import (
     PATH,
     AckLink,
@@ -13,6 +14,7 @@ from bot.notify.links import (
     ack_link,
     ack_token,
     read_token,
+    with_ack_link,
 )
 
 SECRET = "k" * 32
@@ -73,3 +75,18 @@ def test_the_secret_must_be_long_and_is_never_shown() -> None:
     settings = Settings.from_env({"TOCSIN_ACK_LINK_SECRET": SECRET})
     assert settings.ack_link_secret == SECRET
     assert SECRET not in repr(settings)
+
+
+def test_a_notice_to_a_person_gets_a_link_to_its_own_page() -> None:
+    notice = Notice(
+        "20260101-1", "page:0:0:U0ALICE01:email", "t", "sev1", "checkout", "s", "U0ALICE01"
+    )
+    linked = with_ack_link(notice, "https://tocsin.example.com", SECRET, NOW, ttl_s=60)
+    assert linked.ack_url is not None
+    token = linked.ack_url.rsplit("/", 1)[1]
+    assert read_token(SECRET, token, NOW) == AckLink(
+        "20260101-1", "U0ALICE01", notice.key, int(NOW + 60)
+    )
+    service = Notice("20260101-1", "page:0:0:pagerduty:ops", "t", "sev1", "checkout", "s")
+    assert with_ack_link(service, "https://tocsin.example.com", SECRET, NOW) == service
+    assert with_ack_link(notice, None, SECRET, NOW) == notice  # links not set up
