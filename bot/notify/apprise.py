@@ -15,11 +15,18 @@ Failures: an address Apprise cannot parse is `Undeliverable` (it never will be s
 person's next method starts at once); a send Apprise reports failed (the service down,
 refusing, unreachable) is a `DeliveryError`, retried with backoff. Apprise does not say which
 of those a refusal was, so a service that refuses for good is retried until the outbox gives
-up. An Apprise URL often carries the service's token, so no message here repeats it: only
-its scheme.
+up.
+
+An Apprise URL often carries the service's token (Telegram's bot token, a webhook's key), so
+no message here repeats it, only its scheme. Apprise's own log lines would: an unparseable URL
+is logged whole, and at debug level every URL and payload (which holds the page's acknowledge
+link). Its logger is therefore kept to critical messages; the errors raised here say what
+failed, by scheme.
 """
 
 from __future__ import annotations
+
+import logging
 
 import apprise
 
@@ -44,6 +51,9 @@ def text(notice: Notice) -> tuple[str, str]:
 
 class AppriseMethod:
     name = "apprise"
+
+    def __init__(self) -> None:
+        logging.getLogger("apprise").setLevel(logging.CRITICAL)  # see above
 
     def send(self, notice: Notice, address: str) -> str:
         service = scheme(address)

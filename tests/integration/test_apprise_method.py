@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -53,8 +54,12 @@ def test_a_service_that_cannot_be_reached_is_worth_retrying() -> None:
     assert "hooks/alice" not in str(caught.value)  # the URL (a service's token) is not repeated
 
 
-def test_an_address_apprise_cannot_parse_is_undeliverable() -> None:
+def test_an_address_apprise_cannot_parse_is_undeliverable(caplog: pytest.LogCaptureFixture) -> None:
+    """Undeliverable, and neither the error nor Apprise's own log lines repeat the URL's token."""
+    caplog.set_level(logging.DEBUG)
+    method = AppriseMethod()
     with pytest.raises(Undeliverable) as caught:
-        AppriseMethod().send(NOTICE, "nosuchservice://token-123@somewhere")
+        method.send(NOTICE, "nosuchservice://token-123@somewhere")
     assert caught.value.code == "bad_apprise_url"
     assert "token-123" not in str(caught.value)
+    assert "token-123" not in caplog.text
