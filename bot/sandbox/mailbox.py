@@ -22,7 +22,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -80,8 +80,7 @@ class Mailbox:
         """Each accepted mail, from aiosmtpd (whose hook this is, by name): kept once per
         recipient."""
         raw = envelope.original_content or b""
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        message = cast(EmailMessage, parsed)  # policy.default builds EmailMessage objects
+        message = email.message_from_bytes(raw, policy=email.policy.default)
         body = readable(message)
         with self.lock:
             self.count += 1
