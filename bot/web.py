@@ -10,6 +10,8 @@ GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
 POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.alerts.intake):
                      verified, stored and queued for the worker; nothing here talks to Slack
+GET  /notify/ack/<token>   an email page's acknowledge link: a confirm page that changes nothing
+POST /notify/ack/<token>   its button: acknowledges as the person paged (bot.acklink.pages)
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
@@ -19,6 +21,7 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -27,8 +30,12 @@ from rq import Worker
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import clock, metrics, web_limits
+from bot.acklink.html import HEADERS as HTML_HEADERS
+from bot.acklink.pages import AckPages
 from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
+from bot.notify.links import PATH as ACK_PATH
+from bot.notify.links import AckLinks
 from bot.oncall.calendar import CalendarFeeds
 from bot.runtime import Runtime
 from bot.slack.app import build_app
@@ -103,6 +110,7 @@ class WebApp:
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
         self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
+        self.acks = AckPages(rt.engine, AckLinks(rt.store.markers, rt.settings.ack_link_secret))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)
@@ -115,6 +123,12 @@ class WebApp:
             body = _body(environ) if method == "POST" else b""
             status, answer = self.intake.handle(path[len(ALERTS) :], method, environ, body)
             return json_answer(start_response, status, answer)
+        if path.startswith(ACK_PATH) and method in ("GET", "POST"):
+            token = path[len(ACK_PATH) :]
+            shown = self.acks.show(token) if method == "GET" else self.acks.confirm(token)
+            headers = [*HTML_HEADERS, ("Content-Length", str(len(shown.body)))]
+            start_response(f"{shown.status} {HTTPStatus(shown.status).phrase}", headers)
+            return [shown.body]
         if path == "/healthz":
             return json_answer(start_response, 200, {"ok": True})
         if path == "/metrics" and method == "GET":

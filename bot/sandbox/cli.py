@@ -81,6 +81,10 @@ def run_sandbox(
         f"  token {emulator.bot_token}; inspection at {emulator.root_url}sandbox/calls",
         file=sys.stderr,
     )
+    print(
+        f"Mail server (the page's mailboxes) at {emulator.mailbox.url}: TOCSIN_SMTP_URL",
+        file=sys.stderr,
+    )
     if app_url:
         print(f"  the page's actions go to the app at {app_url}", file=sys.stderr)
     else:

@@ -27,6 +27,7 @@ from bot.sandbox.automation import AutomationReceiver
 from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
+from bot.sandbox.mailbox import Mailbox
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.server import Router, SandboxHTTPServer
@@ -77,6 +78,8 @@ class Emulator:
         admin.register(self.router, self)
         self.automation = AutomationReceiver()  # runbooks' containment webhooks land here
         self.automation.register(self.router)
+        self.mailbox = Mailbox(host)  # a real SMTP server: email pages land here
+        self.mailbox.register(self.router, self._email_of)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
         page.register(self.router, self)
@@ -90,12 +93,14 @@ class Emulator:
         self._server = SandboxHTTPServer(self.host, self._port, self.router)
         self.store.public_url = self.root_url
         self._server.start_background()
+        self.mailbox.start()
         self._ticker = threading.Thread(target=self._tick, name="sandbox-scheduler", daemon=True)
         self._ticker.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        self.mailbox.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -114,6 +119,10 @@ class Emulator:
     def _tick(self) -> None:
         while not self._stopping.wait(0.1):
             methods_chat.deliver_due(self.store, time.time())
+
+    def _email_of(self, user: str) -> str:
+        known = self.store.users.get(user)
+        return known.email if known is not None else ""
 
     @property
     def port(self) -> int:
