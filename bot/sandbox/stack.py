@@ -59,6 +59,8 @@ def stack_env(
         # runbooks/checkout-errors.md's containment action lands on the sandbox's receiver
         TOCSIN_SANDBOX_ROLLBACK_URL=emulator.automation_url("rollback"),
         TOCSIN_SANDBOX_ROLLBACK_SECRET=emulator.automation.secret,
+        # SMS and voice pages go to the sandbox's Twilio, whose phones reply to /notify/twilio
+        **emulator.twilio.env(emulator.root_url),
     )
     return env
 
@@ -92,6 +94,8 @@ class LocalStack:
     def start(self, workers: int = 1, timeout: float = 30) -> LocalStack:
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
+        self.env.setdefault("TOCSIN_PUBLIC_URL", self.url)  # what Twilio's webhooks are signed for
+        self.emulator.twilio.sms_url = self.url + "/notify/twilio/sms"
         self._spawn("web", "web", "--bind", bind, "--workers", "1", "--threads", "16")
         for n in range(workers):
             self._spawn(f"worker-{n}", "worker", "--name", f"sandbox-{n}-{time.time_ns()}")
