@@ -105,7 +105,6 @@ class Call:
         )
         return {
             "account_sid": self.account,
-            "annotation": None,
             "answered_by": None,
             "api_version": API,
             "caller_name": None,
