@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl
 import structlog
 from twilio.request_validator import RequestValidator
 
-from bot.config.settings import SettingsError
 from bot.incident.commands import Engine
 from bot.notify import Replies
 from bot.notify.twilio import words
@@ -57,11 +56,7 @@ class TwilioInbound:
         account = TwilioAccount.from_env(env)
         if account is None:
             return None
-        public = env.get("TOCSIN_PUBLIC_URL", "").strip()
-        if not public.startswith(("http://", "https://")):
-            raise SettingsError(
-                "Twilio replies need TOCSIN_PUBLIC_URL: the signature covers the URL Twilio used"
-            )
+        public = account.public_url(env, "Twilio replies (signed for the URL Twilio used)")
         return cls(account.token, public, replies, engine)
 
     def __init__(self, auth_token: str, public_url: str, replies: Replies, engine: Engine) -> None:

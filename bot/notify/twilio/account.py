@@ -107,6 +107,16 @@ class TwilioAccount:
             raise SettingsError(f"TOCSIN_TWILIO_API_URL: {api_url!r} is not an http(s) URL")
         return cls(sid, token, number, api_url)
 
+    @staticmethod
+    def public_url(env: Mapping[str, str], needed_for: str) -> str:
+        """TOCSIN_PUBLIC_URL, where Twilio reaches `tocsin web`; an error naming what needs it."""
+        public = env.get("TOCSIN_PUBLIC_URL", "").strip().rstrip("/")
+        if not public.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"{needed_for} need TOCSIN_PUBLIC_URL, where Twilio reaches tocsin web"
+            )
+        return public
+
     def client(self) -> Client:
         """A REST client on this account (no environment read: region and edge stay unset)."""
         return Client(self.sid, self.token, self.sid, http_client=self.http, environment={})

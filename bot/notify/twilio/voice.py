@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from bot.config.settings import SettingsError
 from bot.notify import Notice
 from bot.notify.twilio import words
 from bot.notify.twilio.account import TwilioAccount
@@ -39,12 +38,7 @@ class TwilioVoice:
         account = TwilioAccount.from_env(env)
         if account is None:
             return None
-        public = env.get("TOCSIN_PUBLIC_URL", "").strip()
-        if not public.startswith(("http://", "https://")):
-            raise SettingsError(
-                "voice pages need TOCSIN_PUBLIC_URL (where Twilio reaches `tocsin web`) "
-                "to take the keypress that acknowledges"
-            )
+        public = account.public_url(env, "Voice pages (the keypress that acknowledges)")
         return cls(account, public)
 
     def action_url(self, notice: Notice) -> str:
