@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -130,12 +130,15 @@ class TwilioAccount:
 
     def failure(self, exc: Exception) -> DeliveryError | Undeliverable:
         """`exc` (raised by a REST call) as the outbox's kind of failure."""
-        if not isinstance(exc, TwilioRestException):  # no answer, or one that is not Twilio's
+        # An answer: TwilioRestException, or TwilioServiceException for an RFC 9457 body;
+        # both carry the HTTP status and Twilio's error code.
+        status, code = getattr(exc, "status", None), getattr(exc, "code", None)
+        if not isinstance(status, int):  # no answer (a dropped connection, a timeout)
             return DeliveryError(f"Twilio unreachable: {type(exc).__name__}", wide=True)
-        code = int(exc.code) if isinstance(exc.code, int) else 0
-        if exc.status == 429 or code in WIDE_CODES or exc.status >= 500 or exc.status == 401:
+        code = code if isinstance(code, int) else 0
+        if status == 429 or code in WIDE_CODES or status >= 500 or status == 401:
             wait = self.http.retry_after()
-            said = f"Twilio answered {exc.status} ({code})"
+            said = f"Twilio answered {status} ({code})"
             return DeliveryError(said, wide=True, retry_after=wait)
-        reason = PERMANENT.get(code) or f"Twilio refused it ({exc.status})"
-        return Undeliverable(f"twilio_{code or exc.status}", reason)
+        reason = PERMANENT.get(code) or f"Twilio refused it ({status})"
+        return Undeliverable(f"twilio_{code or status}", reason)
