@@ -22,13 +22,12 @@ from __future__ import annotations
 import threading
 from base64 import b64decode
 from collections import deque
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.sandbox import twilio_phones as handset
 from bot.sandbox.faults import FaultError, FaultRule, Faults
 from bot.sandbox.server import Request, Response, Router
-from bot.sandbox.twilio_phones import gather_action, messages, post_signed, spoken
 from bot.sandbox.twilio_resources import (
     API,
     INVALID,
@@ -225,7 +224,7 @@ class TwilioEmulator:
                 phone = sms.to if sms.direction != "inbound" else sms.from_
                 out.setdefault(phone, {"sms": [], "calls": []})["sms"].append(sms.resource())
             for call in self.calls:
-                said = {"said": spoken(call.twiml or ""), "digits": call.digits}
+                said = {"said": handset.spoken(call.twiml or ""), "digits": call.digits}
                 out.setdefault(call.to, {"sms": [], "calls": []})["calls"].append(
                     call.resource() | said
                 )
@@ -252,8 +251,8 @@ class TwilioEmulator:
             "SmsStatus": "received",
             "To": self.number,
         }
-        status, text = post_signed(self.auth_token, self.sms_url, params, forge)
-        answers = messages(text) if status == 200 else []
+        status, text = handset.post_signed(self.auth_token, self.sms_url, params, forge)
+        answers = handset.messages(text) if status == 200 else []
         with self.lock:
             self.sms += [
                 Sms(self.account_sid, phone, self.number, a, "outbound-reply") for a in answers
@@ -261,29 +260,22 @@ class TwilioEmulator:
         return {"ok": status == 200, "http": status, "answers": answers}
 
     def press(self, call_sid: str, digits: str, *, forge: bool = False) -> JsonDict:
-        """The phone answers call `call_sid` and presses `digits`: its <Gather> action hears."""
+        """The phone answers call `call_sid` (fetching its TwiML from its Url if it has no
+        inline TwiML) and presses `digits`: the <Gather> action hears of it, signed."""
         with self.lock:
             call = next((c for c in self.calls if c.sid == call_sid), None)
         if call is None:
             return {"ok": False, "error": f"no call {call_sid}"}
-        action = gather_action(call.twiml or "", call.url)
-        if action is None:
-            return {"ok": False, "error": "the call's TwiML gathers no keys"}
-        now = datetime.now(UTC)
-        call.started, call.status, call.digits = call.started or now, "in-progress", digits
-        params = {
-            "AccountSid": self.account_sid,
-            "ApiVersion": API,
-            "CallSid": call.sid,
-            "CallStatus": "in-progress",
-            "Digits": digits,
-            "Direction": "outbound-api",
-            "From": call.from_,
-            "To": call.to,
+        if call.status == "queued" and handset.answer(self.auth_token, call, forge) is None:
+            return {"ok": False, "error": "the app gave the call no TwiML"}
+        status, text = handset.press(self.auth_token, call, digits, forge)
+        if status == 0:
+            return {"ok": False, "error": text}
+        return {
+            "ok": status == 200,
+            "http": status,
+            "said": handset.spoken(text) if status == 200 else [],
         }
-        status, text = post_signed(self.auth_token, action, params, forge)
-        call.status, call.ended = "completed", datetime.now(UTC)
-        return {"ok": status == 200, "http": status, "said": spoken(text) if status == 200 else []}
 
     def _reply_route(self, request: Request) -> Response:
         body = request.json()

@@ -15,8 +15,11 @@ import hashlib
 import hmac
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import urlencode, urljoin
 from xml.etree import ElementTree
+
+from bot.sandbox.twilio_resources import API, Call
 
 TIMEOUT_S = 10.0
 
@@ -81,3 +84,41 @@ def gather_action(twiml: str, base_url: str | None) -> str | None:
         return None
     action = gather.get("action") or base_url
     return urljoin(base_url or "", action) if action else None
+
+
+def _call_params(call: Call, **more: str) -> dict[str, str]:
+    """What Twilio posts about an answered outbound call."""
+    return {
+        "AccountSid": call.account,
+        "ApiVersion": API,
+        "CallSid": call.sid,
+        "CallStatus": "in-progress",
+        "Direction": "outbound-api",
+        "From": call.from_,
+        "To": call.to,
+        **more,
+    }
+
+
+def answer(token: str, call: Call, forge: bool = False) -> str | None:
+    """The phone picks up `call`: its TwiML, fetched from its Url (POST, signed) unless it
+    came inline; None (and the call failed) when the app does not give it."""
+    call.started, call.status = call.started or datetime.now(UTC), "in-progress"
+    if call.twiml is None and call.url:
+        status, text = post_signed(token, call.url, _call_params(call), forge)
+        call.twiml = text if status == 200 else None
+    if call.twiml is None:
+        call.status, call.ended = "failed", datetime.now(UTC)
+    return call.twiml
+
+
+def press(token: str, call: Call, digits: str, forge: bool = False) -> tuple[int, str]:
+    """The phone presses `digits` on an answered `call`: its <Gather> action hears of it,
+    signed. The app's HTTP status and TwiML; the call is over after."""
+    action = gather_action(call.twiml or "", call.url)
+    if action is None:
+        return 0, "the call's TwiML gathers no keys"
+    call.digits = digits
+    status, text = post_signed(token, action, _call_params(call, Digits=digits), forge)
+    call.status, call.ended = "completed", datetime.now(UTC)
+    return status, text
