@@ -3,14 +3,15 @@
 Configured from the environment; unset TOCSIN_TWILIO_ACCOUNT_SID means no Twilio methods:
 
     TOCSIN_TWILIO_ACCOUNT_SID   AC…, the account the messages and calls are made on
-    TOCSIN_TWILIO_AUTH_TOKEN    its auth token: signs nothing here, but checks the
-                                X-Twilio-Signature of every inbound webhook
+    TOCSIN_TWILIO_AUTH_TOKEN    its auth token: the REST API's password, and the key
+                                every inbound webhook's X-Twilio-Signature is checked with
     TOCSIN_TWILIO_FROM          the Twilio number (E.164) pages come from and replies go to
     TOCSIN_TWILIO_API_URL       another base URL for the REST API (the sandbox's emulator,
                                 http://127.0.0.1:8765/twilio); unset means Twilio itself
 
-The twilio package builds every URL on https://api.twilio.com; an `HttpClient` of its own
-(the package's documented way to bring a custom client) moves them onto the base URL.
+The twilio package builds every URL on https://api.twilio.com; a subclass of its own
+TwilioHttpClient, passed as `http_client` (the package's way to bring a custom client),
+moves them onto the base URL.
 """
 
 from __future__ import annotations
