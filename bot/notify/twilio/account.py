@@ -16,6 +16,7 @@ moves them onto the base URL.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,7 +58,10 @@ class RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
     the headers)."""
 
     def __init__(self, base_url: str | None, timeout: float = TIMEOUT_S) -> None:
-        super().__init__(timeout=timeout)
+        # twilio logs each request at INFO with its query (phone numbers): warnings only here
+        quiet = logging.getLogger(f"{__name__}.http")
+        quiet.setLevel(logging.WARNING)
+        super().__init__(timeout=timeout, logger=quiet)
         self.base = urlsplit(base_url.rstrip("/")) if base_url else None
         self._last = threading.local()
 
