@@ -10,7 +10,7 @@ checked in constant time). Whoever holds the link may acknowledge that page as t
 - it expires (`expires_at`, POSIX seconds), a forged or altered one never checks;
 - it is used once: the first POST marks it used in Redis (`SET NX` expiring with the link),
   every later one is told "already used". Opening it (GET) spends nothing: mail scanners
-  follow links, so only the confirm page's POST acknowledges (bot.acklink).
+  follow links, so only the confirm page's POST acknowledges (bot.inbound.email_link).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.server import Router, SandboxHTTPServer
 from bot.sandbox.state import Message, Store
+from bot.sandbox.twilio import TwilioEmulator
 from bot.sandbox.workspace import WorkspaceSpec, load_workspace
 
 BOT_TOKEN = "xoxb-sandbox"  # noqa: S105 - fake tokens of the local sandbox
@@ -82,6 +83,8 @@ class Emulator:
         self.mailbox.register(self.router, self._email_of)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
+        self.twilio = TwilioEmulator(stopping=self._stopping)  # Twilio's API under /twilio
+        self.twilio.register(self.router)
         page.register(self.router, self)
 
     # lifecycle ------------------------------------------------------------------------

@@ -58,6 +58,8 @@ def stack_env(
         # the web process's own, set by LocalStack.start once its port is known)
         TOCSIN_ACK_LINK_SECRET=secrets.token_hex(32),
         TOCSIN_SMTP_URL=emulator.mailbox.url,  # email pages land in the sandbox's mailboxes
+        # SMS and voice pages go to the sandbox's Twilio, whose phones reply to /notify/twilio
+        **emulator.twilio.env(emulator.root_url),
     )
     return env
 
@@ -91,7 +93,9 @@ class LocalStack:
     def start(self, workers: int = 1, timeout: float = 30) -> LocalStack:
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
-        self.env["TOCSIN_PUBLIC_URL"] = self.url  # where the ack links in email pages point
+        # where email pages' acknowledge links point, and what Twilio's webhooks are signed for
+        self.env.setdefault("TOCSIN_PUBLIC_URL", self.url)
+        self.emulator.twilio.sms_url = self.url + "/notify/twilio/sms"
         self._spawn("web", "web", "--bind", bind, "--workers", "1", "--threads", "16")
         for n in range(workers):
             self._spawn(f"worker-{n}", "worker", "--name", f"sandbox-{n}-{time.time_ns()}")

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import structlog
 
 from bot import clock
-from bot.acklink.html import page, plain
 from bot.domain.incident import Incident
+from bot.inbound.html import page, plain
 from bot.incident.commands import Engine
 from bot.notify.links import PATH, AckLink, AckLinks, LinkProblem, LinkRefused
 from bot.state.store import IncidentNotFound
