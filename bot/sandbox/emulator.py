@@ -27,6 +27,7 @@ from bot.sandbox.automation import AutomationReceiver
 from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.server import Router, SandboxHTTPServer
@@ -77,6 +78,8 @@ class Emulator:
         admin.register(self.router, self)
         self.automation = AutomationReceiver()  # runbooks' containment webhooks land here
         self.automation.register(self.router)
+        self.pagerduty = PagerDutyEmulator(fault_seed=fault_seed)  # under /pagerduty
+        self.pagerduty.register(self.router)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
         page.register(self.router, self)
@@ -133,6 +136,12 @@ class Emulator:
     def automation_url(self, name: str) -> str:
         """Where a containment webhook called `name` lands (see `automation`)."""
         return f"{self.root_url}automation/{name}"
+
+    @property
+    def pagerduty_url(self) -> str:
+        """The local PagerDuty's Events API host (TOCSIN_PAGERDUTY_EVENTS_URL): events go to
+        its `/v2/enqueue`."""
+        return self.root_url + "pagerduty"
 
     @property
     def socket_mode_url(self) -> str | None:
