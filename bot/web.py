@@ -10,6 +10,8 @@ GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
 POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.alerts.intake):
                      verified, stored and queued for the worker; nothing here talks to Slack
+POST /notify/pagerduty  PagerDuty's v3 webhooks (bot.inbound.pagerduty): an acknowledge or
+                     resolve made in PagerDuty, verified by X-PagerDuty-Signature
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
@@ -29,6 +31,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import clock, metrics, web_limits
 from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
+from bot.inbound.pagerduty import PagerDutyWebhooks
 from bot.oncall.calendar import CalendarFeeds
 from bot.runtime import Runtime
 from bot.slack.app import build_app
@@ -42,6 +45,7 @@ from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
 ALERTS = "/alerts/"
+PAGERDUTY_WEBHOOKS = "/notify/pagerduty"
 StartResponse = Callable[..., Any]
 
 
@@ -102,6 +106,7 @@ class WebApp:
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
+        self.pagerduty = PagerDutyWebhooks(rt.engine, env or {})
         self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -114,6 +119,11 @@ class WebApp:
         if path.startswith(ALERTS):
             body = _body(environ) if method == "POST" else b""
             status, answer = self.intake.handle(path[len(ALERTS) :], method, environ, body)
+            return json_answer(start_response, status, answer)
+        if path == PAGERDUTY_WEBHOOKS:
+            body = _body(environ) if method == "POST" else b""
+            signature = str(environ.get("HTTP_X_PAGERDUTY_SIGNATURE", ""))
+            status, answer = self.pagerduty.handle(method, signature, body)
             return json_answer(start_response, status, answer)
         if path == "/healthz":
             return json_answer(start_response, 200, {"ok": True})

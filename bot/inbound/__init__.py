@@ -1,0 +1,1 @@
+"""Acknowledgements from outside Slack: verified provider webhooks turned into engine commands."""
