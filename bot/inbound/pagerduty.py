@@ -12,8 +12,9 @@ bot.notify.pagerduty). `incident.acknowledged` acknowledges the Tocsin incident 
 `incident.resolved` resolves it, through the same engine commands as a click, so under the
 same decision rights. Who acts: the Slack user `slack_user_of` maps PagerDuty's agent to
 (people.yaml, when it knows them), else `pagerduty:<service>`, the PagerDuty service of
-services.yaml that was paged for the incident. A note on the timeline says it came from
-PagerDuty and who pressed it there, or why it was not applied.
+services.yaml that was paged for the incident, else `pagerduty:<the agent's name>`. A note
+on the timeline says it came from PagerDuty and who pressed it there, or why it was not
+applied.
 
 Tocsin's own acknowledge and resolve events come back as webhooks too: when the incident is
 already in that state, the webhook changes nothing and says nothing. Other event types and
@@ -25,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +93,15 @@ def _nobody(pd_user: str, name: str) -> str | None:
     return None
 
 
+def _service_actor(paged: Sequence[str], agent_name: str) -> str:
+    """`pagerduty:<service>` for the PagerDuty service paged for the incident (a responder
+    then, as anyone paged is), else `pagerduty:<the agent's name>` (holding only the rights
+    open to anyone)."""
+    prefix = f"{TargetKind.PAGERDUTY.value}:"
+    services = [p for p in paged if p.startswith(prefix)]
+    return services[0] if services else prefix + " ".join(agent_name.split())[:80]
+
+
 class PagerDutyWebhooks:
     """Acts on verified v3 webhooks through the engine."""
 
@@ -127,9 +137,8 @@ class PagerDutyWebhooks:
         done = (Status.ACKNOWLEDGED, Status.MITIGATED, Status.RESOLVED)
         if incident.status is wanted or (wanted is Status.ACKNOWLEDGED and incident.status in done):
             return {"ok": True, "ignored": f"already {incident.status.value}"}  # our own echo
-        services = [p for p in incident.paged if p.startswith(f"{TargetKind.PAGERDUTY.value}:")]
-        actor = self.slack_user_of(event.agent_id, event.agent_name) or (
-            services[0] if services else f"{TargetKind.PAGERDUTY.value}:pagerduty"
+        actor = self.slack_user_of(event.agent_id, event.agent_name) or _service_actor(
+            incident.paged, event.agent_name
         )
         if wanted is Status.ACKNOWLEDGED:
             outcome = self.engine.acknowledge(incident_id, actor)
