@@ -88,9 +88,13 @@ class TestPagerDutyWebhooksIn:
         assert incident.acknowledged_by == "pagerduty:Dana Example"
         texts = [e.text for e in store.timeline(incident_id)]
         assert "acknowledged by Dana Example (PagerDuty)" in texts
-        assert any(
-            f"Dana Example acknowledged it in PagerDuty (#{pd_incident.number})" in t for t in texts
-        )
+        noted = f"Dana Example acknowledged it in PagerDuty (#{pd_incident.number})"
+        assert len([t for t in texts if noted in t]) == 1
+
+        # the same news again (as PagerDuty echoes Tocsin's own acknowledge) changes nothing
+        again = stack.emulator.pagerduty.act(pd_incident.id, "acknowledge", "Dana Example")
+        assert again == {"event_type": "incident.acknowledged", "status": 200}
+        assert len([e for e in store.timeline(incident_id) if "PagerDuty" in e.text]) == 2
 
     def test_a_resolve_without_the_right_is_refused_and_said(
         self, stack: Stack, redis_url: str
