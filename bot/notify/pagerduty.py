@@ -28,6 +28,7 @@ import structlog
 
 from bot.domain.services import OutsideServices, PagerDutyService
 from bot.notify import Notice
+from bot.notify.configured import named, secret
 from bot.notify.http import Answer, post, raise_unless_ok
 from bot.paging import Undeliverable
 
@@ -129,20 +130,10 @@ class PagerDutyEvents:
         return key
 
     def _routing_key(self, address: str) -> str:
-        service = self.services.get(address)
-        if service is None:
-            known = ", ".join(sorted(self.services)) or "none"
-            raise Undeliverable(
-                "unknown_service", f"no PagerDuty service {address!r} in services.yaml ({known})"
-            )
-        key = self.env.get(service.routing_key_env, "").strip()
-        if not key:
-            raise Undeliverable(
-                "routing_key_unset",
-                f"{service.routing_key_env} is not set: the routing key of PagerDuty service "
-                f"{address!r} (services.yaml)",
-            )
-        return key
+        service = named(self.services, address, "PagerDuty service")
+        return secret(
+            self.env, service.routing_key_env, f"the routing key of PagerDuty service {address!r}"
+        )
 
 
 def _errors(answer: Answer) -> str:

@@ -28,8 +28,8 @@ import structlog
 from bot import clock
 from bot.domain.services import OutsideServices, WebhookService
 from bot.notify import Notice
+from bot.notify.configured import named, secret
 from bot.notify.http import host_of, post, raise_unless_ok
-from bot.paging import Undeliverable
 
 log = structlog.get_logger(__name__)
 
@@ -75,14 +75,8 @@ class SignedWebhook:
     def send(self, notice: Notice, address: str) -> str:
         """POST `notice` to the webhook named `address`; return its Idempotency-Key (the
         outbox key), which is also how the receiver refers to it."""
-        hook = self._hook(address)
-        secret = self.env.get(hook.secret_env, "")
-        if not secret:
-            raise Undeliverable(
-                "secret_unset",
-                f"{hook.secret_env} is not set: the signing secret of webhook {address!r} "
-                "(services.yaml)",
-            )
+        hook = named(self.hooks, address, "webhook")
+        key = secret(self.env, hook.secret_env, f"the signing secret of webhook {address!r}")
         body = json.dumps(
             {
                 "incident_id": notice.incident_id,
@@ -99,7 +93,7 @@ class SignedWebhook:
             "Content-Type": "application/json",
             "User-Agent": "tocsin",
             IDEMPOTENCY_HEADER: notice.key,
-            SIGNATURE_HEADER: signature(secret, int(clock.now_ts()), body),
+            SIGNATURE_HEADER: signature(key, int(clock.now_ts()), body),
         }
         answer = post(hook.url, body, headers, hook.timeout_s)
         log.info("webhook_sent", webhook=address, host=host_of(hook.url), status=answer.status)
@@ -110,12 +104,3 @@ class SignedWebhook:
         """None: whether a lost POST arrived cannot be asked; the resend carries the same
         Idempotency-Key, so a receiver that keeps those handles the page once."""
         return None
-
-    def _hook(self, address: str) -> WebhookService:
-        hook = self.hooks.get(address)
-        if hook is None:
-            known = ", ".join(sorted(self.hooks)) or "none"
-            raise Undeliverable(
-                "unknown_webhook", f"no webhook {address!r} in services.yaml ({known})"
-            )
-        return hook
