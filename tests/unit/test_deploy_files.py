@@ -75,7 +75,15 @@ class TestSelfContained:
 # Keys of the WSGI request environ (bot/web.py, bot/alerts/verify.py), not environment
 # variables; "HTTP_" is the prefix a request header's key is built from.
 WSGI = frozenset(
-    {"CONTENT_LENGTH", "HTTP_", "HTTP_AUTHORIZATION", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD"}
+    {
+        "CONTENT_LENGTH",
+        "HTTP_",
+        "HTTP_AUTHORIZATION",
+        "HTTP_X_PAGERDUTY_SIGNATURE",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REQUEST_METHOD",
+    }
 )
 
 
