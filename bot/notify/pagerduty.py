@@ -21,11 +21,14 @@ sandbox's emulator); the default is https://events.pagerduty.com.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
+from bot.config.outside import load_services
+from bot.config.settings import Settings
 from bot.domain.services import OutsideServices, PagerDutyService
 from bot.notify import Notice
 from bot.notify.configured import named, secret
@@ -148,3 +151,12 @@ def _errors(answer: Answer) -> str:
     listed = "; ".join(str(e) for e in errors) if isinstance(errors, list) else ""
     message = str(data.get("message") or data.get("status") or "invalid event")
     return f"{message}: {listed}" if listed else message
+
+
+def build(settings: Settings, env: Mapping[str, str] | None = None) -> PagerDutyEvents | None:
+    """The `pagerduty` method for the services.yaml of the config in use, reading secrets from
+    `env` (the process's environment by default); None when no pagerduty service is named."""
+    services = load_services(settings.config_in_use)
+    if not services.pagerduty:
+        return None
+    return PagerDutyEvents.from_env(services, os.environ if env is None else env)

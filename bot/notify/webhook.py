@@ -21,11 +21,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Mapping
 
 import structlog
 
 from bot import clock
+from bot.config.outside import load_services
+from bot.config.settings import Settings
 from bot.domain.services import OutsideServices, WebhookService
 from bot.notify import Notice
 from bot.notify.configured import named, secret
@@ -104,3 +107,12 @@ class SignedWebhook:
         """None: whether a lost POST arrived cannot be asked; the resend carries the same
         Idempotency-Key, so a receiver that keeps those handles the page once."""
         return None
+
+
+def build(settings: Settings, env: Mapping[str, str] | None = None) -> SignedWebhook | None:
+    """The `webhook` method for the services.yaml of the config in use, reading secrets from
+    `env` (the process's environment by default); None when no webhook service is named."""
+    services = load_services(settings.config_in_use)
+    if not services.webhooks:
+        return None
+    return SignedWebhook.from_env(services, os.environ if env is None else env)

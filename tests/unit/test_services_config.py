@@ -9,8 +9,12 @@ from pathlib import Path
 
 from bot.config import run_check
 from bot.config.outside import load_services
+from bot.config.settings import Settings
 from bot.domain.policy import Target, TargetKind
 from bot.domain.services import PagerDutyService, WebhookService
+from bot.notify.pagerduty import EVENTS_URL_ENV
+from bot.notify.pagerduty import build as build_pagerduty
+from bot.notify.webhook import build as build_webhook
 
 SEVERITIES = "severities:\n  sev1: {label: Outage, update_every: 15m}\n"
 SERVICES = """\
@@ -91,3 +95,21 @@ class TestServicesConfig:
                 "audit", "https://audit.example.com/tocsin", "TOCSIN_WEBHOOK_AUDIT_SECRET", 10.0
             )
         }
+
+    def test_the_methods_are_built_from_the_config_in_use(self, tmp_path: Path) -> None:
+        """Each builder offers its method only when services.yaml names a service for it."""
+        settings = Settings(config_dir=tmp_path)
+        (tmp_path / "web.yaml").write_text(policy("user:U1"))
+        assert build_pagerduty(settings, {}) is None
+        assert build_webhook(settings, {}) is None
+        (tmp_path / "services.yaml").write_text(SERVICES)
+        env = {EVENTS_URL_ENV: "http://127.0.0.1:9/pd"}
+        pagerduty = build_pagerduty(settings, env)
+        assert pagerduty is not None
+        assert (pagerduty.name, pagerduty.enqueue_url) == (
+            "pagerduty",
+            "http://127.0.0.1:9/pd/v2/enqueue",
+        )
+        webhook = build_webhook(settings, {})
+        assert webhook is not None
+        assert webhook.name == "webhook"
