@@ -93,7 +93,7 @@ def _nobody(pd_user: str, name: str) -> str | None:
     return None
 
 
-def _service_actor(paged: Sequence[str], agent_name: str) -> str:
+def service_actor(paged: Sequence[str], agent_name: str) -> str:
     """`pagerduty:<service>` for the PagerDuty service paged for the incident (a responder
     then, as anyone paged is), else `pagerduty:<the agent's name>` (holding only the rights
     open to anyone)."""
@@ -137,7 +137,7 @@ class PagerDutyWebhooks:
         done = (Status.ACKNOWLEDGED, Status.MITIGATED, Status.RESOLVED)
         if incident.status is wanted or (wanted is Status.ACKNOWLEDGED and incident.status in done):
             return {"ok": True, "ignored": f"already {incident.status.value}"}  # our own echo
-        actor = self.slack_user_of(event.agent_id, event.agent_name) or _service_actor(
+        actor = self.slack_user_of(event.agent_id, event.agent_name) or service_actor(
             incident.paged, event.agent_name
         )
         if wanted is Status.ACKNOWLEDGED:
