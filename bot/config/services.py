@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.config.alerts import EnvName
 from bot.domain.services import OutsideServices, PagerDutyService, WebhookService
@@ -27,6 +27,21 @@ ServiceName = Annotated[
         pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
         description="The <name> of a pagerduty:<name> or webhook:<name> policy target.",
     ),
+]
+
+
+def _url(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+        raise ValueError(f"{value!r} is not an https:// (or http://) URL")
+    if any(c.isspace() for c in value):
+        raise ValueError("a URL has no spaces")
+    return value
+
+
+WebhookUrl = Annotated[
+    str,
+    BeforeValidator(_url),
+    Field(description="Where the POST goes: an https:// (or http://) URL."),
 ]
 
 
@@ -45,7 +60,7 @@ class PagerDutyModel(_Model):
 class WebhookModel(_Model):
     """A receiver of HMAC-SHA256 signed JSON POSTs (X-Tocsin-Signature: t=<ts>,v1=<hex>)."""
 
-    url: str = Field(pattern=r"^https?://\S+$", description="Where the POST goes.")
+    url: WebhookUrl
     secret_env: EnvName = Field(description="Holds the HMAC-SHA256 signing secret.")
     timeout_s: float = Field(default=10.0, gt=0, le=60, description="Seconds to wait for it.")
 

@@ -79,7 +79,10 @@ class TestServicesConfig:
         code, lines = check(tmp_path, files)
         assert code == 1
         assert "z_more.yaml:2: pagerduty.ops: already defined at" in "\n".join(lines)
-        assert any(line.startswith("z_more.yaml:5: webhooks.raw.url:") for line in lines)
+        assert (
+            "z_more.yaml:5: webhooks.raw.url: 'ftp://example.com' is not an https:// (or http://) URL"
+            in lines
+        )
         assert any(line.startswith("z_more.yaml:6: webhooks.raw.secret_env:") for line in lines)
         assert any(
             line.startswith("z_more.yaml:7: webhooks.raw.retries: unknown key") for line in lines
