@@ -15,6 +15,8 @@ POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.ale
                      verified, stored and queued for the worker; nothing here talks to Slack
 GET  /notify/ack/<token>   an email page's acknowledge link: a confirm page that changes nothing
 POST /notify/ack/<token>   its button: acknowledges as the person paged (bot.inbound.email_link)
+POST /notify/pagerduty  PagerDuty's v3 webhooks (bot.inbound.pagerduty): an acknowledge or
+                     resolve made in PagerDuty, verified by X-PagerDuty-Signature
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
@@ -38,6 +40,7 @@ from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
 from bot.inbound.email_link import AckPages
 from bot.inbound.html import HEADERS as HTML_HEADERS
+from bot.inbound.pagerduty import PagerDutyWebhooks
 from bot.inbound.twilio import TwilioInbound
 from bot.notify.links import PATH as ACK_PATH
 from bot.notify.links import AckLinks
@@ -54,6 +57,7 @@ from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
 ALERTS = "/alerts/"
+PAGERDUTY_WEBHOOKS = "/notify/pagerduty"
 StartResponse = Callable[..., Any]
 
 
@@ -115,6 +119,7 @@ class WebApp:
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
+        self.pagerduty = PagerDutyWebhooks(rt.engine, env or {})
         self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
         self.acks = AckPages(rt.engine, AckLinks(rt.store.markers, rt.settings.ack_link_secret))
         self.twilio = twilio  # None: no Twilio account, or nothing yet to match replies with
@@ -138,6 +143,11 @@ class WebApp:
             return [shown.body]
         if self.twilio is not None and self.twilio.handles(path) and method == "POST":
             return self._twilio(self.twilio, path, environ, start_response)
+        if path == PAGERDUTY_WEBHOOKS:
+            body = _body(environ) if method == "POST" else b""
+            signature = str(environ.get("HTTP_X_PAGERDUTY_SIGNATURE", ""))
+            status, answer = self.pagerduty.handle(method, signature, body)
+            return json_answer(start_response, status, answer)
         if path == "/healthz":
             return json_answer(start_response, 200, {"ok": True})
         if path == "/metrics" and method == "GET":

@@ -28,6 +28,7 @@ from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
 from bot.sandbox.mailbox import Mailbox
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.server import Router, SandboxHTTPServer
@@ -81,6 +82,8 @@ class Emulator:
         self.automation.register(self.router)
         self.mailbox = Mailbox(host)  # a real SMTP server: email pages land here
         self.mailbox.register(self.router, self._email_of)
+        self.pagerduty = PagerDutyEmulator(fault_seed=fault_seed)  # under /pagerduty
+        self.pagerduty.register(self.router)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
         self.twilio = TwilioEmulator(stopping=self._stopping)  # Twilio's API under /twilio
@@ -145,6 +148,12 @@ class Emulator:
     def automation_url(self, name: str) -> str:
         """Where a containment webhook called `name` lands (see `automation`)."""
         return f"{self.root_url}automation/{name}"
+
+    @property
+    def pagerduty_url(self) -> str:
+        """The local PagerDuty's Events API host (TOCSIN_PAGERDUTY_EVENTS_URL): events go to
+        its `/v2/enqueue`."""
+        return self.root_url + "pagerduty"
 
     @property
     def socket_mode_url(self) -> str | None:

@@ -319,6 +319,7 @@ class TestSchema:
             "#/$defs/SeveritiesFile",
             "#/$defs/AlertsFile",
             "#/$defs/DrillsFile",
+            "#/$defs/ServicesFile",
         ]
 
     def test_refs_resolve(self) -> None:

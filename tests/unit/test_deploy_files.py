@@ -80,6 +80,7 @@ WSGI = frozenset(  # a request's headers and parts in the WSGI environ, not the 
         "HTTP_",
         "HTTP_AUTHORIZATION",
         "HTTP_X_TWILIO_SIGNATURE",
+        "HTTP_X_PAGERDUTY_SIGNATURE",
         "PATH_INFO",
         "QUERY_STRING",
         "REQUEST_METHOD",
