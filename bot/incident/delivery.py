@@ -70,6 +70,10 @@ class Drained:
     notices: list[str] = field(default_factory=list)
 
 
+class ClaimLost(Exception):
+    """Our claim on an item ran out before we sent it and another worker may hold it now."""
+
+
 class Delivery:
     """Sends outbox items for one worker (`owner`), holding each claim for `lease_s`."""
 
@@ -139,6 +143,10 @@ class Delivery:
                     self._deliver(incident, item)
                     sent += 1
                     done.add((incident_id, item.key))
+                except ClaimLost:
+                    log.warning("claim_lost", incident_id=incident_id, key=item.key)
+                    done.add((incident_id, item.key))  # not ours to release any more
+                    blocked[incident_id, item.to] = item.key  # what follows it waits too
                 except Deferred as paced:
                     later[incident_id] = max(later.get(incident_id, 0.0), paced.seconds)
                     blocked[incident_id, item.to] = item.key
@@ -158,7 +166,7 @@ class Delivery:
                         break
         finally:
             keeper.set()
-            store.release_many([(i, key) for i, key, _ in held if (i, key) not in done])
+            store.release_many([(i, key) for i, key, _ in held if (i, key) not in done], self.owner)
         for incident_id, seconds in later.items():
             self.timers.schedule_drain_in(incident_id, seconds)
         return Drained(
@@ -200,7 +208,10 @@ class Delivery:
             ref = self.pager.find(item, incident, since=item.created_at - 5)
         if ref is None:
             item.attempts += 1
-            self.store.save_outbox_item(incident_id, item)  # the attempt is known before it is made
+            # the attempt is known before it is made, and only while the claim is still ours:
+            # a worker whose lease ran out (it was slow) leaves the item to whoever took it
+            if not self.store.attempting(incident_id, item, self.owner):
+                raise ClaimLost(key)
             # and held by a replica: after a failover a retry looks for the sent page (find)
             # instead of sending it again
             self.store.replicated("send_attempt")
@@ -232,7 +243,7 @@ class Delivery:
         elif item.kind is OutboxKind.ANNOUNCE and item.to != "@incident":
             # in-channel posts are the record themselves; so are edits
             record = Entry(now, Kind.ANNOUNCED, BOT, f"announced in <#{item.to}>"), {"key": key}
-        gap_started = self.store.delivered(incident_id, item, record)  # one round trip
+        gap_started = self.store.delivered(incident_id, item, record, self.owner)  # 1 round trip
         self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
 
@@ -289,7 +300,7 @@ class Delivery:
                     created_at=now.timestamp(),
                 )
                 self.store.add_outbox(incident.id, [notice], pipe)
-            self.store.release_many([(incident.id, item.key)], pipe)
+            self.store.release_many([(incident.id, item.key)], self.owner, pipe)
         log.warning(
             "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
         )

@@ -30,6 +30,22 @@ from bot.state.txn import transact, transact_once
 
 T = TypeVar("T")
 
+# A delivery claim is dropped only by its holder: KEYS are claim keys, ARGV[1] the owner.
+# (A holder whose lease ran out must not drop the claim another worker has taken since.)
+_RELEASE_OWN = """
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then redis.call('del', key) end
+end
+return 0
+"""
+# Record a delivery attempt only while the claim is still ours: KEYS[1] the claim, KEYS[2]
+# the outbox hash; ARGV: owner, item key, item JSON. 1 if recorded, 0 if the claim is lost.
+_ATTEMPT = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
 
 class IncidentNotFound(LookupError):
     def __init__(self, incident_id: str) -> None:
@@ -76,6 +92,8 @@ class Store:
         self.replicas = ReplicaWait(connection)  # off; Runtime.build sets it from the settings
         self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
         self._parsed: dict[str | bytes, Incident] = {}  # stored document -> incident, see parse
+        self._release_own = connection.register_script(_RELEASE_OWN)
+        self._attempt = connection.register_script(_ATTEMPT)
 
     # keys -----------------------------------------------------------------------------
     @staticmethod
@@ -215,17 +233,27 @@ class Store:
     ) -> None:
         (pipe or self.r).hset(self.outbox_key(incident_id), item.key, item.to_json())
 
-    def delivered(self, incident_id: str, item: OutboxItem, record: Row | None) -> str | None:
+    def delivered(
+        self, incident_id: str, item: OutboxItem, record: Row | None, owner: str
+    ) -> str | None:
         """Save `item` (sent) with its timeline entry if any, end the incident's Slack gap
-        and release the item's claim, in one round trip: when the gap began, if there was one."""
+        and release `owner`'s claim on it, in one round trip: when the gap began, if it had."""
         with self.r.pipeline(transaction=False) as pipe:
             self.save_outbox_item(incident_id, item, pipe)
             if record is not None:
                 self.record(incident_id, record[0], pipe, record[1])
             pipe.getdel(keys.slack_gap(incident_id))
-            pipe.delete(keys.claim(incident_id, item.key))
+            self.release_many([(incident_id, item.key)], owner, pipe)
             began = pipe.execute()[-2]
         return None if began is None else str(began)
+
+    def attempting(self, incident_id: str, item: OutboxItem, owner: str) -> bool:
+        """Save `item` (its attempt counted) if `owner` still holds its claim: False when the
+        claim was lost (a lease that ran out while this worker was slow) and another worker
+        may be delivering it; the caller must not send it then."""
+        args = [owner, item.key, item.to_json()]
+        claim = keys.claim(incident_id, item.key)
+        return bool(self._attempt(keys=[claim, self.outbox_key(incident_id)], args=args))
 
     def slack_gap_began(self, incident_id: str, at: float) -> None:
         """Slack refuses the incident's deliveries since `at` (kept if already set)."""
@@ -261,9 +289,13 @@ class Store:
             if claimed
         ]
 
-    def release_many(self, claims: Sequence[tuple[str, str]], pipe: Pipeline | None = None) -> None:
+    def release_many(
+        self, claims: Sequence[tuple[str, str]], owner: str, pipe: Pipeline | None = None
+    ) -> None:
+        """Drop those of the claims `owner` still holds (one taken over since stays)."""
         if claims:
-            (pipe or self.r).delete(*(keys.claim(incident_id, key) for incident_id, key in claims))
+            claim_keys = [keys.claim(incident_id, key) for incident_id, key in claims]
+            self._release_own(keys=claim_keys, args=[owner], client=pipe or self.r)
 
     def renew_claim(self, incident_id: str, key: str, owner: str, lease_s: float) -> bool:
         """Extend our claim for another `lease_s` (only if it is still ours)."""

@@ -291,3 +291,28 @@ class TestDrain:
         after = items(slack.rt.store, incident_id)
         assert (after[landed.key].ref, after[landed.key].attempts) == (ref, 1)
         assert after[lost.key].attempts == 2
+
+
+class TestClaimsOutlivedByTheirLease:
+    """A worker too slow to renew its claim (starved, paused) finds it taken over: it must
+    neither send the item nor drop the claim of the worker that holds it now."""
+
+    def test_an_attempt_is_recorded_only_under_ones_own_claim(
+        self, slack: Slack, r: redis.Redis
+    ) -> None:
+        item = page(1, "U0ALICE01")
+        incident_id = incident_owing(slack.rt, item)
+        store = slack.rt.store
+        [(_, _, held)] = store.claim_many([(incident_id, item.key)], "slow", lease_s=30)
+        assert held is not None
+        r.set(keys.claim(incident_id, item.key), "fast")  # the lease ran out; "fast" took it
+        held.attempts = 1
+        assert store.attempting(incident_id, held, "slow") is False
+        assert items(store, incident_id)[item.key].attempts == 0  # nothing written
+        store.release_many([(incident_id, item.key)], "slow")
+        assert r.get(keys.claim(incident_id, item.key)) == "fast"  # still the new holder's
+        held.attempts = 2
+        assert store.attempting(incident_id, held, "fast") is True
+        assert items(store, incident_id)[item.key].attempts == 2
+        store.delivered(incident_id, held, None, "slow")  # slow's send landed after all
+        assert r.get(keys.claim(incident_id, item.key)) == "fast"
