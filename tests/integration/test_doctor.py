@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -142,3 +143,56 @@ def test_silent_alert_sources_and_unread_calendars_fail(
     }
     AlertStore(r).beat("prometheus", clock.now_ts(), clock.now_ts() + 300)
     assert doctor(env)[1]["alerts prometheus"]["status"] == "ok"
+
+
+def test_pagers_off_slack_are_reached_without_a_page_and_without_a_secret_shown(
+    redis_url: str, emulator: Emulator, config_dir: Path, receiver: Any
+) -> None:
+    """The watchdog's webhooks: one listening, one refusing connections. The first is ok and
+    is sent nothing (a request could page somebody); the second fails the doctor. No line
+    shows the webhooks' paths (a key may be there), the bot token or the webhook secret."""
+    with socket.socket() as closed:  # a port nothing listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    env = base_env(redis_url, emulator, config_dir)
+    env.update(
+        TOCSIN_WATCHDOG_URLS=f"{receiver.url}/hook/KEY-IN-PATH,"
+        f"http://127.0.0.1:{dead_port}/hook?key=KEY-IN-QUERY",
+        TOCSIN_WATCHDOG_SECRET="watchdog-secret-0123456789",
+    )
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["watchdog pager 1"]["status"] == "ok", lines["watchdog pager 1"]
+    assert lines["watchdog pager 2"]["status"] == "FAIL"
+    assert "TOCSIN_WATCHDOG_URLS" in lines["watchdog pager 2"]["fix"]
+    assert receiver.requests == []
+    text = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor", "--manifest", str(MANIFEST)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert text.returncode == 1
+    assert "FAIL  watchdog pager 2: http://127.0.0.1:" in text.stdout
+    assert "  ok  slack token: valid" in text.stdout
+    for secret in ("KEY-IN-PATH", "KEY-IN-QUERY", emulator.bot_token, "watchdog-secret"):
+        assert secret not in text.stdout + text.stderr
+        assert secret not in json.dumps(lines)
+
+
+def test_the_slack_token_is_checked_at_the_configured_api_base(
+    redis_url: str, emulator: Emulator, config_dir: Path
+) -> None:
+    """SLACK_API_URL pointing nowhere: the token line fails (never passes unchecked), and the
+    scopes are not compared against an answer that never came."""
+    env = base_env(redis_url, emulator, config_dir)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["slack token"]["status"] == "FAIL"
+    assert "auth.test refused" in lines["slack token"]["detail"]
+    assert "scopes" not in lines
