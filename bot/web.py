@@ -36,6 +36,7 @@ from bot.slack_api.client import slack_client
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
 from bot.state.watchdog import WatchdogState
+from bot.watchdog.announce import destinations_from
 from bot.watchdog.observe import observe
 from bot.watchdog.thread import Watchdog, WatchdogConfig
 from bot.web_limits import json_answer
@@ -139,10 +140,9 @@ class WebApp:
     def start_watchdog(self) -> Watchdog:
         """Start this process's watchdog thread (bot.watchdog): once per gunicorn worker."""
         settings = self.rt.settings
-        config = WatchdogConfig(
-            settings.watchdog_after_s, settings.watchdog_urls, settings.watchdog_secret
-        )
-        watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config)
+        config = WatchdogConfig(settings.watchdog_after_s)
+        destinations = destinations_from(settings, self.rt.slack)
+        watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config, destinations)
         watchdog.start()
         return watchdog
 

@@ -1,0 +1,210 @@
+"""The watchdog's announcements ("down", "recovered"), each sent once to each destination.
+
+What is owed is in Redis before anybody sends it (`bot.state.watchdog`). The process holding
+the sending lease (renewed while it lives) sends each owed announcement to each destination
+as the outbox sends a page (`bot.incident.delivery`): it records the attempt, sends, then
+records the reference. A process that takes the lease over from one that died between the
+send and the record finds the attempt recorded and asks the destination first:
+
+- a Slack channel (TOCSIN_WATCHDOG_CHANNEL) is asked by the key in the message's metadata
+  (`bot.slack_api.history.find_posted`); found, it is not posted again;
+- a webhook cannot be asked: it is sent again with the same `id` (and `X-Tocsin-Event-Id`),
+  so a receiver that keeps the ids it has seen pages once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+from slack_sdk import WebClient
+
+from bot import clock
+from bot.config.settings import Settings
+from bot.slack_api.history import find_posted, tag
+from bot.state.leases import Leases
+from bot.state.watchdog import SENDING, WatchdogState
+from bot.watchdog.webhook import send
+
+log = structlog.get_logger(__name__)
+EVENT_TYPE = "tocsin_watchdog"
+TAGGED_AS = "watchdog"  # the metadata's incident_id: no incident, the watchdog's own
+LOOK_BACK_S = 5.0  # find looks this far before the recorded attempt (clock skew)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    key: str  # "down:<since>" / "recovered:<since>": one per outage and event
+    at: float  # when it was decided
+    why: str  # for "down": what is missing
+
+    @property
+    def event(self) -> str:
+        return self.key.split(":", 1)[0]
+
+    @property
+    def since(self) -> float:
+        return float(self.key.split(":", 1)[1])
+
+    def text(self) -> str:
+        if self.event == "down":
+            return f"Tocsin cannot escalate: {self.why}. Pages are not being sent."
+        return f"Tocsin escalates again after {self.at - self.since:.0f} s down."
+
+
+class SendFailed(Exception):
+    """The destination did not take the announcement now; the next tick tries again."""
+
+
+class Destination(Protocol):
+    name: str  # how its sends are recorded: "slack:<channel>", "webhook:<n>"
+
+    def send(self, announcement: Announcement) -> str:
+        """Send it; where it landed. SendFailed when it did not."""
+        ...
+
+    def find(self, announcement: Announcement, since: float) -> str | None:
+        """Where an earlier send after `since` landed; None when none did or none can tell."""
+        ...
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+class Webhook:
+    def __init__(self, n: int, url: str, secret: str) -> None:
+        self.name, self.url, self.secret = f"webhook:{n}", url, secret
+
+    def send(self, announcement: Announcement) -> str:
+        payload = {
+            "id": announcement.key,
+            "event": f"tocsin.{announcement.event}",
+            "text": announcement.text(),
+            "since": _iso(announcement.since),
+            "at": _iso(announcement.at),
+            "why": announcement.why,
+        }
+        if not send(self.url, self.secret, payload, event_id=announcement.key):
+            raise SendFailed(self.name)
+        return announcement.key
+
+    def find(self, announcement: Announcement, since: float) -> str | None:
+        return None  # a webhook cannot be asked: the resend carries the same id
+
+
+class SlackChannel:
+    def __init__(self, client: WebClient, channel: str) -> None:
+        self.name, self.client, self.channel = f"slack:{channel}", client, channel
+
+    def send(self, announcement: Announcement) -> str:
+        icon = ":rotating_light:" if announcement.event == "down" else ":white_check_mark:"
+        try:
+            answer = self.client.chat_postMessage(
+                channel=self.channel,
+                text=f"{icon} {announcement.text()}",
+                metadata=tag(EVENT_TYPE, (TAGGED_AS, announcement.key)),
+            )
+        except Exception as exc:  # SlackApiError or the network: tried again next tick
+            raise SendFailed(f"{self.name}: {type(exc).__name__}") from exc
+        return str(answer["ts"])
+
+    def find(self, announcement: Announcement, since: float) -> str | None:
+        tagged = (TAGGED_AS, announcement.key)
+        try:
+            return find_posted(self.client, self.channel, since, tagged, limit=200)
+        except Exception as exc:  # cannot tell: do not send blind, ask again next tick
+            raise SendFailed(f"{self.name}: history: {type(exc).__name__}") from exc
+
+
+def destinations_from(settings: Settings, slack: WebClient | None) -> list[Destination]:
+    """The webhooks of TOCSIN_WATCHDOG_URLS, then the channel TOCSIN_WATCHDOG_CHANNEL."""
+    found: list[Destination] = []
+    if settings.watchdog_secret is not None:
+        found += [
+            Webhook(n, u, settings.watchdog_secret) for n, u in enumerate(settings.watchdog_urls, 1)
+        ]
+    if settings.watchdog_channel and slack is not None:
+        found.append(SlackChannel(slack, settings.watchdog_channel))
+    return found
+
+
+class Announcer:
+    """Sends what is owed, from the process holding the sending lease for `lease_s`."""
+
+    def __init__(
+        self,
+        state: WatchdogState,
+        destinations: list[Destination],
+        owner: str,
+        lease_s: float,
+    ) -> None:
+        self.state, self.destinations = state, destinations
+        self.owner, self.lease_s = owner, lease_s
+        self.leases = Leases(state.r)
+
+    def send_owed(self) -> int:
+        """Send every owed announcement to every destination that lacks it; how many sent."""
+        owed = self.state.owed()
+        if not owed or not self.leases.hold(SENDING, self.owner, self.lease_s):
+            return 0
+        stop = threading.Event()
+        threading.Thread(
+            target=self._keep, args=(stop,), name="watchdog-lease", daemon=True
+        ).start()
+        sent = 0
+        announcements = [Announcement(key, at, why) for key, at, why in owed]
+        try:
+            for destination in self.destinations:
+                for announcement in announcements:
+                    result = self._once(announcement, destination)
+                    sent += result == "sent"
+                    if result == "failed":
+                        break  # its "recovered" never goes out before its "down"
+            for announcement in announcements:
+                if self._all_sent(announcement):
+                    self.state.settled(announcement.key, [d.name for d in self.destinations])
+        finally:
+            stop.set()
+            self.leases.release(SENDING, self.owner)
+        return sent
+
+    def _keep(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease_s / 3):
+            try:
+                self.leases.hold(SENDING, self.owner, self.lease_s)
+            except Exception:  # a Redis blip: try again next period
+                log.warning("watchdog_lease_renew_failed")
+
+    def _all_sent(self, announcement: Announcement) -> bool:
+        return all(
+            (self.state.sent_state(announcement.key, d.name) or "").startswith("sent:")
+            for d in self.destinations
+        )
+
+    def _once(self, announcement: Announcement, destination: Destination) -> str:
+        """Send `announcement` to `destination` unless it has it: "sent" (now), "had" (sent
+        before, or found there) or "failed" (not now: the next tick tries again)."""
+        key, name = announcement.key, destination.name
+        before = self.state.sent_state(key, name)
+        if before is not None and before.startswith("sent:"):
+            return "had"
+        try:
+            if before is not None:  # an earlier send's outcome is unknown: ask first
+                since = float(before.removeprefix("attempt:")) - LOOK_BACK_S
+                ref = destination.find(announcement, since)
+                if ref is not None:
+                    self.state.sent(key, name, ref)
+                    log.info("watchdog_announcement_found", key=key, destination=name)
+                    return "had"
+            self.state.attempting(key, name, clock.now_ts())
+            ref = destination.send(announcement)
+        except SendFailed as exc:
+            log.warning("watchdog_announcement_failed", key=key, error=str(exc))
+            return "failed"
+        self.state.sent(key, name, ref)
+        log.info("watchdog_announced", key=key, destination=name)
+        return "sent"
