@@ -143,6 +143,27 @@ class ScheduledDrill:
 
 
 @dataclass(frozen=True)
+class SelfTest:
+    """The self-test (`drills.yaml`, `self_test:`): at each time `cron` names (wall clock in
+    `timezone`), a drill-marked page to the on-call person of each of `schedules` (None:
+    every schedule); its result is kept `answer_within_s` later."""
+
+    cron: str
+    timezone: str = "UTC"
+    answer_within_s: float = 1800.0
+    schedules: tuple[str, ...] | None = None
+    report_channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Its firings' name in the drills' due index (as `ScheduledDrill.key`)."""
+        return f"{SELF_TEST}~{self.cron.replace(' ', '_')}~{self.timezone}"
+
+
+SELF_TEST = "self-test"  # a self-test's firings in the due index, its results' policy
+
+
+@dataclass(frozen=True)
 class Injected:
     """An event a scenario posts in the drill's channel `at_s` after it was declared."""
 

@@ -18,7 +18,7 @@ SEEN = f"{PREFIX}:watchdog:seen"  # hash: "workers" / "scheduler" -> POSIX secon
 OUTAGE = f"{PREFIX}:watchdog:outage"  # the open outage: "<since>" (POSIX seconds)
 SENDING = f"{PREFIX}:watchdog:sending"  # lease: the web process sending what is owed
 OWED = f"{PREFIX}:watchdog:owed"  # hash: "<down|recovered>:<since>" -> "<at> <why>"
-SENDS = f"{PREFIX}:watchdog:sends"  # hash: "<announcement>|<destination>" -> attempt or sent
+SENDS = f"{PREFIX}:watchdog:sends"  # a SendLedger: "<announcement>|<destination>" (state.once)
 
 # Open the outage and owe its "down" in one step (only the first of racing callers does).
 _OPEN = """
@@ -87,25 +87,9 @@ class WatchdogState:
             found.append((_text(key), float(at), why))
         return sorted(found, key=lambda a: (float(a[0].split(":", 1)[1]), a[0]))
 
-    def sent_state(self, key: str, destination: str) -> str | None:
-        """`attempt:<ts>` (a send began, its outcome unknown), `sent:<ref>`, or None."""
-        value = self.r.hget(SENDS, f"{key}|{destination}")
-        return None if value is None else _text(value)
-
-    def attempting(self, key: str, destination: str, ts: float) -> None:
-        """Record that a send is about to be made (before it is)."""
-        self.r.hset(SENDS, f"{key}|{destination}", f"attempt:{ts!r}")
-
-    def sent(self, key: str, destination: str, ref: str) -> None:
-        self.r.hset(SENDS, f"{key}|{destination}", f"sent:{ref}")
-
-    def settled(self, key: str, destinations: list[str]) -> None:
+    def settled(self, key: str) -> None:
         """Every destination has `key`: it is owed no more."""
-        with self.r.pipeline() as pipe:
-            pipe.hdel(OWED, key)
-            if destinations:
-                pipe.hdel(SENDS, *(f"{key}|{d}" for d in destinations))
-            pipe.execute()
+        self.r.hdel(OWED, key)
 
 
 def _text(value: bytes | str) -> str:

@@ -2,8 +2,8 @@
 
 What is owed is in Redis before anybody sends it (`bot.state.watchdog`). The process holding
 the sending lease (renewed while it lives) sends each owed announcement to each destination
-as the outbox sends a page (`bot.incident.delivery`): it records the attempt, sends, then
-records the reference. A process that takes the lease over from one that died between the
+as the outbox sends a page (`bot.state.once.send_once`): it records the attempt, sends,
+then records the reference. A process that takes the lease over from one that died between the
 send and the record finds the attempt recorded and asks the destination first:
 
 - a Slack channel (TOCSIN_WATCHDOG_CHANNEL) is asked by the key in the message's metadata
@@ -26,13 +26,13 @@ from bot import clock
 from bot.config.settings import Settings
 from bot.slack_api.history import find_posted, tag
 from bot.state.leases import Leases
-from bot.state.watchdog import SENDING, WatchdogState
+from bot.state.once import SendLedger, send_once
+from bot.state.watchdog import SENDING, SENDS, WatchdogState
 from bot.watchdog.webhook import send
 
 log = structlog.get_logger(__name__)
 EVENT_TYPE = "tocsin_watchdog"
 TAGGED_AS = "watchdog"  # the metadata's incident_id: no incident, the watchdog's own
-LOOK_BACK_S = 5.0  # find looks this far before the recorded attempt (clock skew)
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,7 @@ class Announcer:
         self.state, self.destinations = state, destinations
         self.owner, self.lease_s = owner, lease_s
         self.leases = Leases(state.r)
+        self.ledger = SendLedger(state.r, SENDS)
 
     def send_owed(self) -> int:
         """Send every owed announcement to every destination that lacks it; how many sent."""
@@ -166,7 +167,8 @@ class Announcer:
                         break  # its "recovered" never goes out before its "down"
             for announcement in announcements:
                 if self._all_sent(announcement):
-                    self.state.settled(announcement.key, [d.name for d in self.destinations])
+                    self.state.settled(announcement.key)
+                    self.ledger.forget(*(f"{announcement.key}|{d.name}" for d in self.destinations))
         finally:
             stop.set()
             self.leases.release(SENDING, self.owner)
@@ -181,30 +183,22 @@ class Announcer:
 
     def _all_sent(self, announcement: Announcement) -> bool:
         return all(
-            (self.state.sent_state(announcement.key, d.name) or "").startswith("sent:")
-            for d in self.destinations
+            self.ledger.ref(f"{announcement.key}|{d.name}") is not None for d in self.destinations
         )
 
     def _once(self, announcement: Announcement, destination: Destination) -> str:
         """Send `announcement` to `destination` unless it has it: "sent" (now), "had" (sent
         before, or found there) or "failed" (not now: the next tick tries again)."""
-        key, name = announcement.key, destination.name
-        before = self.state.sent_state(key, name)
-        if before is not None and before.startswith("sent:"):
-            return "had"
         try:
-            if before is not None:  # an earlier send's outcome is unknown: ask first
-                since = float(before.removeprefix("attempt:")) - LOOK_BACK_S
-                ref = destination.find(announcement, since)
-                if ref is not None:
-                    self.state.sent(key, name, ref)
-                    log.info("watchdog_announcement_found", key=key, destination=name)
-                    return "had"
-            self.state.attempting(key, name, clock.now_ts())
-            ref = destination.send(announcement)
+            result = send_once(
+                self.ledger,
+                f"{announcement.key}|{destination.name}",
+                lambda: destination.send(announcement),
+                lambda since: destination.find(announcement, since),
+                clock.now_ts(),
+            )
         except SendFailed as exc:
-            log.warning("watchdog_announcement_failed", key=key, error=str(exc))
+            log.warning("watchdog_announcement_failed", key=announcement.key, error=str(exc))
             return "failed"
-        self.state.sent(key, name, ref)
-        log.info("watchdog_announced", key=key, destination=name)
-        return "sent"
+        log.info(f"watchdog_announcement_{result}", key=announcement.key, to=destination.name)
+        return result

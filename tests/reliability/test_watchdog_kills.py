@@ -22,7 +22,8 @@ from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
-from bot.state.watchdog import SENDING, WatchdogState
+from bot.state.once import SendLedger
+from bot.state.watchdog import SENDING, SENDS, WatchdogState
 from tests.e2e.support import ROOT, wait_for
 from tests.integration.support import watchdog_posts
 from tests.receiver import Receiver
@@ -97,7 +98,7 @@ def test_a_sigkill_between_post_and_record_neither_doubles_nor_loses_an_announce
         "TOCSIN_WATCHDOG_SECRET": "watchdog-secret-0123456789",
         "TOCSIN_WATCHDOG_CHANNEL": CHANNEL,
     }
-    state = WatchdogState(r)
+    state, ledger = WatchdogState(r), SendLedger(r, SENDS)
     destination = f"slack:{CHANNEL}"
     webs = Webs(env, tmp_path)
     try:
@@ -107,7 +108,7 @@ def test_a_sigkill_between_post_and_record_neither_doubles_nor_loses_an_announce
         wait_for(lambda: len(watchdog_posts(emulator, CHANNEL)) == 1, timeout=30)
         kill_sender(r, webs)
         (down,) = watchdog_posts(emulator, CHANNEL)
-        assert (state.sent_state(down, destination) or "").startswith("attempt:")
+        assert (ledger.state(f"{down}|{destination}") or "").startswith("attempt:")
 
         wait_for(lambda: not state.owed(), timeout=30)  # the survivor found the post
         assert watchdog_posts(emulator, CHANNEL) == [down]
@@ -116,7 +117,7 @@ def test_a_sigkill_between_post_and_record_neither_doubles_nor_loses_an_announce
         kill_sender(r, webs)
         recovered = watchdog_posts(emulator, CHANNEL)[1]
         assert recovered.startswith("recovered:")
-        assert (state.sent_state(recovered, destination) or "").startswith("attempt:")
+        assert (ledger.state(f"{recovered}|{destination}") or "").startswith("attempt:")
 
         wait_for(lambda: not state.owed(), timeout=30)
         assert watchdog_posts(emulator, CHANNEL) == [down, recovered]
