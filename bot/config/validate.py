@@ -20,7 +20,8 @@ from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:`, `severities:`, `alert_sources:` or `drills:` mapping"
+    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:` or `self_test:` "
+    "mapping"
 )
 
 
@@ -63,7 +64,7 @@ def kind_of(data: object) -> Kind | None:
         return Kind.SEVERITIES
     if "alert_sources" in data:
         return Kind.ALERTS
-    if "drills" in data:
+    if "drills" in data or "self_test" in data:
         return Kind.DRILLS
     return None
 

@@ -18,8 +18,8 @@ LOOK_BACK_S = 5.0  # an earlier attempt is looked for from this long before it (
 
 
 class SendLedger:
-    def __init__(self, connection: redis.Redis, key: str) -> None:
-        self.r, self.key = connection, key
+    def __init__(self, connection: redis.Redis, key: str, ttl_s: int | None = None) -> None:
+        self.r, self.key, self.ttl_s = connection, key, ttl_s  # ttl_s: the hash expires then
 
     def state(self, what: str) -> str | None:
         value = self.r.hget(self.key, what)
@@ -31,10 +31,17 @@ class SendLedger:
         return state.removeprefix("sent:") if state and state.startswith("sent:") else None
 
     def attempting(self, what: str, ts: float) -> None:
-        self.r.hset(self.key, what, f"attempt:{ts!r}")
+        self._put(what, f"attempt:{ts!r}")
 
     def sent(self, what: str, ref: str) -> None:
-        self.r.hset(self.key, what, f"sent:{ref}")
+        self._put(what, f"sent:{ref}")
+
+    def _put(self, what: str, value: str) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.hset(self.key, what, value)
+            if self.ttl_s is not None:
+                pipe.expire(self.key, self.ttl_s)
+            pipe.execute()
 
     def forget(self, *what: str) -> None:
         if what:
