@@ -81,10 +81,14 @@ class TestSelfTest:
         report = wait_for(
             lambda: [t for t in texts(stack, REPORTS) if "Self-test report" in t], timeout=30
         )[0]
-        assert f"<@{ALICE}> paged" in report and "acknowledged after" in report
-        assert f"<@{BOB}> paged" in report and "did not acknowledge" in report
-        assert f"<@{NOBODY}> was *never reached*" in report
-        assert "nobody was on call for *later-primary*" in report
+        lines = {
+            who: next(line for line in report.splitlines() if line.startswith(f"• {mark} <@{who}>"))
+            for who, mark in ((ALICE, ":white_check_mark:"), (BOB, ":warning:"), (NOBODY, ":x:"))
+        }
+        assert "checkout-primary on-call schedule, acknowledged after" in lines[ALICE]
+        assert lines[BOB].endswith("ops-primary on-call schedule, did not acknowledge")
+        assert "was *never reached*" in lines[NOBODY]
+        assert "• :x: nobody was on call for *later-primary*" in report.splitlines()
 
         assert len(self_test_pages(stack, ALICE)) == 1
         assert len(self_test_pages(stack, BOB)) == 1
@@ -94,7 +98,8 @@ class TestSelfTest:
         assert result.policy == "self-test"
         by_user = {p.user: p for p in result.people}
         assert by_user[ALICE].acked_after_s is not None
-        assert by_user[BOB].sent_at is not None and by_user[BOB].acked_after_s is None
+        assert by_user[BOB].sent_at is not None
+        assert by_user[BOB].acked_after_s is None
         assert by_user[NOBODY].sent_at is None
         assert ERIN not in by_user
 
