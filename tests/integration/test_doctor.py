@@ -149,7 +149,8 @@ def test_pagers_off_slack_are_reached_without_a_page_and_without_a_secret_shown(
     redis_url: str, emulator: Emulator, config_dir: Path, receiver: Any
 ) -> None:
     """The watchdog's webhooks: one listening, one refusing connections. The first is ok and
-    is sent nothing (a request could page somebody); the second fails the doctor. No line
+    is sent nothing (a request could page somebody); the second fails the doctor, as does
+    a watchdog channel the bot is not in. No line
     shows the webhooks' paths (a key may be there), the bot token or the webhook secret."""
     with socket.socket() as closed:  # a port nothing listens on once closed
         closed.bind(("127.0.0.1", 0))
@@ -159,10 +160,13 @@ def test_pagers_off_slack_are_reached_without_a_page_and_without_a_secret_shown(
         TOCSIN_WATCHDOG_URLS=f"{receiver.url}/hook/KEY-IN-PATH,"
         f"http://127.0.0.1:{dead_port}/hook?key=KEY-IN-QUERY",
         TOCSIN_WATCHDOG_SECRET="watchdog-secret-0123456789",
+        TOCSIN_WATCHDOG_CHANNEL="C0GENERAL",  # the bot is not in #general
     )
     code, lines = doctor(env)
     assert code == 1
     assert lines["watchdog pager 1"]["status"] == "ok", lines["watchdog pager 1"]
+    assert lines["watchdog channel"]["detail"] == "the bot is not in #general"
+    assert lines["watchdog channel"]["status"] == "FAIL"
     assert lines["watchdog pager 2"]["status"] == "FAIL"
     assert "TOCSIN_WATCHDOG_URLS" in lines["watchdog pager 2"]["fix"]
     assert receiver.requests == []

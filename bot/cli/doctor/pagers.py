@@ -1,7 +1,8 @@
 """The pagers off Slack present in the environment: each one's endpoint and credentials.
 
 On this version they are the watchdog's webhooks (TOCSIN_WATCHDOG_URLS, signed with
-TOCSIN_WATCHDOG_SECRET) and the outgoing heartbeat (TOCSIN_HEARTBEAT_URL). A webhook has
+TOCSIN_WATCHDOG_SECRET) and the outgoing heartbeat (TOCSIN_HEARTBEAT_URL); the watchdog's
+Slack channel (TOCSIN_WATCHDOG_CHANNEL) is checked here too, as the bot's to post in. A webhook has
 no validation endpoint, and a request to it could page somebody (or, for the heartbeat, tell
 a dead man's switch that all is well): the check opens a connection (and the TLS handshake,
 certificate verified) and sends nothing. A provider with a validation endpoint (PagerDuty,
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 
 from bot.cli.doctor.checkup import Checkup, Line, fail, ok, warn
 from bot.redaction import redact_text
+from bot.slack_api.client import slack_client
 from bot.watchdog.webhook import host_of
 
 TIMEOUT_S = 5.0
@@ -60,6 +62,25 @@ def check_watchdog_webhooks(c: Checkup) -> Iterator[Line]:
             yield ok(name, f"{_where(url)} reachable (a webhook has no key check; none sent)")
         else:
             yield fail(name, f"{_where(url)}: {why}", "check TOCSIN_WATCHDOG_URLS and the network")
+
+
+def check_watchdog_channel(c: Checkup) -> Iterator[Line]:
+    """TOCSIN_WATCHDOG_CHANNEL: a channel the bot can read and post in."""
+    channel = c.settings.watchdog_channel
+    if not channel or c.auth is None or c.auth.error is not None:
+        return  # unset, or the token line says why it cannot be looked at
+    fix = f"invite the bot to {channel} (/invite @tocsin there), or fix TOCSIN_WATCHDOG_CHANNEL"
+    try:
+        info = slack_client(c.settings).conversations_info(channel=channel)["channel"]
+    except Exception as exc:  # SlackApiError (channel_not_found, …) or the network
+        data = getattr(getattr(exc, "response", None), "data", None)
+        why = data.get("error") if isinstance(data, dict) else redact_text(str(exc))
+        yield fail("watchdog channel", f"conversations.info refused {channel}: {why}", fix)
+        return
+    if not info.get("is_member"):
+        yield fail("watchdog channel", f"the bot is not in #{info.get('name', channel)}", fix)
+    else:
+        yield ok("watchdog channel", f"the bot is in #{info.get('name', channel)}")
 
 
 def check_heartbeat_url(c: Checkup) -> Iterator[Line]:

@@ -10,7 +10,11 @@ from typing import TextIO
 
 from bot import clock
 from bot.cli.doctor.checkup import Checkup, Line
-from bot.cli.doctor.pagers import check_heartbeat_url, check_watchdog_webhooks
+from bot.cli.doctor.pagers import (
+    check_heartbeat_url,
+    check_watchdog_channel,
+    check_watchdog_webhooks,
+)
 from bot.cli.doctor.redis_checks import check_redis, check_redis_config, check_replicas
 from bot.cli.doctor.slack import check_scopes, check_signing_secret, check_slack_token
 from bot.cli.doctor.sources import check_alerts, check_calendars, check_config
@@ -24,6 +28,7 @@ CHECKS: tuple[Check, ...] = (
     check_slack_token,
     check_scopes,
     check_watchdog_webhooks,
+    check_watchdog_channel,
     check_heartbeat_url,
     check_redis,
     check_redis_config,
