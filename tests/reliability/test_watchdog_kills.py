@@ -1,10 +1,11 @@
 """The watchdog's announcements survive a SIGKILL between Slack posting them and the record.
 
 Real `tocsin web` app objects in child processes (the watchdog thread gunicorn starts),
-the Slack emulator over HTTP answering chat.postMessage 1.5 s after it posted, a real
-webhook receiver, and the signs of life a worker leaves (an rq worker's heartbeat, the scheduler lease). Each announcement's sender
-is SIGKILLed as soon as its post shows in the channel: the process taking over must find
-the post, not post again, and "recovered" must still go out.
+the Slack emulator over HTTP answering chat.postMessage 2.5 s after it posted, a real
+webhook receiver, and the signs of life a worker leaves (an rq worker's heartbeat, the
+scheduler lease). Each announcement's sender is SIGKILLed as soon as its post shows in the
+channel: the process taking over must find the post, not post again, and "recovered" must
+still go out.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def test_a_sigkill_between_post_and_record_neither_doubles_nor_loses_an_announce
     destination = f"slack:{CHANNEL}"
     webs = Webs(env, tmp_path)
     try:
-        # Slack posts, then answers 1.5 s later: the window each kill lands in.
-        emulator.faults.add("delay", method="chat.postMessage", delay=1.5, when="after")
+        # Slack posts, then answers 2.5 s later: the window each kill lands in (with room for a
+        # loaded machine to notice the post first).
+        emulator.faults.add("delay", method="chat.postMessage", delay=2.5, when="after")
         webs.start(), webs.start(), webs.start()  # the third for after the second kill
         wait_for(lambda: len(watchdog_posts(emulator, CHANNEL)) == 1, timeout=30)
         kill_sender(r, webs)
