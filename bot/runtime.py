@@ -253,7 +253,14 @@ class Runtime:
         drill_timers = DrillTimers(queue)
         drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
         self_tests = SelfTests(
-            oncall.catalog, SelfTestRuns(conn), results, drill_timers, store.markers, slack, owner
+            oncall.catalog,
+            SelfTestRuns(conn),
+            results,
+            drill_timers,
+            store.markers,
+            slack,
+            owner,
+            settings.claim_lease_s,
         )
         containment = Containment(engine, runbooks, slack, os.environ, Webhook())
         return cls(

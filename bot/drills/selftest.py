@@ -39,8 +39,6 @@ from bot.state.selftests import SelfTestRuns, reported_marker, run_id, sending_l
 log = structlog.get_logger(__name__)
 EVENT_TYPE = "tocsin_self_test"
 SEND, REPORT = f"{SELF_TEST}-send", f"{SELF_TEST}-report"
-LEASE_S = 30.0  # renewed before each page
-RETRY_S = 30.0  # a page not sent (Slack failing, a worker killed) is tried again this late
 LAST_DRILLS = 10  # as the drill report's figures
 HOLD_S, KEEP_S = 300, 35 * 86400
 
@@ -55,14 +53,18 @@ class SelfTests:
         markers: Markers,
         slack: WebClient | None,
         owner: str,
+        lease_s: float,
     ) -> None:
         self.catalog, self.runs, self.results = catalog, runs, results
         self.timers, self.markers, self.slack, self.owner = timers, markers, slack, owner
+        self.lease_s = lease_s  # the run's sending lease (renewed while its holder lives)
+        self.retry_s = max(2.0, 2 * lease_s)  # a page not sent is tried again this late
         self.leases = Leases(runs.r)
 
     def owed(self, now: float) -> dict[str, float]:
-        """Due-index entries for the open runs: the sending of a page still unsent (RETRY_S
-        on) and the report (at its time). Armed NX: an entry already waiting is left as it is."""
+        """Due-index entries for the open runs: the sending of a page still unsent (`retry_s`
+        on: Slack failed, or the worker sending was killed) and the report (at its time).
+        Armed NX: an entry already waiting is left as it is."""
         entries: dict[str, float] = {}
         for run in self.runs.open_runs():
             record = self.runs.read(run)
@@ -72,7 +74,7 @@ class SelfTests:
             epoch = int(float(record["fired_at"]))
             ledger = self.runs.ledger(run)
             if any(ledger.ref(u) is None for u in _pages(record)):
-                entries[member(epoch, f"{SEND}~{run}")] = now + RETRY_S
+                entries[member(epoch, f"{SEND}~{run}")] = now + self.retry_s
             entries[member(epoch, f"{REPORT}~{run}")] = float(record["report_at"])
         return entries
 
@@ -110,22 +112,22 @@ class SelfTests:
         test = self.catalog().self_test
         within = test.answer_within_s if test else 1800.0
         ledger, sent = self.runs.ledger(run), False
-        for user, schedules in _pages(record).items():
-            if not self.leases.hold(sending_lease(run), self.owner, LEASE_S):
-                return sent
-            try:
-                done = send_once(
-                    ledger,
-                    user,
-                    partial(_page, slack, run, user, schedules, within),
-                    partial(_find, slack, run, user),
-                    clock.now_ts(),
-                )
-            except Exception as exc:  # Slack refused or failed: the next send job tries again
-                log.warning("self_test_page_failed", run=run, user_id=user, error=str(exc))
-                continue
-            sent = sent or done == "sent"
-        self.leases.release(sending_lease(run), self.owner)
+        with self.leases.kept(sending_lease(run), self.owner, self.lease_s) as held:
+            if not held:
+                return False
+            for user, schedules in _pages(record).items():
+                try:
+                    done = send_once(
+                        ledger,
+                        user,
+                        partial(_page, slack, run, user, schedules, within),
+                        partial(_find, slack, run, user),
+                        clock.now_ts(),
+                    )
+                except Exception as exc:  # Slack refused or failed: a later send tries again
+                    log.warning("self_test_page_failed", run=run, user_id=user, error=str(exc))
+                    continue
+                sent = sent or done == "sent"
         return sent
 
     def acknowledge(self, run: str, user: str) -> str:

@@ -14,7 +14,6 @@ send and the record finds the attempt recorded and asks the destination first:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -150,36 +149,25 @@ class Announcer:
     def send_owed(self) -> int:
         """Send every owed announcement to every destination that lacks it; how many sent."""
         owed = self.state.owed()
-        if not owed or not self.leases.hold(SENDING, self.owner, self.lease_s):
+        if not owed:
             return 0
-        stop = threading.Event()
-        threading.Thread(
-            target=self._keep, args=(stop,), name="watchdog-lease", daemon=True
-        ).start()
+        with self.leases.kept(SENDING, self.owner, self.lease_s) as held:
+            return self._send(owed) if held else 0
+
+    def _send(self, owed: list[tuple[str, float, str]]) -> int:
         sent = 0
         announcements = [Announcement(key, at, why) for key, at, why in owed]
-        try:
-            for destination in self.destinations:
-                for announcement in announcements:
-                    result = self._once(announcement, destination)
-                    sent += result == "sent"
-                    if result == "failed":
-                        break  # its "recovered" never goes out before its "down"
+        for destination in self.destinations:
             for announcement in announcements:
-                if self._all_sent(announcement):
-                    self.state.settled(announcement.key)
-                    self.ledger.forget(*(f"{announcement.key}|{d.name}" for d in self.destinations))
-        finally:
-            stop.set()
-            self.leases.release(SENDING, self.owner)
+                result = self._once(announcement, destination)
+                sent += result == "sent"
+                if result == "failed":
+                    break  # its "recovered" never goes out before its "down"
+        for announcement in announcements:
+            if self._all_sent(announcement):
+                self.state.settled(announcement.key)
+                self.ledger.forget(*(f"{announcement.key}|{d.name}" for d in self.destinations))
         return sent
-
-    def _keep(self, stop: threading.Event) -> None:
-        while not stop.wait(self.lease_s / 3):
-            try:
-                self.leases.hold(SENDING, self.owner, self.lease_s)
-            except Exception:  # a Redis blip: try again next period
-                log.warning("watchdog_lease_renew_failed")
 
     def _all_sent(self, announcement: Announcement) -> bool:
         return all(

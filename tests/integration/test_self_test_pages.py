@@ -42,6 +42,7 @@ def test_a_page_slack_posted_without_answering_is_found_not_sent_again(
         runtime.store.markers,
         slack,
         "worker-1",
+        1.0,
     )
     emulator.faults.add("reset", method="chat.postMessage", when="after", nth=1)
     tests.open(1_800_000_000, SelfTest("0 10 * * 1", answer_within_s=60))
