@@ -8,8 +8,15 @@ GET  /calendar/<schedule>.ics, /calendar/person/<id>.ics?token=…
                      who is on call 90 days ahead, as iCalendar (bot.oncall.calendar)
 GET  /metrics        Prometheus figures computed from Redis at scrape time (bot.metrics); with
                      TOCSIN_METRICS_TOKEN set, only for `Authorization: Bearer <token>`
+POST /notify/twilio/sms, /notify/twilio/voice
+                     an SMS reply or a call's keypress acknowledging a page (bot.inbound.twilio):
+                     X-Twilio-Signature checked, answered with TwiML
 POST /alerts/<name>  a notification from an alert source of alerts.yaml (bot.alerts.intake):
                      verified, stored and queued for the worker; nothing here talks to Slack
+GET  /notify/ack/<token>   an email page's acknowledge link: a confirm page that changes nothing
+POST /notify/ack/<token>   its button: acknowledges as the person paged (bot.inbound.email_link)
+POST /notify/pagerduty  PagerDuty's v3 webhooks (bot.inbound.pagerduty): an acknowledge or
+                     resolve made in PagerDuty, verified by X-PagerDuty-Signature
 Every request body over 1 MiB is refused with 413 before it is read (bot.web_limits).
 """
 
@@ -19,7 +26,9 @@ import hmac
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from gunicorn.app.base import BaseApplication
@@ -29,6 +38,12 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from bot import clock, metrics, web_limits
 from bot.alerts.intake import Intake
 from bot.config.settings import Settings, SettingsError
+from bot.inbound.email_link import AckPages
+from bot.inbound.html import HEADERS as HTML_HEADERS
+from bot.inbound.pagerduty import PagerDutyWebhooks
+from bot.inbound.twilio import TwilioInbound
+from bot.notify.links import PATH as ACK_PATH
+from bot.notify.links import AckLinks
 from bot.oncall.calendar import CalendarFeeds
 from bot.runtime import Runtime
 from bot.slack.app import build_app
@@ -43,6 +58,7 @@ from bot.web_limits import json_answer
 
 log = structlog.get_logger(__name__)
 ALERTS = "/alerts/"
+PAGERDUTY_WEBHOOKS = "/notify/pagerduty"
 StartResponse = Callable[..., Any]
 
 
@@ -93,6 +109,7 @@ class WebApp:
         signing_secret: str,
         metrics_token: str | None = None,
         env: Mapping[str, str] | None = None,
+        twilio: TwilioInbound | None = None,
     ) -> None:
         if rt.slack is None:
             raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
@@ -103,7 +120,10 @@ class WebApp:
         self.metrics = metrics.registry(rt.store)
         self.metrics_token = metrics_token
         self.intake = Intake(rt.catalog, rt.alert_store, rt.queue, env or {})
+        self.pagerduty = PagerDutyWebhooks(rt.engine, env or {})
         self.calendars = CalendarFeeds(rt.oncall.catalog, rt.settings.calendar_secret)
+        self.acks = AckPages(rt.engine, AckLinks(rt.store.markers, rt.settings.ack_link_secret))
+        self.twilio = twilio  # None: no Twilio account, or nothing yet to match replies with
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         refused = web_limits.refuse(environ, start_response)
@@ -115,6 +135,19 @@ class WebApp:
         if path.startswith(ALERTS):
             body = _body(environ) if method == "POST" else b""
             status, answer = self.intake.handle(path[len(ALERTS) :], method, environ, body)
+            return json_answer(start_response, status, answer)
+        if path.startswith(ACK_PATH) and method in ("GET", "POST"):
+            token = path[len(ACK_PATH) :]
+            shown = self.acks.show(token) if method == "GET" else self.acks.confirm(token)
+            headers = [*HTML_HEADERS, ("Content-Length", str(len(shown.body)))]
+            start_response(f"{shown.status} {HTTPStatus(shown.status).phrase}", headers)
+            return [shown.body]
+        if self.twilio is not None and self.twilio.handles(path) and method == "POST":
+            return self._twilio(self.twilio, path, environ, start_response)
+        if path == PAGERDUTY_WEBHOOKS:
+            body = _body(environ) if method == "POST" else b""
+            signature = str(environ.get("HTTP_X_PAGERDUTY_SIGNATURE", ""))
+            status, answer = self.pagerduty.handle(method, signature, body)
             return json_answer(start_response, status, answer)
         if path == "/healthz":
             return json_answer(start_response, 200, {"ok": True})
@@ -145,6 +178,20 @@ class WebApp:
         watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config, destinations)
         watchdog.start()
         return watchdog
+
+    def _twilio(
+        self, twilio: TwilioInbound, path: str, environ: dict[str, Any], start: StartResponse
+    ) -> Iterable[bytes]:
+        form = dict(parse_qsl(_body(environ).decode("utf-8", "replace"), keep_blank_values=True))
+        signature = str(environ.get("HTTP_X_TWILIO_SIGNATURE", ""))
+        answer = twilio.handle(path, str(environ.get("QUERY_STRING", "")), form, signature)
+        data = answer.body.encode("utf-8")
+        reason = "OK" if answer.status == 200 else "Forbidden"
+        start(
+            f"{answer.status} {reason}",
+            [("Content-Type", answer.content_type), ("Content-Length", str(len(data)))],
+        )
+        return [data]
 
     def _may_scrape(self, environ: dict[str, Any]) -> bool:
         if self.metrics_token is None:

@@ -20,6 +20,7 @@ class Received:
 class Receiver:
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    statuses: list[int] = field(default_factory=list)  # answered first, one per request; then 200
 
     @property
     def url(self) -> str:
@@ -27,7 +28,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> Receiver:
-        received = self.requests
+        received, statuses = self.requests, self.statuses
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,7 +39,8 @@ class Receiver:
                     received.append(
                         Received(self.command, self.path, dict(self.headers.items()), body)
                     )
-                self.send_response(200)
+                    status = statuses.pop(0) if statuses else 200
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -49,15 +49,7 @@ def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
 
 def cross_check(files: list[Checked]) -> list[Problem]:
     """Problems that only show when all files are read together."""
-    problems: list[Problem] = []
-    schedules: dict[str, _Place] = {}
-    for f in (f for f in files if f.kind is Kind.SCHEDULES):
-        for name, place in _names(f, "schedules").items():
-            if name in schedules:
-                msg = f"already defined at {schedules[name]}"
-                problems.append(at(f.path, place.line, ("schedules", name), msg))
-            else:
-                schedules[name] = place
+    schedules, problems = _defined_once([f for f in files if f.kind is Kind.SCHEDULES], "schedules")
     severity_files = [f for f in files if f.kind is Kind.SEVERITIES]
     for extra in severity_files[1:]:
         first = severity_files[0].path
@@ -66,7 +58,16 @@ def cross_check(files: list[Checked]) -> list[Problem]:
         problems.append(Problem(extra.path, line, msg))
     severities = _names(severity_files[0], "severities") if severity_files else {}
     policies = [f for f in files if f.kind is Kind.POLICY]
-    problems += _check_policies(policies, set(schedules), set(severities))
+    services = [f for f in files if f.kind is Kind.SERVICES]
+    pagerduty, twice = _defined_once(services, "pagerduty")
+    webhooks, again = _defined_once(services, "webhooks")
+    problems += twice + again
+    defined = {
+        TargetKind.SCHEDULE: set(schedules),
+        TargetKind.PAGERDUTY: set(pagerduty),
+        TargetKind.WEBHOOK: set(webhooks),
+    }
+    problems += _check_policies(policies, defined, set(severities))
     problems += _check_alert_sources([f for f in files if f.kind is Kind.ALERTS], set(severities))
     known = {str(f.loaded.data.get("name")) for f in policies if isinstance(f.loaded.data, Mapping)}
     drills = [f for f in files if f.kind is Kind.DRILLS]
@@ -158,23 +159,43 @@ def _texts(data: Mapping[Any, Any], key: str) -> list[tuple[int, str]]:
     )
 
 
-def _schedule_refs(data: Mapping[Any, Any]) -> list[tuple[KeyPath, str]]:
-    """Schedules named by a policy's steps, read leniently from raw data."""
+def _target_refs(data: Mapping[Any, Any]) -> list[tuple[KeyPath, Target]]:
+    """Targets named by a policy's steps, read leniently from raw data."""
     steps = data.get("steps")
-    found: list[tuple[KeyPath, str]] = []
+    found: list[tuple[KeyPath, Target]] = []
     for s, step in enumerate(steps if isinstance(steps, list) else []):
         for t, text in _texts(step, "notify") if isinstance(step, Mapping) else []:
             try:
                 target = Target.parse(text)
             except ValueError:
                 continue  # reported by shape validation
-            if target.kind is TargetKind.SCHEDULE:
-                found.append((("steps", s, "notify", t), target.ref))
+            found.append((("steps", s, "notify", t), target))
     return found
 
 
+# The targets a policy names that must be defined in another file, and the word for each.
+_DEFINED = {
+    TargetKind.SCHEDULE: "schedule",
+    TargetKind.PAGERDUTY: "PagerDuty service",
+    TargetKind.WEBHOOK: "webhook",
+}
+
+
+def _defined_once(files: list[Checked], top: str) -> tuple[dict[str, _Place], list[Problem]]:
+    """Names under `top` across `files`; a name defined twice is a problem at the second."""
+    seen: dict[str, _Place] = {}
+    problems = []
+    for f in files:
+        for name, place in _names(f, top).items():
+            if name in seen:
+                msg = f"already defined at {seen[name]}"
+                problems.append(at(f.path, place.line, (top, name), msg))
+            seen.setdefault(name, place)
+    return seen, problems
+
+
 def _check_policies(
-    files: list[Checked], schedules: set[str], severities: set[str]
+    files: list[Checked], defined: Mapping[TargetKind, set[str]], severities: set[str]
 ) -> list[Problem]:
     """Names and references are checked even in a policy whose shape is wrong; routes only in
     valid ones."""
@@ -189,9 +210,11 @@ def _check_policies(
             problems.append(at(f.path, line(("name",)), ("name",), msg))
         elif isinstance(name, str):
             names[name] = _Place(f.path, line(("name",)))
-        for keys, ref in _schedule_refs(data):
-            if ref not in schedules:
-                problems.append(at(f.path, line(keys), keys, _unknown("schedule", ref, schedules)))
+        for keys, target in _target_refs(data):
+            known = defined.get(target.kind)
+            if known is not None and target.ref not in known:
+                msg = _unknown(_DEFINED[target.kind], target.ref, known)
+                problems.append(at(f.path, line(keys), keys, msg))
         for i, severity in _texts(data, "severities"):
             if severity not in severities:
                 msg = _unknown("severity", severity, severities)

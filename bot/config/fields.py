@@ -143,7 +143,8 @@ TargetText = Annotated[
     BeforeValidator(_target),
     _described(
         rf"^({'|'.join(k.value for k in TargetKind)}):\S+$",
-        "Who to notify: user:<Slack id or email>, schedule:<name>, usergroup:<Slack id>.",
+        "Who to notify: user:<Slack id or email>, schedule:<name>, usergroup:<Slack id>, "
+        "pagerduty:<name> or webhook:<name> (a service named in services.yaml).",
         "schedule:payments-primary",
         "user:U0LEAD1",
     ),

@@ -37,7 +37,8 @@ class Settings:
     slack_app_token: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it if set
     calendar_secret: str | None = field(default=None, repr=False)  # keys the .ics feeds' tokens
-    public_url: str | None = None  # where people reach `tocsin web`, for `tocsin calendar url`
+    public_url: str | None = None  # where people reach `tocsin web`: calendar and ack links
+    ack_link_secret: str | None = field(default=None, repr=False)  # signs email ack links
     claim_lease_s: float = 30.0  # a page claimed by a worker that died is retried after this
     reconcile_every_s: float = 15.0
     scheduler_poll_s: float = 0.25
@@ -114,6 +115,9 @@ class Settings:
             metrics_token=env.get("TOCSIN_METRICS_TOKEN") or None,
             calendar_secret=_calendar_secret(env.get("TOCSIN_CALENDAR_SECRET") or None),
             public_url=(env.get("TOCSIN_PUBLIC_URL") or "").rstrip("/") or None,
+            ack_link_secret=_secret(
+                "TOCSIN_ACK_LINK_SECRET", env.get("TOCSIN_ACK_LINK_SECRET") or None
+            ),
             claim_lease_s=num("TOCSIN_CLAIM_LEASE_S", 30.0),
             reconcile_every_s=num("TOCSIN_RECONCILE_EVERY_S", 15.0),
             scheduler_poll_s=num("TOCSIN_SCHEDULER_POLL_S", 0.25),
@@ -185,9 +189,14 @@ MIN_CALENDAR_SECRET = 32  # characters: the feeds' tokens are only as hard to gu
 
 
 def _calendar_secret(value: str | None) -> str | None:
+    return _secret("TOCSIN_CALENDAR_SECRET", value)
+
+
+def _secret(name: str, value: str | None) -> str | None:
+    """A secret that keys tokens people hold (feeds, ack links): long enough not to guess."""
     if value is not None and len(value) < MIN_CALENDAR_SECRET:
         raise SettingsError(
-            f"TOCSIN_CALENDAR_SECRET is too short: use at least {MIN_CALENDAR_SECRET} random "
+            f"{name} is too short: use at least {MIN_CALENDAR_SECRET} random "
             "characters, e.g. from `openssl rand -hex 32`"
         )
     return value

@@ -16,12 +16,13 @@ from bot.config.alerts import AlertsFile
 from bot.config.drills import DrillsFile
 from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesFile
 from bot.config.problems import KeyPath, Problem, at
+from bot.config.services import ServicesFile
 from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:` or `self_test:` "
-    "mapping"
+    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:`, `self_test:`, "
+    "`pagerduty:` or `webhooks:` mapping"
 )
 
 
@@ -31,6 +32,7 @@ class Kind(StrEnum):
     SEVERITIES = "severities"
     ALERTS = "alerts"
     DRILLS = "drills"
+    SERVICES = "services"  # pagerduty: and webhooks: (bot.config.services)
 
 
 MODELS: dict[Kind, type[BaseModel]] = {
@@ -39,6 +41,7 @@ MODELS: dict[Kind, type[BaseModel]] = {
     Kind.SEVERITIES: SeveritiesFile,
     Kind.ALERTS: AlertsFile,
     Kind.DRILLS: DrillsFile,
+    Kind.SERVICES: ServicesFile,
 }
 
 
@@ -66,6 +69,8 @@ def kind_of(data: object) -> Kind | None:
         return Kind.ALERTS
     if "drills" in data or "self_test" in data:
         return Kind.DRILLS
+    if "pagerduty" in data or "webhooks" in data:
+        return Kind.SERVICES
     return None
 
 

@@ -15,6 +15,11 @@ class TargetKind(StrEnum):
     USER = "user"  # a Slack user id, or an email resolved with users.lookupByEmail
     SCHEDULE = "schedule"
     USERGROUP = "usergroup"
+    PAGERDUTY = "pagerduty"  # a PagerDuty service (Events API v2) named in services.yaml
+    WEBHOOK = "webhook"  # a signed outgoing webhook named in services.yaml
+
+
+SERVICE_KINDS = frozenset({TargetKind.PAGERDUTY, TargetKind.WEBHOOK})
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,16 @@ class Target:
         """The target as people read it: `the checkout-primary on-call schedule`."""
         if self.kind is TargetKind.SCHEDULE:
             return f"the {self.ref} on-call schedule"
+        if self.kind is TargetKind.PAGERDUTY:
+            return f"the {self.ref} PagerDuty service"
+        if self.kind is TargetKind.WEBHOOK:
+            return f"the {self.ref} webhook"
         return f"{self.kind.value} {self.ref}"
+
+    @property
+    def is_service(self) -> bool:
+        """A service outside Slack (pagerduty:, webhook:), notified by a method, not a person."""
+        return self.kind in SERVICE_KINDS
 
     @property
     def is_email(self) -> bool:

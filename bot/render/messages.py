@@ -20,10 +20,13 @@ from bot.domain.alerts.sources import DRILL_SCHEDULE, source_of
 from bot.domain.durations import format_duration
 from bot.domain.incident import Action, Incident, Status, TransitionRefused
 from bot.domain.outbox import OutboxKind
+from bot.domain.policy import TargetKind
 from bot.domain.privacy import visible_to
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate
 from bot.domain.words import position
+
+PAGERDUTY_ACTOR = f"{TargetKind.PAGERDUTY.value}:"  # an actor acting from PagerDuty
 
 SEVERITY_EMOJI = {
     "sev1": ":red_circle:",
@@ -50,8 +53,11 @@ def escape(text: str) -> str:
 
 def who(user: str) -> str:
     """A person as a mention; an alert source that acted as "alerts from <source>"; the
-    scheduler of drills as "the drill schedule"."""
+    scheduler of drills as "the drill schedule"; somebody who acted in PagerDuty and is not
+    known on Slack (bot.inbound.pagerduty) as "<service or name> (PagerDuty)"."""
     source = source_of(user)
+    if source is None and user.startswith(PAGERDUTY_ACTOR):
+        return f"{escape(user.removeprefix(PAGERDUTY_ACTOR))} (PagerDuty)"
     if source is None:
         return f"<@{user}>"
     return "the drill schedule" if source == DRILL_SCHEDULE else f"alerts from {escape(source)}"

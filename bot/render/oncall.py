@@ -52,6 +52,8 @@ def target_text(target: Target) -> str:
         return f"user group `{ref}`"
     if target.kind is TargetKind.SCHEDULE:
         return f"schedule *{ref}*"
+    if target.is_service:
+        return f"{target.kind.value} `{ref}`"
     return mention(target.ref)
 
 

@@ -6,7 +6,7 @@ import ipaddress
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.workspace import WorkspaceError
@@ -70,6 +70,8 @@ def run_sandbox(
     except WorkspaceError as exc:
         print(f"tocsin sandbox: {exc}", file=sys.stderr)
         return 2
+    if app_url:  # the phones reply to the same app, at its Twilio route
+        emulator.twilio.sms_url = urljoin(app_url, "/notify/twilio/sms")
     try:
         emulator.start()
     except OSError as exc:
@@ -79,6 +81,17 @@ def run_sandbox(
     print(f"Slack Web API emulator at {emulator.url}", file=sys.stderr)
     print(
         f"  token {emulator.bot_token}; inspection at {emulator.root_url}sandbox/calls",
+        file=sys.stderr,
+    )
+    print(
+        f"Mail server (the page's mailboxes) at {emulator.mailbox.url}: TOCSIN_SMTP_URL",
+        file=sys.stderr,
+    )
+    twilio = emulator.twilio.env(emulator.root_url)
+    print(
+        f"Twilio API emulator at {twilio['TOCSIN_TWILIO_API_URL']} (account "
+        f"{twilio['TOCSIN_TWILIO_ACCOUNT_SID']}, number {twilio['TOCSIN_TWILIO_FROM']}); "
+        f"phones at {emulator.root_url}twilio/sandbox/phones",
         file=sys.stderr,
     )
     if app_url:

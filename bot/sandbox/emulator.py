@@ -27,10 +27,13 @@ from bot.sandbox.automation import AutomationReceiver
 from bot.sandbox.bridge import AppBridge, payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.faults import Faults, RateLimiter
+from bot.sandbox.mailbox import Mailbox
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.params import JsonDict, SlackError
 from bot.sandbox.payloads import Workspace
 from bot.sandbox.server import Router, SandboxHTTPServer
 from bot.sandbox.state import Message, Store
+from bot.sandbox.twilio import TwilioEmulator
 from bot.sandbox.workspace import WorkspaceSpec, load_workspace
 
 BOT_TOKEN = "xoxb-sandbox"  # noqa: S105 - fake tokens of the local sandbox
@@ -77,8 +80,14 @@ class Emulator:
         admin.register(self.router, self)
         self.automation = AutomationReceiver()  # runbooks' containment webhooks land here
         self.automation.register(self.router)
+        self.mailbox = Mailbox(host)  # a real SMTP server: email pages land here
+        self.mailbox.register(self.router, self._email_of)
+        self.pagerduty = PagerDutyEmulator(fault_seed=fault_seed)  # under /pagerduty
+        self.pagerduty.register(self.router)
         self.bridge = AppBridge(self, app_url, signing_secret)
         self.alert_button: AlertButton | None = None  # set by whoever knows the app's /alerts
+        self.twilio = TwilioEmulator(stopping=self._stopping)  # Twilio's API under /twilio
+        self.twilio.register(self.router)
         page.register(self.router, self)
 
     # lifecycle ------------------------------------------------------------------------
@@ -90,12 +99,14 @@ class Emulator:
         self._server = SandboxHTTPServer(self.host, self._port, self.router)
         self.store.public_url = self.root_url
         self._server.start_background()
+        self.mailbox.start()
         self._ticker = threading.Thread(target=self._tick, name="sandbox-scheduler", daemon=True)
         self._ticker.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        self.mailbox.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -115,6 +126,10 @@ class Emulator:
         while not self._stopping.wait(0.1):
             methods_chat.deliver_due(self.store, time.time())
 
+    def _email_of(self, user: str) -> str:
+        known = self.store.users.get(user)
+        return known.email if known is not None else ""
+
     @property
     def port(self) -> int:
         if self._server is None:
@@ -133,6 +148,12 @@ class Emulator:
     def automation_url(self, name: str) -> str:
         """Where a containment webhook called `name` lands (see `automation`)."""
         return f"{self.root_url}automation/{name}"
+
+    @property
+    def pagerduty_url(self) -> str:
+        """The local PagerDuty's Events API host (TOCSIN_PAGERDUTY_EVENTS_URL): events go to
+        its `/v2/enqueue`."""
+        return self.root_url + "pagerduty"
 
     @property
     def socket_mode_url(self) -> str | None:

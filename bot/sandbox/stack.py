@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
+import secrets
 import subprocess
 import sys
 import time
@@ -20,12 +20,7 @@ from typing import IO, Any
 
 from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import Emulator
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bot.sandbox.ports import free_port
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
@@ -59,6 +54,12 @@ def stack_env(
         # runbooks/checkout-errors.md's containment action lands on the sandbox's receiver
         TOCSIN_SANDBOX_ROLLBACK_URL=emulator.automation_url("rollback"),
         TOCSIN_SANDBOX_ROLLBACK_SECRET=emulator.automation.secret,
+        # email pages' acknowledge links (the web process checks them; the public URL is
+        # the web process's own, set by LocalStack.start once its port is known)
+        TOCSIN_ACK_LINK_SECRET=secrets.token_hex(32),
+        TOCSIN_SMTP_URL=emulator.mailbox.url,  # email pages land in the sandbox's mailboxes
+        # SMS and voice pages go to the sandbox's Twilio, whose phones reply to /notify/twilio
+        **emulator.twilio.env(emulator.root_url),
     )
     return env
 
@@ -92,6 +93,9 @@ class LocalStack:
     def start(self, workers: int = 1, timeout: float = 30) -> LocalStack:
         self.port = free_port()
         bind = f"127.0.0.1:{self.port}"
+        # where email pages' acknowledge links point, and what Twilio's webhooks are signed for
+        self.env.setdefault("TOCSIN_PUBLIC_URL", self.url)
+        self.emulator.twilio.sms_url = self.url + "/notify/twilio/sms"
         self._spawn("web", "web", "--bind", bind, "--workers", "1", "--threads", "16")
         for n in range(workers):
             self._spawn(f"worker-{n}", "worker", "--name", f"sandbox-{n}-{time.time_ns()}")

@@ -29,6 +29,11 @@ def claim(incident_id: str, key: str) -> str:
     return f"{PREFIX}:claim:{incident_id}:{key}"
 
 
+def ack_link_used(digest: str) -> str:
+    """Marks an email page's acknowledge link used (bot.notify.links), by its token's digest."""
+    return f"{PREFIX}:acklink:used:{digest}"
+
+
 def slack_gap(incident_id: str) -> str:
     """Set while Slack refuses this incident's deliveries: when it started."""
     return f"{incident(incident_id)}:slack_gap"

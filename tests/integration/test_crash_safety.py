@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -17,16 +16,17 @@ from bot.domain.policy import EscalationStatus
 from bot.paging.recording import delivery_counts
 from bot.runtime import Runtime
 from tests.integration.support import CRASHY, Workers, crashy_deliveries, wait_for
+from tests.reliability.support import knob
 
 pytestmark = pytest.mark.integration
-KILLS = int(os.environ.get("TOCSIN_CRASH_TRIALS", "50"))
+KILLS = int(knob("TOCSIN_CRASH_TRIALS", 25, 200))  # `make soak`: 200
 
 
 class TestWorkerCrashes:
     def test_sigkill_at_random_points_loses_and_doubles_nothing(
         self, worker_env: dict[str, str], config_dir: Path, tmp_path: Path, r: redis.Redis
     ) -> None:
-        """Over 50 SIGKILLs of random workers mid-escalation, every page lands exactly once."""
+        """Over KILLS SIGKILLs of random workers mid-escalation, every page lands exactly once."""
         (config_dir / "crashy.yaml").write_text(CRASHY)
         for name in ("fast.yaml", "major.yaml"):
             (config_dir / name).unlink()

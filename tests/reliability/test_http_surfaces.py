@@ -45,6 +45,7 @@ class TestBodyCap:
             ("POST", "/healthz"),
             ("GET", "/metrics"),
             ("GET", "/readyz"),
+            ("POST", "/notify/ack/some-token"),
             ("PUT", "/anything/else"),
         ):
             status, body = announced(stack.url, method, path, TWO_MIB)

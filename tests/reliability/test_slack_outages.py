@@ -55,6 +55,11 @@ def all_sent(store: Store, incidents: list[str]) -> bool:
     return all(i.status == "sent" for inc in incidents for i in store.outbox(inc))
 
 
+# How long after Slack answers a 429 its hold may take to reach the other processes (the
+# receiver reads the answer, then writes the hold to Redis).
+HOLD_LAG_S = 0.05
+
+
 def pace_key(call: dict[str, Any]) -> str:
     channel = call["args"].get("channel")
     method = call["method"]
@@ -120,9 +125,13 @@ class TestFlakySlack:
             if call["status"] != 429:
                 continue
             key, answered = pace_key(call), call["at"] + call["duration"]
-            # Only a call sent after the 429 was answered could have honoured it (another
-            # process's call already in flight could not).
-            later = [c for c in calls[n + 1 :] if pace_key(c) == key and c["at"] >= answered]
+            # Only a call sent once the 429 could be known could have honoured it: a call
+            # already in flight could not, nor one whose process checked the shared hold in
+            # the few ms between the emulator answering and the 429's receiver recording it
+            # (a 3 ms case was seen in CI). HOLD_LAG_S is that allowance.
+            later = [
+                c for c in calls[n + 1 :] if pace_key(c) == key and c["at"] >= answered + HOLD_LAG_S
+            ]
             if later and later[0]["at"] - call["at"] < 1.0 - 0.05:
                 early.append((key, round(later[0]["at"] - call["at"], 3)))
         assert early == [], early

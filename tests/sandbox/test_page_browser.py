@@ -20,6 +20,8 @@ from slack_sdk import WebClient
 
 from bot.sandbox.app_server import AppServer
 from bot.sandbox.emulator import Emulator
+from tests.sandbox.test_mailbox import LINK
+from tests.sandbox.test_mailbox import send as send_mail
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -487,3 +489,26 @@ class TestEmoji:
         expect(shown).to_have_count(2)
         for text in shown.all_inner_texts():
             assert SHORTCODE.findall(text) == [], text
+
+
+class TestMailbox:
+    def test_the_acting_persons_mailbox_shows_a_mail_with_its_link(
+        self, page: Page, sandbox: Emulator
+    ) -> None:
+        """A mail sent over SMTP to bob shows in his mailbox, not alice's; opened, its text is
+        text (markup in it is not HTML) and its acknowledge link is a link to a new tab."""
+        text = f"You are paged <img src=x onerror=alert(1)>.\nAcknowledge: {LINK}\n"
+        send_mail(sandbox, "bob@example.com", "[SEV2] Checkout errors", text)
+        page.get_by_test_id("acting-user").select_option(ALICE)
+        expect(page.get_by_test_id("mailbox")).to_contain_text("No mail")
+        page.get_by_test_id("acting-user").select_option(BOB)
+        subject = page.get_by_test_id("mail-subject")
+        expect(subject).to_have_text("[SEV2] Checkout errors")
+        subject.click()
+        body = page.get_by_test_id("mail-text")
+        expect(body).to_contain_text("You are paged <img src=x onerror=alert(1)>.")
+        expect(body.locator("img")).to_have_count(0)
+        link = body.get_by_test_id("mail-link")
+        expect(link).to_have_attribute("href", LINK)
+        expect(link).to_have_attribute("target", "_blank")
+        _shot(page, "mailbox")

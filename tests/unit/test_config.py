@@ -344,6 +344,7 @@ class TestSchema:
             "#/$defs/SeveritiesFile",
             "#/$defs/AlertsFile",
             "#/$defs/DrillsFile",
+            "#/$defs/ServicesFile",
         ]
 
     def test_refs_resolve(self) -> None:

@@ -74,8 +74,17 @@ class TestSelfContained:
 
 # Keys of the WSGI request environ (bot/web.py, bot/alerts/verify.py), not environment
 # variables; "HTTP_" is the prefix a request header's key is built from.
-WSGI = frozenset(
-    {"CONTENT_LENGTH", "HTTP_", "HTTP_AUTHORIZATION", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD"}
+WSGI = frozenset(  # a request's headers and parts in the WSGI environ, not the process's
+    {
+        "CONTENT_LENGTH",
+        "HTTP_",
+        "HTTP_AUTHORIZATION",
+        "HTTP_X_TWILIO_SIGNATURE",
+        "HTTP_X_PAGERDUTY_SIGNATURE",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "REQUEST_METHOD",
+    }
 )
 
 
