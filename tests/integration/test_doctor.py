@@ -200,3 +200,42 @@ def test_the_slack_token_is_checked_at_the_configured_api_base(
     assert lines["slack token"]["status"] == "FAIL"
     assert "auth.test refused" in lines["slack token"]["detail"]
     assert "scopes" not in lines
+
+
+def test_page_methods_off_slack_checked_without_a_page(
+    redis_url: str, emulator: Emulator, config_dir: Path, receiver: Any
+) -> None:
+    """Twilio: the sandbox's Twilio accepts the account's SID and token (a Messages read,
+    nothing sent), then refuses a wrong token; services.yaml: a PagerDuty service whose key
+    is set and a webhook whose secret is not. Nothing reaches a phone, PagerDuty or the
+    webhook, and no line shows the token, the key or the webhook's path."""
+    (config_dir / "services.yaml").write_text(
+        "pagerduty:\n  ops: {routing_key_env: TOCSIN_PD_OPS_KEY}\n"
+        f"webhooks:\n  audit: {{url: '{receiver.url}/hook/PATH-KEY', "
+        "secret_env: TOCSIN_WEBHOOK_AUDIT_SECRET}\n"
+    )
+    env = base_env(redis_url, emulator, config_dir) | emulator.twilio.env(emulator.root_url)
+    env.update(
+        TOCSIN_PD_OPS_KEY="R0UTINGKEY0123456789abcdef012345",
+        TOCSIN_PAGERDUTY_EVENTS_URL=emulator.pagerduty_url,
+    )
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["twilio"]["status"] == "ok", lines["twilio"]
+    assert lines["pagerduty ops"]["status"] == "ok", lines["pagerduty ops"]
+    assert lines["webhook audit"] == {
+        "name": "webhook audit",
+        "status": "FAIL",
+        "detail": "TOCSIN_WEBHOOK_AUDIT_SECRET is not set",
+        "fix": "set the signing secret it names",
+    }
+    env["TOCSIN_TWILIO_AUTH_TOKEN"] = "wrong-token-0123456789"
+    code, lines = doctor(env)
+    assert lines["twilio"]["status"] == "FAIL"
+    assert "HTTP 401" in lines["twilio"]["detail"]
+    said = json.dumps(lines)
+    for secret in ("wrong-token", "R0UTINGKEY", "PATH-KEY", emulator.twilio.auth_token):
+        assert secret not in said
+    assert {e["method"] for e in emulator.twilio.log} == {"messages.list"}  # read, never sent
+    assert emulator.pagerduty.incidents == {}
+    assert receiver.requests == []

@@ -3,6 +3,7 @@ Slack auth.test answer, the Redis connection and the config catalog."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -49,8 +50,11 @@ class AuthAnswer:
 
 
 class Checkup:
-    def __init__(self, settings: Settings, manifest: Path, now: float) -> None:
+    def __init__(
+        self, settings: Settings, manifest: Path, now: float, env: Mapping[str, str]
+    ) -> None:
         self.settings, self.manifest, self.now = settings, manifest, now
+        self.env = env  # where the page methods' keys are read (the process's environment)
 
     @cached_property
     def auth(self) -> AuthAnswer | None:

@@ -6,7 +6,7 @@ Slack channel (TOCSIN_WATCHDOG_CHANNEL) is checked here too, as the bot's to pos
 no validation endpoint, and a request to it could page somebody (or, for the heartbeat, tell
 a dead man's switch that all is well): the check opens a connection (and the TLS handshake,
 certificate verified) and sends nothing. A provider with a validation endpoint (PagerDuty,
-Twilio) gets a check function of its own in `run.CHECKS`.
+Twilio) gets a check function of its own in `run.CHECKS` (`providers.py`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def reach(url: str) -> str | None:
     return None
 
 
-def _where(url: str) -> str:
+def where(url: str) -> str:
     """The URL shown: scheme, host and port, never its path or query (a key may be there)."""
     port = urllib.parse.urlsplit(url).port
     return host_of(url) + (f":{port}" if port else "")
@@ -59,9 +59,9 @@ def check_watchdog_webhooks(c: Checkup) -> Iterator[Line]:
         name = f"watchdog pager {n}"
         why = reach(url)
         if why is None:
-            yield ok(name, f"{_where(url)} reachable (a webhook has no key check; none sent)")
+            yield ok(name, f"{where(url)} reachable (a webhook has no key check; none sent)")
         else:
-            yield fail(name, f"{_where(url)}: {why}", "check TOCSIN_WATCHDOG_URLS and the network")
+            yield fail(name, f"{where(url)}: {why}", "check TOCSIN_WATCHDOG_URLS and the network")
 
 
 def check_watchdog_channel(c: Checkup) -> Iterator[Line]:
@@ -89,6 +89,6 @@ def check_heartbeat_url(c: Checkup) -> Iterator[Line]:
         return
     why = reach(url)
     if why is None:
-        yield ok("heartbeat", f"{_where(url)} reachable (not pinged: only a healthy worker pings)")
+        yield ok("heartbeat", f"{where(url)} reachable (not pinged: only a healthy worker pings)")
     else:
-        yield fail("heartbeat", f"{_where(url)}: {why}", "check TOCSIN_HEARTBEAT_URL")
+        yield fail("heartbeat", f"{where(url)}: {why}", "check TOCSIN_HEARTBEAT_URL")

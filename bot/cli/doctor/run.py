@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.cli.doctor.pagers import (
     check_watchdog_channel,
     check_watchdog_webhooks,
 )
+from bot.cli.doctor.providers import check_outside_services, check_twilio
 from bot.cli.doctor.redis_checks import check_redis, check_redis_config, check_replicas
 from bot.cli.doctor.slack import check_scopes, check_signing_secret, check_slack_token
 from bot.cli.doctor.sources import check_alerts, check_calendars, check_config
@@ -30,6 +32,8 @@ CHECKS: tuple[Check, ...] = (
     check_watchdog_webhooks,
     check_watchdog_channel,
     check_heartbeat_url,
+    check_twilio,
+    check_outside_services,
     check_redis,
     check_redis_config,
     check_replicas,
@@ -39,7 +43,7 @@ CHECKS: tuple[Check, ...] = (
 
 
 def diagnose(settings: Settings, manifest: Path, checks: Iterable[Check] = CHECKS) -> list[Line]:
-    checkup = Checkup(settings, manifest, clock.now_ts())
+    checkup = Checkup(settings, manifest, clock.now_ts(), os.environ)
     return [line for check in checks for line in check(checkup)]
 
 
