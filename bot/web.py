@@ -213,6 +213,7 @@ def make_wsgi(settings: Settings) -> WebApp:
     if settings.pager != "slack":
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
+    destinations_from(settings, None)  # and on a watchdog PagerDuty service not defined
     rt = Runtime.build(settings, inline_delivery=False)
     return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ)
 

@@ -52,6 +52,7 @@ class Settings:
     watchdog_urls: tuple[str, ...] = ()  # webhooks `tocsin web` POSTs to (bot.watchdog)
     watchdog_secret: str | None = field(default=None, repr=False)  # signs those POSTs
     watchdog_channel: str | None = None  # a Slack channel `tocsin web` posts them in too
+    watchdog_pagerduty: str | None = None  # a services.yaml PagerDuty service alerted too
     heartbeat_url: str | None = field(default=None, repr=False)  # a dead man's switch's URL
     heartbeat_every_s: float = 60.0
 
@@ -154,7 +155,12 @@ def _watchdog(env: Mapping[str, str]) -> dict[str, Any]:
             f"TOCSIN_WATCHDOG_CHANNEL: {channel!r} is not a channel id (C…, from the channel's "
             "details); invite the bot to it"
         )
-    return {"watchdog_urls": urls, "watchdog_secret": secret, "watchdog_channel": channel}
+    return {
+        "watchdog_urls": urls,
+        "watchdog_secret": secret,
+        "watchdog_channel": channel,
+        "watchdog_pagerduty": env.get("TOCSIN_WATCHDOG_PAGERDUTY", "").strip() or None,
+    }
 
 
 def _heartbeat_url(url: str | None) -> str | None:

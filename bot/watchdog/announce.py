@@ -9,7 +9,10 @@ send and the record finds the attempt recorded and asks the destination first:
 - a Slack channel (TOCSIN_WATCHDOG_CHANNEL) is asked by the key in the message's metadata
   (`bot.slack_api.history.find_posted`); found, it is not posted again;
 - a webhook cannot be asked: it is sent again with the same `id` (and `X-Tocsin-Event-Id`),
-  so a receiver that keeps the ids it has seen pages once.
+  so a receiver that keeps the ids it has seen pages once;
+- a PagerDuty service (TOCSIN_WATCHDOG_PAGERDUTY, a `services.yaml` name) cannot be asked
+  either, and needs not be: "down" triggers and "recovered" resolves one alert whose
+  dedup key names the outage, and PagerDuty merges a trigger resent while it is open.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import structlog
 from slack_sdk import WebClient
 
 from bot import clock
-from bot.config.settings import Settings
+from bot.config.settings import Settings, SettingsError
+from bot.notify import Notice, pagerduty
+from bot.notify.pagerduty import PagerDutyEvents
+from bot.paging import DeliveryError, Undeliverable
 from bot.slack_api.history import find_posted, tag
 from bot.state.leases import Leases
 from bot.state.once import SendLedger, send_once
@@ -95,6 +101,28 @@ class Webhook:
         return None  # a webhook cannot be asked: the resend carries the same id
 
 
+class PagerDutyAlert:
+    """The outage as one PagerDuty alert (Events v2, `bot.notify.pagerduty`): its dedup key
+    `tocsin/watchdog-<since>` makes a resend of either event change nothing."""
+
+    def __init__(self, events: PagerDutyEvents, service: str) -> None:
+        self.name, self.events, self.service = f"pagerduty:{service}", events, service
+
+    def send(self, announcement: Announcement) -> str:
+        outage = f"watchdog-{announcement.since!r}"
+        try:
+            if announcement.event == "down":
+                text = announcement.text()
+                notice = Notice(outage, announcement.key, text, "sev1", "tocsin", text)
+                return self.events.send(notice, self.service)
+            return self.events.resolve(self.service, outage)
+        except (DeliveryError, Undeliverable) as exc:
+            raise SendFailed(f"{self.name}: {exc}") from exc
+
+    def find(self, announcement: Announcement, since: float) -> str | None:
+        return None  # the Events API cannot be asked; a resend is merged by its dedup key
+
+
 class SlackChannel:
     def __init__(self, client: WebClient, channel: str) -> None:
         self.name, self.client, self.channel = f"slack:{channel}", client, channel
@@ -120,12 +148,21 @@ class SlackChannel:
 
 
 def destinations_from(settings: Settings, slack: WebClient | None) -> list[Destination]:
-    """The webhooks of TOCSIN_WATCHDOG_URLS, then the channel TOCSIN_WATCHDOG_CHANNEL."""
+    """The webhooks of TOCSIN_WATCHDOG_URLS, the PagerDuty service TOCSIN_WATCHDOG_PAGERDUTY,
+    then the channel TOCSIN_WATCHDOG_CHANNEL. SettingsError for a PagerDuty service that
+    `services.yaml` does not define."""
     found: list[Destination] = []
-    if settings.watchdog_secret is not None:
-        found += [
-            Webhook(n, u, settings.watchdog_secret) for n, u in enumerate(settings.watchdog_urls, 1)
-        ]
+    secret = settings.watchdog_secret
+    if secret is not None:
+        found += [Webhook(n, url, secret) for n, url in enumerate(settings.watchdog_urls, 1)]
+    if settings.watchdog_pagerduty:
+        events = pagerduty.build(settings)
+        if events is None or settings.watchdog_pagerduty not in events.services:
+            raise SettingsError(
+                "TOCSIN_WATCHDOG_PAGERDUTY: no PagerDuty service "
+                f"{settings.watchdog_pagerduty!r} in services.yaml"
+            )
+        found.append(PagerDutyAlert(events, settings.watchdog_pagerduty))
     if settings.watchdog_channel and slack is not None:
         found.append(SlackChannel(slack, settings.watchdog_channel))
     return found

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
+import pytest
 import redis
 from slack_sdk import WebClient
 
 from bot import clock
+from bot.config.settings import Settings
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
-from bot.state.watchdog import SENDING, WatchdogState
-from bot.watchdog.announce import SlackChannel, Webhook
+from bot.state.once import SendLedger
+from bot.state.watchdog import OWED, SENDING, SENDS, WatchdogState
+from bot.watchdog.announce import SlackChannel, Webhook, destinations_from
 from bot.watchdog.thread import Watchdog, WatchdogConfig
 from tests.e2e.support import wait_for
 from tests.integration.support import watchdog_posts
@@ -64,3 +69,47 @@ def test_two_web_processes_announce_each_event_once_and_a_dead_ones_lease_runs_o
     keys = watchdog_posts(emulator, CHANNEL)
     assert [k.split(":")[0] for k in keys] == ["down", "recovered"]
     assert WatchdogState(runtime.r).owed() == []
+
+
+def test_an_outage_is_one_pagerduty_alert_triggered_then_resolved_even_if_resent(
+    runtime: Runtime, emulator: Emulator, config_dir: Path
+) -> None:
+    """TOCSIN_WATCHDOG_PAGERDUTY: "down" triggers one alert at the sandbox's PagerDuty and
+    "recovered" resolves it. A send whose outcome was lost (the attempt left recorded, as a
+    process killed mid-send leaves it) is sent again, and PagerDuty merges it: one alert."""
+    (config_dir / "services.yaml").write_text("pagerduty:\n  ops: {routing_key_env: PD_KEY}\n")
+    env = {
+        "TOCSIN_CONFIG_DIR": str(config_dir),
+        "PD_KEY": "R0UTINGKEY0123456789abcdef012345",
+        "TOCSIN_PAGERDUTY_EVENTS_URL": emulator.pagerduty_url,
+        "TOCSIN_WATCHDOG_PAGERDUTY": "ops",
+    }
+    with pytest.MonkeyPatch.context() as patch:  # the method reads keys from the environment
+        for name, value in env.items():
+            patch.setenv(name, value)
+        settings = Settings.from_env(os.environ)
+        destinations = destinations_from(settings, None)
+        state = WatchdogState(runtime.r)
+        watchdog = Watchdog(state, runtime.queue, WatchdogConfig(1), destinations, "web-1:1")
+        start = clock.now_ts()
+        watchdog.tick(start)
+        watchdog.tick(start + 5)
+        (alert,) = emulator.pagerduty.incidents.values()
+        assert alert.status == "triggered"
+        assert state.owed() == []  # settled: nothing owed any more
+
+        ledger = SendLedger(runtime.r, SENDS)
+        since = state.outage()
+        assert since is not None
+        state.r.hset(OWED, f"down:{since!r}", f"{start + 5!r} resent")  # owed again, as if
+        ledger.attempting(f"down:{since!r}|pagerduty:ops", start + 5)  # its send was cut
+        watchdog.tick(start + 6)
+        assert list(emulator.pagerduty.incidents.values()) == [alert]
+        assert alert.deduplicated == 1
+
+        state.saw("scheduler", start + 7)
+        state.saw("workers", start + 7)
+        watchdog.tick(start + 7)
+        assert alert.status == "resolved"
+        assert alert.events == ["trigger", "trigger", "resolve"]
+        assert state.owed() == []
