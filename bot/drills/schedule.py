@@ -20,7 +20,7 @@ from croniter import croniter
 from bot import clock
 from bot.domain.alerts.sources import ACTOR_PREFIX, DRILL_SCHEDULE
 from bot.domain.catalog import Catalog
-from bot.domain.drills import SELF_TEST, ScheduledDrill, SelfTest
+from bot.domain.drills import ScheduledDrill, SelfTest
 from bot.domain.outcomes import JobOutcome
 from bot.drills.selftest import SelfTests
 from bot.drills.service import Drills
@@ -84,7 +84,7 @@ class ScheduledDrills:
     def run(self, epoch: int, key: str) -> JobOutcome:
         """The job: start the drill `key` names for its firing at `epoch`, once (or the
         self-test's firing, or what one of its runs owes)."""
-        if key.startswith(f"{SELF_TEST}-"):
+        if self.self_tests.owns(key):
             return self.self_tests.run(key)
         at = datetime.fromtimestamp(epoch, UTC)
         drill = next((d for d in self._fired() if d.key == key), None)

@@ -78,6 +78,11 @@ class SelfTests:
             entries[member(epoch, f"{REPORT}~{run}")] = float(record["report_at"])
         return entries
 
+    @staticmethod
+    def owns(key: str) -> bool:
+        """Whether a key of the drills' due index is a run's sending or report."""
+        return key.partition("~")[0] in (SEND, REPORT)
+
     def run(self, key: str) -> JobOutcome:
         """The job for a run's entry of the drills' due index: send its pages or report."""
         kind, _, run = key.partition("~")
