@@ -254,7 +254,7 @@ class Runtime:
         drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
         self_tests = SelfTests(
             oncall.catalog,
-            SelfTestRuns(conn),
+            SelfTestRuns(conn, store.replicated),
             results,
             drill_timers,
             store.markers,

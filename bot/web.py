@@ -175,7 +175,8 @@ class WebApp:
         settings = self.rt.settings
         config = WatchdogConfig(settings.watchdog_after_s)
         destinations = destinations_from(settings, self.rt.slack)
-        watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config, destinations)
+        state, store = WatchdogState(self.rt.r), self.rt.store
+        watchdog = Watchdog(state, self.rt.queue, config, destinations, None, store.replicated)
         watchdog.start()
         return watchdog
 

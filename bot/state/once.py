@@ -18,8 +18,17 @@ LOOK_BACK_S = 5.0  # an earlier attempt is looked for from this long before it (
 
 
 class SendLedger:
-    def __init__(self, connection: redis.Redis, key: str, ttl_s: int | None = None) -> None:
+    def __init__(
+        self,
+        connection: redis.Redis,
+        key: str,
+        ttl_s: int | None = None,
+        confirm: Callable[[str], object] | None = None,
+    ) -> None:
         self.r, self.key, self.ttl_s = connection, key, ttl_s  # ttl_s: the hash expires then
+        # After an attempt is recorded: WAIT for a replica (`Store.replicated`), so that after
+        # a failover the retry asks before sending instead of sending blind.
+        self.confirm = confirm
 
     def state(self, what: str) -> str | None:
         value = self.r.hget(self.key, what)
@@ -32,6 +41,8 @@ class SendLedger:
 
     def attempting(self, what: str, ts: float) -> None:
         self._put(what, f"attempt:{ts!r}")
+        if self.confirm is not None:
+            self.confirm("send_attempt")
 
     def sent(self, what: str, ref: str) -> None:
         self._put(what, f"sent:{ref}")

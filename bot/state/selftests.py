@@ -7,6 +7,8 @@ OPEN lists the runs whose report is not in yet (the reconciler re-arms what they
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 
 from bot.state.keys import PREFIX
@@ -45,13 +47,15 @@ return 'already'
 
 
 class SelfTestRuns:
-    def __init__(self, connection: redis.Redis) -> None:
-        self.r = connection
+    def __init__(
+        self, connection: redis.Redis, confirm: Callable[[str], object] | None = None
+    ) -> None:
+        self.r, self.confirm = connection, confirm  # confirm: see `SendLedger`
         self._ack = connection.register_script(_ACK)
 
     def ledger(self, run: str) -> SendLedger:
         """Where the run's sends are recorded: a page by its user id, the report as `report`."""
-        return SendLedger(self.r, f"{_key(run)}:sends", KEEP_S)
+        return SendLedger(self.r, f"{_key(run)}:sends", KEEP_S, self.confirm)
 
     def open(
         self,

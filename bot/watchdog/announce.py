@@ -17,6 +17,7 @@ send and the record finds the attempt recorded and asks the destination first:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -177,11 +178,12 @@ class Announcer:
         destinations: list[Destination],
         owner: str,
         lease_s: float,
+        confirm: Callable[[str], object] | None = None,
     ) -> None:
         self.state, self.destinations = state, destinations
         self.owner, self.lease_s = owner, lease_s
         self.leases = Leases(state.r)
-        self.ledger = SendLedger(state.r, SENDS)
+        self.ledger = SendLedger(state.r, SENDS, confirm=confirm)  # confirm: WAIT (SendLedger)
 
     def send_owed(self) -> int:
         """Send every owed announcement to every destination that lacks it; how many sent."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -49,12 +50,13 @@ class Watchdog(threading.Thread):
         config: WatchdogConfig,
         destinations: list[Destination],
         owner: str | None = None,
+        confirm: Callable[[str], object] | None = None,  # WAIT after an attempt (SendLedger)
     ) -> None:
         super().__init__(name="tocsin-watchdog", daemon=True)
         self.state, self.queue, self.config = state, queue, config
         self.stopping = threading.Event()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-        self.announcer = Announcer(state, destinations, self.owner, config.lease_s)
+        self.announcer = Announcer(state, destinations, self.owner, config.lease_s, confirm)
 
     def run(self) -> None:
         while not self.stopping.is_set():
