@@ -28,6 +28,7 @@ from bot.domain.runbook import RunbookIndex
 from bot.drills.inject import Injects
 from bot.drills.report import DrillReports
 from bot.drills.schedule import ScheduledDrills
+from bot.drills.selftest import SelfTests
 from bot.drills.service import Drills
 from bot.incident.channel import ChannelService, HeaderRefresh
 from bot.incident.commands import Engine
@@ -52,6 +53,7 @@ from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
 from bot.state.oncall import ScheduleChanges
 from bot.state.replicas import ReplicaWait
+from bot.state.selftests import SelfTestRuns
 from bot.state.store import Store
 from bot.state.target import RedisTarget, open_redis
 from bot.state.timers import Timers, make_queue
@@ -186,6 +188,7 @@ class Runtime:
     handoffs: Handoffs
     drills: Drills
     drill_schedule: ScheduledDrills
+    self_tests: SelfTests
     injects: Injects
     containment: Containment
 
@@ -240,7 +243,8 @@ class Runtime:
             inline_delivery=inline_delivery,
         )
         window = review_window(store, escalation, queue, learning_config)
-        reports = DrillReports(store, DrillResults(conn), timers)
+        results = DrillResults(conn)
+        reports = DrillReports(store, results, timers)
         engine = Engine(
             escalation, limiter, settings.retention_s, on_resolve=[window.open, reports.resolved]
         )
@@ -248,6 +252,16 @@ class Runtime:
         scenarios = ScenarioDirectory(settings.runbooks_dir / "drills")
         drill_timers = DrillTimers(queue)
         drills = Drills(engine, oncall.catalog, scenarios, drill_timers)
+        self_tests = SelfTests(
+            oncall.catalog,
+            SelfTestRuns(conn, store.replicated),
+            results,
+            drill_timers,
+            store.markers,
+            slack,
+            owner,
+            settings.claim_lease_s,
+        )
         containment = Containment(engine, runbooks, slack, os.environ, Webhook())
         return cls(
             settings,
@@ -269,7 +283,8 @@ class Runtime:
             oncall,
             handoffs,
             drills,
-            ScheduledDrills(oncall.catalog, drills, drill_timers, store.markers),
+            ScheduledDrills(oncall.catalog, drills, drill_timers, store.markers, self_tests),
+            self_tests,
             Injects(store, scenarios, timers),
             containment,
         )

@@ -51,6 +51,7 @@ from bot.slack_api.client import slack_client
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
 from bot.state.watchdog import WatchdogState
+from bot.watchdog.announce import destinations_from
 from bot.watchdog.observe import observe
 from bot.watchdog.thread import Watchdog, WatchdogConfig
 from bot.web_limits import json_answer
@@ -172,10 +173,10 @@ class WebApp:
     def start_watchdog(self) -> Watchdog:
         """Start this process's watchdog thread (bot.watchdog): once per gunicorn worker."""
         settings = self.rt.settings
-        config = WatchdogConfig(
-            settings.watchdog_after_s, settings.watchdog_urls, settings.watchdog_secret
-        )
-        watchdog = Watchdog(WatchdogState(self.rt.r), self.rt.queue, config)
+        config = WatchdogConfig(settings.watchdog_after_s)
+        destinations = destinations_from(settings, self.rt.slack)
+        state, store = WatchdogState(self.rt.r), self.rt.store
+        watchdog = Watchdog(state, self.rt.queue, config, destinations, None, store.replicated)
         watchdog.start()
         return watchdog
 
@@ -213,6 +214,7 @@ def make_wsgi(settings: Settings) -> WebApp:
     if settings.pager != "slack":
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
+    destinations_from(settings, None)  # and on a watchdog PagerDuty service not defined
     rt = Runtime.build(settings, inline_delivery=False)
     return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ)
 

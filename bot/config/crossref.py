@@ -70,7 +70,9 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     problems += _check_policies(policies, defined, set(severities))
     problems += _check_alert_sources([f for f in files if f.kind is Kind.ALERTS], set(severities))
     known = {str(f.loaded.data.get("name")) for f in policies if isinstance(f.loaded.data, Mapping)}
-    problems += _check_drills([f for f in files if f.kind is Kind.DRILLS], known, set(severities))
+    drills = [f for f in files if f.kind is Kind.DRILLS]
+    problems += _check_drills(drills, known, set(severities))
+    problems += _check_self_test(drills, set(schedules))
     return problems
 
 
@@ -89,6 +91,26 @@ def _check_drills(files: list[Checked], policies: set[str], severities: set[str]
                     where = ("drills", n, field)
                     line = f.loaded.lines.line(where)
                     problems.append(at(f.path, line, where, _unknown(kind, name, known)))
+    return problems
+
+
+def _check_self_test(files: list[Checked], schedules: set[str]) -> list[Problem]:
+    """The self-test is configured once, and pages only schedules that exist."""
+    problems = []
+    first: str | None = None
+    for f in files:
+        if not isinstance(f.model, DrillsFile) or f.model.self_test is None:
+            continue
+        if first is not None:
+            line = f.loaded.lines.line(("self_test",), key=True)
+            problems.append(Problem(f.path, line, f"self_test is already configured in {first}"))
+            continue
+        first = str(f.path)
+        for n, name in enumerate(f.model.self_test.schedules or ()):
+            if name not in schedules:
+                where = ("self_test", "schedules", n)
+                line = f.loaded.lines.line(where)
+                problems.append(at(f.path, line, where, _unknown("schedule", name, schedules)))
     return problems
 
 

@@ -16,7 +16,7 @@ from bot.config.problems import ConfigError, Problem
 from bot.config.validate import Checked, check_file
 from bot.config.yamlmap import YamlProblem, load_yaml
 from bot.domain.catalog import Catalog
-from bot.domain.drills import ScheduledDrill
+from bot.domain.drills import ScheduledDrill, SelfTest
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -102,6 +102,7 @@ def build_catalog(checked: list[Checked]) -> Catalog:
     """Assemble a Catalog from files that passed every check."""
     policies, schedules, tiers, sources = {}, {}, [], {}
     drills: list[ScheduledDrill] = []
+    self_test: SelfTest | None = None
     for c in checked:
         if isinstance(c.model, PolicyFile):
             policies[c.model.name] = c.model.to_policy()
@@ -115,12 +116,15 @@ def build_catalog(checked: list[Checked]) -> Catalog:
                 sources[name] = source.to_source(name)
         elif isinstance(c.model, DrillsFile):
             drills += [d.to_drill() for d in c.model.drills]
+            if c.model.self_test is not None:
+                self_test = c.model.self_test.to_self_test()
     return Catalog(
         policies=policies,
         schedules=schedules,
         tiers=tuple(tiers),
         alert_sources=sources,
         drills=tuple(drills),
+        self_test=self_test,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -50,6 +51,8 @@ class Settings:
     watchdog_after_s: float = 60.0  # workers unseen this long: /readyz says so, web pages
     watchdog_urls: tuple[str, ...] = ()  # webhooks `tocsin web` POSTs to (bot.watchdog)
     watchdog_secret: str | None = field(default=None, repr=False)  # signs those POSTs
+    watchdog_channel: str | None = None  # a Slack channel `tocsin web` posts them in too
+    watchdog_pagerduty: str | None = None  # a services.yaml PagerDuty service alerted too
     heartbeat_url: str | None = field(default=None, repr=False)  # a dead man's switch's URL
     heartbeat_every_s: float = 60.0
 
@@ -146,7 +149,18 @@ def _watchdog(env: Mapping[str, str]) -> dict[str, Any]:
             f"TOCSIN_WATCHDOG_URLS is set: set TOCSIN_WATCHDOG_SECRET too (at least "
             f"{MIN_WATCHDOG_SECRET} characters, e.g. `openssl rand -hex 32`); it signs the pages"
         )
-    return {"watchdog_urls": urls, "watchdog_secret": secret}
+    channel = env.get("TOCSIN_WATCHDOG_CHANNEL", "").strip() or None
+    if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        raise SettingsError(
+            f"TOCSIN_WATCHDOG_CHANNEL: {channel!r} is not a channel id (C…, from the channel's "
+            "details); invite the bot to it"
+        )
+    return {
+        "watchdog_urls": urls,
+        "watchdog_secret": secret,
+        "watchdog_channel": channel,
+        "watchdog_pagerduty": env.get("TOCSIN_WATCHDOG_PAGERDUTY", "").strip() or None,
+    }
 
 
 def _heartbeat_url(url: str | None) -> str | None:

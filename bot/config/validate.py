@@ -21,7 +21,7 @@ from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:`, "
+    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:`, `self_test:`, "
     "`pagerduty:` or `webhooks:` mapping"
 )
 
@@ -67,7 +67,7 @@ def kind_of(data: object) -> Kind | None:
         return Kind.SEVERITIES
     if "alert_sources" in data:
         return Kind.ALERTS
-    if "drills" in data:
+    if "drills" in data or "self_test" in data:
         return Kind.DRILLS
     if "pagerduty" in data or "webhooks" in data:
         return Kind.SERVICES

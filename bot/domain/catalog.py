@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.domain.alerts.sources import AlertSource
-from bot.domain.drills import ScheduledDrill
+from bot.domain.drills import ScheduledDrill, SelfTest
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.domain.severity import Tier
@@ -27,6 +27,7 @@ class Catalog:
     tiers: tuple[Tier, ...] = ()
     alert_sources: Mapping[str, AlertSource] = field(default_factory=dict)
     drills: tuple[ScheduledDrill, ...] = ()  # fired on their cron (bot.drills.schedule)
+    self_test: SelfTest | None = None  # a page to each on-call person (bot.drills.selftest)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", MappingProxyType(dict(self.policies)))

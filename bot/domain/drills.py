@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.domain.incident import Incident
 
+SELF_TEST = "self-test"  # a self-test's firings in the due index, its results' policy
 METHOD = "Slack DM"  # the one pager there is (bot.paging.slack_dm); a new pager adds its name
 
 
@@ -82,6 +83,25 @@ def outcome(incident: Incident, pages: Iterable[PageRow]) -> DrillResult:
     )
 
 
+def self_test_result(
+    run: str,
+    fired_at: float,
+    pages: dict[str, list[str]],
+    sent_at: dict[str, float],
+    acked_at: dict[str, float],
+) -> DrillResult:
+    """A self-test's result, as a drill's: each person paged (`pages`: user -> the
+    schedules they were paged for), reached if their page was sent, acknowledged if they
+    pressed Acknowledge on it."""
+    people = []
+    for user, schedules in sorted(pages.items()):
+        sent, acked = sent_at.get(user), acked_at.get(user)
+        after = max(0.0, acked - sent) if sent is not None and acked is not None else None
+        via = f"schedule:{', '.join(schedules)}"
+        people.append(Paged(user, via, METHOD, sent, after))
+    return DrillResult(run, "Self-test", SELF_TEST, fired_at, tuple(people))
+
+
 @dataclass(frozen=True)
 class PersonRow:
     """One person over the last drills: paged how often, reached, acknowledged, and the
@@ -140,6 +160,24 @@ class ScheduledDrill:
         """What names this drill in the due index and its do-once markers: the same for the
         same entry across reloads, different for any change that makes it another drill."""
         return f"{self.policy}~{self.severity}~{self.cron.replace(' ', '_')}~{self.timezone}"
+
+
+@dataclass(frozen=True)
+class SelfTest:
+    """The self-test (`drills.yaml`, `self_test:`): at each time `cron` names (wall clock in
+    `timezone`), a drill-marked page to the on-call person of each of `schedules` (None:
+    every schedule); its result is kept `answer_within_s` later."""
+
+    cron: str
+    timezone: str = "UTC"
+    answer_within_s: float = 1800.0
+    schedules: tuple[str, ...] | None = None
+    report_channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Its firings' name in the drills' due index (as `ScheduledDrill.key`)."""
+        return f"{SELF_TEST}~{self.cron.replace(' ', '_')}~{self.timezone}"
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot.domain.drills import DrillResult, PersonRow
 from bot.domain.durations import format_duration
 from bot.domain.words import count
-from bot.render.messages import DRILL_MARK, slack_date, via_words
+from bot.render.messages import DRILL_MARK, escape, slack_date, via_words
 
 
 def _took(seconds: float | None) -> str:
@@ -23,10 +26,12 @@ def _person_line(row: PersonRow, name: Callable[[str], str]) -> str:
     return ", ".join(parts)
 
 
-def report_text(result: DrillResult, history: Sequence[PersonRow]) -> str:
+def report_text(
+    result: DrillResult, history: Sequence[PersonRow], title: str = "Drill report"
+) -> str:
     """Who this drill paged, by which method, and when each acknowledged or did not; then
     each person's time to acknowledge over the last drills."""
-    lines = [f"{DRILL_MARK} · *Drill report* ({count(len(result.people), 'person')} paged)"]
+    lines = [f"{DRILL_MARK} · *{title}* ({count(len(result.people), 'person')} paged)"]
     for p in result.people:
         how = f"by {p.method} via {via_words(p.via)}"
         if p.sent_at is None:
@@ -62,3 +67,24 @@ def report_lines(
         )
     lines += [f"  {_person_line(row, name)}" for row in history]
     return lines
+
+
+SELF_TEST_ACK = "self_test_ack"  # the self-test page's button; its value is the run id
+
+
+def self_test_page(run: str, schedules: Sequence[str], within_s: float) -> list[dict[str, Any]]:
+    """The self-test page DM: what it is, and its Acknowledge button."""
+    names = ", ".join(f"*{escape(s)}*" for s in schedules)
+    text = (
+        f"{DRILL_MARK} · *Self-test* · You are on call for {names}. This is Tocsin checking "
+        f"that a page reaches you: press *Acknowledge* within {format_duration(round(within_s))}."
+        " Nothing is wrong."
+    )
+    button = ButtonElement(text="Acknowledge", action_id=SELF_TEST_ACK, value=run, style="primary")
+    page = [SectionBlock(text=MarkdownTextObject(text=text)), ActionsBlock(elements=[button])]
+    return [block.to_dict() for block in page]
+
+
+def self_test_nobody(schedules: Sequence[str]) -> str:
+    """The report's line for the schedules nobody was on call for when the self-test fired."""
+    return "• :x: nobody was on call for " + ", ".join(f"*{escape(s)}*" for s in schedules)

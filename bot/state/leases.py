@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import redis
+import structlog
+
+log = structlog.get_logger(__name__)
 
 # Renew only if we still hold it, else take it if free (compare-and-set in one round trip).
 _RENEW = """
@@ -38,3 +45,27 @@ class Leases:
 
     def held(self, key: str) -> bool:
         return bool(self.r.exists(key))
+
+    @contextlib.contextmanager
+    def kept(self, key: str, owner: str, lease_s: float) -> Iterator[bool]:
+        """Hold the lease for the block (True) or not at all (False, another holds it),
+        renewed every third of `lease_s` by a thread: a live holder keeps it however long
+        the block takes, a killed one loses it `lease_s` on. Given up at the end."""
+        if not self.hold(key, owner, lease_s):
+            yield False
+            return
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(lease_s / 3):
+                try:
+                    self.hold(key, owner, lease_s)
+                except Exception:  # a Redis blip: try again next period
+                    log.warning("lease_renew_failed", key=key)
+
+        threading.Thread(target=renew, name=f"lease:{key}", daemon=True).start()
+        try:
+            yield True
+        finally:
+            stop.set()
+            self.release(key, owner)

@@ -3,6 +3,8 @@
 Headers: `X-Tocsin-Timestamp: <unix seconds>` and `X-Tocsin-Signature: v1=<hex>`, the hex
 digest of HMAC-SHA256(TOCSIN_WATCHDOG_SECRET, "v1:<timestamp>:" + body). A receiver recomputes
 it, compares in constant time and refuses a timestamp more than 5 minutes old.
+`X-Tocsin-Event-Id` (also the body's `id`) is the same for every send of one announcement:
+a receiver that keeps the ids it has seen drops a resend.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def send(url: str, secret: str, payload: dict[str, Any], timeout_s: float = 5.0) -> bool:
+def send(
+    url: str, secret: str, payload: dict[str, Any], event_id: str, timeout_s: float = 5.0
+) -> bool:
     """POST `payload` to `url`, retried TRIES times on a failure; True once it answered 2xx."""
     body = json.dumps(payload, sort_keys=True).encode()
     for attempt in range(1, TRIES + 1):
@@ -47,6 +51,7 @@ def send(url: str, secret: str, payload: dict[str, Any], timeout_s: float = 5.0)
                 "Content-Type": "application/json",
                 "X-Tocsin-Timestamp": timestamp,
                 "X-Tocsin-Signature": signature(secret, timestamp, body),
+                "X-Tocsin-Event-Id": event_id,
             },
         )
         try:

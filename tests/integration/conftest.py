@@ -10,6 +10,7 @@ import pytest
 
 from bot.config.settings import Settings
 from bot.runtime import Runtime
+from bot.sandbox.emulator import Emulator
 from tests.integration.support import WORKSPACE, Workers, write_config
 
 
@@ -46,3 +47,11 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
     pool = Workers(worker_env, tmp_path)
     yield pool
     pool.stop()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """The Slack emulator over HTTP, its default workspace."""
+    running = Emulator().start()
+    yield running
+    running.stop()

@@ -17,7 +17,9 @@ import redis
 
 from bot.paging.recording import recorded
 from bot.runtime import Runtime
+from bot.sandbox.emulator import Emulator
 from bot.sandbox.stack import wait_for
+from bot.watchdog.announce import TAGGED_AS
 
 __all__ = [
     "CRASHY",
@@ -198,3 +200,13 @@ class Workers:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def watchdog_posts(emulator: Emulator, channel: str) -> list[str]:
+    """The watchdog's announcement keys posted in `channel`, in order (by their metadata)."""
+    keys = []
+    for message in emulator.transcript(channel):
+        payload = (message.get("metadata") or {}).get("event_payload") or {}
+        if payload.get("incident_id") == TAGGED_AS:
+            keys.append(str(payload["key"]))
+    return keys

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -142,3 +143,99 @@ def test_silent_alert_sources_and_unread_calendars_fail(
     }
     AlertStore(r).beat("prometheus", clock.now_ts(), clock.now_ts() + 300)
     assert doctor(env)[1]["alerts prometheus"]["status"] == "ok"
+
+
+def test_pagers_off_slack_are_reached_without_a_page_and_without_a_secret_shown(
+    redis_url: str, emulator: Emulator, config_dir: Path, receiver: Any
+) -> None:
+    """The watchdog's webhooks: one listening, one refusing connections. The first is ok and
+    is sent nothing (a request could page somebody); the second fails the doctor, as does
+    a watchdog channel the bot is not in. No line
+    shows the webhooks' paths (a key may be there), the bot token or the webhook secret."""
+    with socket.socket() as closed:  # a port nothing listens on once closed
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    env = base_env(redis_url, emulator, config_dir)
+    env.update(
+        TOCSIN_WATCHDOG_URLS=f"{receiver.url}/hook/KEY-IN-PATH,"
+        f"http://127.0.0.1:{dead_port}/hook?key=KEY-IN-QUERY",
+        TOCSIN_WATCHDOG_SECRET="watchdog-secret-0123456789",
+        TOCSIN_WATCHDOG_CHANNEL="C0GENERAL",  # the bot is not in #general
+    )
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["watchdog pager 1"]["status"] == "ok", lines["watchdog pager 1"]
+    assert lines["watchdog channel"]["detail"] == "the bot is not in #general"
+    assert lines["watchdog channel"]["status"] == "FAIL"
+    assert lines["watchdog pager 2"]["status"] == "FAIL"
+    assert "TOCSIN_WATCHDOG_URLS" in lines["watchdog pager 2"]["fix"]
+    assert receiver.requests == []
+    text = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "doctor", "--manifest", str(MANIFEST)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert text.returncode == 1
+    assert "FAIL  watchdog pager 2: http://127.0.0.1:" in text.stdout
+    assert "  ok  slack token: valid" in text.stdout
+    for secret in ("KEY-IN-PATH", "KEY-IN-QUERY", emulator.bot_token, "watchdog-secret"):
+        assert secret not in text.stdout + text.stderr
+        assert secret not in json.dumps(lines)
+
+
+def test_the_slack_token_is_checked_at_the_configured_api_base(
+    redis_url: str, emulator: Emulator, config_dir: Path
+) -> None:
+    """SLACK_API_URL pointing nowhere: the token line fails (never passes unchecked), and the
+    scopes are not compared against an answer that never came."""
+    env = base_env(redis_url, emulator, config_dir)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{closed.getsockname()[1]}/api/"
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["slack token"]["status"] == "FAIL"
+    assert "auth.test refused" in lines["slack token"]["detail"]
+    assert "scopes" not in lines
+
+
+def test_page_methods_off_slack_checked_without_a_page(
+    redis_url: str, emulator: Emulator, config_dir: Path, receiver: Any
+) -> None:
+    """Twilio: the sandbox's Twilio accepts the account's SID and token (a Messages read,
+    nothing sent), then refuses a wrong token; services.yaml: a PagerDuty service whose key
+    is set and a webhook whose secret is not. Nothing reaches a phone, PagerDuty or the
+    webhook, and no line shows the token, the key or the webhook's path."""
+    (config_dir / "services.yaml").write_text(
+        "pagerduty:\n  ops: {routing_key_env: TOCSIN_PD_OPS_KEY}\n"
+        f"webhooks:\n  audit: {{url: '{receiver.url}/hook/PATH-KEY', "
+        "secret_env: TOCSIN_WEBHOOK_AUDIT_SECRET}\n"
+    )
+    env = base_env(redis_url, emulator, config_dir) | emulator.twilio.env(emulator.root_url)
+    env.update(
+        TOCSIN_PD_OPS_KEY="R0UTINGKEY0123456789abcdef012345",
+        TOCSIN_PAGERDUTY_EVENTS_URL=emulator.pagerduty_url,
+    )
+    code, lines = doctor(env)
+    assert code == 1
+    assert lines["twilio"]["status"] == "ok", lines["twilio"]
+    assert lines["pagerduty ops"]["status"] == "ok", lines["pagerduty ops"]
+    assert lines["webhook audit"] == {
+        "name": "webhook audit",
+        "status": "FAIL",
+        "detail": "TOCSIN_WEBHOOK_AUDIT_SECRET is not set",
+        "fix": "set the signing secret it names",
+    }
+    env["TOCSIN_TWILIO_AUTH_TOKEN"] = "wrong-token-0123456789"
+    code, lines = doctor(env)
+    assert lines["twilio"]["status"] == "FAIL"
+    assert "HTTP 401" in lines["twilio"]["detail"]
+    said = json.dumps(lines)
+    for secret in ("wrong-token", "R0UTINGKEY", "PATH-KEY", emulator.twilio.auth_token):
+        assert secret not in said
+    assert {e["method"] for e in emulator.twilio.log} == {"messages.list"}  # read, never sent
+    assert emulator.pagerduty.incidents == {}
+    assert receiver.requests == []

@@ -11,9 +11,15 @@ import pytest
 
 from bot.sandbox.emulator import Emulator
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, write_config
-from tests.integration.conftest import config_dir, runtime, worker_env, workers
+from tests.integration.conftest import config_dir, emulator, runtime, worker_env, workers
 
-__all__ = ["config_dir", "runtime", "worker_env", "workers"]  # fixtures shared with integration
+__all__ = [
+    "config_dir",
+    "emulator",
+    "runtime",
+    "worker_env",
+    "workers",
+]  # fixtures shared with integration
 
 APP_TOKEN = "xapp-reliability-app-token"
 

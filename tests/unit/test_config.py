@@ -304,6 +304,31 @@ class TestDrills:
         assert found[0].startswith("drills.yaml:3: drills[1].policy: unknown policy 'nosuch'")
         assert found[1].startswith("drills.yaml:4: drills[1].severity: unknown severity 'sev9'")
 
+    def test_the_self_test_loads_and_its_bad_lines_are_named(self, tmp_path: Path) -> None:
+        """`self_test:` alone makes a drills file; its cron, duration and channel are
+        checked where they stand, and its schedules against the schedules defined."""
+        schedules = (
+            "schedules:\n  ops:\n    timezone: UTC\n"
+            "    rotations: [{members: [U0LEAD1], start: 2020-01-06T00:00, turn: 1w}]\n"
+        )
+        good = 'self_test: {cron: "0 10 * * 1", answer_within: 1h, report_channel: C0OPS}\n'
+        files = {"p.yaml": _POLICY, "s.yaml": _SEVERITIES, "o.yaml": schedules}
+        directory = _write(tmp_path / "c", {**files, "drills.yaml": good})
+        test = load_catalog(directory).self_test
+        assert test is not None
+        assert (test.cron, test.answer_within_s, test.schedules) == ("0 10 * * 1", 3600.0, None)
+        assert test.report_channel == "C0OPS"
+        bad = 'self_test:\n  cron: "0 10 * *"\n  answer_within: soon\n'
+        _write(directory, {"drills.yaml": bad})
+        shape = _problems(directory)
+        assert shape[0].startswith("drills.yaml:2: self_test.cron: '0 10 * *' is not a cron")
+        assert shape[1].startswith("drills.yaml:3: self_test.answer_within:")
+        unknown = 'self_test:\n  cron: "0 10 * * 1"\n  schedules: [ops, opps]\n'
+        _write(directory, {"drills.yaml": unknown})
+        (found,) = _problems(directory)
+        assert found.startswith("drills.yaml:3: self_test.schedules[1]: unknown schedule 'opps'")
+        assert "did you mean 'ops'?" in found
+
 
 class TestSchema:
     def test_structure(self) -> None:
