@@ -12,11 +12,13 @@ from bot.config.alerts import AlertsFile
 from bot.config.crossref import cross_check
 from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 from bot.config.problems import ConfigError, Problem
 from bot.config.validate import Checked, check_file
 from bot.config.yamlmap import YamlProblem, load_yaml
 from bot.domain.catalog import Catalog
 from bot.domain.drills import ScheduledDrill
+from bot.domain.notify import People
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -102,6 +104,7 @@ def build_catalog(checked: list[Checked]) -> Catalog:
     """Assemble a Catalog from files that passed every check."""
     policies, schedules, tiers, sources = {}, {}, [], {}
     drills: list[ScheduledDrill] = []
+    people = People()  # without a people file: everyone by Slack alone, at once
     for c in checked:
         if isinstance(c.model, PolicyFile):
             policies[c.model.name] = c.model.to_policy()
@@ -115,12 +118,15 @@ def build_catalog(checked: list[Checked]) -> Catalog:
                 sources[name] = source.to_source(name)
         elif isinstance(c.model, DrillsFile):
             drills += [d.to_drill() for d in c.model.drills]
+        elif isinstance(c.model, PeopleFile):
+            people = c.model.to_people()
     return Catalog(
         policies=policies,
         schedules=schedules,
         tiers=tuple(tiers),
         alert_sources=sources,
         drills=tuple(drills),
+        people=people,
     )
 
 

@@ -21,6 +21,7 @@ from bot.config.fields import (
     WallClock,
     parse_hours,
 )
+from bot.config.people import PeopleFile
 from bot.domain.durations import parse_duration
 from bot.domain.policy import Policy, Step, Target
 from bot.domain.schedule import DAY_NAMES, Override, Restriction, Rotation, Schedule
@@ -247,4 +248,4 @@ class SeveritiesFile(_Model):
     severities: dict[Name, TierModel] = Field(min_length=1)
 
 
-ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile | DrillsFile
+ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile | DrillsFile | PeopleFile

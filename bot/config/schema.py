@@ -9,14 +9,15 @@ from pydantic.json_schema import models_json_schema
 from bot.config.alerts import AlertsFile
 from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schema() -> dict[str, Any]:
-    """A JSON Schema accepting any one of: a policy, schedules, severities, alert sources or
-    drills file."""
-    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile, DrillsFile)
+    """A JSON Schema accepting any one of: a policy, schedules, severities, alert sources,
+    drills or people file."""
+    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile, DrillsFile, PeopleFile)
     refs, top = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/$defs/{model}"
     )
@@ -26,7 +27,8 @@ def json_schema() -> dict[str, Any]:
         "description": (
             "One file of an escalation_policies/ directory: an escalation policy "
             "(name, services, steps), on-call `schedules:`, severity `severities:`, or "
-            "`alert_sources:` (alerts in over HTTP), or scheduled `drills:`."
+            "`alert_sources:` (alerts in over HTTP), scheduled `drills:`, or `people:` and "
+            "their notification rules."
         ),
         "anyOf": [refs[(m, "validation")] for m in models],
         "$defs": top.get("$defs", {}),

@@ -15,12 +15,13 @@ from pydantic import BaseModel, ValidationError
 from bot.config.alerts import AlertsFile
 from bot.config.drills import DrillsFile
 from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.yamlmap import Loaded
 
 EXPECTED = (
     "expected a policy (top-level name and steps), "
-    "or a top-level `schedules:`, `severities:`, `alert_sources:` or `drills:` mapping"
+    "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:` or `people:` mapping"
 )
 
 
@@ -30,6 +31,7 @@ class Kind(StrEnum):
     SEVERITIES = "severities"
     ALERTS = "alerts"
     DRILLS = "drills"
+    PEOPLE = "people"
 
 
 MODELS: dict[Kind, type[BaseModel]] = {
@@ -38,6 +40,7 @@ MODELS: dict[Kind, type[BaseModel]] = {
     Kind.SEVERITIES: SeveritiesFile,
     Kind.ALERTS: AlertsFile,
     Kind.DRILLS: DrillsFile,
+    Kind.PEOPLE: PeopleFile,
 }
 
 
@@ -65,6 +68,8 @@ def kind_of(data: object) -> Kind | None:
         return Kind.ALERTS
     if "drills" in data:
         return Kind.DRILLS
+    if "people" in data or "defaults" in data:
+        return Kind.PEOPLE
     return None
 
 
@@ -113,6 +118,8 @@ def _problem(path: str, loaded: Loaded, model: type[BaseModel], err: Mapping[str
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         message = f"key {show(loc[-1] if loc else value)} must be text (quote it)"
+        if kind == "value_error":  # a key of the right type, but not a valid one
+            message = str(err["msg"]).removeprefix("Value error, ")
         return at(path, loaded.lines.line(loc, key=True), loc[:-1], message)
     if kind == "missing":
         return at(path, loaded.lines.line(loc[:-1]), loc[:-1], f"missing key {loc[-1]!r}")

@@ -21,6 +21,7 @@ from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
+from bot.domain.notify import SLACK, People, Send, sends
 from bot.domain.outbox import OutboxKind
 from bot.domain.outcomes import JobOutcome
 from bot.domain.policy import EscalationStatus, Plan, Target
@@ -48,6 +49,8 @@ class Escalation:
     delivery: Delivery
     headers: HeaderRefresh
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
+    # the methods pages can go out by (bot.notify's registry); a rule naming another is left out
+    methods: frozenset[str] = frozenset({SLACK})
 
     def refresh_header(self, incident_id: str) -> None:
         """After a change: the header shows status, who is paged next and when."""
@@ -96,10 +99,12 @@ class Escalation:
             escalation=plan.state,
             token=incident.token + 1,
         )
+        people = self.catalog().people
         items = [
             OutboxItem(
                 key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
-                + f"{p.step}:{p.loop}:{p.user}",
+                + f"{p.step}:{p.loop}:{p.user}"
+                + ("" if send.method == SLACK else f"|{send.slot}"),
                 kind=OutboxKind.PAGE,
                 to=p.user,
                 text=messages.page_text(updated, p.step, p.loop, p.via),
@@ -107,8 +112,12 @@ class Escalation:
                 loop=p.loop,
                 via=p.via,
                 created_at=now.timestamp(),
+                method=send.method,
+                address=None if send.method == SLACK else send.address,
+                not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
             )
             for p in plan.pages
+            for send in self._sends(people, p.user, now)
         ]
         for note in plan.notes:
             kind = Kind.EXHAUSTED if "exhausted" in note else Kind.STEP_SKIPPED
@@ -149,6 +158,14 @@ class Escalation:
             )
             for ch, text in targets
         ]
+
+    def _sends(self, people: People, user: str, now: datetime) -> list[Send]:
+        """What one page to `user` owes by their notification rules, by the methods this
+        bot can send by (Slack alone when none of theirs is)."""
+        email_of = self.directory.user_by_email if any("@" in k for k in people.people) else None
+        person = people.person(user, email_of)
+        owed = [s for s in sends(people, person, user, now.timestamp()) if s.method in self.methods]
+        return owed or [Send(SLACK, user, now.timestamp(), SLACK)]
 
     def after_commit(self, incident: Incident) -> None:
         """Schedule the next tick (if escalation goes on) and deliver what is owed."""
