@@ -38,6 +38,8 @@ from bot.learning.services import Learning, build_learning, review_window
 from bot.oncall.changes import ScheduleEditor
 from bot.oncall.feeds import FeedSchedules
 from bot.oncall.handoff import Handoffs
+from bot.notify.pager import NotifyPager
+from bot.notify.registry import build_methods
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager
@@ -52,6 +54,7 @@ from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
 from bot.state.oncall import ScheduleChanges
 from bot.state.replicas import ReplicaWait
+from bot.state.replies import ReplyBook
 from bot.state.store import Store
 from bot.state.target import RedisTarget, open_redis
 from bot.state.timers import Timers, make_queue
@@ -217,6 +220,9 @@ class Runtime:
         else:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
+        # pages by email, SMS, ... beside the Slack DM, by the methods whose settings are set
+        methods = build_methods(settings)
+        pager = NotifyPager(pager, methods, ReplyBook(store))
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
@@ -238,6 +244,7 @@ class Runtime:
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
             headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
+            methods=methods.names,
         )
         window = review_window(store, escalation, queue, learning_config)
         reports = DrillReports(store, DrillResults(conn), timers)

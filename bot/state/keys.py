@@ -77,3 +77,8 @@ def containment_send(run_id: str) -> str:
 def containment_auto(incident_id: str, action_id: str) -> str:
     """Set once an alert route ran the action by itself on the incident (it runs once)."""
     return f"{incident(incident_id)}:contain:{action_id}:auto"
+
+
+def replies(method: str, address: str) -> str:
+    """The pages lately sent by `method` to `address`, newest first (bot.state.replies)."""
+    return f"{PREFIX}:replies:{method}:{address.strip().lower()}"

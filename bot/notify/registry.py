@@ -1,0 +1,41 @@
+"""The methods this process can page by, built from the settings: `Methods`, keyed by name.
+
+To add a method: write a class with `name`, `send` and `find` (`bot.notify.Method`) in a
+module of this folder, and a function `build(settings) -> Method | None` (None when its
+settings are unset, so the method is simply not offered), then add it to `BUILDERS`. Rules
+naming a method that is not built are left out of every page (`bot.incident.escalation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from bot.config.settings import Settings
+from bot.domain.notify import SLACK
+from bot.notify import Method
+from bot.notify.email import build as email
+
+Builder = Callable[[Settings], Method | None]
+
+# Each method's builder; the Slack DM is not among them (the SlackPager sends it).
+BUILDERS: tuple[Builder, ...] = (email,)
+
+
+class Methods:
+    """The methods off Slack by name (`sms`, `email`, ...)."""
+
+    def __init__(self, methods: Iterable[Method] = ()) -> None:
+        self._by_name = {m.name: m for m in methods}
+
+    def get(self, name: str) -> Method | None:
+        return self._by_name.get(name)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every method a page can go out by, Slack included."""
+        return frozenset({SLACK, *self._by_name})
+
+
+def build_methods(settings: Settings, builders: Iterable[Builder] = BUILDERS) -> Methods:
+    """The methods whose settings are set."""
+    return Methods(m for build in builders if (m := build(settings)) is not None)
