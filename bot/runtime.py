@@ -35,11 +35,11 @@ from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
+from bot.notify.pager import NotifyPager
+from bot.notify.registry import build_methods
 from bot.oncall.changes import ScheduleEditor
 from bot.oncall.feeds import FeedSchedules
 from bot.oncall.handoff import Handoffs
-from bot.notify.pager import NotifyPager
-from bot.notify.registry import build_methods
 from bot.paging import Pager
 from bot.paging.recording import RecordingPager
 from bot.paging.slack_dm import SlackPager

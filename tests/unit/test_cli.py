@@ -130,12 +130,14 @@ class TestHelp:
 
 
 class TestSchema:
-    def test_schema_is_json_describing_the_five_file_kinds(self) -> None:
+    def test_schema_is_json_describing_the_six_file_kinds(self) -> None:
         """`tocsin schema` prints a JSON Schema with one branch per file kind."""
         result = tocsin("schema")
         assert result.returncode == 0
         schema = json.loads(result.stdout)
-        assert len(schema["anyOf"]) == 5  # policy, schedules, severities, alert sources, drills
+        assert (
+            len(schema["anyOf"]) == 6
+        )  # policy, schedules, severities, alert sources, drills, people
 
 
 class TestSimulate:
