@@ -158,7 +158,11 @@ class Delivery:
                 if incident is None:
                     log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
                     continue
-                if messages.INCIDENT_CHANNEL in item.text and incident.channel_id is None:
+                if (
+                    item.method == SLACK
+                    and messages.INCIDENT_CHANNEL in item.text
+                    and incident.channel_id is None
+                ):
                     continue  # it links the channel: the drain after the channel opens sends it
                 if item.method in down:
                     failures[incident_id].append(
