@@ -165,9 +165,8 @@ class Delivery:
                 ):
                     continue  # it links the channel: the drain after the channel opens sends it
                 if item.method in down:
-                    failures[incident_id].append(
-                        f"{item.key}: not attempted ({item.method} failing)"
-                    )
+                    name = "Slack" if item.method == SLACK else item.method
+                    failures[incident_id].append(f"{item.key}: not attempted ({name} failing)")
                     continue
                 if (incident_id, item.to, item.method) in blocked:
                     waits_for = blocked[incident_id, item.to, item.method]
