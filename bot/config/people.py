@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.config.fields import duration_text
 from bot.config.problems import Problem, at
 from bot.config.yamlmap import LineMap
 from bot.domain.durations import parse_duration
@@ -24,13 +25,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 def _after(value: object) -> str:
     if isinstance(value, str) and value.strip() in ("0", "0s", "0m"):
-        return "0s"
-    if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"{value} is not a duration; add a unit, like {value}m or {value}s")
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a duration like 0m, 90s, 5m")
-    parse_duration(value)
-    return value.strip()
+        return "0s"  # at once: a duration elsewhere is never zero, a rule's delay may be
+    return duration_text(value)
 
 
 def _via(value: object) -> str:

@@ -50,6 +50,15 @@ def stack_settings(mail: tuple[Mailbox, str]) -> dict[str, str]:
     return {"TOCSIN_SMTP_URL": mail[1], "TOCSIN_SMTP_FROM": SENDER}
 
 
+def people_yaml(*people: tuple[str, str, list[tuple[str, str]]]) -> str:
+    """people.yaml: each (user, email, [(after, via), ...])."""
+    lines = ["people:"]
+    for user, address, rules in people:
+        lines += [f"  {user}:", f"    email: {address}", "    notify:"]
+        lines += [f"      - {{after: {after}, via: {via}}}" for after, via in rules]
+    return "\n".join(lines) + "\n"
+
+
 def pages(stack: Stack, user: str) -> dict[str, OutboxItem]:
     """The pages to `user` of the one incident, by key."""
     store = Store(connect(stack.env["REDIS_URL"]))
@@ -68,14 +77,7 @@ def timeline(stack: Stack) -> list[str]:
 class TestLaterRules:
     @pytest.fixture
     def stack_policies(self) -> dict[str, str]:
-        people = f"""\
-people:
-  {ALICE}:
-    email: alice@example.com
-    notify:
-      - {{after: 0m, via: slack}}
-      - {{after: 4s, via: email}}
-"""
+        people = people_yaml((ALICE, "alice@example.com", [("0m", "slack"), ("4s", "email")]))
         return {"checkout.yaml": policy(ALICE), "people.yaml": people}
 
     def test_slack_goes_at_once_and_the_email_only_after_its_delay(
@@ -122,19 +124,10 @@ class TestFailingMethods:
     def stack_policies(self) -> dict[str, str]:
         # alice's address bounces: her Slack rule (an hour later) starts at once instead;
         # gone's account is deactivated and their address bounces: nothing is left
-        people = f"""\
-people:
-  {ALICE}:
-    email: bounce-alice@example.com
-    notify:
-      - {{after: 0m, via: email}}
-      - {{after: 1h, via: slack}}
-  {GONE}:
-    email: bounce-gone@example.com
-    notify:
-      - {{after: 0m, via: slack}}
-      - {{after: 1h, via: email}}
-"""
+        people = people_yaml(
+            (ALICE, "bounce-alice@example.com", [("0m", "email"), ("1h", "slack")]),
+            (GONE, "bounce-gone@example.com", [("0m", "slack"), ("1h", "email")]),
+        )
         return {"checkout.yaml": policy(ALICE, GONE), "people.yaml": people}
 
     def test_a_bounce_moves_on_and_with_nothing_left_says_could_not_reach(
@@ -159,14 +152,7 @@ people:
 class TestSlackDown:
     @pytest.fixture
     def stack_policies(self) -> dict[str, str]:
-        people = f"""\
-people:
-  {ALICE}:
-    email: alice@example.com
-    notify:
-      - {{after: 0m, via: slack}}
-      - {{after: 0m, via: email}}
-"""
+        people = people_yaml((ALICE, "alice@example.com", [("0m", "slack"), ("0m", "email")]))
         return {"checkout.yaml": policy(ALICE), "people.yaml": people}
 
     def test_slack_failing_still_sends_the_email_and_slack_catches_up(
