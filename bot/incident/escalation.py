@@ -162,10 +162,19 @@ class Escalation:
     def _sends(self, people: People, user: str, now: datetime) -> list[Send]:
         """What one page to `user` owes by their notification rules, by the methods this
         bot can send by (Slack alone when none of theirs is)."""
-        email_of = self.directory.user_by_email if any("@" in k for k in people.people) else None
+        email_of = self._user_by_email if any("@" in k for k in people.people) else None
         person = people.person(user, email_of)
         owed = [s for s in sends(people, person, user, now.timestamp()) if s.method in self.methods]
         return owed or [Send(SLACK, user, now.timestamp(), SLACK)]
+
+    def _user_by_email(self, email: str) -> str | None:
+        """The Slack user of `email`; None when the directory cannot say now (Slack down
+        must not stop a step: that person is then paged by their defaults)."""
+        try:
+            return self.directory.user_by_email(email)
+        except Exception:
+            log.warning("people_email_lookup_failed")
+            return None
 
     def after_commit(self, incident: Incident) -> None:
         """Schedule the next tick (if escalation goes on) and deliver what is owed."""

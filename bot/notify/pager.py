@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -49,7 +50,7 @@ def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = 
     link = ack_link(notice, item.method) if ack_link is not None else None
     if link is None:
         return notice
-    return Notice(**{**vars(notice), "ack_url": link})
+    return replace(notice, ack_url=link)
 
 
 class NotifyPager:
