@@ -99,25 +99,19 @@ class Escalation:
             escalation=plan.state,
             token=incident.token + 1,
         )
-        people = self.catalog().people
         items = [
-            OutboxItem(
-                key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
-                + f"{p.step}:{p.loop}:{p.user}"
-                + ("" if send.method == SLACK else f"|{send.slot}"),
-                kind=OutboxKind.PAGE,
-                to=p.user,
-                text=messages.page_text(updated, p.step, p.loop, p.via),
+            item
+            for p in plan.pages
+            for item in self.page_items(
+                (f"page:r{plan.state.run}:" if plan.state.run else "page:")
+                + f"{p.step}:{p.loop}:{p.user}",
+                p.user,
+                messages.page_text(updated, p.step, p.loop, p.via),
+                now,
                 step=p.step,
                 loop=p.loop,
                 via=p.via,
-                created_at=now.timestamp(),
-                method=send.method,
-                address=None if send.method == SLACK else send.address,
-                not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
             )
-            for p in plan.pages
-            for send in self._sends(people, p.user, now)
         ]
         for note in plan.notes:
             kind = Kind.EXHAUSTED if "exhausted" in note else Kind.STEP_SKIPPED
@@ -157,6 +151,37 @@ class Escalation:
                 created_at=now.timestamp(),
             )
             for ch, text in targets
+        ]
+
+    def page_items(
+        self,
+        key: str,
+        user: str,
+        text: str,
+        now: datetime,
+        *,
+        step: int = 0,
+        loop: int = 0,
+        via: str = "",
+    ) -> list[OutboxItem]:
+        """The outbox items of one page to `user`: one per method of their notification
+        rules, the Slack DM's key `key`, each other's `key|<method>`, a later rule's not
+        sent before its time."""
+        return [
+            OutboxItem(
+                key=key if send.method == SLACK else f"{key}|{send.slot}",
+                kind=OutboxKind.PAGE,
+                to=user,
+                text=text,
+                step=step,
+                loop=loop,
+                via=via,
+                created_at=now.timestamp(),
+                method=send.method,
+                address=None if send.method == SLACK else send.address,
+                not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
+            )
+            for send in self._sends(self.catalog().people, user, now)
         ]
 
     def _sends(self, people: People, user: str, now: datetime) -> list[Send]:

@@ -101,6 +101,18 @@ class TestLaterRules:
         assert message["Message-ID"] == mail.ref
         assert f"paged <@{ALICE}> by email (step 1, via <@{ALICE}> directly)" in timeline(stack)
 
+    def test_a_page_by_hand_follows_the_rules_too(self, stack: Stack, mailbox: Mailbox) -> None:
+        """`/incident page @alice` owes her DM and, 4 s later, her email, like a policy page."""
+        cid = declare(stack, "declare sev2 Checkout errors")
+        wait_for(lambda: dm_texts(stack, ALICE))  # the policy's page; its email is due later
+        reply = stack.driver().slash("U0ERIN001", f"page <@{ALICE}> still failing", channel_id=cid)
+        assert reply.status == 200
+        wait_for(lambda: len(mailbox.to("alice@example.com")) == 2)
+        manual = [k for k in pages(stack, ALICE) if k.startswith("page:manual:")]
+        assert len(manual) == 2
+        assert sum(k.endswith("|email") for k in manual) == 1
+        assert {pages(stack, ALICE)[k].status for k in manual} == {"sent"}
+
     def test_an_ack_before_the_delay_means_no_email(self, stack: Stack, mailbox: Mailbox) -> None:
         """alice acknowledges at once: her email rule is skipped, said nowhere, and never sent."""
         cid = declare(stack, "declare sev2 Checkout errors")
