@@ -15,8 +15,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from bot.config.fields import duration_text
 from bot.config.problems import Problem, at
 from bot.config.yamlmap import LineMap
-from bot.domain.durations import parse_duration
-from bot.domain.notify import PHONE_METHODS, People, Person, Rule, method_of, via_problem
+from bot.domain.notify import (
+    PHONE_METHODS,
+    People,
+    Person,
+    Rule,
+    missing_address,
+    parse_after,
+    via_problem,
+)
 
 PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"  # E.164
 USER_PATTERN = r"^[UW][A-Z0-9]{2,}$"
@@ -90,8 +97,7 @@ class RuleModel(_Model):
     via: Via
 
     def to_rule(self) -> Rule:
-        seconds = 0.0 if self.after == "0s" else parse_duration(self.after).total_seconds()
-        return Rule(seconds, self.via)
+        return Rule(parse_after(self.after), self.via)
 
 
 class PersonModel(_Model):
@@ -130,16 +136,14 @@ class PeopleFile(_Model):
 def address_problems(path: str, lines: LineMap, model: PeopleFile) -> list[Problem]:
     """A person's rule naming a method they have no address for, at the rule's line."""
     problems = []
-    for key, person in model.people.items():
-        email = person.email or (key if "@" in key else None)
-        for n, rule in enumerate(person.notify):
-            method = method_of(rule.via)
-            where = ("people", key, "notify", n)
-            if method in PHONE_METHODS and person.phone is None:
-                message = f"{rule.via} needs a phone: add phone: to {key}"
-            elif method == "email" and email is None:
-                message = f"email needs an address: add email: to {key}"
-            else:
+    for key, listed in model.people.items():
+        person = listed.to_person(key)
+        for n, rule in enumerate(person.rules):
+            missing = missing_address(person, rule)
+            if missing is None:
                 continue
+            where = ("people", key, "notify", n)
+            what = "phone" if rule.method in PHONE_METHODS else "email"
+            message = f"{missing}: add {what}: to {key}"
             problems.append(at(path, lines.line((*where, "via")), where, message))
     return problems

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from bot.domain.durations import DurationError, format_duration, parse_duration
+
 SLACK = "slack"
 PHONE_METHODS = ("sms", "voice")
 METHODS = (SLACK, "sms", "voice", "email")  # and "apprise:<url>"
@@ -106,6 +108,53 @@ class People:
 
     def rules(self, person: Person) -> tuple[Rule, ...]:
         return person.rules or self.defaults
+
+
+def missing_address(person: Person, rule: Rule) -> str | None:
+    """Why `person` cannot be reached by `rule` (no phone for sms, no email address), or
+    None when they can."""
+    if rule.method in PHONE_METHODS and person.phone is None:
+        return f"{rule.via} needs a phone"
+    if rule.method == "email" and person.email is None:
+        return "email needs an address"
+    return None
+
+
+def parse_after(text: str) -> float:
+    """A rule's delay in seconds: `0m` (at once), `90s`, `2m`, `1h`; DurationError otherwise."""
+    if text.strip() in ("0", "0s", "0m"):
+        return 0.0  # at once: a duration elsewhere is never zero, a rule's delay may be
+    return parse_duration(text).total_seconds()
+
+
+def parse_rules(text: str) -> tuple[Rule, ...]:
+    """Rules written as a person types them in the App Home: `0m slack, 2m sms, 5m voice`
+    (each a delay and a method, separated by commas or new lines); ValueError saying which
+    one is wrong and why."""
+    rules = []
+    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
+        if not part:
+            continue
+        after, _, via = part.partition(" ")
+        via = via.strip()
+        try:
+            seconds = parse_after(after)
+        except DurationError:
+            raise ValueError(f"{part!r}: start with a delay like 0m, 90s or 2m") from None
+        problem = via_problem(via) if via else "name a method after the delay"
+        if problem:
+            raise ValueError(f"{part!r}: {problem}")
+        rules.append(Rule(seconds, via))
+    if not rules:
+        raise ValueError("give at least one rule, like: 0m slack, 3m email")
+    return tuple(rules)
+
+
+def rules_text(rules: tuple[Rule, ...]) -> str:
+    """Rules as `parse_rules` reads them: `0m slack, 2m sms`."""
+    return ", ".join(
+        f"{'0m' if r.after_s == 0 else format_duration(r.after_s)} {r.via}" for r in rules
+    )
 
 
 def sends(people: People, person: Person, user: str, paged_at: float) -> list[Send]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, json_schema, load_catalog
-from bot.domain.notify import SLACK, People, Person, Rule, sends
+from bot.domain.notify import (
+    SLACK,
+    People,
+    Person,
+    Rule,
+    missing_address,
+    parse_rules,
+    rules_text,
+    sends,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = "name: web\nservices: [web]\nsteps:\n  - notify: [user:U0LEAD1]\n    wait: 5m\n"
@@ -140,3 +150,34 @@ def test_sends_are_ordered_once_per_method_and_address_and_never_empty(
         assert not {"sms", "voice"} & {s.method for s in owed}
     if not email:
         assert "email" not in {s.method for s in owed}
+
+
+class TestRulesTypedInTheAppHome:
+    def test_rules_read_back_as_written(self) -> None:
+        """`0m slack, 2m sms` parses to rules and prints back the same."""
+        rules = parse_rules("0m slack, 2m sms\n1h30m email, 90s apprise:ntfys://n.example/a")
+        assert rules == (
+            Rule(0.0, "slack"),
+            Rule(120.0, "sms"),
+            Rule(5400.0, "email"),
+            Rule(90.0, "apprise:ntfys://n.example/a"),
+        )
+        assert parse_rules(rules_text(rules)) == rules
+
+    def test_each_mistake_is_named(self) -> None:
+        """A missing delay, an unknown method or nothing at all says what is wrong."""
+        for text, expected in [
+            ("slack", "'slack': start with a delay like 0m, 90s or 2m"),
+            ("2m pigeon", "'2m pigeon': 'pigeon' is not a method"),
+            ("2m", "'2m': name a method after the delay"),
+            (" , ", "give at least one rule"),
+        ]:
+            with pytest.raises(ValueError, match=re.escape(expected)):
+                parse_rules(text)
+
+    def test_a_rule_without_an_address_is_named(self) -> None:
+        """sms or voice without a phone, email without an address."""
+        nobody = Person("U1")
+        assert missing_address(nobody, Rule(0, "voice")) == "voice needs a phone"
+        assert missing_address(nobody, Rule(0, "email")) == "email needs an address"
+        assert missing_address(nobody, Rule(0, "slack")) is None
