@@ -53,6 +53,7 @@ from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
 from bot.state.oncall import ScheduleChanges
+from bot.state.own_rules import OwnRules
 from bot.state.replicas import ReplicaWait
 from bot.state.replies import ReplyBook
 from bot.state.store import Store
@@ -245,6 +246,7 @@ class Runtime:
             headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
             methods=methods.names,
+            own_rules=OwnRules(conn),
         )
         window = review_window(store, escalation, queue, learning_config)
         reports = DrillReports(store, DrillResults(conn), timers)

@@ -16,12 +16,13 @@ from datetime import datetime
 
 import structlog
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
-from bot.domain.notify import SLACK, People, Send, sends
+from bot.domain.notify import SLACK, People, Person, Rule, Send, sends
 from bot.domain.outbox import OutboxKind
 from bot.domain.outcomes import JobOutcome
 from bot.domain.policy import EscalationStatus, Plan, Target
@@ -33,6 +34,7 @@ from bot.incident.delivery import Delivery, Drained
 from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
+from bot.state.own_rules import OwnRules
 from bot.state.store import OutboxItem, Store
 from bot.state.timers import Timers
 
@@ -51,6 +53,7 @@ class Escalation:
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
     # the methods pages can go out by (bot.notify's registry); a rule naming another is left out
     methods: frozenset[str] = frozenset({SLACK})
+    own_rules: OwnRules | None = None  # rules people set from the App Home, over the file's
 
     def refresh_header(self, incident_id: str) -> None:
         """After a change: the header shows status, who is paged next and when."""
@@ -184,13 +187,33 @@ class Escalation:
             for send in self._sends(self.catalog().people, user, now)
         ]
 
-    def _sends(self, people: People, user: str, now: datetime) -> list[Send]:
-        """What one page to `user` owes by their notification rules, by the methods this
-        bot can send by (Slack alone when none of theirs is)."""
+    def person(self, user: str) -> Person:
+        """Slack user `user` as people.yaml lists them (by id, or by their email address)."""
+        people = self.catalog().people
         email_of = self._user_by_email if any("@" in k for k in people.people) else None
-        person = people.person(user, email_of)
+        return people.person(user, email_of)
+
+    def _sends(self, people: People, user: str, now: datetime) -> list[Send]:
+        """What one page to `user` owes by their notification rules (their own from the
+        App Home, else the file's), by the methods this bot can send by (Slack alone when
+        none of theirs is)."""
+        person = self.person(user)
+        own = self._own_rules(user)
+        if own:
+            person = replace(person, rules=own)
         owed = [s for s in sends(people, person, user, now.timestamp()) if s.method in self.methods]
         return owed or [Send(SLACK, user, now.timestamp(), SLACK)]
+
+    def _own_rules(self, user: str) -> tuple[Rule, ...] | None:
+        """`user`'s own rules; None when they set none, or Redis cannot say now (the page
+        then follows the file: a page is never held up for its rules)."""
+        if self.own_rules is None:
+            return None
+        try:
+            return self.own_rules.get(user)
+        except RedisError:
+            log.warning("own_rules_unreadable", user_id=user)
+            return None
 
     def _user_by_email(self, email: str) -> str | None:
         """The Slack user of `email`; None when the directory cannot say now (Slack down

@@ -12,7 +12,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.slack import edge, on_action, on_command, on_contain, on_learning
+from bot.slack import edge, on_action, on_command, on_contain, on_learning, on_rules
 from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
@@ -52,6 +52,7 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
     on_action.register(app, rt, after)
     on_contain.register(app, rt)  # containment buttons under the runbook post
     on_learning.register(app, rt)  # stats, actions, milestones, reviews, App Home
+    on_rules.register(app, rt, after)  # my notification rules, from the App Home
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:

@@ -5,7 +5,9 @@ the email. The real stack: `tocsin web`, an rq worker process, the Slack emulato
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -182,3 +184,50 @@ class TestSlackDown:
         wait_for(lambda: dm_texts(stack, ALICE), timeout=20)
         wait_for(lambda: incident_channel(stack))
         assert len(mailbox.to("alice@example.com")) == 1
+
+
+def home(stack: Stack, user: str, shows: str) -> dict[str, Any]:
+    """`user`'s App Home once it shows `shows`, with its id (as the driver clicks it)."""
+
+    def published() -> dict[str, Any] | None:
+        for entry in stack.emulator.views(user):
+            if entry["view"].get("type") == "home" and shows in json.dumps(entry["view"]):
+                return {**entry["view"], "id": entry["id"]}
+        return None
+
+    return dict(wait_for(published))
+
+
+def form(stack: Stack, user: str) -> dict[str, Any]:
+    entries = wait_for(
+        lambda: [v for v in stack.emulator.views(user) if v["callback_id"] == "notify_rules"]
+    )
+    return {**entries[-1]["view"], "id": entries[-1]["id"]}
+
+
+class TestOwnRules:
+    @pytest.fixture
+    def stack_policies(self) -> dict[str, str]:
+        people = f"people:\n  {ALICE}:\n    email: alice@example.com\n"
+        return {"checkout.yaml": policy(ALICE), "people.yaml": people}
+
+    def test_a_person_sets_their_own_rules_from_the_app_home(
+        self, stack: Stack, mailbox: Mailbox
+    ) -> None:
+        """alice asks for SMS without a phone (refused, named), then for email 2 s after
+        Slack: her Home shows it with who set it, and her next page follows it."""
+        driver = stack.driver()
+        driver.app_home_opened(ALICE, "D0ALICEHOME")
+        view = home(stack, ALICE, "My notification rules")
+        assert "0m slack" in json.dumps(view)
+        assert driver.click_view(ALICE, view, "notify_rules_edit").status == 200
+        refused = driver.submit_view(ALICE, form(stack, ALICE), {"rules": "0m slack, 1m sms"})
+        assert "sms needs a phone" in refused.text
+        saved = driver.submit_view(ALICE, form(stack, ALICE), {"rules": "0m slack, 2s email"})
+        assert saved.status == 200
+        view = home(stack, ALICE, "set by you")
+        assert "0m slack, 2s email" in json.dumps(view)
+        assert f"by <@{ALICE}>" in json.dumps(view)
+        declare(stack, "declare sev2 Checkout errors")
+        wait_for(lambda: mailbox.to("alice@example.com"))
+        assert pages(stack, ALICE)[f"page:0:0:{ALICE}|email"].status == "sent"
