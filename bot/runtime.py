@@ -222,7 +222,7 @@ class Runtime:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
         # pages by email, SMS, ... beside the Slack DM, by the methods whose settings are set
-        methods = build_methods(settings)
+        methods = build_methods(settings, os.environ)
         pager = NotifyPager(pager, methods, ReplyBook(store))
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)

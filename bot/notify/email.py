@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import unquote, urlsplit
@@ -123,7 +124,7 @@ def _failure(code: int, reason: bytes | str, what: str) -> Exception:
     return DeliveryError(f"SMTP {code}: {text.strip()}")
 
 
-def build(settings: Settings) -> EmailMethod | None:
+def build(settings: Settings, env: Mapping[str, str] | None = None) -> EmailMethod | None:
     """Email, when TOCSIN_SMTP_URL and TOCSIN_SMTP_FROM are set."""
     if not settings.smtp_url or not settings.smtp_from:
         return None

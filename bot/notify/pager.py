@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace
 
 import structlog
 
@@ -20,8 +19,8 @@ from bot.state.replies import ReplyBook
 from bot.state.store import OutboxItem
 
 log = structlog.get_logger(__name__)
-# a signed acknowledge link for a notice sent by a method (its name), if it shows one
-AckLink = Callable[[Notice, str], str | None]
+# the notice with its signed acknowledge link, for a method (its name) that shows one
+AckLink = Callable[[Notice, str], Notice]
 
 
 def reply_code(incident_id: str, key: str) -> str:
@@ -47,10 +46,7 @@ def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = 
         user=item.to,
         reply_code=code,
     )
-    link = ack_link(notice, item.method) if ack_link is not None else None
-    if link is None:
-        return notice
-    return replace(notice, ack_url=link)
+    return notice if ack_link is None else ack_link(notice, item.method)
 
 
 class NotifyPager:

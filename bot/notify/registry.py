@@ -1,21 +1,22 @@
 """The methods this process can page by, built from the settings: `Methods`, keyed by name.
 
 To add a method: write a class with `name`, `send` and `find` (`bot.notify.Method`) in a
-module of this folder, and a function `build(settings) -> Method | None` (None when its
-settings are unset, so the method is simply not offered), then add it to `BUILDERS`. Rules
-naming a method that is not built are left out of every page (`bot.incident.escalation`).
+module of this folder, and a function `build(settings, env) -> Method | None` (`env`: the
+process's environment, for variables Settings does not hold; None when the method's
+settings are unset, so it is simply not offered), then add it to `BUILDERS`. Rules naming
+a method that is not built are left out of every page (`bot.incident.escalation`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from bot.config.settings import Settings
 from bot.domain.notify import SLACK
 from bot.notify import Method
 from bot.notify.email import build as email
 
-Builder = Callable[[Settings], Method | None]
+Builder = Callable[[Settings, Mapping[str, str]], Method | None]
 
 # Each method's builder; the Slack DM is not among them (the SlackPager sends it).
 BUILDERS: tuple[Builder, ...] = (email,)
@@ -36,6 +37,8 @@ class Methods:
         return frozenset({SLACK, *self._by_name})
 
 
-def build_methods(settings: Settings, builders: Iterable[Builder] = BUILDERS) -> Methods:
+def build_methods(
+    settings: Settings, env: Mapping[str, str], builders: Iterable[Builder] = BUILDERS
+) -> Methods:
     """The methods whose settings are set."""
-    return Methods(m for build in builders if (m := build(settings)) is not None)
+    return Methods(m for build in builders if (m := build(settings, env)) is not None)

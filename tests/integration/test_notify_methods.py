@@ -96,12 +96,12 @@ class TestEmail:
 
     def test_settings_build_email_only_when_the_smtp_url_is_set(self) -> None:
         """TOCSIN_SMTP_URL and TOCSIN_SMTP_FROM go together; a bad URL is named, masked."""
-        assert build_methods(Settings.from_env({})).names == {"slack"}
+        assert build_methods(Settings.from_env({}), {}).names == {"slack"}
         env = {
             "TOCSIN_SMTP_URL": "smtps://u:secret@mail.example.com:465",
             "TOCSIN_SMTP_FROM": SENDER,
         }
-        assert build_methods(Settings.from_env(env)).names == {"slack", "email"}
+        assert build_methods(Settings.from_env(env), env).names == {"slack", "email"}
         with pytest.raises(SettingsError, match="TOCSIN_SMTP_FROM"):
             Settings.from_env({"TOCSIN_SMTP_URL": "smtp://mail.example.com"})
         with pytest.raises(SettingsError) as bad:
