@@ -36,6 +36,9 @@ from bot.incident.delivery import Delivery
 from bot.incident.escalation import Escalation
 from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
+from bot.notify.links import email_links
+from bot.notify.pager import NotifyPager
+from bot.notify.registry import build_methods
 from bot.oncall.changes import ScheduleEditor
 from bot.oncall.feeds import FeedSchedules
 from bot.oncall.handoff import Handoffs
@@ -52,7 +55,9 @@ from bot.state.handoffs import HandoffTimers, Notes
 from bot.state.icsfeeds import IcsFeeds
 from bot.state.leases import Leases
 from bot.state.oncall import ScheduleChanges
+from bot.state.own_rules import OwnRules
 from bot.state.replicas import ReplicaWait
+from bot.state.replies import ReplyBook
 from bot.state.selftests import SelfTestRuns
 from bot.state.store import Store
 from bot.state.target import RedisTarget, open_redis
@@ -220,6 +225,9 @@ class Runtime:
         else:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
+        # pages by email, SMS, ... beside the Slack DM, by the methods whose settings are set
+        methods = build_methods(settings, os.environ)
+        pager = NotifyPager(pager, methods, ReplyBook(store), ack_link=email_links(settings))
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)
         limiter = WriteLimiter(conn, settings.writes_per_minute, settings.writes_burst)
@@ -241,6 +249,8 @@ class Runtime:
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),
             headers=HeaderRefresh(timers, channels, inline=inline_delivery),
             inline_delivery=inline_delivery,
+            methods=methods.names,
+            own_rules=OwnRules(conn),
         )
         window = review_window(store, escalation, queue, learning_config)
         results = DrillResults(conn)

@@ -50,6 +50,7 @@ from bot.slack.app import build_app
 from bot.slack_api.client import slack_client
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
+from bot.state.replies import ReplyBook
 from bot.state.watchdog import WatchdogState
 from bot.watchdog.announce import destinations_from
 from bot.watchdog.observe import observe
@@ -216,7 +217,9 @@ def make_wsgi(settings: Settings) -> WebApp:
     slack_client(settings)  # fail fast on a missing token
     destinations_from(settings, None)  # and on a watchdog PagerDuty service not defined
     rt = Runtime.build(settings, inline_delivery=False)
-    return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ)
+    # an SMS reply or a keypress finds its page in the book the worker's pager writes
+    twilio = TwilioInbound.from_env(os.environ, ReplyBook(rt.store), rt.engine)
+    return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ, twilio)
 
 
 class Server(BaseApplication):  # type: ignore[misc]

@@ -51,7 +51,8 @@ def run_check(
             if catalog.alert_sources
             else ""
         )
-        + (f", {count(len(catalog.drills), 'scheduled drill')}" if catalog.drills else ""),
+        + (f", {count(len(catalog.drills), 'scheduled drill')}" if catalog.drills else "")
+        + (f", {count(len(catalog.people.people), 'person')}" if catalog.people.people else ""),
         file=out,
     )
     return 0

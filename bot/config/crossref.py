@@ -10,6 +10,7 @@ from typing import Any
 from bot.config.alerts import AlertsFile, RouteModel, SourceModel
 from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile
+from bot.config.people import PeopleFile, address_problems
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.validate import Checked, Kind
 from bot.domain.policy import Target, TargetKind
@@ -73,6 +74,19 @@ def cross_check(files: list[Checked]) -> list[Problem]:
     drills = [f for f in files if f.kind is Kind.DRILLS]
     problems += _check_drills(drills, known, set(severities))
     problems += _check_self_test(drills, set(schedules))
+    problems += _check_people([f for f in files if f.kind is Kind.PEOPLE])
+    return problems
+
+
+def _check_people(files: list[Checked]) -> list[Problem]:
+    """One people file, and every rule of a person names a method they have an address for."""
+    problems = []
+    for extra in files[1:]:
+        msg = f"people are already defined in {files[0].path}; keep them in one file"
+        problems.append(Problem(extra.path, 1, msg))
+    for f in files:
+        if isinstance(f.model, PeopleFile):
+            problems += address_problems(f.path, f.loaded.lines, f.model)
     return problems
 
 

@@ -33,7 +33,8 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _duration(value: object) -> str:
+def duration_text(value: object) -> str:
+    """`value` if it is a duration like 90s, 5m, 1h30m; ValueError saying why not."""
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(f"{value} is not a duration; add a unit, like {value}m or {value}s")
     if not isinstance(value, str):
@@ -135,7 +136,7 @@ def _described(pattern: str, description: str, *examples: str) -> Any:
 
 Duration = Annotated[
     str,
-    BeforeValidator(_duration),
+    BeforeValidator(duration_text),
     _described(DURATION_PATTERN, "A duration like 90s, 5m, 1h30m, 1w.", "5m", "1h30m"),
 ]
 TargetText = Annotated[

@@ -12,11 +12,13 @@ from bot.config.alerts import AlertsFile
 from bot.config.crossref import cross_check
 from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 from bot.config.problems import ConfigError, Problem
 from bot.config.validate import Checked, check_file
 from bot.config.yamlmap import YamlProblem, load_yaml
 from bot.domain.catalog import Catalog
 from bot.domain.drills import ScheduledDrill, SelfTest
+from bot.domain.notify import People
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -103,6 +105,7 @@ def build_catalog(checked: list[Checked]) -> Catalog:
     policies, schedules, tiers, sources = {}, {}, [], {}
     drills: list[ScheduledDrill] = []
     self_test: SelfTest | None = None
+    people = People()  # without a people file: everyone by Slack alone, at once
     for c in checked:
         if isinstance(c.model, PolicyFile):
             policies[c.model.name] = c.model.to_policy()
@@ -118,6 +121,8 @@ def build_catalog(checked: list[Checked]) -> Catalog:
             drills += [d.to_drill() for d in c.model.drills]
             if c.model.self_test is not None:
                 self_test = c.model.self_test.to_self_test()
+        elif isinstance(c.model, PeopleFile):
+            people = c.model.to_people()
     return Catalog(
         policies=policies,
         schedules=schedules,
@@ -125,6 +130,7 @@ def build_catalog(checked: list[Checked]) -> Catalog:
         alert_sources=sources,
         drills=tuple(drills),
         self_test=self_test,
+        people=people,
     )
 
 

@@ -21,6 +21,7 @@ from bot.config.fields import (
     WallClock,
     parse_hours,
 )
+from bot.config.people import PeopleFile
 from bot.config.services import ServicesFile
 from bot.domain.durations import parse_duration
 from bot.domain.policy import Policy, Step, Target
@@ -248,4 +249,12 @@ class SeveritiesFile(_Model):
     severities: dict[Name, TierModel] = Field(min_length=1)
 
 
-ConfigFile = PolicyFile | SchedulesFile | SeveritiesFile | AlertsFile | DrillsFile | ServicesFile
+ConfigFile = (
+    PolicyFile
+    | SchedulesFile
+    | SeveritiesFile
+    | AlertsFile
+    | DrillsFile
+    | ServicesFile
+    | PeopleFile
+)

@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 from bot.config.alerts import AlertsFile
 from bot.config.drills import DrillsFile
 from bot.config.models import PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 from bot.config.services import ServicesFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -16,8 +17,16 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def json_schema() -> dict[str, Any]:
     """A JSON Schema accepting any one of: a policy, schedules, severities, alert sources,
-    drills or outside services file."""
-    models = (PolicyFile, SchedulesFile, SeveritiesFile, AlertsFile, DrillsFile, ServicesFile)
+    drills, outside services or people file."""
+    models = (
+        PolicyFile,
+        SchedulesFile,
+        SeveritiesFile,
+        AlertsFile,
+        DrillsFile,
+        ServicesFile,
+        PeopleFile,
+    )
     refs, top = models_json_schema(
         [(m, "validation") for m in models], ref_template="#/$defs/{model}"
     )
@@ -27,8 +36,9 @@ def json_schema() -> dict[str, Any]:
         "description": (
             "One file of an escalation_policies/ directory: an escalation policy "
             "(name, services, steps), on-call `schedules:`, severity `severities:`, or "
-            "`alert_sources:` (alerts in over HTTP), scheduled `drills:`, or outside "
-            "services (`pagerduty:`, `webhooks:`) that policy steps may notify."
+            "`alert_sources:` (alerts in over HTTP), scheduled `drills:`, outside "
+            "services (`pagerduty:`, `webhooks:`) that policy steps may notify, or `people:` "
+            "and their notification rules."
         ),
         "anyOf": [refs[(m, "validation")] for m in models],
         "$defs": top.get("$defs", {}),

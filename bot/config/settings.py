@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config.location import config_dir_in_use
 from bot.redaction import redact_text
@@ -55,6 +56,8 @@ class Settings:
     watchdog_pagerduty: str | None = None  # a services.yaml PagerDuty service alerted too
     heartbeat_url: str | None = field(default=None, repr=False)  # a dead man's switch's URL
     heartbeat_every_s: float = 60.0
+    smtp_url: str | None = field(default=None, repr=False)  # pages by email go through it
+    smtp_from: str | None = None  # their From address
 
     @property
     def config_in_use(self) -> Path:
@@ -132,6 +135,7 @@ class Settings:
             **_watchdog(env),
             heartbeat_url=_heartbeat_url(env.get("TOCSIN_HEARTBEAT_URL") or None),
             heartbeat_every_s=num("TOCSIN_HEARTBEAT_EVERY_S", 60.0),
+            **_smtp(env),
         )
 
 
@@ -161,6 +165,31 @@ def _watchdog(env: Mapping[str, str]) -> dict[str, Any]:
         "watchdog_channel": channel,
         "watchdog_pagerduty": env.get("TOCSIN_WATCHDOG_PAGERDUTY", "").strip() or None,
     }
+
+
+def _smtp(env: Mapping[str, str]) -> dict[str, Any]:
+    """TOCSIN_SMTP_URL (smtp:// or smtps://, user:password@ if the server wants them) and
+    TOCSIN_SMTP_FROM, the From address of pages by email; both or neither."""
+    url = env.get("TOCSIN_SMTP_URL") or None
+    sender = env.get("TOCSIN_SMTP_FROM") or None
+    if url is None:
+        return {"smtp_url": None, "smtp_from": sender}
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        shown = redact_text(url)
+        raise SettingsError(
+            f"TOCSIN_SMTP_URL={shown!r}: use smtp://host:port or smtps://user:password@host:port"
+        )
+    try:
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise SettingsError("TOCSIN_SMTP_URL: the port is not a number from 1 to 65535") from None
+    if sender is None or "@" not in sender:
+        raise SettingsError(
+            "TOCSIN_SMTP_URL is set: set TOCSIN_SMTP_FROM too, the From address of pages by "
+            "email (e.g. tocsin@example.com)"
+        )
+    return {"smtp_url": url, "smtp_from": sender}
 
 
 def _heartbeat_url(url: str | None) -> str | None:

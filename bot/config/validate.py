@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from bot.config.alerts import AlertsFile
 from bot.config.drills import DrillsFile
 from bot.config.models import ConfigFile, PolicyFile, SchedulesFile, SeveritiesFile
+from bot.config.people import PeopleFile
 from bot.config.problems import KeyPath, Problem, at
 from bot.config.services import ServicesFile
 from bot.config.yamlmap import Loaded
@@ -22,7 +23,7 @@ from bot.config.yamlmap import Loaded
 EXPECTED = (
     "expected a policy (top-level name and steps), "
     "or a top-level `schedules:`, `severities:`, `alert_sources:`, `drills:`, `self_test:`, "
-    "`pagerduty:` or `webhooks:` mapping"
+    "`pagerduty:`, `webhooks:` or `people:` mapping"
 )
 
 
@@ -33,6 +34,7 @@ class Kind(StrEnum):
     ALERTS = "alerts"
     DRILLS = "drills"
     SERVICES = "services"  # pagerduty: and webhooks: (bot.config.services)
+    PEOPLE = "people"
 
 
 MODELS: dict[Kind, type[BaseModel]] = {
@@ -42,6 +44,7 @@ MODELS: dict[Kind, type[BaseModel]] = {
     Kind.ALERTS: AlertsFile,
     Kind.DRILLS: DrillsFile,
     Kind.SERVICES: ServicesFile,
+    Kind.PEOPLE: PeopleFile,
 }
 
 
@@ -71,6 +74,8 @@ def kind_of(data: object) -> Kind | None:
         return Kind.DRILLS
     if "pagerduty" in data or "webhooks" in data:
         return Kind.SERVICES
+    if "people" in data or "defaults" in data:
+        return Kind.PEOPLE
     return None
 
 
@@ -119,6 +124,8 @@ def _problem(path: str, loaded: Loaded, model: type[BaseModel], err: Mapping[str
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         message = f"key {show(loc[-1] if loc else value)} must be text (quote it)"
+        if kind == "value_error":  # a key of the right type, but not a valid one
+            message = str(err["msg"]).removeprefix("Value error, ")
         return at(path, loaded.lines.line(loc, key=True), loc[:-1], message)
     if kind == "missing":
         return at(path, loaded.lines.line(loc[:-1]), loc[:-1], f"missing key {loc[-1]!r}")

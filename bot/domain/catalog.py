@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from bot.domain.alerts.sources import AlertSource
 from bot.domain.drills import ScheduledDrill, SelfTest
+from bot.domain.notify import People
 from bot.domain.policy import Policy
 from bot.domain.schedule import Schedule
 from bot.domain.severity import Tier
@@ -28,6 +29,7 @@ class Catalog:
     alert_sources: Mapping[str, AlertSource] = field(default_factory=dict)
     drills: tuple[ScheduledDrill, ...] = ()  # fired on their cron (bot.drills.schedule)
     self_test: SelfTest | None = None  # a page to each on-call person (bot.drills.selftest)
+    people: People = field(default_factory=People)  # how each person is paged (people.yaml)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", MappingProxyType(dict(self.policies)))

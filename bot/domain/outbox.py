@@ -18,3 +18,4 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"  # owed: a drain delivers it
     SENT = "sent"
     FAILED = "failed"  # can never be delivered (the channel was told)
+    SKIPPED = "skipped"  # a later notification rule, not sent: somebody acknowledged first

@@ -8,6 +8,7 @@ import structlog
 from bot import clock
 from bot.domain.drills import PageRow, outcome, per_person
 from bot.domain.incident import Incident
+from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.incident.spec import say
 from bot.render.drills import report_text
@@ -25,7 +26,7 @@ def page_rows(store: Store, incident_id: str) -> list[PageRow]:
     return [
         PageRow(p.to, p.via, p.sent_at if p.status is OutboxStatus.SENT else None)
         for p in store.outbox(incident_id)
-        if p.kind is OutboxKind.PAGE
+        if p.kind is OutboxKind.PAGE and p.method == SLACK  # a drill measures the Slack DM
     ]
 
 

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 import structlog
 
 from bot import clock
-from bot.domain.incident import Incident
+from bot.domain.incident import Incident, Status
+from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.spec import ORIGIN_KEY
@@ -44,6 +45,20 @@ def page_position(key: str) -> tuple[int, int, int] | None:
         return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
     except ValueError:
         return None
+
+
+def page_base(key: str) -> str:
+    """The key of a page without its method's slot: every method of one page to one person
+    shares it (`page:0:0:U1|email` -> `page:0:0:U1`; a Slack DM's key is its base)."""
+    return key.partition("|")[0]
+
+
+def later_rule(item: OutboxItem) -> bool:
+    """A page by a notification rule beyond today's Slack DM at once: another method, or a
+    DM that waits. Acknowledging the incident stops it."""
+    return item.kind is OutboxKind.PAGE and (
+        item.method != SLACK or item.not_before > item.created_at
+    )
 
 
 def _linked(item: OutboxItem, incident: Incident) -> OutboxItem:
@@ -96,21 +111,32 @@ class Delivery:
           fails alone: it is marked failed, said in the incident channel and on the
           timeline, and a step whose every page failed so is returned as unreachable;
         - an item that failed for now holds back only the items behind it to the same
-          destination of the same incident (the channel's story keeps its order); one
-          rate limited comes back when Slack's Retry-After has passed;
-        - when Slack itself fails (unreachable, 5xx, the token refused) the rest would too:
-          they are reported as not attempted, and the worker is free for due steps.
+          destination by the same method of the same incident (the channel's story keeps
+          its order); one rate limited comes back when Slack's Retry-After has passed;
+        - when a method itself fails (Slack unreachable, 5xx, the token refused; the SMTP
+          server down) the rest by it would too: they are reported as not attempted, and
+          the other methods go on (Slack down does not hold up email, nor the reverse);
+        - a page by a later notification rule waits for its time (a drain is scheduled
+          for it), and is skipped once somebody has acknowledged.
         A post to a shared channel that is paced (a stakeholder channel every incident of a
         storm announces in) is not waited for: a drain job is scheduled for when its slot
         frees, and this worker goes on to pages.
         """
         store = self.store
-        pending = [
-            (incident_id, item)
-            for incident_id, items in zip(incident_ids, store.outboxes(incident_ids), strict=True)
-            for item in items
-            if item.status is OutboxStatus.PENDING
-        ]
+        now_ts = clock.now_ts()
+        pending: list[tuple[str, OutboxItem]] = []
+        waiting: dict[str, float] = {}
+        for incident_id, items in zip(incident_ids, store.outboxes(incident_ids), strict=True):
+            for item in items:
+                if item.status is not OutboxStatus.PENDING:
+                    continue
+                if item.not_before > now_ts:  # a later rule: the drain when it falls due
+                    first = waiting.get(incident_id, item.not_before)
+                    waiting[incident_id] = min(first, item.not_before)
+                else:
+                    pending.append((incident_id, item))
+        for incident_id, at in waiting.items():
+            self.timers.schedule_drain_at(incident_id, at)
         if not pending:
             return Drained()
         pending.sort(key=lambda p: (p[1].kind is not OutboxKind.PAGE, p[1].created_at, p[1].key))
@@ -125,19 +151,34 @@ class Delivery:
         incidents.update(store.get_many({i for i, _ in todo} - incidents.keys()))
         sent, failures, done = 0, defaultdict(list), set()
         later: dict[str, float] = {}
-        blocked: dict[tuple[str, str], str] = {}  # (incident, destination) -> the item it waits for
+        # (incident, destination, method) -> the item it waits for
+        blocked: dict[tuple[str, str, str], str] = {}
+        down: set[str] = set()  # methods failing for every send (Slack down, SMTP unreachable)
         gave_up: list[tuple[str, OutboxItem]] = []
+        owed: set[str] = set()  # incidents owing a drain: a notice queued, a method pulled in
         try:
-            for n, (incident_id, item) in enumerate(todo):
+            for incident_id, item in todo:
                 incident = incidents.get(incident_id)
                 if incident is None:
                     log.warning("outbox_without_incident", incident_id=incident_id, key=item.key)
                     continue
-                if messages.INCIDENT_CHANNEL in item.text and incident.channel_id is None:
+                if (
+                    item.method == SLACK
+                    and messages.INCIDENT_CHANNEL in item.text
+                    and incident.channel_id is None
+                ):
                     continue  # it links the channel: the drain after the channel opens sends it
-                if (incident_id, item.to) in blocked:
-                    waits_for = blocked[incident_id, item.to]
+                if item.method in down:
+                    name = "Slack" if item.method == SLACK else item.method
+                    failures[incident_id].append(f"{item.key}: not attempted ({name} failing)")
+                    continue
+                if (incident_id, item.to, item.method) in blocked:
+                    waits_for = blocked[incident_id, item.to, item.method]
                     failures[incident_id].append(f"{item.key}: waits for {waits_for}")
+                    continue
+                if later_rule(item) and incident.status is not Status.TRIGGERED:
+                    self._skip(incident, item)  # somebody acknowledged: no need to wake anyone
+                    done.add((incident_id, item.key))
                     continue
                 try:
                     self._deliver(incident, item)
@@ -146,32 +187,31 @@ class Delivery:
                 except ClaimLost:
                     log.warning("claim_lost", incident_id=incident_id, key=item.key)
                     done.add((incident_id, item.key))  # not ours to release any more
-                    blocked[incident_id, item.to] = item.key  # what follows it waits too
+                    blocked[incident_id, item.to, item.method] = (
+                        item.key
+                    )  # what follows it waits too
                 except Deferred as paced:
                     later[incident_id] = max(later.get(incident_id, 0.0), paced.seconds)
-                    blocked[incident_id, item.to] = item.key
+                    blocked[incident_id, item.to, item.method] = item.key
                 except Undeliverable as never:
                     self._give_up(incident, item, never)
+                    owed.add(incident_id)
                     done.add((incident_id, item.key))
                     gave_up.append((incident_id, item))
                 except DeliveryError as exc:
-                    blocked[incident_id, item.to] = item.key
+                    blocked[incident_id, item.to, item.method] = item.key
                     if exc.retry_after:
                         later[incident_id] = max(later.get(incident_id, 0.0), exc.retry_after)
                     else:
                         failures[incident_id].append(f"{item.key}: {exc}")
-                    if exc.wide:
-                        for other, rest in todo[n + 1 :]:
-                            failures[other].append(f"{rest.key}: not attempted (Slack failing)")
-                        break
+                    if exc.wide:  # the rest by this method would fail too; others go on
+                        down.add(item.method)
         finally:
             keeper.set()
             store.release_many([(i, key) for i, key, _ in held if (i, key) not in done], self.owner)
         for incident_id, seconds in later.items():
             self.timers.schedule_drain_in(incident_id, seconds)
-        return Drained(
-            sent, dict(failures), self._unreachable(gave_up), sorted({i for i, _ in gave_up})
-        )
+        return Drained(sent, dict(failures), self._unreachable(gave_up), sorted(owed))
 
     def _keep_claims(self, claims: list[tuple[str, str]]) -> threading.Event:
         """Renew our claims while this (live) worker is still sending; set the event to stop.
@@ -229,21 +269,25 @@ class Delivery:
                         incident_id,
                         Entry(clock.now(), Kind.PAGE_FAILED, BOT, f"{item.key} failed: {exc}"),
                     )
-                if exc.wide:  # Slack down or refusing the bot, not "no channel yet"
+                if exc.wide and item.method == SLACK:  # Slack down or refusing the bot
                     self.store.slack_gap_began(incident_id, clock.now_ts())
                 raise
         now = clock.now()
         item.status, item.sent_at, item.ref = OutboxStatus.SENT, now.timestamp(), ref
         record: Row | None = None
         if item.kind is OutboxKind.PAGE:
-            how = messages.page_how(item.key, item.step, item.loop, item.via)
-            text = f"paged <@{item.to}> ({how})"
+            how = messages.page_how(base := page_base(item.key), item.step, item.loop, item.via)
+            by = "" if item.method == SLACK else f" by {item.method}"
+            text = f"paged <@{item.to}>{by} ({how})"
             data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
+            if item.method != SLACK:
+                data |= {"method": item.method, "page": base}
             record = Entry(now, Kind.PAGED, BOT, text), data
         elif item.kind is OutboxKind.ANNOUNCE and item.to != "@incident":
             # in-channel posts are the record themselves; so are edits
             record = Entry(now, Kind.ANNOUNCED, BOT, f"announced in <#{item.to}>"), {"key": key}
-        gap_started = self.store.delivered(incident_id, item, record, self.owner)  # 1 round trip
+        slack = item.method == SLACK
+        gap_started = self.store.delivered(incident_id, item, record, self.owner, slack=slack)
         self._close_gap(incident_id, now, gap_started)
         log.info("delivered", incident_id=incident_id, key=key, ref=ref, attempts=item.attempts)
 
@@ -262,7 +306,10 @@ class Delivery:
             pages = [
                 p
                 for p in self.store.outbox(incident.id)
-                if p.kind is OutboxKind.PAGE and p.status is OutboxStatus.SENT and p.ref
+                if p.kind is OutboxKind.PAGE
+                and p.method == SLACK
+                and p.status is OutboxStatus.SENT
+                and p.ref
             ]
             for page in pages:
                 try:
@@ -279,19 +326,26 @@ class Delivery:
         return f"{len(edited)} page DMs"
 
     def _give_up(self, incident: Incident, item: OutboxItem, never: Undeliverable) -> None:
-        """Mark `item` failed for good, and say so on the timeline and in the incident
-        channel (when the item was not itself for the incident channel): one transaction."""
+        """Mark `item` failed for good and say so on the timeline; one transaction.
+
+        A page with other methods for the same person moves on to the next of them at once;
+        only when every one of them failed is it said, in the incident channel and the
+        fallback channel, that the person could not be reached. Anything else that fails
+        (a page by Slack alone, a post) is said in the incident channel (unless it was for
+        the incident channel itself)."""
         now = clock.now()
         item.status, item.last_error = OutboxStatus.FAILED, never.code
         where = f"<@{item.to}>" if item.kind is OutboxKind.PAGE else f"<#{item.to}>"
         verb = "page" if item.kind is OutboxKind.PAGE else "post in"
+        by = f" by {item.method}" if item.kind is OutboxKind.PAGE and item.method != SLACK else ""
         entry_kind = Kind.PAGE_FAILED if item.kind is OutboxKind.PAGE else Kind.NOTE
-        entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}: {never.reason}")
+        entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}{by}: {never.reason}")
         data = {"key": item.key, "to": item.to, "error": never.code}
+        others = self._other_methods(incident.id, item)
         with self.store.transaction() as pipe:
             self.store.save_outbox_item(incident.id, item, pipe)
             self.store.record(incident.id, entry, pipe, data)
-            if item.to != "@incident" and item.key != ORIGIN_KEY:  # that one is best effort
+            if not others and item.to != "@incident" and item.key != ORIGIN_KEY:
                 notice = OutboxItem(
                     f"announce:failed:{item.key}",
                     OutboxKind.ANNOUNCE,
@@ -304,6 +358,69 @@ class Delivery:
         log.warning(
             "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
         )
+        if others:
+            self._next_method(incident, item)
+
+    def _other_methods(self, incident_id: str, item: OutboxItem) -> list[OutboxItem]:
+        """The items of the same page to the same person by its other methods."""
+        if item.kind is not OutboxKind.PAGE:
+            return []
+        base = page_base(item.key)
+        return [
+            i
+            for i in self.store.outbox(incident_id)
+            if i.kind is OutboxKind.PAGE and i.key != item.key and page_base(i.key) == base
+        ]
+
+    def _next_method(self, incident: Incident, failed: OutboxItem) -> None:
+        """`failed` was one of several methods of a page: start the next one still waiting
+        now, or, when every one of them failed, say the person could not be reached (read
+        after this failure was saved, so of two failing at once the later one says it)."""
+        now = clock.now()
+        rest = self._other_methods(incident.id, failed)
+        at = now.timestamp()
+        waiting = sorted(
+            (i for i in rest if i.status is OutboxStatus.PENDING and i.not_before > at),
+            key=lambda i: (i.not_before, i.key),
+        )
+        if waiting:
+            self.store.pull_in(incident.id, waiting[0].key, at)
+            return
+        if not all(i.status is OutboxStatus.FAILED for i in rest):
+            return  # another method is being sent, or was
+        base = page_base(failed.key)
+        notices = [
+            OutboxItem(
+                f"announce:unreached:{base}",
+                OutboxKind.ANNOUNCE,
+                "@incident",
+                messages.unreachable_person_text(incident, failed.to),
+                created_at=now.timestamp(),
+            )
+        ]
+        fallback = incident.policy.fallback_channel if incident.policy else None
+        if fallback and not incident.drill:
+            text = messages.unreachable_person_text(incident, failed.to, redact=incident.private)
+            notices.append(
+                OutboxItem(
+                    f"announce:unreached:{base}:{fallback}",
+                    OutboxKind.ANNOUNCE,
+                    fallback,
+                    text,
+                    created_at=now.timestamp(),
+                )
+            )
+        with self.store.transaction() as pipe:
+            self.store.add_outbox(incident.id, notices, pipe)  # once each (HSETNX)
+
+    def _skip(self, incident: Incident, item: OutboxItem) -> None:
+        """Somebody acknowledged before this later rule's page went: it is not sent (the
+        timeline shows the pages that were)."""
+        item.status = OutboxStatus.SKIPPED
+        with self.store.transaction() as pipe:
+            self.store.save_outbox_item(incident.id, item, pipe)
+            self.store.release_many([(incident.id, item.key)], self.owner, pipe)
+        log.info("page_skipped_acknowledged", incident_id=incident.id, key=item.key)
 
     def _unreachable(self, gave_up: list[tuple[str, OutboxItem]]) -> list[Position]:
         """Of the steps with pages just given up on, those none of whose pages can ever be

@@ -16,11 +16,13 @@ from datetime import datetime
 
 import structlog
 from redis.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot import clock
 from bot.domain import policy as planner
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident, record_pages
+from bot.domain.notify import SLACK, People, Person, Rule, Send, sends
 from bot.domain.outbox import OutboxKind
 from bot.domain.outcomes import JobOutcome
 from bot.domain.policy import EscalationStatus, Plan, Target
@@ -32,6 +34,7 @@ from bot.incident.delivery import Delivery, Drained
 from bot.paging import DeliveryError
 from bot.render import messages
 from bot.slack_api.directory import Directory
+from bot.state.own_rules import OwnRules
 from bot.state.store import OutboxItem, Store
 from bot.state.timers import Timers
 
@@ -48,6 +51,9 @@ class Escalation:
     delivery: Delivery
     headers: HeaderRefresh
     inline_delivery: bool = True  # workers deliver at once; the web process enqueues a drain
+    # the methods pages can go out by (bot.notify's registry); a rule naming another is left out
+    methods: frozenset[str] = frozenset({SLACK})
+    own_rules: OwnRules | None = None  # rules people set from the App Home, over the file's
 
     def refresh_header(self, incident_id: str) -> None:
         """After a change: the header shows status, who is paged next and when."""
@@ -97,18 +103,18 @@ class Escalation:
             token=incident.token + 1,
         )
         items = [
-            OutboxItem(
-                key=(f"page:r{plan.state.run}:" if plan.state.run else "page:")
+            item
+            for p in plan.pages
+            for item in self.page_items(
+                (f"page:r{plan.state.run}:" if plan.state.run else "page:")
                 + f"{p.step}:{p.loop}:{p.user}",
-                kind=OutboxKind.PAGE,
-                to=p.user,
-                text=messages.page_text(updated, p.step, p.loop, p.via),
+                p.user,
+                messages.page_text(updated, p.step, p.loop, p.via),
+                now,
                 step=p.step,
                 loop=p.loop,
                 via=p.via,
-                created_at=now.timestamp(),
             )
-            for p in plan.pages
         ]
         for note in plan.notes:
             kind = Kind.EXHAUSTED if "exhausted" in note else Kind.STEP_SKIPPED
@@ -149,6 +155,74 @@ class Escalation:
             )
             for ch, text in targets
         ]
+
+    def page_items(
+        self,
+        key: str,
+        user: str,
+        text: str,
+        now: datetime,
+        *,
+        step: int = 0,
+        loop: int = 0,
+        via: str = "",
+    ) -> list[OutboxItem]:
+        """The outbox items of one page to `user`: one per method of their notification
+        rules, the Slack DM's key `key`, each other's `key|<method>`, a later rule's not
+        sent before its time."""
+        return [
+            OutboxItem(
+                key=key if send.method == SLACK else f"{key}|{send.slot}",
+                kind=OutboxKind.PAGE,
+                to=user,
+                text=text,
+                step=step,
+                loop=loop,
+                via=via,
+                created_at=now.timestamp(),
+                method=send.method,
+                address=None if send.method == SLACK else send.address,
+                not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
+            )
+            for send in self._sends(self.catalog().people, user, now)
+        ]
+
+    def person(self, user: str) -> Person:
+        """Slack user `user` as people.yaml lists them (by id, or by their email address)."""
+        people = self.catalog().people
+        email_of = self._user_by_email if any("@" in k for k in people.people) else None
+        return people.person(user, email_of)
+
+    def _sends(self, people: People, user: str, now: datetime) -> list[Send]:
+        """What one page to `user` owes by their notification rules (their own from the
+        App Home, else the file's), by the methods this bot can send by (Slack alone when
+        none of theirs is)."""
+        person = self.person(user)
+        own = self._own_rules(user)
+        if own:
+            person = replace(person, rules=own)
+        owed = [s for s in sends(people, person, user, now.timestamp()) if s.method in self.methods]
+        return owed or [Send(SLACK, user, now.timestamp(), SLACK)]
+
+    def _own_rules(self, user: str) -> tuple[Rule, ...] | None:
+        """`user`'s own rules; None when they set none, or Redis cannot say now (the page
+        then follows the file: a page is never held up for its rules)."""
+        if self.own_rules is None:
+            return None
+        try:
+            return self.own_rules.get(user)
+        except RedisError:
+            log.warning("own_rules_unreadable", user_id=user)
+            return None
+
+    def _user_by_email(self, email: str) -> str | None:
+        """The Slack user of `email`; None when the directory cannot say now (Slack down
+        must not stop a step: that person is then paged by their defaults)."""
+        try:
+            return self.directory.user_by_email(email)
+        except Exception:
+            log.warning("people_email_lookup_failed")
+            return None
 
     def after_commit(self, incident: Incident) -> None:
         """Schedule the next tick (if escalation goes on) and deliver what is owed."""

@@ -57,7 +57,8 @@ def _healthy(seen: Seen, now: float, grace_s: float, channels: bool) -> bool:
         item = json.loads(raw)
         if (
             item.get("status") == OutboxStatus.PENDING
-            and now - float(item.get("created_at", 0)) > grace_s
+            and now - max(float(item.get("created_at", 0)), float(item.get("not_before", 0)))
+            > grace_s
         ):
             return False
     return True
@@ -136,7 +137,8 @@ def reconcile(
         stalled = [
             item
             for item in esc.store.outbox(incident_id)
-            if item.status is OutboxStatus.PENDING and now - item.created_at > grace_s
+            if item.status is OutboxStatus.PENDING
+            and now - max(item.created_at, item.not_before) > grace_s
         ]
         redrive = f"drain-{incident_id}-reconcile"  # one at a time: an outage must not
         if stalled and esc.timers.jobs.status(redrive, stuck_s) not in LIVE:  # pile drains

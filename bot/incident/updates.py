@@ -101,16 +101,12 @@ class Updates:
 
         def items(inc: Incident, now: datetime) -> list[OutboxItem]:
             text = messages.manual_page_text(inc, user, message)
-            return [
-                OutboxItem(
-                    f"page:manual:{batch}:{p}",
-                    OutboxKind.PAGE,
-                    p,
-                    text,
-                    via=f"page by {user}",
-                    created_at=now.timestamp(),
-                )
+            return [  # by each person's notification rules, as a page by the policy is
+                item
                 for p in dict.fromkeys(people)
+                for item in self.esc.page_items(
+                    f"page:manual:{batch}:{p}", p, text, now, via=f"page by {user}"
+                )
             ]
 
         who = ", ".join(f"<@{p}>" for p in dict.fromkeys(people))

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from bot import clock
+from bot.config.settings import Settings
 from bot.notify import Notice
 from bot.state import keys
 from bot.state.markers import Markers
@@ -84,6 +87,18 @@ def with_ack_link(
         return notice
     url = ack_link(base_url, secret, notice.incident_id, notice.user, notice.key, now + ttl_s)
     return replace(notice, ack_url=url)
+
+
+def email_links(settings: Settings) -> Callable[[Notice, str], Notice]:
+    """The pager's hook (`NotifyPager(ack_link=...)`): a notice going out by email gets its
+    acknowledge link, valid from now; others go as they are."""
+
+    def link(notice: Notice, method: str) -> Notice:
+        if method != "email":
+            return notice
+        return with_ack_link(notice, settings.public_url, settings.ack_link_secret, clock.now_ts())
+
+    return link
 
 
 def read_token(secret: str, token: str, now: float) -> AckLink:

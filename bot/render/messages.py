@@ -324,6 +324,17 @@ def undeliverable_text(kind: OutboxKind, to: str, reason: str) -> str:
     return f":warning: Could not post in <#{to}>: {reason}."
 
 
+def unreachable_person_text(incident: Incident, user: str, *, redact: bool = False) -> str:
+    """Said in the incident channel and the fallback channel when every method of a page to
+    `user` failed for good (`redact`: a private incident's details left out)."""
+    label = incident_label(incident, redact=redact)
+    where = f" (<#{incident.channel_id}>)" if incident.channel_id and not redact else ""
+    return (
+        f":warning: Could not reach <@{user}> by any method for {label}{where}. "
+        "Page someone else if they are needed."
+    )
+
+
 def write_limited(per_minute: float, burst: int, wait_s: int) -> str:
     """The polite answer to a person writing to an incident faster than the limit allows."""
     return (

@@ -107,6 +107,19 @@ class Driver:
         )
         return self.post("interactive", payload, tamper=tamper)
 
+    def click_view(self, user_id: str, view: Mapping[str, Any], action_id: str) -> Result:
+        """Click the button `action_id` in the published `view` (the App Home, with its id)."""
+        payload = payloads.view_block_actions(
+            self.workspace,
+            user_id=user_id,
+            user_name=self._user_name(user_id),
+            view=view,
+            action_id=action_id,
+            action_ts=self._new_ts(),
+            trigger_id=self._mint_trigger_id(user_id),
+        )
+        return self.post("interactive", payload)
+
     def submit_view(
         self,
         user_id: str,

@@ -173,6 +173,41 @@ def block_actions(
     return payload
 
 
+def view_block_actions(
+    ws: Workspace,
+    *,
+    user_id: str,
+    user_name: str,
+    view: Mapping[str, Any],
+    action_id: str,
+    action_ts: str,
+    trigger_id: str,
+) -> JSON:
+    """A `block_actions` payload for a button click in a published view (the App Home)."""
+    block_id, element = find_element(view.get("blocks", ()), action_id)
+    action: JSON = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": element.get("text", {}),
+        "value": element.get("value", ""),
+        "type": element.get("type", "button"),
+        "action_ts": action_ts,
+    }
+    return {
+        "type": "block_actions",
+        "user": _user(ws, user_id, user_name),
+        "api_app_id": ws.api_app_id,
+        "token": ws.verification_token,
+        "container": {"type": "view", "view_id": view.get("id", "")},
+        "trigger_id": trigger_id,
+        "team": _team(ws),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view_payload(ws, view, {}) | {"type": view.get("type", "home")},
+        "actions": [action],
+    }
+
+
 def view_payload(ws: Workspace, view: Mapping[str, Any], state: JSON) -> JSON:
     """The `view` object Slack puts in view_submission / view_closed payloads."""
     out: JSON = {k: view[k] for k in VIEW_KEYS if k in view}

@@ -12,7 +12,15 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.slack import edge, on_action, on_command, on_contain, on_learning, on_selftest
+from bot.slack import (
+    edge,
+    on_action,
+    on_command,
+    on_contain,
+    on_learning,
+    on_rules,
+    on_selftest,
+)
 from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
@@ -53,6 +61,7 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
     on_contain.register(app, rt)  # containment buttons under the runbook post
     on_learning.register(app, rt)  # stats, actions, milestones, reviews, App Home
     on_selftest.register(app, rt)  # the self-test page's Acknowledge
+    on_rules.register(app, rt, after)  # my notification rules, from the App Home
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:

@@ -33,6 +33,7 @@ from bot.domain.privacy import visible_to
 from bot.domain.schedule import Shift, shifts
 from bot.render import learning as lb
 from bot.render.messages import escape, sev, slack_date
+from bot.slack.on_rules import rules_section
 
 if TYPE_CHECKING:
     from bot.learning.services import Learning
@@ -122,9 +123,9 @@ def home_view(rt: Runtime, lrn: Learning, user: str, now: datetime) -> dict[str,
     incidents = [i for i in found if shown_to(rt.slack, i, user)]
     incidents.sort(key=lambda i: (i.severity, i.declared_at))
     mine = my_shifts(rt.catalog(), user, now)
-    view = View(
-        type="home", blocks=home_blocks(incidents, mine, lrn.store.open_actions_of(user), now)
-    )
+    blocks = home_blocks(incidents, mine, lrn.store.open_actions_of(user), now)
+    blocks[-1:-1] = rules_section(rt, user)  # before "Updated …"
+    view = View(type="home", blocks=blocks)
     result: dict[str, Any] = view.to_dict()
     return result
 

@@ -82,3 +82,18 @@ def containment_send(run_id: str) -> str:
 def containment_auto(incident_id: str, action_id: str) -> str:
     """Set once an alert route ran the action by itself on the incident (it runs once)."""
     return f"{incident(incident_id)}:contain:{action_id}:auto"
+
+
+def replies(method: str, address: str) -> str:
+    """The pages lately sent by `method` to `address`, newest first (bot.state.replies)."""
+    return f"{PREFIX}:replies:{method}:{address.strip().lower()}"
+
+
+def own_rules(user: str) -> str:
+    """A person's own notification rules, set from the App Home (bot.state.own_rules)."""
+    return f"{PREFIX}:people:{user}:rules"
+
+
+def own_rules_audit(user: str) -> str:
+    """Each change of a person's own rules, newest first (bot.state.own_rules)."""
+    return f"{PREFIX}:people:{user}:audit"

@@ -57,7 +57,7 @@ class IncidentNotFound(LookupError):
 class OutboxItem:
     """A message the bot owes somebody: a page DM or an announcement in a channel."""
 
-    key: str  # unique within the incident: "page:<step>:<loop>:<user>", "announce:..."
+    key: str  # unique within the incident: "page:<step>:<loop>:<user>[|<slot>]", "announce:..."
     kind: OutboxKind
     to: str  # user id (page), channel id, or "@incident" (the incident's channel, when it exists)
     text: str
@@ -73,6 +73,10 @@ class OutboxItem:
     thread: str | None = None  # "@header": reply in the thread of the incident's header message
     blocks: list[dict[str, Any]] | None = None
     broadcast: bool = False  # reply_broadcast for thread replies
+    # A page by a method other than a Slack DM (bot.notify): its key ends in "|<slot>"
+    method: str = "slack"  # slack | sms | voice | email | apprise | ...
+    address: str | None = None  # the phone, email address or URL it goes to (not Slack's)
+    not_before: float = 0.0  # a later notification rule: not sent before this (POSIX s)
 
     def __post_init__(self) -> None:  # as read from JSON: plain strings
         self.kind, self.status = OutboxKind(self.kind), OutboxStatus(self.status)
@@ -234,17 +238,26 @@ class Store:
         (pipe or self.r).hset(self.outbox_key(incident_id), item.key, item.to_json())
 
     def delivered(
-        self, incident_id: str, item: OutboxItem, record: Row | None, owner: str
+        self,
+        incident_id: str,
+        item: OutboxItem,
+        record: Row | None,
+        owner: str,
+        *,
+        slack: bool = True,
     ) -> str | None:
         """Save `item` (sent) with its timeline entry if any, end the incident's Slack gap
-        and release `owner`'s claim on it, in one round trip: when the gap began, if it had."""
+        (when it went by Slack) and release `owner`'s claim on it, in one round trip: when
+        the gap began, if there was one."""
         with self.r.pipeline(transaction=False) as pipe:
             self.save_outbox_item(incident_id, item, pipe)
             if record is not None:
                 self.record(incident_id, record[0], pipe, record[1])
-            pipe.getdel(keys.slack_gap(incident_id))
+            if slack:
+                pipe.getdel(keys.slack_gap(incident_id))
             self.release_many([(incident_id, item.key)], owner, pipe)
-            began = pipe.execute()[-2]
+            answers = pipe.execute()
+        began = answers[-2] if slack else None
         return None if began is None else str(began)
 
     def attempting(self, incident_id: str, item: OutboxItem, owner: str) -> bool:
@@ -254,6 +267,24 @@ class Store:
         args = [owner, item.key, item.to_json()]
         claim = keys.claim(incident_id, item.key)
         return bool(self._attempt(keys=[claim, self.outbox_key(incident_id)], args=args))
+
+    def pull_in(self, incident_id: str, key: str, at: float) -> bool:
+        """Make the pending item `key` due at `at` if it was due later (a person's next
+        method, when the one before it failed for good); whether it moved. Under WATCH of
+        the outbox, so a concurrent write to it is never overwritten."""
+        outbox = self.outbox_key(incident_id)
+
+        def change(pipe: Pipeline) -> bool:
+            raw = pipe.hget(outbox, key)
+            item = None if raw is None else OutboxItem.from_json(str(raw))
+            pipe.multi()
+            if item is None or item.status is not OutboxStatus.PENDING or item.not_before <= at:
+                return False
+            item.not_before = at
+            pipe.hset(outbox, key, item.to_json())
+            return True
+
+        return transact(self.r, [outbox], change)
 
     def slack_gap_began(self, incident_id: str, at: float) -> None:
         """Slack refuses the incident's deliveries since `at` (kept if already set)."""

@@ -200,7 +200,15 @@ class Timers:
     def schedule_drain_in(self, incident_id: str, seconds: float) -> None:
         """Drain again once a paced channel's slot frees. rq keeps whole seconds and may
         run a job up to 1 s early, hence the extra second (a drain too early defers again)."""
-        at = clock.now_ts() + seconds + 1.0
+        self._drain_at(incident_id, clock.now_ts() + seconds + 1.0)
+
+    def schedule_drain_at(self, incident_id: str, at: float) -> None:
+        """Drain when a later notification rule falls due at `at` (POSIX s). The job is named
+        by the time, so every drain before then asking for it enqueues the same one once.
+        rq may run a job up to 1 s early: a drain too early asks for it again."""
+        self._drain_at(incident_id, float(int(at)) + 1.0)
+
+    def _drain_at(self, incident_id: str, at: float) -> None:
         self.queue.enqueue_at(
             datetime.fromtimestamp(at, UTC),
             DRAIN,

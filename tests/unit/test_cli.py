@@ -135,8 +135,8 @@ class TestSchema:
         result = tocsin("schema")
         assert result.returncode == 0
         schema = json.loads(result.stdout)
-        # policy, schedules, severities, alert sources, drills, outside services
-        assert len(schema["anyOf"]) == 6
+        # policy, schedules, severities, alert sources, drills, outside services, people
+        assert len(schema["anyOf"]) == 7
 
 
 class TestSimulate:

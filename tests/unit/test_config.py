@@ -132,7 +132,7 @@ class TestRunCheck:
         out = io.StringIO()
         assert run_check("escalation_policies", out) == 0
         assert out.getvalue() == (
-            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities, 2 alert sources, 1 scheduled drill\n"
+            "escalation_policies: OK — 2 policies, 3 schedules, 3 severities, 2 alert sources, 1 scheduled drill, 3 people\n"
         )
 
     def test_singular_counts(self, tmp_path: Path) -> None:
@@ -345,6 +345,7 @@ class TestSchema:
             "#/$defs/AlertsFile",
             "#/$defs/DrillsFile",
             "#/$defs/ServicesFile",
+            "#/$defs/PeopleFile",
         ]
 
     def test_refs_resolve(self) -> None:
