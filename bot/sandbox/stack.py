@@ -58,6 +58,7 @@ def stack_env(
         # the web process's own, set by LocalStack.start once its port is known)
         TOCSIN_ACK_LINK_SECRET=secrets.token_hex(32),
         TOCSIN_SMTP_URL=emulator.mailbox.url,  # email pages land in the sandbox's mailboxes
+        TOCSIN_SMTP_FROM="tocsin@sandbox.example",
         # SMS and voice pages go to the sandbox's Twilio, whose phones reply to /notify/twilio
         **emulator.twilio.env(emulator.root_url),
     )
