@@ -233,6 +233,7 @@ class Runtime:
         escalation = Escalation(
             store=store,
             catalog=oncall.catalog,
+            config=catalog,
             directory=directory,
             timers=timers,
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),

@@ -116,17 +116,17 @@ class TestChannelLookup:
             title="Retry", service="checkout", severity="sev2", declared_by="U0ERIN001"
         )
         link(runtime, incident.id, "C0RETRY001")
-        first, here = runtime.store.first_delivery_in("cmd:t1", "C0RETRY001")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t1", "C0RETRY001")
         assert first
         assert here is None  # the link was not known yet
         assert runtime.store.incident_in_channel("C0RETRY001") is not None
-        first, here = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
         assert first
         assert here is not None
         assert here.id == incident.id
-        again, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        again, _, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
         assert not again  # Slack's retry of the same command
-        first, here = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
         assert first
         assert here is None
 
