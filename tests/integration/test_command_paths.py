@@ -10,6 +10,7 @@ import redis
 
 from bot.domain.timeline import Kind
 from bot.runtime import Runtime
+from bot.state.write_limits import WriteLimiter
 
 pytestmark = pytest.mark.integration
 
@@ -129,6 +130,40 @@ class TestChannelLookup:
         first, here, _ = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
         assert first
         assert here is None
+
+    def test_a_notes_write_limit_is_asked_in_the_retry_checks_round_trip(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """In a known channel a note's write limit is asked with the retry check, not again
+        by the note; a retried note gives back what it counted; past the burst, refused."""
+        incident = runtime.engine.declare(
+            title="Limit", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, incident.id, "C0LIMIT001")
+        assert runtime.store.incident_in_channel("C0LIMIT001") is not None  # link known
+        runtime.engine.limiter = WriteLimiter(runtime.store.r, per_minute=1, burst=2)
+        ask = runtime.engine.limit_for("U0ALICE01")
+        assert ask is not None
+        key = WriteLimiter.key(incident.id, "U0ALICE01")
+        first, here, limited = runtime.store.first_delivery_in("cmd:n1", "C0LIMIT001", also=ask)
+        assert first and here is not None and limited == 0
+        counted = r.get(key)
+        before = calls(r, "evalsha") + calls(r, "eval")
+        assert runtime.engine.note(incident.id, "U0ALICE01", "one", here, limited).ok
+        assert calls(r, "evalsha") + calls(r, "eval") == before  # not asked a second time
+        again, _, limited = runtime.store.first_delivery_in("cmd:n1", "C0LIMIT001", also=ask)
+        assert not again
+        runtime.engine.not_run(incident.id, "U0ALICE01", limited)
+        assert r.get(key) == counted  # the retry's count was given back
+        replies = []
+        for n in (2, 3):
+            _, here, limited = runtime.store.first_delivery_in(f"cmd:n{n}", "C0LIMIT001", also=ask)
+            replies.append(runtime.engine.note(incident.id, "U0ALICE01", f"n{n}", here, limited))
+        assert replies[0].ok
+        assert not replies[1].ok
+        assert replies[1].message.startswith("Easy there"), replies[1].message
+        notes = [e.text for e in runtime.store.timeline(incident.id) if e.kind is Kind.NOTE]
+        assert notes == ["note by <@U0ALICE01>: one", "note by <@U0ALICE01>: n2"]
 
 
 class TestOpenAndClosedSets:
