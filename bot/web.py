@@ -213,7 +213,8 @@ def make_wsgi(settings: Settings) -> WebApp:
     if settings.pager != "slack":
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
-    rt = Runtime.build(settings, inline_delivery=False)
+    # the config's files are looked at once a second, not on every request (CatalogSource)
+    rt = Runtime.build(settings, inline_delivery=False, config_recheck_s=1.0)
     return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ)
 
 

@@ -146,7 +146,9 @@ class TestChannelLookup:
         assert ask is not None
         key = WriteLimiter.key(incident.id, "U0ALICE01")
         first, here, limited = runtime.store.first_delivery_in("cmd:n1", "C0LIMIT001", also=ask)
-        assert first and here is not None and limited == 0
+        assert first
+        assert here is not None
+        assert limited == 0
         counted = r.get(key)
         before = calls(r, "evalsha") + calls(r, "eval")
         assert runtime.engine.note(incident.id, "U0ALICE01", "one", here, limited).ok
