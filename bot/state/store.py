@@ -352,6 +352,21 @@ class Store:
         incident = self._confirm(channel_id, None if raw is None else self.parse(raw))
         return bool(first), incident, extra[0] if extra and incident is not None else None
 
+    def first_delivery_of(
+        self, key: str, incident_id: str, ttl_s: int = 3600
+    ) -> tuple[bool, Incident | None]:
+        """`first_delivery`, and the incident `incident_id` (None if there is none), in one
+        round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(keys.seen(key), "1", nx=True, ex=ttl_s)
+            pipe.get(self.incident_key(incident_id))
+            first, raw = pipe.execute()
+        return bool(first), None if raw is None else self.parse(raw)
+
+    def forget_delivery(self, key: str) -> None:
+        """Undo `first_delivery` for `key`: a delivery that was refused is not remembered."""
+        self.r.delete(keys.seen(key))
+
     def _confirm(self, channel_id: str, incident: Incident | None) -> Incident | None:
         """The remembered link's incident if it still names this channel; else forget it."""
         if incident is not None and incident.channel_id == channel_id:

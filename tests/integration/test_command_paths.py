@@ -10,6 +10,9 @@ import redis
 
 from bot.domain.timeline import Kind
 from bot.runtime import Runtime
+from bot.slack import belongs
+from bot.slack.edge import Click
+from bot.state import keys
 from bot.state.write_limits import WriteLimiter
 
 pytestmark = pytest.mark.integration
@@ -166,6 +169,44 @@ class TestChannelLookup:
         assert replies[1].message.startswith("Easy there"), replies[1].message
         notes = [e.text for e in runtime.store.timeline(incident.id) if e.kind is Kind.NOTE]
         assert notes == ["note by <@U0ALICE01>: one", "note by <@U0ALICE01>: n2"]
+
+
+class TestClicks:
+    def test_a_click_is_checked_and_its_incident_read_in_one_round_trip(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """A click from the incident's channel or from a paged person's DM acts (a retry of
+        it is told apart); one from elsewhere, or from someone never paged, is refused in
+        words and its delivery forgotten, so a retry of it is refused in words again."""
+        incident = runtime.engine.declare(
+            title="Clicks", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, incident.id, "C0CLICK001")
+        told: list[str] = []
+
+        def respond(text: str, **_: object) -> None:
+            told.append(text)
+
+        def first_click(user: str, channel: str | None, ts: str) -> tuple[bool, bool]:
+            click = Click(user, "ack", incident.id, "trigger", ts, channel, None, channel is None)
+            key = f"act:ack:{user}:{ts}"
+            found, first = belongs.first_click(
+                runtime.store, click, incident.id, respond, key, lambda _, u: u == "U0ALICE01"
+            )
+            assert found is None or found.id == incident.id
+            return found is not None, first
+
+        before = calls(r, "get") + calls(r, "set")
+        assert first_click("U0BOB0001", "C0CLICK001", "1.1") == (True, True)
+        assert calls(r, "get") + calls(r, "set") == before + 2  # one SET NX, one GET
+        assert first_click("U0BOB0001", "C0CLICK001", "1.1") == (True, False)  # a retry
+        assert first_click("U0ALICE01", None, "1.2") == (True, True)  # her page DM
+        assert told == []
+        refused = [("U0BOB0001", "C0ELSEWHERE", "1.3"), ("U0BOB0001", None, "1.4")]
+        for user, channel, ts in refused * 2:  # each twice: Slack's retry is refused too
+            assert first_click(user, channel, ts) == (False, True)
+        assert told == [f":no_entry: {belongs.NOT_HERE}"] * 4
+        assert r.exists(keys.seen("act:ack:U0BOB0001:1.3"), keys.seen("act:ack:U0BOB0001:1.4")) == 0
 
 
 class TestOpenAndClosedSets:
