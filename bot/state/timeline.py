@@ -55,7 +55,7 @@ def append(
         "kind": entry.kind.value,
         "actor": entry.actor,
         "text": entry.text,
-        "data": json.dumps(data or {}),
+        "data": json.dumps(data) if data else "{}",
     }
     # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
     conn.xadd(timeline_key(incident_id), fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
