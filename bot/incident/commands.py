@@ -11,6 +11,7 @@ writes nothing but a counter: it is answered from one plain read, before any tra
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -181,14 +182,14 @@ class Engine:
         before the limiter (a note)."""
         now = clock.now()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
-        say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
-        edit_key = f"edit:pages:{uuid.uuid4().hex[:12]}"
+        tag = uuid.uuid4().hex[:12]  # the same across WATCH retries
+        say_key, edit_key = f"say:{kind.value}:{tag}", f"edit:pages:{tag}"
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
             return self._refusal(incident, user, action, authorize, now, conn)
 
-        def run(incident: Incident, pipe: Pipeline) -> Outcome:
-            refused = refusal(incident, pipe)
+        def run(incident: Incident, pipe: Pipeline, checked: bool = False) -> Outcome:
+            refused = None if checked else refusal(incident, pipe)
             if refused is not None:
                 return refused
             updated = spec.change(incident, pipe, now)
@@ -215,19 +216,22 @@ class Engine:
         outcome = refusal(seen, None) or self._throttled(seen, user, action, limited)
         if outcome is None and spec.record_only:  # nothing of the incident is written, so
             with self.store.transaction() as pipe:  # nothing to WATCH: one MULTI for the entry
-                outcome = run(seen, pipe)
+                outcome = run(seen, pipe, checked=True)  # `refusal(seen)` said None
         elif outcome is None:
             outcome = self.store.update(incident_id, run)
         # A change is logged; a note (already on the timeline) or a refusal by the
         # incident's state (an ack storm's late clicks) only at debug level.
         changed = outcome.ok and not spec.record_only
-        (log.info if changed else log.debug)(
-            "incident_command",
-            incident_id=incident_id,
-            user_id=user,
-            action=action.value,
-            ok=outcome.ok,
-        )
+        # At debug: only when the stdlib logger would take it (what filter_by_level asks,
+        # bot.logs), so a debug line below the level costs no event at all.
+        if changed or logging.getLogger(__name__).isEnabledFor(logging.DEBUG):
+            (log.info if changed else log.debug)(
+                "incident_command",
+                incident_id=incident_id,
+                user_id=user,
+                action=action.value,
+                ok=outcome.ok,
+            )
         if outcome.ok:
             if not spec.record_only:
                 self.store.replicated(action.value)  # before the person is answered
