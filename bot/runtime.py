@@ -70,9 +70,10 @@ class CatalogSource:
     def __init__(
         self, directory: Path, fallback: Path | None = None, recheck_s: float = 0.0
     ) -> None:
-        """`recheck_s`: look at the files at most this often (0: on every call); the web
-        process reads the catalog on every command, where the stat calls were ~3% of its
-        CPU (docs/BENCHMARKS.md), so it looks once a second: an edit takes effect within it."""
+        """`recheck_s`: look at the files at most this often (0: on every call). The web
+        process reads the catalog on every command, a stat per file each time (seen in its
+        profiles, docs/BENCHMARKS.md), so it looks once a second: an edit takes effect
+        within that second."""
         self.configured, self.fallback = directory, fallback
         self.recheck_s = recheck_s
         self._checked = time.monotonic()
