@@ -8,6 +8,7 @@ server's mailbox (its Message-ID is the page's).
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from email.message import Message
@@ -15,6 +16,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from bot.domain.policy import EscalationStatus
+from bot.runtime import Runtime
+from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio import TwilioEmulator
 from tests.mailbox import Mailbox
 
@@ -25,6 +29,33 @@ PHONES = {
     "U0CAROL01": "+15555550103",
     "U0DAVE001": "+15555550104",
 }
+
+
+SENDER = "tocsin@example.com"
+
+
+def methods_env(worker_env: dict[str, str], emu: Emulator, smtp_url: str) -> dict[str, str]:
+    """The workers' environment: Slack and Twilio on `emu` over HTTP, email to `smtp_url`."""
+    return worker_env | {
+        "TOCSIN_PAGER": "slack",
+        "SLACK_API_URL": emu.url,
+        "SLACK_BOT_TOKEN": emu.bot_token,
+        "TOCSIN_SMTP_URL": smtp_url,
+        "TOCSIN_SMTP_FROM": SENDER,
+        "TOCSIN_PUBLIC_URL": "http://127.0.0.1:9",  # voice needs one; nobody calls back here
+        "TOCSIN_ACK_LINK_SECRET": secrets.token_hex(32),
+        **emu.twilio.env(emu.root_url),
+    }
+
+
+def settled(rt: Runtime, incidents: list[str]) -> bool:
+    """Every incident walked its policy to the end and nothing is left to send (Tocsin's
+    word, used only to know when to count)."""
+    return all(
+        rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
+        and all(item.status in ("sent", "failed") for item in rt.store.outbox(i))
+        for i in incidents
+    )
 
 
 def people_yaml(rules: Iterable[tuple[str, str]], users: Iterable[str] = PHONES) -> str:

@@ -18,9 +18,7 @@ Everything is counted on the providers' side (tests/reliability/method_support.p
 from __future__ import annotations
 
 import random
-import secrets
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,20 +26,19 @@ import pytest
 from rq import Worker
 
 from bot.config.settings import Settings
-from bot.domain.policy import EscalationStatus
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.ports import free_port
 from bot.sandbox.twilio import TwilioEmulator
 from tests.integration.support import CRASHY_PEOPLE, Workers, wait_for
 from tests.reliability.method_support import (
     PHONES,
     SmtpServer,
     doubled,
+    methods_env,
     people_yaml,
+    settled,
     sms_by_incident,
     sms_pages,
-    smtp,
 )
 from tests.reliability.support import knob
 from tests.reliability.test_worker_kills import crashy_only, declare_at_once, pick_victim
@@ -50,7 +47,6 @@ pytestmark = pytest.mark.integration
 
 TRIALS = int(knob("TOCSIN_SMS_CRASH_TRIALS", 10, 100))
 PAGES_PER_PERSON = 2  # one a loop: the CRASHY policy repeats once
-SENDER = "tocsin@example.com"
 WINDOW_S = 0.3  # Twilio answers a create this long after making the message
 
 
@@ -79,20 +75,6 @@ def kill_mid_send(
     return busy_kills, mid_send
 
 
-@pytest.fixture
-def mail() -> Iterator[SmtpServer]:
-    yield from smtp(free_port())
-
-
-def settled(rt: Runtime, incidents: list[str]) -> bool:
-    """Every incident walked its policy to the end and nothing is left to send."""
-    return all(
-        rt.store.get(i).escalation.status is EscalationStatus.EXHAUSTED
-        and all(item.status in ("sent", "failed") for item in rt.store.outbox(i))
-        for i in incidents
-    )
-
-
 def test_sms_and_email_pages_survive_sigkills_mid_send(
     worker_env: dict[str, str], config_dir: Path, tmp_path: Path, mail: SmtpServer
 ) -> None:
@@ -104,16 +86,7 @@ def test_sms_and_email_pages_survive_sigkills_mid_send(
     emu = Emulator(fault_seed=15).start()
     # Twilio makes the message, then answers WINDOW_S later: the window a kill lands in.
     emu.twilio.faults.add("delay", method="messages.create", delay=WINDOW_S, when="after")
-    env = worker_env | {
-        "TOCSIN_PAGER": "slack",
-        "SLACK_API_URL": emu.url,
-        "SLACK_BOT_TOKEN": emu.bot_token,
-        "TOCSIN_SMTP_URL": mail.url,
-        "TOCSIN_SMTP_FROM": SENDER,
-        "TOCSIN_PUBLIC_URL": "http://127.0.0.1:9",  # voice needs one; nobody calls back here
-        "TOCSIN_ACK_LINK_SECRET": secrets.token_hex(32),
-        **emu.twilio.env(emu.root_url),
-    }
+    env = methods_env(worker_env, emu, mail.url)
     rt = Runtime.build(Settings.from_env(env), owner="test", inline_delivery=False)
     pool = Workers(env, tmp_path)
     pool.start(3)
