@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from typing import Any
 
@@ -20,6 +20,7 @@ from bot.domain.policy import EscalationStatus
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio import TwilioEmulator
+from tests.integration.support import CRASHY_PEOPLE
 from tests.mailbox import Mailbox
 
 # The CRASHY people (tests/integration/support) and the sandbox's: a phone and an address each.
@@ -32,6 +33,8 @@ PHONES = {
 
 
 SENDER = "tocsin@example.com"
+PEOPLE = [user for users in CRASHY_PEOPLE.values() for user in users]  # each paged ...
+PAGES_PER_PERSON = 2  # ... once a loop: the CRASHY policy repeats once
 
 
 def methods_env(worker_env: dict[str, str], emu: Emulator, smtp_url: str) -> dict[str, str]:
@@ -87,6 +90,21 @@ def doubled(counts: Counter[Any]) -> dict[Any, int]:
     return {k: n for k, n in counts.items() if n != 1}
 
 
+def assert_each_sms_once(
+    twilio: TwilioEmulator, incidents: list[str], explain: Callable[[str], object] = str
+) -> int:
+    """Every SMS page of the CRASHY `incidents` reached its phone and none twice (`explain`
+    an incident that failed it); how many there were."""
+    owed = {PHONES[user]: PAGES_PER_PERSON for user in PEOPLE}
+    lost = {i: n for i in incidents if (n := sms_by_incident(twilio, i)) != owed}
+    why = [explain(i) for i in lost]
+    assert lost == {}, f"SMS pages missing or not owed, per phone: {lost}; {why}"
+    sms = sms_pages(twilio)
+    assert doubled(sms) == {}, "an SMS page reached a phone twice"
+    assert sum(sms.values()) == len(incidents) * len(owed) * PAGES_PER_PERSON
+    return sum(sms.values())
+
+
 class SmtpServer:
     """A real SMTP server (aiosmtpd) on a fixed port that can go down and come back up,
     keeping what it accepted across both."""
@@ -113,6 +131,13 @@ class SmtpServer:
         """How many times each Message-ID was accepted."""
         with self.mailbox.lock:
             return Counter(str(m["Message-ID"]) for m in self.mailbox.messages)
+
+    def assert_each_page_landed(self, incidents: list[str]) -> None:
+        """Every email page of the CRASHY `incidents` landed, each under a Message-ID of its
+        own (a page is never two different mails)."""
+        for incident_id in incidents:
+            ids = {str(m["Message-ID"]) for m in self.mails(incident_id)}
+            assert len(ids) == len(PEOPLE) * PAGES_PER_PERSON, (incident_id, sorted(ids))
 
     def mails(self, incident_id: str) -> list[Message]:
         """The mails of `incident_id` (their subject ends with it, in brackets)."""

@@ -29,16 +29,13 @@ from bot.config.settings import Settings
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio import TwilioEmulator
-from tests.integration.support import CRASHY_PEOPLE, Workers, wait_for
+from tests.integration.support import Workers, wait_for
 from tests.reliability.method_support import (
-    PHONES,
     SmtpServer,
-    doubled,
+    assert_each_sms_once,
     methods_env,
     people_yaml,
     settled,
-    sms_by_incident,
-    sms_pages,
 )
 from tests.reliability.support import knob
 from tests.reliability.test_worker_kills import crashy_only, declare_at_once, pick_victim
@@ -46,7 +43,6 @@ from tests.reliability.test_worker_kills import crashy_only, declare_at_once, pi
 pytestmark = pytest.mark.integration
 
 TRIALS = int(knob("TOCSIN_SMS_CRASH_TRIALS", 10, 100))
-PAGES_PER_PERSON = 2  # one a loop: the CRASHY policy repeats once
 WINDOW_S = 0.3  # Twilio answers a create this long after making the message
 
 
@@ -103,25 +99,12 @@ def test_sms_and_email_pages_survive_sigkills_mid_send(
             rounds += 1
         wait_for(lambda: settled(rt, incidents), timeout=120, every=0.5)
 
-        people = {PHONES[u] for users in CRASHY_PEOPLE.values() for u in users}
-        owed = {phone: PAGES_PER_PERSON for phone in people}
-        lost = {i: n for i in incidents if (n := sms_by_incident(emu.twilio, i)) != owed}
-        outbox = {
-            i: [
-                (o.key, o.status, o.ref, o.last_error)
-                for o in rt.store.outbox(i)
-                if "|sms" in o.key
-            ]
-            for i in lost
-        }
-        assert lost == {}, f"SMS pages not owed or missing per phone: {lost}; outbox {outbox}"
-        sms = sms_pages(emu.twilio)
-        assert doubled(sms) == {}, "an SMS page reached a phone twice"
-        assert sum(sms.values()) == len(incidents) * len(people) * PAGES_PER_PERSON
+        def outbox(incident_id: str) -> object:  # Tocsin's word, to explain a failure only
+            items = rt.store.outbox(incident_id)
+            return [(o.key, o.status, o.ref, o.last_error) for o in items if "|sms" in o.key]
 
-        for incident_id in incidents:  # one Message-ID per page, each page landed
-            ids = {str(m["Message-ID"]) for m in mail.mails(incident_id)}
-            assert len(ids) == len(people) * PAGES_PER_PERSON, (incident_id, sorted(ids))
+        sent = assert_each_sms_once(emu.twilio, incidents, outbox)
+        mail.assert_each_page_landed(incidents)
         repeats = sum(n - 1 for n in mail.message_ids().values())
 
         # a third at least (most when the machine is quiet): a loaded host starts workers slowly
@@ -130,7 +113,7 @@ def test_sms_and_email_pages_survive_sigkills_mid_send(
         print(
             f"\nsms/email kills: {TRIALS} (victim mid-job {busy_kills}, an SMS in flight "
             f"{mid_send}), incidents "
-            f"{len(incidents)}, SMS {sum(sms.values())} doubled 0 lost 0, Twilio lookups "
+            f"{len(incidents)}, SMS {sent} doubled 0 lost 0, Twilio lookups "
             f"{lookups}; emails {sum(mail.message_ids().values())}, repeated Message-IDs "
             f"{repeats}"
         )
