@@ -64,7 +64,8 @@ mutate: $(STAMP)
 	@$(BIN)/mutmut results
 
 # The reliability suite at length (tests/reliability; `make test` runs its bounded version):
-# 200 worker SIGKILLs, a 2-minute Slack outage, 200 incidents a minute at Slack's real limits.
+# 200 worker SIGKILLs, a 2-minute Slack outage, 200 incidents a minute at Slack's real limits,
+# 100 SIGKILLs mid-SMS, a minute of Twilio storm, Twilio and the SMTP server down a minute.
 .PHONY: soak
 soak: $(STAMP)
 	TOCSIN_SOAK=1 $(BIN)/pytest tests/reliability -p no:cacheprovider -o timeout=1800 -s

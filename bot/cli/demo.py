@@ -1,13 +1,15 @@
 """`tocsin demo`: a scripted incident, played for real on the sandbox.
 
 Embedded Valkey, the Slack emulator, `tocsin web` behind gunicorn and a `tocsin worker`:
-erin declares a SEV2; tier 1 (alice) is paged and does not answer; tier 2 (bob) is paged,
-acknowledges from the DM; two status updates on an accelerated cadence, the second one
-late so the reminder fires; alice mitigates; erin resolves; alice leaves a note and hands
-her shift to carol from Slack, and the handoff summary lands in #incidents. Then an
-Alertmanager notification opens an incident of its own, and its resolution resolves it. The
-transcript
-is printed as it happens; then the sandbox page stays up for exploring (unless --no-serve).
+erin declares a SEV2; tier 1 (alice) is paged on Slack and does not answer, so 2 s later
+her phone gets the page by SMS (her rules in demo_config/people.yaml); tier 2 (bob) is
+paged, and acknowledges by replying ACK to his SMS (the sandbox's Twilio posts the reply,
+signed, to tocsin web's /notify/twilio/sms); two status updates on an accelerated cadence,
+the second one late so the reminder fires; alice mitigates; erin resolves; alice leaves a
+note and hands her shift to carol from Slack, and the handoff summary lands in #incidents.
+Then an Alertmanager notification opens an incident of its own, and its resolution
+resolves it. The transcript is printed as it happens; then the sandbox page stays up for
+exploring (unless --no-serve).
 """
 
 from __future__ import annotations
@@ -44,6 +46,18 @@ def _dm(emulator: Emulator, user: str) -> list[dict[str, Any]]:
     return list(emulator.dms(user).get(user, []))
 
 
+def phones(config: Path) -> dict[str, str]:
+    """Each person's phone number (Slack user id -> number), as the people file gives it."""
+    people = load_catalog(config).people.people
+    return {user: person.phone for user, person in people.items() if person.phone}
+
+
+def _sms(emulator: Emulator, number: str) -> list[dict[str, Any]]:
+    """The pages the phone `number` got from Tocsin (not the answers to its replies)."""
+    inbox = emulator.twilio.phones().get(number, {"sms": []})
+    return [m for m in inbox["sms"] if m["direction"] == "outbound-api"]
+
+
 def _view_id(
     emulator: Emulator, user: str, callback: str, seen: frozenset[str] = frozenset()
 ) -> str:
@@ -67,16 +81,22 @@ def script(stack: LocalStack) -> str:
     """Play the incident through the emulator's bridge, as people on the page would: Slack's
     side of each act (a submitted modal closes, an answer shows) happens in the emulator too."""
     emulator = stack.emulator
+    phone = phones(Path(stack.env["TOCSIN_CONFIG_DIR"]))
     say("erin declares a SEV2 from #incidents")
     emulator.act_slash(ERIN, "declare sev2 Checkout error rate above 10%", channel="C0INCIDENTS")
     channel = wait_for(lambda: [c for c in emulator.channels() if c["name"].startswith("inc-")])[0]
     cid = channel["id"]
     wait_for(lambda: _dm(emulator, ALICE), timeout=10)
-    say("alice (tier 1) is paged and does not answer; after 5 s tier 2 is paged")
-    page = wait_for(lambda: _dm(emulator, BOB), timeout=15)[0]
+    say("alice (tier 1) is paged on Slack and does not answer; 2 s later her phone gets an SMS")
+    wait_for(lambda: _sms(emulator, phone[ALICE]), timeout=10)
+    say("alice still does not answer; 5 s after her page, tier 2 (bob) is paged")
+    wait_for(lambda: _dm(emulator, BOB), timeout=15)
+    wait_for(lambda: _sms(emulator, phone[BOB]), timeout=10)
     time.sleep(1)
-    say("bob acknowledges from the page DM")
-    emulator.act_click(BOB, "incident_ack", channel=page["channel"], ts=page["ts"])
+    say("bob acknowledges by replying ACK to the SMS on his phone")
+    answer = emulator.twilio.reply(phone[BOB], "ACK")
+    if not answer["ok"]:
+        raise AssertionError(f"bob's SMS reply was not taken: {answer}")
     wait_for(lambda: any("Acknowledged" in m["text"] for m in emulator.transcript(cid)))
     say("erin posts status update 1 (next one due in 10 s)")
     post_update(
@@ -192,7 +212,7 @@ def run_demo(serve: bool = True, port: int = 8765) -> int:
         env = stack_env(url, emulator, config, runbooks, SECRET)
         env["TOCSIN_ALERTS_DEMO_TOKEN"] = ALERTS_TOKEN
         stack = LocalStack(emulator, env, Path(logs), SECRET)
-        narrator = Narrator(emulator)
+        narrator = Narrator(emulator, phones={n: u for u, n in phones(config).items()})
         try:
             print(
                 "Starting embedded Valkey, the Slack emulator, tocsin web and a worker…", flush=True

@@ -30,7 +30,7 @@ class Notice:
     """One page to one person (or one outside service) by one method."""
 
     incident_id: str
-    key: str  # the outbox key, unique per (incident, step, loop, person, method)
+    key: str  # the outbox key: unique per (step, loop, person, method) in its incident
     title: str  # the incident's title, plain text (not mrkdwn)
     severity: str  # "sev1"
     service: str

@@ -1,4 +1,5 @@
-"""Print the sandbox's Slack transcript as it happens: channels, threads and DMs."""
+"""Print the sandbox's transcript as it happens: Slack channels, threads and DMs, and the SMS
+the sandbox's phones get and send (named by whose phone it is, when `phones` says)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from bot.sandbox.emulator import Emulator
@@ -16,9 +19,16 @@ _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 
 
 class Narrator(threading.Thread):
-    def __init__(self, emulator: Emulator, out: TextIO = sys.stdout, every: float = 0.3) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        out: TextIO = sys.stdout,
+        every: float = 0.3,
+        phones: Mapping[str, str] = MappingProxyType({}),  # number -> Slack user id
+    ) -> None:
         super().__init__(name="narrator", daemon=True)
         self.emulator, self.out, self.every = emulator, out, every
+        self.phones = dict(phones)
         self.seen: set[str] = set()
         self.stopping = threading.Event()
         workspace = emulator.workspace()
@@ -47,6 +57,11 @@ class Narrator(threading.Thread):
         who = self.names.get(message.get("user", ""), message.get("user", "?"))
         first, *rest = self.readable(str(message.get("text", ""))).splitlines() or [""]
         stamp = time.strftime("%H:%M:%S", time.localtime(float(message["ts"])))
+        self._line(stamp, where, who, first, rest, reply)
+
+    def _line(
+        self, stamp: str, where: str, who: str, first: str, rest: list[str], reply: bool
+    ) -> None:
         arrow = "  ↳ " if reply else ""
         print(f"{stamp}  {where:<34} {arrow}{who}: {first[:150]}", file=self.out)
         for line in rest[:8]:  # a handoff summary runs to 8 lines
@@ -64,6 +79,23 @@ class Narrator(threading.Thread):
                     if key not in self.seen:
                         self.seen.add(key)
                         self.show(where, item, reply)
+        self.poll_phones()
+
+    def phone_name(self, number: str) -> str:
+        user = self.phones.get(number)
+        return "@" + self.names.get(user, user) if user else number
+
+    def poll_phones(self) -> None:
+        """Each SMS a phone got (from tocsin) or sent (from its owner), once."""
+        for number, inbox in self.emulator.twilio.phones().items():
+            owner = self.phone_name(number)
+            for sms in inbox["sms"]:
+                if sms["sid"] in self.seen:
+                    continue
+                self.seen.add(sms["sid"])
+                who = owner.removeprefix("@") if sms["direction"] == "inbound" else "tocsin"
+                stamp = time.strftime("%H:%M:%S")
+                self._line(stamp, f"SMS {owner}", who, " ".join(sms["body"].split()), [], False)
 
     def run(self) -> None:
         while not self.stopping.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -70,6 +71,9 @@ def test_an_sms_page_lands_on_the_phone_and_is_found_again_after_a_crash(
     # a worker that died after sending asks again, with a new client: the same message
     assert sms(env).find(notice(), ALICE, since) == ref
     assert method.find(notice(key="page:INC-1:s1:l0:U0ALICE01:sms"), ALICE, since) is None
+    # the same outbox key in another incident (keys recur in every incident) is another page
+    other = dataclasses.replace(notice(), incident_id="INC-2")
+    assert method.find(other, ALICE, since) is None
     assert method.find(notice(), "+4930999999", since) is None
     assert method.find(notice(), ALICE, time.time() + 5) is None  # sent before `since`
 

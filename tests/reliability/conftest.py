@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from bot.sandbox.emulator import Emulator
+from bot.sandbox.ports import free_port
 from tests.e2e.support import ROOT, SECRET, Stack, stack_env, write_config
 from tests.integration.conftest import config_dir, emulator, runtime, worker_env, workers
+from tests.reliability.method_support import SmtpServer, smtp
 
 __all__ = [
     "config_dir",
@@ -55,6 +57,12 @@ def make_stack(redis_url: str, tmp_path: Path) -> Iterator[MakeStack]:
     for stack, emu in started:
         stack.stop()
         emu.stop()
+
+
+@pytest.fixture
+def mail() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port, up (a test may take it down and up again)."""
+    yield from smtp(free_port())
 
 
 @pytest.hookimpl(hookwrapper=True)

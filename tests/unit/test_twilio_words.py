@@ -46,9 +46,11 @@ def test_an_sms_page_names_the_incident_the_code_and_ends_with_its_mark() -> Non
     body = sms_body(notice)
     assert body.startswith("Tocsin SEV1 INC-9: xxx")
     assert "Reply ACK Q4 to acknowledge." in body
-    assert body.endswith(f"[{mark('page:INC-9:k')}]")
+    assert body.endswith(f"[{mark('INC-9', 'page:INC-9:k')}]")
     assert len(body) <= 306  # two concatenated SMS segments
-    assert mark("page:INC-9:k") != mark("page:INC-9:l")
+    assert mark("INC-9", "page:INC-9:k") != mark("INC-9", "page:INC-9:l")
+    # an outbox key recurs in every incident: the same page of another incident is another mark
+    assert mark("INC-9", "page:0:0:U0A|sms") != mark("INC-10", "page:0:0:U0A|sms")
 
 
 def test_slack_mrkdwn_is_made_plain_for_a_phone() -> None:

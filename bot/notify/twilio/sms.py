@@ -1,10 +1,11 @@
 """`TwilioSms`: the `sms` method, a page as a text message from the account's number.
 
-Exactly once: each message ends with a mark derived from its outbox key (words.mark), so a
-retry after a crash finds an earlier send by listing the messages to that number from ours
-and reading the mark, instead of sending again. The list is not filtered by DateSent on the
-server: a message still queued at Twilio has no date_sent yet, and that is exactly the one a
-crash between sending and recording leaves behind; the creation time is compared here.
+Exactly once: each message ends with a mark derived from its incident and outbox key
+(words.mark), so a retry after a crash finds an earlier send by listing the messages to that
+number from ours and reading the mark, instead of sending again. The list is not filtered
+by DateSent on the server: a message still queued at Twilio has no date_sent yet, and that
+is exactly the one a crash between sending and recording leaves behind; the creation time is
+compared here.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class TwilioSms:
         return str(sent.sid)
 
     def find(self, notice: Notice, address: str, since: float) -> str | None:
-        tag = words.mark(notice.key)
+        tag = words.mark(notice.incident_id, notice.key)
         listed = self.account.run(
             lambda c: c.messages.list(to=address, from_=self.account.from_number, limit=RECENT)
         )

@@ -19,9 +19,12 @@ ACK_DIGIT = "1"
 _REPLY = re.compile(r"^\s*(?:(ack)(?:\s+([a-z0-9-]{1,16}))?|1)\s*[.!]?\s*$", re.IGNORECASE)
 
 
-def mark(key: str) -> str:
-    """A short tag, unique per outbox key in practice, that a sent SMS carries at its end."""
-    return "ref " + hashlib.sha256(key.encode()).hexdigest()[:10]
+def mark(incident_id: str, key: str) -> str:
+    """A short tag, unique per page in practice, that a sent SMS carries at its end: from the
+    incident and the outbox key, as an outbox key (page:0:0:U0ALICE01|sms) recurs in every
+    incident, and a retry must not take another incident's page to the same phone for its own."""
+    digest = hashlib.sha256(f"{incident_id}\0{key}".encode()).hexdigest()
+    return "ref " + digest[:10]
 
 
 def _title(notice: Notice, limit: int) -> str:
@@ -34,7 +37,7 @@ def sms_body(notice: Notice) -> str:
     how = f"Reply ACK {notice.reply_code}" if notice.reply_code else "Reply ACK"
     return (
         f"Tocsin {notice.severity.upper()} {notice.incident_id}: {_title(notice, SMS_TITLE_MAX)}"
-        f" ({notice.service}). {how} to acknowledge. [{mark(notice.key)}]"
+        f" ({notice.service}). {how} to acknowledge. [{mark(notice.incident_id, notice.key)}]"
     )
 
 
