@@ -28,6 +28,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationState, EscalationStatus, Policy
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
+from bot.incident.follow import follow_items
 from bot.incident.spec import (
     ORIGIN_KEY,
     Authorize,
@@ -175,6 +176,7 @@ class Engine:
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
         say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
         edit_key = f"edit:pages:{uuid.uuid4().hex[:12]}"
+        follow_tag = uuid.uuid4().hex[:12]  # PagerDuty told of this change once
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
             return self._refusal(incident, user, action, authorize, now, conn)
@@ -192,6 +194,7 @@ class Engine:
             items += spec.outbox(updated, now) if spec.outbox else []
             if incident.paged and blocks.page_state(updated) != blocks.page_state(incident):
                 items.append(revise_pages(now, key=edit_key))
+            items += follow_items(incident, updated, now, follow_tag)
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
                 if updated is not incident:

@@ -121,7 +121,7 @@ class Escalation:
             self.store.record(incident.id, Entry(now, kind, BOT, note), pipe)
         if plan.pages:
             first = plan.pages[0]
-            who = ", ".join(f"<@{p.user}>" for p in plan.pages)
+            who = ", ".join(messages.recipient(p.user) for p in plan.pages)
             text = f"{position(first.step, first.loop)}: paging {who}"
             data = {"step": first.step, "loop": first.loop, "users": [p.user for p in plan.pages]}
             self.store.record(
@@ -169,7 +169,24 @@ class Escalation:
     ) -> list[OutboxItem]:
         """The outbox items of one page to `user`: one per method of their notification
         rules, the Slack DM's key `key`, each other's `key|<method>`, a later rule's not
-        sent before its time."""
+        sent before its time. An outside service a step names (`pagerduty:ops`) gets one
+        item, keyed `key`, by its own method."""
+        service = planner.service_target(user)
+        if service is not None:
+            return [
+                OutboxItem(
+                    key=key,
+                    kind=OutboxKind.PAGE,
+                    to=user,
+                    text=text,
+                    step=step,
+                    loop=loop,
+                    via=via,
+                    created_at=now.timestamp(),
+                    method=service.kind.value,
+                    address=service.ref,
+                )
+            ]
         return [
             OutboxItem(
                 key=key if send.method == SLACK else f"{key}|{send.slot}",

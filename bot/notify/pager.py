@@ -12,7 +12,8 @@ import structlog
 from bot.domain.incident import Incident
 from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind
-from bot.notify import Notice
+from bot.domain.policy import service_target
+from bot.notify import Follows, Notice
 from bot.notify.registry import Methods
 from bot.paging import Pager, Undeliverable
 from bot.state.replies import ReplyBook
@@ -43,7 +44,7 @@ def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = 
         severity=incident.severity,
         service=incident.service,
         summary=summary,
-        user=item.to,
+        user=None if service_target(item.to) else item.to,
         reply_code=code,
     )
     return notice if ack_link is None else ack_link(notice, item.method)
@@ -64,7 +65,8 @@ class NotifyPager:
 
     @staticmethod
     def _by_slack(item: OutboxItem) -> bool:
-        return item.kind is not OutboxKind.PAGE or item.method == SLACK
+        off_slack = (OutboxKind.PAGE, OutboxKind.FOLLOW)
+        return item.kind not in off_slack or item.method == SLACK
 
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
         if self._by_slack(item):
@@ -72,9 +74,13 @@ class NotifyPager:
         method = self.methods.get(item.method)
         if method is None or not item.address:
             raise Undeliverable("no_method", f"{item.method} is not set up on this Tocsin")
+        if item.kind is OutboxKind.FOLLOW:
+            if not isinstance(method, Follows):
+                raise Undeliverable("no_method", f"{item.method} keeps no alert to follow")
+            return method.follow(item.text, item.address, incident.id)
         notice = notice_for(item, incident, self.ack_link)
         ref = method.send(notice, item.address)
-        if self.replies is not None:
+        if self.replies is not None and notice.user is not None:  # a service sends no reply
             try:
                 self.replies.record(
                     item.method, item.address, incident.id, item.to, notice.reply_code
@@ -87,8 +93,8 @@ class NotifyPager:
         if self._by_slack(item):
             return self.slack.find(item, incident, since)
         method = self.methods.get(item.method)
-        if method is None or not item.address:
-            return None
+        if method is None or not item.address or item.kind is OutboxKind.FOLLOW:
+            return None  # a follow is resent: the alert's state is the same after it twice
         return method.find(notice_for(item, incident, self.ack_link), item.address, since)
 
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:
