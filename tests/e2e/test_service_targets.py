@@ -144,3 +144,46 @@ class TestServiceTargets:
         body = json.loads(post.body)
         assert (body["incident_id"], body["user"]) == (incident.id, None)
         assert body["title"] == "Checkout errors"
+
+
+class TestServiceUnreachable:
+    @pytest.fixture
+    def stack_settings(self) -> dict[str, str]:
+        return {"TOCSIN_PD_OPS_KEY": "too-short"}  # PagerDuty answers 400: never deliverable
+
+    @pytest.fixture
+    def stack_policies(self) -> dict[str, str]:
+        """Step 1 the ops PagerDuty service alone (5 m), step 2 bob."""
+        policy = """\
+name: checkout
+services: [checkout]
+steps:
+  - notify: [pagerduty:ops]
+    wait: 5m
+  - notify: [user:U0BOB0001]
+    wait: 5m
+repeat: 0
+fallback_channel: C0INCIDENTS
+"""
+        services = "pagerduty:\n  ops: {routing_key_env: TOCSIN_PD_OPS_KEY}\n"
+        return {"checkout.yaml": policy, "services.yaml": services}
+
+    def test_a_service_refusing_for_good_is_said_unreachable_and_its_step_skipped(
+        self, stack: Stack
+    ) -> None:
+        """A step of a service alone is paged (not "resolved to nobody"); PagerDuty refusing
+        the event is said in the incident and fallback channels as for a person nobody could
+        reach, and bob is paged at once instead of after the step's 5 minutes."""
+        cid = declare(stack)
+        said = "Could not reach PagerDuty service ops by any method"
+        wait_for(lambda: [t for t in texts(stack, cid) if said in t], timeout=10)
+        wait_for(lambda: [t for t in texts(stack, "C0INCIDENTS") if said in t], timeout=10)
+        wait_for(lambda: stack.emulator.dms("U0BOB0001").get("U0BOB0001"), timeout=10)
+        store = Store(connect(stack.env["REDIS_URL"]))
+        incident = store.incident_in_channel(cid)
+        assert incident is not None
+        timeline = [e.text for e in store.timeline(incident.id)]
+        assert "step 1: paging PagerDuty service ops" in timeline
+        assert "step 1: nobody could be reached, skipped" in timeline
+        assert not [t for t in timeline if "resolved to nobody" in t or "<@pagerduty:" in t]
+        assert [t for t in timeline if t.startswith("could not notify PagerDuty service ops: ")]
