@@ -48,6 +48,8 @@ def page_position(key: str) -> tuple[int, int, int] | None:
     parts = rest.split(":", 2)
     if len(parts) != 3 or not parts[2]:
         return None
+    if ":" in parts[2] and service_target(page_base(parts[2])) is None:
+        return None  # a person's id has no colon
     try:
         return int(run.removeprefix("r")), int(parts[0]), int(parts[1])
     except ValueError:

@@ -172,24 +172,14 @@ class Escalation:
         sent before its time. An outside service a step names (`pagerduty:ops`) gets one
         item, keyed `key`, by its own method."""
         service = planner.service_target(user)
-        if service is not None:
-            return [
-                OutboxItem(
-                    key=key,
-                    kind=OutboxKind.PAGE,
-                    to=user,
-                    text=text,
-                    step=step,
-                    loop=loop,
-                    via=via,
-                    created_at=now.timestamp(),
-                    method=service.kind.value,
-                    address=service.ref,
-                )
-            ]
+        owed = (
+            [Send(service.kind.value, service.ref, now.timestamp(), "")]
+            if service is not None
+            else self._sends(self.catalog().people, user, now)
+        )
         return [
             OutboxItem(
-                key=key if send.method == SLACK else f"{key}|{send.slot}",
+                key=f"{key}|{send.slot}" if send.slot and send.method != SLACK else key,
                 kind=OutboxKind.PAGE,
                 to=user,
                 text=text,
@@ -201,7 +191,7 @@ class Escalation:
                 address=None if send.method == SLACK else send.address,
                 not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
             )
-            for send in self._sends(self.catalog().people, user, now)
+            for send in owed
         ]
 
     def person(self, user: str) -> Person:
