@@ -31,11 +31,15 @@ def reply_code(incident_id: str, key: str) -> str:
 
 
 def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = None) -> Notice:
-    """What a page by a method other than Slack says, in plain text."""
-    code = reply_code(incident.id, item.key)
+    """What a page by a method other than Slack says, in plain text. A service a step
+    notified (`pagerduty:ops`) is nobody who could reply: its notice names no user and no
+    reply code."""
+    person = service_target(item.to) is None
+    code = reply_code(incident.id, item.key) if person else None
+    how = f"Acknowledge in Slack, or reply ACK {code}." if code else "Acknowledge in Slack."
     summary = (
         f"{incident.severity.upper()} incident {incident.id}: {incident.title} "
-        f"(service {incident.service}). Acknowledge in Slack, or reply ACK {code}."
+        f"(service {incident.service}). {how}"
     )
     notice = Notice(
         incident_id=incident.id,
@@ -44,7 +48,7 @@ def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = 
         severity=incident.severity,
         service=incident.service,
         summary=summary,
-        user=None if service_target(item.to) else item.to,
+        user=item.to if person else None,
         reply_code=code,
     )
     return notice if ack_link is None else ack_link(notice, item.method)

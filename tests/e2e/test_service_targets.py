@@ -131,7 +131,7 @@ class TestServiceTargets:
         self, stack: Stack, receiver: Receiver
     ) -> None:
         """The audit webhook's POST verifies with its secret, carries the page's outbox key as
-        its Idempotency-Key, and names no Slack user."""
+        its Idempotency-Key, and names no Slack user nor a code to reply with."""
         store, cid, _ = triggered(stack)
         incident = store.incident_in_channel(cid)
         assert incident is not None
@@ -144,6 +144,7 @@ class TestServiceTargets:
         body = json.loads(post.body)
         assert (body["incident_id"], body["user"]) == (incident.id, None)
         assert body["title"] == "Checkout errors"
+        assert body["summary"].endswith("Acknowledge in Slack.")  # no reply code to a service
 
 
 class TestServiceUnreachable:
