@@ -32,8 +32,11 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
+# The suite on TEST_WORKERS pytest-xdist processes, each with its own embedded Valkey (most
+# tests wait on real web and worker processes rather than the CPU). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Benchmarks (docs/BENCHMARKS.md): each prints its figures, its last line is the key figure,
 # and it exits non-zero when a target is missed; every benchmark runs even if one fails.

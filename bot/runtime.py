@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +74,16 @@ class CatalogSource:
     The directory is chosen again on each call (`config_dir_in_use`): a volume mounted over
     an empty TOCSIN_CONFIG_DIR takes over from the fallback baked into the image."""
 
-    def __init__(self, directory: Path, fallback: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path, fallback: Path | None = None, recheck_s: float = 0.0
+    ) -> None:
+        """`recheck_s`: look at the files at most this often (0: on every call). The web
+        process reads the catalog on every command, a stat per file each time (seen in its
+        profiles, docs/BENCHMARKS.md), so it looks once a second: an edit takes effect
+        within that second."""
         self.configured, self.fallback = directory, fallback
+        self.recheck_s = recheck_s
+        self._checked = time.monotonic()
         self.directory = config_dir_in_use(directory, fallback)
         self._stamp: tuple[tuple[str, float], ...] | None = None
         # (the directory, its mtime, its YAML files): listed again only when either moves
@@ -103,6 +112,11 @@ class CatalogSource:
         return tuple(stamp)
 
     def __call__(self) -> Catalog:
+        if self.recheck_s:
+            now = time.monotonic()
+            if now - self._checked < self.recheck_s:
+                return self._catalog
+            self._checked = now
         if self.fallback is not None:  # only then can the directory change
             self.directory = config_dir_in_use(self.configured, self.fallback)
         try:
@@ -205,16 +219,17 @@ class Runtime:
         *,
         inline_delivery: bool = True,
         learning_config: LearningConfig | None = None,
+        config_recheck_s: float = 0.0,
     ) -> Runtime:
         """Everything of one process, in order (`learning_config`: instead of the TOCSIN_*
-        learning variables)."""
+        learning variables; `config_recheck_s`: see `CatalogSource`)."""
         target = redis_target(settings)
         conn = open_redis(target)
         rq_conn = open_redis(target, decode_responses=False, socket_timeout=30)  # rq wants bytes
         queue = make_queue(rq_conn, settings.queue)
         store = Store(conn)
         store.replicas = ReplicaWait(conn, settings.redis_wait_replicas, settings.redis_wait_ms)
-        catalog = CatalogSource(settings.config_dir, settings.config_fallback)
+        catalog = CatalogSource(settings.config_dir, settings.config_fallback, config_recheck_s)
         slack = (  # paced through Redis, its failed calls and 429s counted for /metrics
             slack_client(settings, Pacer(conn), counts=conn) if settings.pager == "slack" else None
         )
@@ -244,6 +259,7 @@ class Runtime:
         escalation = Escalation(
             store=store,
             catalog=oncall.catalog,
+            config=catalog,
             directory=directory,
             timers=timers,
             delivery=Delivery(store, pager, timers, owner, settings.claim_lease_s),

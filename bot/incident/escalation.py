@@ -45,7 +45,10 @@ __all__ = ["Escalation"]
 @dataclass
 class Escalation:
     store: Store
-    catalog: Callable[[], Catalog]
+    catalog: Callable[[], Catalog]  # with the schedule changes made from Slack (a Redis read)
+    # The config's own catalog: tiers, rights and routes are never changed from Slack, so
+    # what needs only them reads no Redis (bot.runtime.CatalogSource).
+    config: Callable[[], Catalog]
     directory: Directory
     timers: Timers
     delivery: Delivery

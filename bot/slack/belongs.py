@@ -54,11 +54,40 @@ def clicked_incident(
         if here is not None and here.id == incident_id:
             incident = here
     if incident is None:
-        log.warning(
-            "click_refused", action_id=click.action_id, user_id=click.user_id, in_dm=click.in_dm
-        )
-        respond(text=f":no_entry: {NOT_HERE}", response_type="ephemeral", replace_original=False)
+        _refuse(click, respond)
     return incident
+
+
+def first_click(
+    store: Store, click: Click, incident_id: str, respond: Respond, key: str, in_dm: InDm
+) -> tuple[Incident | None, bool]:
+    """`clicked_incident` and the click's retry check (`Store.first_delivery`, `key`) in one
+    round trip: the incident (None: refused, the clicker told) and whether this is Slack's
+    first delivery of the click. A refused click's delivery is forgotten again, so a retry
+    of it is refused in words as before.
+
+    The incident is read by the id the button carries: in a channel it must be that
+    channel's incident (a channel belongs to one incident, named in the incident), in a
+    DM one `in_dm` says its clicker got."""
+    first, found = store.first_delivery_of(key, incident_id)
+    if found is None or not incident_id:
+        incident = None
+    elif click.in_dm:
+        incident = found if in_dm(found, click.user_id) else None
+    else:  # an App Home click has no channel: no incident buttons live there
+        incident = found if click.channel_id and found.channel_id == click.channel_id else None
+    if incident is None:
+        if first:
+            store.forget_delivery(key)
+        _refuse(click, respond)
+    return incident, first
+
+
+def _refuse(click: Click, respond: Respond) -> None:
+    log.warning(
+        "click_refused", action_id=click.action_id, user_id=click.user_id, in_dm=click.in_dm
+    )
+    respond(text=f":no_entry: {NOT_HERE}", response_type="ephemeral", replace_original=False)
 
 
 class Seal:

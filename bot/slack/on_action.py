@@ -35,8 +35,8 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         log.info("duplicate_delivery", key=key)
         return False
 
-    def first(click: edge.Click) -> bool:
-        return first_time(f"act:{click.action_id}:{click.user_id}:{click.action_ts}")
+    def key(click: edge.Click) -> str:
+        return f"act:{click.action_id}:{click.user_id}:{click.action_ts}"
 
     def done(
         outcome: Outcome, click: edge.Click, respond: Respond, *, page_shows: bool = False
@@ -53,16 +53,24 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
                 f"{messages.incident_label(outcome.incident)}.",
             )
 
-    def belongs_here(click: edge.Click, respond: Respond) -> Incident | None:
-        """Acknowledge and Escalate live in the incident's header and in its page DMs."""
-        return belongs.clicked_incident(rt.store, click, click.value, respond, belongs.was_paged)
+    def first_here(click: edge.Click, respond: Respond) -> Incident | None:
+        """The clicked incident if the click may act on it and Slack delivers it for the
+        first time (one round trip): Acknowledge and Escalate live in the incident's header
+        and in its page DMs."""
+        incident, first_seen = belongs.first_click(
+            rt.store, click, click.value, respond, key(click), belongs.was_paged
+        )
+        if incident is not None and not first_seen:
+            log.info("duplicate_delivery", key=key(click))
+            return None
+        return incident
 
     @app.action(blocks.ACK)
     def ack_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        incident = belongs_here(click, respond)
-        if incident is not None and first(click):
+        incident = first_here(click, respond)
+        if incident is not None:
             outcome = rt.engine.acknowledge(click.value, click.user_id, incident)
             done(outcome, click, respond, page_shows=True)
 
@@ -70,7 +78,7 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
     def escalate_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         click = edge.click(body)
-        if not belongs_here(click, respond) or not first(click):
+        if first_here(click, respond) is None:
             return
         try:
             done(rt.engine.escalate(click.value, click.user_id, "from the button"), click, respond)

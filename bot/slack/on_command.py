@@ -107,7 +107,10 @@ class CommandHandler:
         ack: Ack,
         here: Incident | None = None,
         respond: Respond | None = None,
+        limited: object = None,
     ) -> None:
+        """`here`: the channel's incident, if already read; `limited`: the write limiter's
+        answer for a note, asked with that read (`Engine.limit_for`)."""
         if isinstance(command, cmd.OpenDeclareModal):
             ack()
             self.open_declare(client, inv, None, None, respond)
@@ -126,7 +129,7 @@ class CommandHandler:
             view = views.update_modal(incident, cadence, sealed)
             self.after.open_view(client, inv.trigger_id, view, respond)
             return
-        reply = self.reply(command, inv, here)
+        reply = self.reply(command, inv, here, limited)
         if reply:
             ack(text=reply)
         else:
@@ -140,7 +143,13 @@ class CommandHandler:
             raise UserError("this works in an incident channel" + (f": {listed}" if listed else ""))
         return incident
 
-    def reply(self, command: cmd.Command, inv: edge.Slash, here: Incident | None = None) -> Reply:
+    def reply(
+        self,
+        command: cmd.Command,
+        inv: edge.Slash,
+        here: Incident | None = None,
+        limited: object = None,
+    ) -> Reply:
         rt, user = self.rt, inv.user_id
         if isinstance(command, cmd.Declare):
             if not (command.title and command.severity):  # without them, `ack` opened the form
@@ -173,9 +182,11 @@ class CommandHandler:
         if isinstance(command, cmd.Stats):
             return on_learning.stats_reply(rt, command)
         incident = self.incident_here(inv, here)
-        return self.in_channel(command, incident, user)
+        return self.in_channel(command, incident, user, limited if incident is here else None)
 
-    def in_channel(self, command: cmd.Command, incident: Incident, user: str) -> Reply:
+    def in_channel(
+        self, command: cmd.Command, incident: Incident, user: str, limited: object = None
+    ) -> Reply:
         rt, iid = self.rt, incident.id
         actions: dict[type, Callable[[], Outcome]] = {
             cmd.Ack: lambda: rt.engine.acknowledge(iid, user),
@@ -199,7 +210,7 @@ class CommandHandler:
             who = self.people((command.user,))[0]
             return outcome_reply(rt.engine.assign_role(iid, user, "commander", who))
         if isinstance(command, cmd.Note):
-            return outcome_reply(rt.engine.note(iid, user, command.text, incident))
+            return outcome_reply(rt.engine.note(iid, user, command.text, incident, limited))
         if isinstance(command, cmd.Page):
             return outcome_reply(
                 rt.updates.page(iid, user, self.people(command.targets), command.message)
@@ -281,14 +292,21 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         except cmd.UsageError as error:
             ack(text=usage_reply(error))
             return
-        here = None  # the channel's incident, read with the retry check when already known
+        # The channel's incident, read with the retry check when its link is already known,
+        # and for a note the write limiter's answer, in the same round trip.
+        here, limited = None, None
         if inv.trigger_id:
-            first, here = rt.store.first_delivery_in(f"cmd:{inv.trigger_id}", inv.channel_id)
+            note = isinstance(command, cmd.Note) and bool(command.text.strip())
+            ask = rt.engine.limit_for(inv.user_id) if note else None
+            key = f"cmd:{inv.trigger_id}"
+            first, here, limited = rt.store.first_delivery_in(key, inv.channel_id, also=ask)
             if not first:
                 ack()  # Slack re-sent a command we already handled
+                if here is not None and limited is not None:
+                    rt.engine.not_run(here.id, inv.user_id, limited)
                 log.info("duplicate_delivery", trigger_id=inv.trigger_id)
                 return
         try:
-            handler.handle(command, inv, client, ack, here, respond)
+            handler.handle(command, inv, client, ack, here, respond, limited)
         except UserError as error:
             ack(text=f":no_entry: {error}")

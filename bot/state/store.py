@@ -29,6 +29,8 @@ from bot.state.timeline import Row
 from bot.state.txn import transact, transact_once
 
 T = TypeVar("T")
+# queues one command about an incident (its id) on a pipeline: see `first_delivery_in`
+Also = Callable[[Pipeline, str], None]
 
 # A delivery claim is dropped only by its holder: KEYS are claim keys, ARGV[1] the owner.
 # (A holder whose lease ran out must not drop the claim another worker has taken since.)
@@ -347,8 +349,10 @@ class Store:
         entry: Entry,
         pipe: Pipeline | redis.Redis | None = None,
         data: dict[str, Any] | None = None,
+        drill: bool | None = None,
     ) -> None:
-        timeline.append(pipe or self.r, incident_id, entry, data)
+        """`drill`: whether the incident is a drill, when known (see `timeline.append`)."""
+        timeline.append(pipe or self.r, incident_id, entry, data, drill)
 
     def timeline(self, incident_id: str) -> list[Entry]:
         return [e for e, _ in self.timeline_with_data(incident_id)]
@@ -391,19 +395,40 @@ class Store:
         return self.markers.first(keys.seen(key), ttl_s)
 
     def first_delivery_in(
-        self, key: str, channel_id: str, ttl_s: int = 3600
-    ) -> tuple[bool, Incident | None]:
+        self, key: str, channel_id: str, ttl_s: int = 3600, also: Also | None = None
+    ) -> tuple[bool, Incident | None, Any]:
         """`first_delivery`, and the channel's incident if its link is remembered (see
-        `incident_in_channel`), in one round trip; None when the incident is not known yet."""
+        `incident_in_channel`), in one round trip; None when the incident is not known yet.
+
+        `also(pipe, incident_id)` queues one more command about that incident in the same
+        round trip (the write limiter's, bot.state.write_limits); its answer comes third,
+        None when it was not run (no remembered link) or the incident was not confirmed."""
         cached = self._channels.get(channel_id)
         if cached is None:
-            return self.first_delivery(key, ttl_s), None
+            return self.first_delivery(key, ttl_s), None, None
         with self.r.pipeline(transaction=False) as pipe:
             pipe.set(keys.seen(key), "1", nx=True, ex=ttl_s)
             pipe.get(self.incident_key(cached))
-            first, raw = pipe.execute()
+            if also is not None:
+                also(pipe, cached)
+            first, raw, *extra = pipe.execute()
         incident = self._confirm(channel_id, None if raw is None else self.parse(raw))
-        return bool(first), incident
+        return bool(first), incident, extra[0] if extra and incident is not None else None
+
+    def first_delivery_of(
+        self, key: str, incident_id: str, ttl_s: int = 3600
+    ) -> tuple[bool, Incident | None]:
+        """`first_delivery`, and the incident `incident_id` (None if there is none), in one
+        round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.set(keys.seen(key), "1", nx=True, ex=ttl_s)
+            pipe.get(self.incident_key(incident_id))
+            first, raw = pipe.execute()
+        return bool(first), None if raw is None else self.parse(raw)
+
+    def forget_delivery(self, key: str) -> None:
+        """Undo `first_delivery` for `key`: a delivery that was refused is not remembered."""
+        self.r.delete(keys.seen(key))
 
     def _confirm(self, channel_id: str, incident: Incident | None) -> Incident | None:
         """The remembered link's incident if it still names this channel; else forget it."""

@@ -10,6 +10,10 @@ import redis
 
 from bot.domain.timeline import Kind
 from bot.runtime import Runtime
+from bot.slack import belongs
+from bot.slack.edge import Click
+from bot.state import keys
+from bot.state.write_limits import WriteLimiter
 
 pytestmark = pytest.mark.integration
 
@@ -116,19 +120,93 @@ class TestChannelLookup:
             title="Retry", service="checkout", severity="sev2", declared_by="U0ERIN001"
         )
         link(runtime, incident.id, "C0RETRY001")
-        first, here = runtime.store.first_delivery_in("cmd:t1", "C0RETRY001")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t1", "C0RETRY001")
         assert first
         assert here is None  # the link was not known yet
         assert runtime.store.incident_in_channel("C0RETRY001") is not None
-        first, here = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
         assert first
         assert here is not None
         assert here.id == incident.id
-        again, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
+        again, _, _ = runtime.store.first_delivery_in("cmd:t2", "C0RETRY001")
         assert not again  # Slack's retry of the same command
-        first, here = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
+        first, here, _ = runtime.store.first_delivery_in("cmd:t3", "C0ELSEWHERE")
         assert first
         assert here is None
+
+    def test_a_notes_write_limit_is_asked_in_the_retry_checks_round_trip(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """In a known channel a note's write limit is asked with the retry check, not again
+        by the note; a retried note gives back what it counted; past the burst, refused."""
+        incident = runtime.engine.declare(
+            title="Limit", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, incident.id, "C0LIMIT001")
+        assert runtime.store.incident_in_channel("C0LIMIT001") is not None  # link known
+        runtime.engine.limiter = WriteLimiter(runtime.store.r, per_minute=1, burst=2)
+        ask = runtime.engine.limit_for("U0ALICE01")
+        assert ask is not None
+        key = WriteLimiter.key(incident.id, "U0ALICE01")
+        first, here, limited = runtime.store.first_delivery_in("cmd:n1", "C0LIMIT001", also=ask)
+        assert first
+        assert here is not None
+        assert limited == 0
+        counted = r.get(key)
+        before = calls(r, "evalsha") + calls(r, "eval")
+        assert runtime.engine.note(incident.id, "U0ALICE01", "one", here, limited).ok
+        assert calls(r, "evalsha") + calls(r, "eval") == before  # not asked a second time
+        again, _, limited = runtime.store.first_delivery_in("cmd:n1", "C0LIMIT001", also=ask)
+        assert not again
+        runtime.engine.not_run(incident.id, "U0ALICE01", limited)
+        assert r.get(key) == counted  # the retry's count was given back
+        replies = []
+        for n in (2, 3):
+            _, here, limited = runtime.store.first_delivery_in(f"cmd:n{n}", "C0LIMIT001", also=ask)
+            replies.append(runtime.engine.note(incident.id, "U0ALICE01", f"n{n}", here, limited))
+        assert replies[0].ok
+        assert not replies[1].ok
+        assert replies[1].message.startswith("Easy there"), replies[1].message
+        notes = [e.text for e in runtime.store.timeline(incident.id) if e.kind is Kind.NOTE]
+        assert notes == ["note by <@U0ALICE01>: one", "note by <@U0ALICE01>: n2"]
+
+
+class TestClicks:
+    def test_a_click_is_checked_and_its_incident_read_in_one_round_trip(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """A click from the incident's channel or from a paged person's DM acts (a retry of
+        it is told apart); one from elsewhere, or from someone never paged, is refused in
+        words and its delivery forgotten, so a retry of it is refused in words again."""
+        incident = runtime.engine.declare(
+            title="Clicks", service="checkout", severity="sev2", declared_by="U0ERIN001"
+        )
+        link(runtime, incident.id, "C0CLICK001")
+        told: list[str] = []
+
+        def respond(text: str, **_: object) -> None:
+            told.append(text)
+
+        def first_click(user: str, channel: str | None, ts: str) -> tuple[bool, bool]:
+            click = Click(user, "ack", incident.id, "trigger", ts, channel, None, channel is None)
+            key = f"act:ack:{user}:{ts}"
+            found, first = belongs.first_click(
+                runtime.store, click, incident.id, respond, key, lambda _, u: u == "U0ALICE01"
+            )
+            assert found is None or found.id == incident.id
+            return found is not None, first
+
+        before = calls(r, "get") + calls(r, "set")
+        assert first_click("U0BOB0001", "C0CLICK001", "1.1") == (True, True)
+        assert calls(r, "get") + calls(r, "set") == before + 2  # one SET NX, one GET
+        assert first_click("U0BOB0001", "C0CLICK001", "1.1") == (True, False)  # a retry
+        assert first_click("U0ALICE01", None, "1.2") == (True, True)  # her page DM
+        assert told == []
+        refused = [("U0BOB0001", "C0ELSEWHERE", "1.3"), ("U0BOB0001", None, "1.4")]
+        for user, channel, ts in refused * 2:  # each twice: Slack's retry is refused too
+            assert first_click(user, channel, ts) == (False, True)
+        assert told == [f":no_entry: {belongs.NOT_HERE}"] * 4
+        assert r.exists(keys.seen("act:ack:U0BOB0001:1.3"), keys.seen("act:ack:U0BOB0001:1.4")) == 0
 
 
 class TestOpenAndClosedSets:

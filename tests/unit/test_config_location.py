@@ -59,6 +59,20 @@ class TestConfigVolume:
             path.unlink()
         assert set(source().policies) == {"payments", "platform"}
 
+    def test_a_source_that_rechecks_once_a_while_sees_an_edit_at_its_next_look(
+        self, tmp_path: Path
+    ) -> None:
+        """With `recheck_s` (the web process), the files are not looked at again inside it:
+        an edit is loaded at the first call after it has passed."""
+        for name in ("severities.yaml", "schedules.yaml", "platform.yaml"):
+            shutil.copy(EXAMPLES / name, tmp_path / name)
+        source = CatalogSource(tmp_path, recheck_s=3600)
+        platform = (tmp_path / "platform.yaml").read_text()
+        touch_later(tmp_path / "platform.yaml", platform.replace("name: platform", "name: infra"))
+        assert set(source().policies) == {"platform"}  # inside the hour: not looked at
+        source._checked -= 3600  # the hour has passed
+        assert set(source().policies) == {"infra"}
+
 
 class TestDockerfile:
     def test_the_image_reads_a_mounted_config_with_the_baked_in_one_as_fallback(self) -> None:
