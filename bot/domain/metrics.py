@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.milestones import Facts
+from bot.domain.policy import service_target
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,8 @@ class Load:
 
 
 def pages_per_person(facts: Iterable[Facts], tz: str = "UTC") -> list[Load]:
-    """On-call load balance: pages and acknowledgements per person, most paged first."""
+    """On-call load balance: pages and acknowledgements per person, most paged first (an
+    outside service a step notified, `pagerduty:ops`, is nobody's load)."""
     pages: Counter[str] = Counter()
     late: Counter[str] = Counter()
     acks: Counter[str] = Counter()
@@ -182,11 +184,13 @@ def pages_per_person(facts: Iterable[Facts], tz: str = "UTC") -> list[Load]:
         if f.excluded:
             continue
         for p in f.pages:
+            if service_target(p.user) is not None:
+                continue
             pages[p.user] += 1
             local = p.at.astimezone(where)
             if local.weekday() >= 5 or not 8 <= local.hour < 18:
                 late[p.user] += 1
-        if f.acknowledged_by:
+        if f.acknowledged_by and service_target(f.acknowledged_by) is None:
             acks[f.acknowledged_by] += 1
     users = set(pages) | set(acks)
     rows = [Load(u, pages[u], acks[u], late[u]) for u in users]

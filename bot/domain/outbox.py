@@ -12,6 +12,9 @@ class OutboxKind(StrEnum):
     # resolved it, which buttons still apply): each is rewritten from the incident as it is
     # when the edit is made, so a retried or late edit never shows an older state.
     EDIT = "edit"
+    # Tell an outside service a step notified how the incident moved on (PagerDuty's alert
+    # acknowledged or resolved with Tocsin's incident): `text` is the action.
+    FOLLOW = "follow"
 
 
 class OutboxStatus(StrEnum):

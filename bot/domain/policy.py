@@ -63,6 +63,15 @@ class Target:
             raise ValueError(f"unknown target kind {kind!r} (known: {known})") from None
 
 
+def service_target(who: str) -> Target | None:
+    """The outside service a paged id names (`pagerduty:ops`, `webhook:audit`, as a step's
+    service target is paged: `Target.__str__`); None for a person."""
+    kind, sep, ref = who.partition(":")
+    if not sep or not ref or kind not in {k.value for k in SERVICE_KINDS}:
+        return None
+    return Target(TargetKind(kind), ref)
+
+
 @dataclass(frozen=True)
 class Step:
     targets: tuple[Target, ...]
@@ -179,7 +188,8 @@ class Plan:
 
 
 Lookup = Callable[[Target, datetime], Sequence[str]]
-"""Resolve one target to user ids at an instant (schedules, usergroups, emails)."""
+"""Resolve one target to user ids at an instant (schedules, usergroups, emails); a service
+target to itself (`pagerduty:ops`), paged by its method like a person."""
 
 
 def resolve_step(step: Step, at: datetime, lookup: Lookup) -> list[tuple[str, str]]:

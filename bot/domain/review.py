@@ -20,6 +20,7 @@ from bot.domain.actions import ActionItem
 from bot.domain.durations import format_duration
 from bot.domain.incident import Incident
 from bot.domain.milestones import Facts
+from bot.domain.policy import service_target
 from bot.domain.timeline import BOT, TIMELINE_MAX, Entry, Kind
 from bot.domain.words import count
 
@@ -62,7 +63,8 @@ class ReviewInput:
 def mentioned(incident: Incident, texts: Iterable[str]) -> tuple[set[str], set[str]]:
     """The user ids and channel ids a review of `incident` names, from its record and the
     mentions (`<@U…>`, `<#C…>`) in `texts`: what to look up once before drafting."""
-    users = set(incident.paged) | incident.roles.holders() | {incident.declared_by}
+    paged = {p for p in incident.paged if service_target(p) is None}  # not pagerduty:ops
+    users = paged | incident.roles.holders() | {incident.declared_by}
     channels: set[str] = set()
     for text in texts:
         users.update(m.group(1) for m in _USER.finditer(text))

@@ -22,7 +22,7 @@ from bot.domain.alerts.sources import source_of
 from bot.domain.catalog import Catalog
 from bot.domain.incident import Incident
 from bot.domain.naming import channel_name
-from bot.domain.policy import EscalationStatus, Target
+from bot.domain.policy import EscalationStatus, Target, service_target
 from bot.domain.runbook import Runbook, RunbookIndex
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident import targets
@@ -72,7 +72,8 @@ class ChannelService:
         if incident.header_ts is None:
             incident = self._post_header(incident)
         everyone = [incident.declared_by, *incident.roles.holders(), *incident.paged]
-        people = [p for p in everyone if source_of(p) is None]  # an alert source is nobody
+        # an alert source is nobody, nor an outside service a step notified (pagerduty:ops)
+        people = [p for p in everyone if source_of(p) is None and service_target(p) is None]
         channel = _channel(incident)
         _ignore(
             lambda: self.client.conversations_invite(
@@ -197,7 +198,8 @@ class ChannelService:
             return f"nobody: the policy is exhausted {messages.slack_date(state.due_at)}"
         due = datetime.fromtimestamp(state.due_at, UTC)
         people = planner.resolve_step(incident.policy.steps[nxt[0]], due, self._lookup)
-        who = ", ".join(f"<@{u}>" for u, _ in people) or "nobody (step resolves to no one)"
+        who = ", ".join(messages.recipient(u) for u, _ in people)
+        who = who or "nobody (step resolves to no one)"
         return f"{who} {messages.slack_date(state.due_at)} (step {nxt[0] + 1})"
 
     def _lookup(self, target: Target, at: datetime) -> Sequence[str]:

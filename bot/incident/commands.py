@@ -29,6 +29,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.policy import EscalationState, EscalationStatus, Policy
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
+from bot.incident.follow import follow_items
 from bot.incident.spec import (
     ORIGIN_KEY,
     Authorize,
@@ -202,6 +203,7 @@ class Engine:
             items += spec.outbox(updated, now) if spec.outbox else []
             if incident.paged and blocks.page_state(updated) != blocks.page_state(incident):
                 items.append(revise_pages(now, key=edit_key))
+            items += follow_items(incident, updated, now, tag)  # PagerDuty told once
             self.store.add_outbox(incident.id, items, pipe)
             if spec.record_only:
                 if updated is not incident:

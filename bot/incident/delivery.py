@@ -22,6 +22,7 @@ from bot import clock
 from bot.domain.incident import Incident, Status
 from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind, OutboxStatus
+from bot.domain.policy import service_target
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.spec import ORIGIN_KEY
 from bot.paging import Deferred, DeliveryError, Pager, Undeliverable
@@ -35,14 +36,22 @@ DEFER_AFTER_S = 0.25  # a post paced for longer is left for a later drain, not w
 
 
 def page_position(key: str) -> tuple[int, int, int] | None:
-    """(run, step, loop) of a policy page's outbox key `page:[r<run>:]<step>:<loop>:<user>`;
-    None for other items (a page by hand is `page:manual:...`)."""
-    parts = key.split(":")
-    if parts[0] != "page" or len(parts) not in (4, 5):
+    """(run, step, loop) of a policy page's outbox key `page:[r<run>:]<step>:<loop>:<user>`
+    (the user may be a service, `pagerduty:ops`); None for other items (a page by hand is
+    `page:manual:...`)."""
+    head, _, rest = key.partition(":")
+    if head != "page":
         return None
-    run = parts.pop(1) if len(parts) == 5 else "r0"
+    run = "r0"
+    if rest.startswith("r"):
+        run, _, rest = rest.partition(":")
+    parts = rest.split(":", 2)
+    if len(parts) != 3 or not parts[2]:
+        return None
+    if ":" in parts[2] and service_target(page_base(parts[2])) is None:
+        return None  # a person's id has no colon
     try:
-        return int(run.removeprefix("r")), int(parts[1]), int(parts[2])
+        return int(run.removeprefix("r")), int(parts[0]), int(parts[1])
     except ValueError:
         return None
 
@@ -59,6 +68,18 @@ def later_rule(item: OutboxItem) -> bool:
     return item.kind is OutboxKind.PAGE and (
         item.method != SLACK or item.not_before > item.created_at
     )
+
+
+def _failed_words(item: OutboxItem) -> str:
+    """What failed for good, for the timeline: `could not page <@U1> by sms`, `could not
+    notify PagerDuty service ops`, `could not post in <#C1>`."""
+    if item.kind is OutboxKind.FOLLOW:
+        return f"could not tell {messages.recipient(item.to)} to {item.text}"
+    if item.kind is not OutboxKind.PAGE:
+        return f"could not post in <#{item.to}>"
+    if service_target(item.to) is not None:
+        return f"could not notify {messages.recipient(item.to)}"
+    return f"could not page <@{item.to}>" + ("" if item.method == SLACK else f" by {item.method}")
 
 
 def _linked(item: OutboxItem, incident: Incident) -> OutboxItem:
@@ -277,12 +298,14 @@ class Delivery:
         record: Row | None = None
         if item.kind is OutboxKind.PAGE:
             how = messages.page_how(base := page_base(item.key), item.step, item.loop, item.via)
-            by = "" if item.method == SLACK else f" by {item.method}"
-            text = f"paged <@{item.to}>{by} ({how})"
+            text = messages.paged_line(item.to, item.method, how)
             data = {"user": item.to, "step": item.step, "loop": item.loop, "via": item.via}
             if item.method != SLACK:
                 data |= {"method": item.method, "page": base}
             record = Entry(now, Kind.PAGED, BOT, text), data
+        elif item.kind is OutboxKind.FOLLOW:
+            text = f"told {messages.recipient(item.to)}: {item.text}"
+            record = Entry(now, Kind.NOTE, BOT, text), {"key": key, "to": item.to}
         elif item.kind is OutboxKind.ANNOUNCE and item.to != "@incident":
             # in-channel posts are the record themselves; so are edits
             record = Entry(now, Kind.ANNOUNCED, BOT, f"announced in <#{item.to}>"), {"key": key}
@@ -335,17 +358,16 @@ class Delivery:
         the incident channel itself)."""
         now = clock.now()
         item.status, item.last_error = OutboxStatus.FAILED, never.code
-        where = f"<@{item.to}>" if item.kind is OutboxKind.PAGE else f"<#{item.to}>"
-        verb = "page" if item.kind is OutboxKind.PAGE else "post in"
-        by = f" by {item.method}" if item.kind is OutboxKind.PAGE and item.method != SLACK else ""
         entry_kind = Kind.PAGE_FAILED if item.kind is OutboxKind.PAGE else Kind.NOTE
-        entry = Entry(now, entry_kind, BOT, f"could not {verb} {where}{by}: {never.reason}")
+        entry = Entry(now, entry_kind, BOT, f"{_failed_words(item)}: {never.reason}")
         data = {"key": item.key, "to": item.to, "error": never.code}
         others = self._other_methods(incident.id, item)
+        # a service a step notified is said unreachable like a person (`_next_method`)
+        service = item.kind is OutboxKind.PAGE and service_target(item.to) is not None
         with self.store.transaction() as pipe:
             self.store.save_outbox_item(incident.id, item, pipe)
             self.store.record(incident.id, entry, pipe, data)
-            if not others and item.to != "@incident" and item.key != ORIGIN_KEY:
+            if not (others or service) and item.to != "@incident" and item.key != ORIGIN_KEY:
                 notice = OutboxItem(
                     f"announce:failed:{item.key}",
                     OutboxKind.ANNOUNCE,
@@ -358,7 +380,7 @@ class Delivery:
         log.warning(
             "delivery_failed_for_good", incident_id=incident.id, key=item.key, error=never.code
         )
-        if others:
+        if others or service:
             self._next_method(incident, item)
 
     def _other_methods(self, incident_id: str, item: OutboxItem) -> list[OutboxItem]:
@@ -373,8 +395,9 @@ class Delivery:
         ]
 
     def _next_method(self, incident: Incident, failed: OutboxItem) -> None:
-        """`failed` was one of several methods of a page: start the next one still waiting
-        now, or, when every one of them failed, say the person could not be reached (read
+        """`failed` was one of several methods of a page (or a service's one page): start the
+        next one still waiting now, or, when every one of them failed, say the person (the
+        service) could not be reached (read
         after this failure was saved, so of two failing at once the later one says it)."""
         now = clock.now()
         rest = self._other_methods(incident.id, failed)

@@ -124,7 +124,7 @@ class Escalation:
             self.store.record(incident.id, Entry(now, kind, BOT, note), pipe)
         if plan.pages:
             first = plan.pages[0]
-            who = ", ".join(f"<@{p.user}>" for p in plan.pages)
+            who = ", ".join(messages.recipient(p.user) for p in plan.pages)
             text = f"{position(first.step, first.loop)}: paging {who}"
             data = {"step": first.step, "loop": first.loop, "users": [p.user for p in plan.pages]}
             self.store.record(
@@ -172,10 +172,17 @@ class Escalation:
     ) -> list[OutboxItem]:
         """The outbox items of one page to `user`: one per method of their notification
         rules, the Slack DM's key `key`, each other's `key|<method>`, a later rule's not
-        sent before its time."""
+        sent before its time. An outside service a step names (`pagerduty:ops`) gets one
+        item, keyed `key`, by its own method."""
+        service = planner.service_target(user)
+        owed = (
+            [Send(service.kind.value, service.ref, now.timestamp(), "")]
+            if service is not None
+            else self._sends(self.catalog().people, user, now)
+        )
         return [
             OutboxItem(
-                key=key if send.method == SLACK else f"{key}|{send.slot}",
+                key=f"{key}|{send.slot}" if send.slot and send.method != SLACK else key,
                 kind=OutboxKind.PAGE,
                 to=user,
                 text=text,
@@ -187,7 +194,7 @@ class Escalation:
                 address=None if send.method == SLACK else send.address,
                 not_before=send.due_at if send.due_at > now.timestamp() else 0.0,
             )
-            for send in self._sends(self.catalog().people, user, now)
+            for send in owed
         ]
 
     def person(self, user: str) -> Person:

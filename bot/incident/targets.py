@@ -1,5 +1,5 @@
 """Who a policy target names at a given time: a schedule's on-call, a usergroup's members,
-the person an email belongs to, or a user id as it stands."""
+the person an email belongs to, a user id as it stands, or an outside service as itself."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ def lookup(
     catalog: Callable[[], Catalog], directory: Directory, target: Target, at: datetime
 ) -> Sequence[str]:
     """The user ids `target` names at `at` (none for an unknown schedule or email). A
-    schedule's people written as emails (imported, or from a calendar feed) are looked up."""
+    schedule's people written as emails (imported, or from a calendar feed) are looked up.
+    A service (`pagerduty:ops`, `webhook:audit`) is its own recipient: the step's page to it
+    goes out by its method (`Escalation.page_items`)."""
+    if target.is_service:
+        return (str(target),)
     if target.kind is TargetKind.SCHEDULE:
         schedule = catalog().schedules.get(target.ref)
         people = on_call(schedule, at) if schedule else ()

@@ -10,6 +10,7 @@ This module holds the seam every method is written against:
 - `Notice`: what one page by one method says, and the outbox key that makes it once;
 - `Method`: a provider (Twilio SMS or voice, SMTP email, Apprise, PagerDuty Events v2, a
   signed webhook) that sends a notice to an address and can tell whether it already did;
+- `Follows`: a method whose alert follows the incident (PagerDuty acknowledged, resolved);
 - `Replies`: how an inbound acknowledgement (an SMS reply, a keypress, an email link, a
   PagerDuty webhook) finds the page it answers.
 
@@ -22,7 +23,7 @@ a 4xx): the person's next method then starts at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,17 @@ class Method(Protocol):
     def find(self, notice: Notice, address: str, since: float) -> str | None:
         """The reference of an earlier send of `notice` to `address` after `since` (POSIX s),
         if the provider can tell; None when it was not sent or the provider cannot say."""
+        ...
+
+
+@runtime_checkable
+class Follows(Protocol):
+    """A method whose service keeps an alert of its own that follows Tocsin's incident
+    (PagerDuty: acknowledged and resolved with it)."""
+
+    def follow(self, action: str, address: str, incident_id: str) -> str:
+        """Apply `action` ("acknowledge" | "resolve") to the incident's alert at the service
+        named `address`; return the provider's reference."""
         ...
 
 

@@ -12,7 +12,8 @@ import structlog
 from bot.domain.incident import Incident
 from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind
-from bot.notify import Notice
+from bot.domain.policy import service_target
+from bot.notify import Follows, Notice
 from bot.notify.registry import Methods
 from bot.paging import Pager, Undeliverable
 from bot.state.replies import ReplyBook
@@ -30,11 +31,15 @@ def reply_code(incident_id: str, key: str) -> str:
 
 
 def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = None) -> Notice:
-    """What a page by a method other than Slack says, in plain text."""
-    code = reply_code(incident.id, item.key)
+    """What a page by a method other than Slack says, in plain text. A service a step
+    notified (`pagerduty:ops`) is nobody who could reply: its notice names no user and no
+    reply code."""
+    person = service_target(item.to) is None
+    code = reply_code(incident.id, item.key) if person else None
+    how = f"Acknowledge in Slack, or reply ACK {code}." if code else "Acknowledge in Slack."
     summary = (
         f"{incident.severity.upper()} incident {incident.id}: {incident.title} "
-        f"(service {incident.service}). Acknowledge in Slack, or reply ACK {code}."
+        f"(service {incident.service}). {how}"
     )
     notice = Notice(
         incident_id=incident.id,
@@ -43,7 +48,7 @@ def notice_for(item: OutboxItem, incident: Incident, ack_link: AckLink | None = 
         severity=incident.severity,
         service=incident.service,
         summary=summary,
-        user=item.to,
+        user=item.to if person else None,
         reply_code=code,
     )
     return notice if ack_link is None else ack_link(notice, item.method)
@@ -64,7 +69,8 @@ class NotifyPager:
 
     @staticmethod
     def _by_slack(item: OutboxItem) -> bool:
-        return item.kind is not OutboxKind.PAGE or item.method == SLACK
+        off_slack = (OutboxKind.PAGE, OutboxKind.FOLLOW)
+        return item.kind not in off_slack or item.method == SLACK
 
     def deliver(self, item: OutboxItem, incident: Incident) -> str:
         if self._by_slack(item):
@@ -72,9 +78,13 @@ class NotifyPager:
         method = self.methods.get(item.method)
         if method is None or not item.address:
             raise Undeliverable("no_method", f"{item.method} is not set up on this Tocsin")
+        if item.kind is OutboxKind.FOLLOW:
+            if not isinstance(method, Follows):
+                raise Undeliverable("no_method", f"{item.method} keeps no alert to follow")
+            return method.follow(item.text, item.address, incident.id)
         notice = notice_for(item, incident, self.ack_link)
         ref = method.send(notice, item.address)
-        if self.replies is not None:
+        if self.replies is not None and notice.user is not None:  # a service sends no reply
             try:
                 self.replies.record(
                     item.method, item.address, incident.id, item.to, notice.reply_code
@@ -87,8 +97,8 @@ class NotifyPager:
         if self._by_slack(item):
             return self.slack.find(item, incident, since)
         method = self.methods.get(item.method)
-        if method is None or not item.address:
-            return None
+        if method is None or not item.address or item.kind is OutboxKind.FOLLOW:
+            return None  # a follow is resent: the alert's state is the same after it twice
         return method.find(notice_for(item, incident, self.ack_link), item.address, since)
 
     def ready_in(self, item: OutboxItem, incident: Incident) -> float:

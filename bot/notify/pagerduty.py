@@ -113,6 +113,14 @@ class PagerDutyEvents:
         """Resolve the incident's alert at the service named `address`; return its dedup key."""
         return self._event(address, "resolve", incident_id)
 
+    def follow(self, action: str, address: str, incident_id: str) -> str:
+        """`acknowledge` or `resolve` the incident's alert (`bot.notify.Follows`)."""
+        if action == "acknowledge":
+            return self.acknowledge(address, incident_id)
+        if action == "resolve":
+            return self.resolve(address, incident_id)
+        raise Undeliverable("invalid_event", f"PagerDuty has no action {action!r}")
+
     def _event(
         self, address: str, action: str, incident_id: str, payload: dict[str, Any] | None = None
     ) -> str:

@@ -19,8 +19,9 @@ from datetime import datetime
 from bot.domain.alerts.sources import DRILL_SCHEDULE, source_of
 from bot.domain.durations import format_duration
 from bot.domain.incident import Action, Incident, Status, TransitionRefused
+from bot.domain.notify import SLACK
 from bot.domain.outbox import OutboxKind
-from bot.domain.policy import TargetKind
+from bot.domain.policy import TargetKind, service_target
 from bot.domain.privacy import visible_to
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import StatusUpdate
@@ -61,6 +62,25 @@ def who(user: str) -> str:
     if source is None:
         return f"<@{user}>"
     return "the drill schedule" if source == DRILL_SCHEDULE else f"alerts from {escape(source)}"
+
+
+def recipient(paged: str) -> str:
+    """Somebody paged, as a mention; an outside service a step notified (`pagerduty:ops`) as
+    `PagerDuty service ops` or `webhook audit`, never as a Slack mention."""
+    service = service_target(paged)
+    if service is None:
+        return f"<@{paged}>"
+    kind = "PagerDuty service" if service.kind is TargetKind.PAGERDUTY else "webhook"
+    return f"{kind} {escape(service.ref)}"
+
+
+def paged_line(to: str, method: str, how: str) -> str:
+    """The timeline's record of one page sent: `paged <@U1> by sms (step 1, via …)`, or
+    `notified PagerDuty service ops (step 2, via …)`."""
+    if service_target(to) is not None:
+        return f"notified {recipient(to)} ({how})"
+    by = "" if method == SLACK else f" by {method}"
+    return f"paged <@{to}>{by} ({how})"
 
 
 def slack_date(ts: float, fmt: str = "{time}", fallback: str | None = None) -> str:
@@ -169,6 +189,8 @@ def via_words(via: str) -> str:
         return f"the <!subteam^{ref}> group"
     if kind == "role":
         return ROLE_WORDS.get(ref, f"the {escape(ref)}")
+    if service_target(via) is not None:
+        return recipient(via)
     return escape(via)
 
 
@@ -321,16 +343,19 @@ def undeliverable_text(kind: OutboxKind, to: str, reason: str) -> str:
     """Said in the incident channel when a page or post can never be delivered."""
     if kind is OutboxKind.PAGE:
         return f":warning: Could not page <@{to}>: {reason}. Page someone else if they are needed."
+    if kind is OutboxKind.FOLLOW:
+        return f":warning: Could not tell {recipient(to)} how the incident stands: {reason}."
     return f":warning: Could not post in <#{to}>: {reason}."
 
 
 def unreachable_person_text(incident: Incident, user: str, *, redact: bool = False) -> str:
     """Said in the incident channel and the fallback channel when every method of a page to
-    `user` failed for good (`redact`: a private incident's details left out)."""
+    `user` (or the one of an outside service) failed for good (`redact`: a private
+    incident's details left out)."""
     label = incident_label(incident, redact=redact)
     where = f" (<#{incident.channel_id}>)" if incident.channel_id and not redact else ""
     return (
-        f":warning: Could not reach <@{user}> by any method for {label}{where}. "
+        f":warning: Could not reach {recipient(user)} by any method for {label}{where}. "
         "Page someone else if they are needed."
     )
 

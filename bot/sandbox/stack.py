@@ -61,6 +61,8 @@ def stack_env(
         TOCSIN_SMTP_FROM="tocsin@sandbox.example",
         # SMS and voice pages go to the sandbox's Twilio, whose phones reply to /notify/twilio
         **emulator.twilio.env(emulator.root_url),
+        # events to a services.yaml PagerDuty service land in the sandbox's PagerDuty
+        TOCSIN_PAGERDUTY_EVENTS_URL=emulator.pagerduty_url,
     )
     return env
 

@@ -158,7 +158,8 @@ class TestSimulate:
         assert set(out) == {"pages", "notes", "outcome"}
         assert out["outcome"] == "acknowledged"
         first = out["pages"][0]
-        assert set(first) == {"at", "offset_s", "step", "loop", "target", "via"}
+        keys = {"at", "offset_s", "step", "loop", "target", "via", "service", "methods"}
+        assert set(first) == keys
         assert first["at"] == "2026-03-02T15:00:00Z"
         assert (first["offset_s"], first["step"], first["loop"]) == (0, 1, 0)
         assert first["via"] == "schedule:payments-primary"
@@ -211,6 +212,39 @@ class TestCounts:
         checked = tocsin("check", str(tmp_path))
         assert checked.returncode == 0, checked.stdout
         assert "1 policy, 3 schedules, 3 severities" in checked.stdout
+
+
+class TestSimulateShowsHowEachIsReached:
+    def test_a_person_s_methods_with_their_delays_and_a_service_step(self, tmp_path: Path) -> None:
+        """alice's page lists slack and apprise at once, sms at +2m, voice at +5m (from
+        people.yaml); an ack at 3m stops the voice call; step 2 notifies the ops PagerDuty
+        service, a service, not a person; a step of services alone is not skipped."""
+        for name in ("severities.yaml", "schedules.yaml", "people.yaml", "services.yaml"):
+            (tmp_path / name).write_text((ROOT / "escalation_policies" / name).read_text())
+        (tmp_path / "duo.yaml").write_text(
+            'name: duo\nservices: ["*"]\nsteps:\n  - notify: [user:U0ALICE01]\n    wait: 1m\n'
+            "  - notify: [pagerduty:ops]\n    wait: 5m\n"
+        )
+        args = ("simulate", "duo", "--config-dir", str(tmp_path), "--start", "2026-03-02T15:00Z")
+        out = json.loads(tocsin(*args, "--event", "3m:ack", "--json").stdout)
+        alice, ops = out["pages"]
+        assert [(m["method"], m["offset_s"], m["sent"]) for m in alice["methods"]] == [
+            ("slack", 0, True),
+            ("apprise", 0, True),
+            ("sms", 120, True),
+            ("voice", 300, False),
+        ]
+        assert (ops["target"], ops["service"], ops["offset_s"]) == ("pagerduty:ops", True, 60)
+        assert ops["methods"] == [{"method": "pagerduty", "offset_s": 60, "sent": True}]
+        assert not any("nobody" in n for n in out["notes"])
+        text = tocsin(*args, "--event", "3m:ack")
+        assert text.returncode == 0, text.stderr
+        assert "by slack at +0s, apprise at +0s, sms at +2m, voice at +5m (not sent: " in (
+            text.stdout
+        )
+        assert "notify the ops PagerDuty service step 2  via the ops PagerDuty service" in (
+            text.stdout
+        )
 
 
 class TestSimulateReadsAsSlackDoes:

@@ -72,6 +72,8 @@ class TestPagePosition:
         [
             ("page:0:1:U0ALICE01", (0, 0, 1)),
             ("page:r2:3:0:U0BOB0001", (2, 3, 0)),
+            ("page:1:0:pagerduty:ops", (0, 1, 0)),  # a service a step notified
+            ("page:r1:0:2:webhook:audit", (1, 0, 2)),
             ("page:manual:ab12:U0BOB0001", None),
             ("announce:exhausted:3:@incident", None),
             ("page:3:0:U0BOB0001:x:y", None),  # too many parts (found by make mutate)

@@ -244,6 +244,11 @@ class TestFigures:
         assert (load["U1"].pages, load["U1"].out_of_hours, load["U1"].acknowledged) == (3, 2, 4)
         assert "U3" not in load  # only the drill paged U3
         assert last_step(rows) == [("checkout", 5, 0)]
+        notified = facts(  # a step's PagerDuty service is nobody's on-call load
+            lifecycle(at("2026-03-11T10:00:00+00:00"), 60, 61, 62),
+            paged(at("2026-03-11T10:00:00+00:00"), "pagerduty:ops", 0),
+        )
+        assert [r.user for r in pages_per_person([notified], "UTC")] == ["U1"]  # who acked
         long = facts(
             lifecycle(at("2026-03-10T10:00:00+00:00"), 900, 901, 902),
             paged(at("2026-03-10T10:10:00+00:00"), "U3", 2),
