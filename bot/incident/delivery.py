@@ -70,6 +70,19 @@ def later_rule(item: OutboxItem) -> bool:
     )
 
 
+def owed_before_ack(item: OutboxItem, incident: Incident) -> bool:
+    """A step's page decided before the incident was acknowledged and not sent by then (its
+    drain was slow or Slack was down): nobody needs waking any more. A page decided after
+    the acknowledgement (an escalation to pull more people in, a page by hand) still goes."""
+    acked = incident.acknowledged_at
+    return (
+        item.kind is OutboxKind.PAGE
+        and not item.key.startswith("page:manual:")
+        and acked is not None
+        and item.created_at < acked.timestamp()
+    )
+
+
 def _failed_words(item: OutboxItem) -> str:
     """What failed for good, for the timeline: `could not page <@U1> by sms`, `could not
     notify PagerDuty service ops`, `could not post in <#C1>`."""
@@ -197,7 +210,9 @@ class Delivery:
                     waits_for = blocked[incident_id, item.to, item.method]
                     failures[incident_id].append(f"{item.key}: waits for {waits_for}")
                     continue
-                if later_rule(item) and incident.status is not Status.TRIGGERED:
+                if incident.status is not Status.TRIGGERED and (
+                    later_rule(item) or owed_before_ack(item, incident)
+                ):
                     self._skip(incident, item)  # somebody acknowledged: no need to wake anyone
                     done.add((incident_id, item.key))
                     continue
@@ -437,8 +452,9 @@ class Delivery:
             self.store.add_outbox(incident.id, notices, pipe)  # once each (HSETNX)
 
     def _skip(self, incident: Incident, item: OutboxItem) -> None:
-        """Somebody acknowledged before this later rule's page went: it is not sent (the
-        timeline shows the pages that were)."""
+        """Somebody acknowledged before this page went (a later rule's, or a step's page
+        still owed at the acknowledgement): it is not sent (the timeline shows the pages
+        that were)."""
         item.status = OutboxStatus.SKIPPED
         with self.store.transaction() as pipe:
             self.store.save_outbox_item(incident.id, item, pipe)
