@@ -41,7 +41,9 @@ def test_slash_command_over_socket_mode_declares_and_pages(
         ),
     ]
     try:
-        hub.wait_connected(timeout=20)
+        hub.wait_connected(
+            timeout=60
+        )  # a loaded host starts the socket process slowly (20 s fell short under xdist)
         form = payloads.slash_command(
             emulator.payload_workspace,
             user_id="U0ERIN001",
