@@ -39,7 +39,7 @@ from bot.incident.updates import Updates
 from bot.learning.services import Learning, build_learning, review_window
 from bot.notify.links import email_links
 from bot.notify.pager import NotifyPager
-from bot.notify.registry import build_methods
+from bot.notify.registry import build_methods, builders
 from bot.oncall.changes import ScheduleEditor
 from bot.oncall.feeds import FeedSchedules
 from bot.oncall.handoff import Handoffs
@@ -50,6 +50,7 @@ from bot.slack_api.client import slack_client
 from bot.slack_api.directory import Directory, SlackDirectory, StaticDirectory
 from bot.slack_api.pacing import Pacer
 from bot.state.alerts import AlertStore
+from bot.state.calls import CallBook
 from bot.state.drill_timers import DrillTimers
 from bot.state.drills import DrillResults
 from bot.state.handoffs import HandoffTimers, Notes
@@ -241,7 +242,7 @@ class Runtime:
             delay = float(os.environ.get("TOCSIN_RECORDING_DELAY_S", "0") or 0)
             pager = RecordingPager(conn, delay)
         # pages by email, SMS, ... beside the Slack DM, by the methods whose settings are set
-        methods = build_methods(settings, os.environ)
+        methods = build_methods(settings, os.environ, builders(CallBook(conn)))
         pager = NotifyPager(pager, methods, ReplyBook(store), ack_link=email_links(settings))
         timers = Timers(queue)
         runbooks = RunbookSource(settings.runbooks_dir)

@@ -3,7 +3,7 @@
 To add a method: write a class with `name`, `send` and `find` (`bot.notify.Method`) in a
 module of this folder, and a function `build(settings, env) -> Method | None` (`env`: the
 process's environment, for variables Settings does not hold; None when the method's
-settings are unset, so it is simply not offered), then add it to `BUILDERS`. Rules naming
+settings are unset, so it is simply not offered), then add it to `builders`. Rules naming
 a method that is not built are left out of every page (`bot.incident.escalation`).
 """
 
@@ -18,6 +18,7 @@ from bot.notify.apprise import AppriseMethod
 from bot.notify.email import build as email
 from bot.notify.pagerduty import build as pagerduty
 from bot.notify.twilio import TwilioSms, TwilioVoice
+from bot.notify.twilio.voice import KnownCalls
 from bot.notify.webhook import build as webhook
 
 Builder = Callable[[Settings, Mapping[str, str]], Method | None]
@@ -28,18 +29,21 @@ def sms(settings: Settings, env: Mapping[str, str]) -> Method | None:
     return TwilioSms.from_env(env)
 
 
-def voice(settings: Settings, env: Mapping[str, str]) -> Method | None:
-    """Twilio calls, when TOCSIN_TWILIO_* name an account (and TOCSIN_PUBLIC_URL is set)."""
-    return TwilioVoice.from_env(env)
-
-
 def apprise(settings: Settings, env: Mapping[str, str]) -> Method | None:
     """Apprise needs no settings: each rule carries its service's URL."""
     return AppriseMethod()
 
 
-# Each method's builder; the Slack DM is not among them (the SlackPager sends it).
-BUILDERS: tuple[Builder, ...] = (email, sms, voice, apprise, pagerduty, webhook)
+def builders(calls: KnownCalls | None = None) -> tuple[Builder, ...]:
+    """Each method's builder, voice's recording the calls it makes in `calls`; the Slack DM
+    is not among them (the SlackPager sends it)."""
+
+    def voice(settings: Settings, env: Mapping[str, str]) -> Method | None:
+        """Twilio calls, when TOCSIN_TWILIO_* name an account (and TOCSIN_PUBLIC_URL is
+        set)."""
+        return TwilioVoice.from_env(env, calls)
+
+    return (email, sms, voice, apprise, pagerduty, webhook)
 
 
 class Methods:
@@ -58,7 +62,8 @@ class Methods:
 
 
 def build_methods(
-    settings: Settings, env: Mapping[str, str], builders: Iterable[Builder] = BUILDERS
+    settings: Settings, env: Mapping[str, str], using: Iterable[Builder] | None = None
 ) -> Methods:
-    """The methods whose settings are set."""
-    return Methods(m for build in builders if (m := build(settings, env)) is not None)
+    """The methods whose settings are set (built by `using`, by default `builders()`)."""
+    chosen = builders() if using is None else using
+    return Methods(m for build in chosen if (m := build(settings, env)) is not None)

@@ -89,6 +89,11 @@ def replies(method: str, address: str) -> str:
     return f"{PREFIX}:replies:{method}:{address.strip().lower()}"
 
 
+def calls(number: str) -> str:
+    """The SIDs of the calls Tocsin knows it made to `number` (bot.state.calls)."""
+    return f"{PREFIX}:calls:{number.strip()}"
+
+
 def own_rules(user: str) -> str:
     """A person's own notification rules, set from the App Home (bot.state.own_rules)."""
     return f"{PREFIX}:people:{user}:rules"

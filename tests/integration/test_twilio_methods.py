@@ -7,12 +7,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from bot.notify import Notice
 from bot.notify.twilio import TwilioSms, TwilioVoice
 from bot.paging import DeliveryError, Undeliverable
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio_resources import INVALID, NOT_MOBILE
+from bot.state.calls import CallBook
 
 ALICE = "+4930123456"
 
@@ -47,8 +49,8 @@ def sms(env: dict[str, str]) -> TwilioSms:
     return method
 
 
-def voice(env: dict[str, str]) -> TwilioVoice:
-    method = TwilioVoice.from_env(env)
+def voice(env: dict[str, str], calls: CallBook | None = None) -> TwilioVoice:
+    method = TwilioVoice.from_env(env, calls)
     assert method is not None
     return method
 
@@ -136,9 +138,42 @@ def test_a_voice_page_reads_the_page_and_gathers_a_key_then_is_found(
     assert any("Checkout <errors> & timeouts" in said for said in call["said"])
     assert "Press 1 to acknowledge." in call["said"]
     assert voice(env).find(notice(), ALICE, since) == ref
-    # a second call to the same number since then: which one was this page's cannot be told
+    # without the calls known, a second call to the number since then cannot be told apart
     method.send(notice(key="page:INC-2:s0:l0:U0ALICE01:voice"), ALICE)
     assert method.find(notice(), ALICE, since) is None
+
+
+def test_a_voice_retry_finds_its_own_call_not_another_pages_to_the_same_number(
+    emulator: Emulator, env: dict[str, str], r: redis.Redis
+) -> None:
+    """INC-1 and INC-2 call Alice; INC-1's worker dies after Twilio made its call and before
+    recording it (its call is made by a method that records nothing). INC-1's retry finds
+    that call, not INC-2's; a page that never reached Twilio finds none of them."""
+    book = CallBook(r)
+    first = notice(key="page:INC-1:s0:l0:U0ALICE01:voice")
+    second = dataclasses.replace(first, incident_id="INC-2", key="page:INC-2:s0:l0:U0ALICE01:voice")
+    since = time.time()
+    crashed = voice(env).send(first, ALICE)  # Twilio made it; nobody recorded its SID
+    other = voice(env, book).send(second, ALICE)
+    assert book.known(ALICE) == {other}
+
+    retry = voice(env, book)
+    assert retry.find(first, ALICE, since) == crashed
+    assert book.known(ALICE) == {crashed, other}  # found, it is recorded as a page's
+    never_sent = dataclasses.replace(first, key="page:INC-1:s1:l0:U0ALICE01:voice")
+    assert retry.find(never_sent, ALICE, since) is None
+    assert len(emulator.twilio.phones()[ALICE]["calls"]) == 2
+
+
+def test_two_unrecorded_calls_to_one_number_make_a_second_call_not_a_lost_page(
+    env: dict[str, str], r: redis.Redis
+) -> None:
+    """Two pages to Alice both crashed before recording: which call is whose cannot be
+    told, so `find` says not sent (the page calls again rather than being lost)."""
+    since = time.time()
+    voice(env).send(notice(key="page:INC-1:s0:l0:U0ALICE01:voice"), ALICE)
+    voice(env).send(notice(key="page:INC-2:s0:l0:U0ALICE01:voice"), ALICE)
+    assert voice(env, CallBook(r)).find(notice(), ALICE, since) is None
 
 
 def test_an_invalid_number_cannot_be_called(env: dict[str, str]) -> None:
