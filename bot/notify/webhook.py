@@ -3,7 +3,9 @@
 The body is `{incident_id, key, title, severity, service, summary, user}` (JSON, UTF-8). Headers:
 
     Content-Type: application/json
-    Idempotency-Key: <the outbox key>          the same on every retry of one page
+    Idempotency-Key: <incident id>:<outbox key>  the same on every retry of one page, and
+                                                 no other page's (outbox keys repeat
+                                                 across incidents)
     X-Tocsin-Signature: t=<unix seconds>,v1=<hex>
 
 where `<hex>` is HMAC-SHA256(secret, "<t>." + body) in lowercase hex, as Stripe signs
@@ -76,8 +78,8 @@ class SignedWebhook:
         return cls(services.webhooks, env)
 
     def send(self, notice: Notice, address: str) -> str:
-        """POST `notice` to the webhook named `address`; return its Idempotency-Key (the
-        outbox key), which is also how the receiver refers to it."""
+        """POST `notice` to the webhook named `address`; return its Idempotency-Key, which
+        is also how the receiver refers to it."""
         hook = named(self.hooks, address, "webhook")
         key = secret(self.env, hook.secret_env, f"the signing secret of webhook {address!r}")
         body = json.dumps(
@@ -95,18 +97,24 @@ class SignedWebhook:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "tocsin",
-            IDEMPOTENCY_HEADER: notice.key,
+            IDEMPOTENCY_HEADER: idempotency_key(notice),
             SIGNATURE_HEADER: signature(key, int(clock.now_ts()), body),
         }
         answer = post(hook.url, body, headers, hook.timeout_s)
         log.info("webhook_sent", webhook=address, host=host_of(hook.url), status=answer.status)
         raise_unless_ok(answer, f"webhook {address!r}", wide=False)
-        return notice.key
+        return idempotency_key(notice)
 
     def find(self, notice: Notice, address: str, since: float) -> str | None:
         """None: whether a lost POST arrived cannot be asked; the resend carries the same
         Idempotency-Key, so a receiver that keeps those handles the page once."""
         return None
+
+
+def idempotency_key(notice: Notice) -> str:
+    """The page's Idempotency-Key: its incident and outbox key (`2026-11-27-3:page:1:0:...`);
+    the outbox key alone is the same for the same step of every incident."""
+    return f"{notice.incident_id}:{notice.key}"
 
 
 def build(settings: Settings, env: Mapping[str, str] | None = None) -> SignedWebhook | None:

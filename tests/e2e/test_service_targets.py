@@ -130,8 +130,8 @@ class TestServiceTargets:
     def test_the_webhook_gets_one_signed_post_naming_no_person(
         self, stack: Stack, receiver: Receiver
     ) -> None:
-        """The audit webhook's POST verifies with its secret, carries the page's outbox key as
-        its Idempotency-Key, and names no Slack user nor a code to reply with."""
+        """The audit webhook's POST verifies with its secret, carries the page's incident and
+        outbox key as its Idempotency-Key, and names no Slack user nor a code to reply with."""
         store, cid, _ = triggered(stack)
         incident = store.incident_in_channel(cid)
         assert incident is not None
@@ -140,7 +140,7 @@ class TestServiceTargets:
         assert (post.method, post.path) == ("POST", "/hook")
         assert verify(HOOK_SECRET, headers[SIGNATURE_HEADER.lower()], post.body, time.time())
         assert not verify("another", headers[SIGNATURE_HEADER.lower()], post.body, time.time())
-        assert headers[IDEMPOTENCY_HEADER.lower()] == "page:1:0:webhook:audit"
+        assert headers[IDEMPOTENCY_HEADER.lower()] == f"{incident.id}:page:1:0:webhook:audit"
         body = json.loads(post.body)
         assert (body["incident_id"], body["user"]) == (incident.id, None)
         assert body["title"] == "Checkout errors"

@@ -1,5 +1,5 @@
 """The webhook method over real HTTP to a local receiver: the body, a signature the receiver
-can check, the outbox key as Idempotency-Key; and how each answer sorts."""
+can check, the incident and outbox key as Idempotency-Key; and how each answer sorts."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class TestSignedWebhook:
         self, receiver: Receiver
     ) -> None:
         """The POST carries the notice's fields, a t=,v1= signature that checks, and the key."""
-        assert method(receiver).send(NOTICE, "audit") == NOTICE.key
+        assert method(receiver).send(NOTICE, "audit") == f"2026-11-27-3:{NOTICE.key}"
         [got] = receiver.requests
         assert (got.method, got.path) == ("POST", "/hook")
         assert json.loads(got.body) == {
@@ -49,7 +49,7 @@ class TestSignedWebhook:
             "summary": "SEV2 Checkout errors",
             "user": None,
         }
-        assert got.headers["Idempotency-Key"] == NOTICE.key
+        assert got.headers["Idempotency-Key"] == f"2026-11-27-3:{NOTICE.key}"
         header = got.headers["X-Tocsin-Signature"]
         assert verify(SECRET, header, got.body, time.time())
         assert not verify("another-secret", header, got.body, time.time())
@@ -65,7 +65,7 @@ class TestSignedWebhook:
         assert not later.value.wide  # another webhook's URL may be fine
         hooks.send(NOTICE, "audit")
         keys = [r.headers["Idempotency-Key"] for r in receiver.requests]
-        assert keys == [NOTICE.key, NOTICE.key]
+        assert keys == [f"2026-11-27-3:{NOTICE.key}"] * 2
 
     @pytest.mark.parametrize("status", [408, 429, 500, 502])
     def test_timeouts_limits_and_server_errors_are_retried(
