@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,6 +15,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it was received (POSIX s)
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     statuses: list[int] = field(default_factory=list)  # answered first, one per request; then 200
+    answer_after_s: float = 0.0  # how long after recording a request it is answered
 
     @property
     def url(self) -> str:
@@ -28,7 +31,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self) -> Receiver:
-        received, statuses = self.requests, self.statuses
+        received, statuses, wait = self.requests, self.statuses, self.answer_after_s
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +43,7 @@ class Receiver:
                         Received(self.command, self.path, dict(self.headers.items()), body)
                     )
                     status = statuses.pop(0) if statuses else 200
+                time.sleep(wait)  # recorded: a client that stops waiting now lost the answer
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

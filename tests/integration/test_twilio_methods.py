@@ -11,9 +11,11 @@ import redis
 
 from bot.notify import Notice
 from bot.notify.twilio import TwilioSms, TwilioVoice
+from bot.notify.twilio.voice import HOLD_S, page_of
 from bot.paging import DeliveryError, Undeliverable
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio_resources import INVALID, NOT_MOBILE
+from bot.state import keys
 from bot.state.calls import CallBook
 
 ALICE = "+4930123456"
@@ -148,32 +150,35 @@ def test_a_voice_retry_finds_its_own_call_not_another_pages_to_the_same_number(
 ) -> None:
     """INC-1 and INC-2 call Alice; INC-1's worker dies after Twilio made its call and before
     recording it (its call is made by a method that records nothing). INC-1's retry finds
-    that call, not INC-2's; a page that never reached Twilio finds none of them."""
+    that call, not INC-2's, and INC-2's finds its own."""
     book = CallBook(r)
     first = notice(key="page:INC-1:s0:l0:U0ALICE01:voice")
-    second = dataclasses.replace(first, incident_id="INC-2", key="page:INC-2:s0:l0:U0ALICE01:voice")
+    second = dataclasses.replace(first, incident_id="INC-2")  # the same outbox key
     since = time.time()
+    book.begin(ALICE, page_of(first))
     crashed = voice(env).send(first, ALICE)  # Twilio made it; nobody recorded its SID
     other = voice(env, book).send(second, ALICE)
-    assert book.known(ALICE) == {other}
-
-    retry = voice(env, book)
-    assert retry.find(first, ALICE, since) == crashed
-    assert book.known(ALICE) == {crashed, other}  # found, it is recorded as a page's
-    never_sent = dataclasses.replace(first, key="page:INC-1:s1:l0:U0ALICE01:voice")
-    assert retry.find(never_sent, ALICE, since) is None
-    assert len(emulator.twilio.phones()[ALICE]["calls"]) == 2
+    assert voice(env, book).find(first, ALICE, since) == crashed
+    assert voice(env, book).find(second, ALICE, since) == other
+    assert {c["sid"] for c in emulator.twilio.phones()[ALICE]["calls"]} == {crashed, other}
 
 
-def test_two_unrecorded_calls_to_one_number_make_a_second_call_not_a_lost_page(
+def test_a_voice_page_that_never_reached_twilio_takes_no_other_pages_call(
     env: dict[str, str], r: redis.Redis
 ) -> None:
-    """Two pages to Alice both crashed before recording: which call is whose cannot be
-    told, so `find` says not sent (the page calls again rather than being lost)."""
+    """INC-1's worker dies after saying it calls Alice and before asking Twilio; INC-2's
+    dies, once INC-1's lock ran out (HOLD_S later), after Twilio made its call and before
+    recording it. INC-1's retry finds no call of its own (it calls; nobody is left out),
+    INC-2's finds its call."""
+    book = CallBook(r)
+    first = notice(key="page:INC-1:s0:l0:U0ALICE01:voice")
+    second = dataclasses.replace(first, incident_id="INC-2")
     since = time.time()
-    voice(env).send(notice(key="page:INC-1:s0:l0:U0ALICE01:voice"), ALICE)
-    voice(env).send(notice(key="page:INC-2:s0:l0:U0ALICE01:voice"), ALICE)
-    assert voice(env, CallBook(r)).find(notice(), ALICE, since) is None
+    r.hset(keys.calls(ALICE) + ":pending", page_of(first), since - HOLD_S)  # began then
+    book.begin(ALICE, page_of(second))
+    crashed = voice(env).send(second, ALICE)
+    assert voice(env, book).find(first, ALICE, since - HOLD_S) is None
+    assert voice(env, book).find(second, ALICE, since) == crashed
 
 
 def test_an_invalid_number_cannot_be_called(env: dict[str, str]) -> None:

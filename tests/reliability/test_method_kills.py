@@ -18,27 +18,26 @@ Everything is counted on the providers' side (tests/reliability/method_support.p
 from __future__ import annotations
 
 import random
-import time
-from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
-from rq import Worker
 
 from bot.config.settings import Settings
 from bot.runtime import Runtime
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio import TwilioEmulator
-from tests.integration.support import Workers, wait_for
+from tests.integration.support import Workers
 from tests.reliability.method_support import (
     SmtpServer,
     assert_each_sms_once,
+    kill_rounds,
+    lately,
     methods_env,
     people_yaml,
-    settled,
 )
 from tests.reliability.support import knob
-from tests.reliability.test_worker_kills import crashy_only, declare_at_once, pick_victim
+from tests.reliability.test_worker_kills import crashy_only
 
 pytestmark = pytest.mark.integration
 
@@ -47,28 +46,10 @@ WINDOW_S = 0.3  # Twilio answers a create this long after making the message
 
 
 def in_flight(twilio: TwilioEmulator) -> bool:
-    """Twilio made a message and has not answered yet (within the window, with a margin)."""
+    """Twilio made a message and has not answered yet."""
     with twilio.lock:
-        newest = max((m.created for m in twilio.sms), default=None)
-    return newest is not None and (datetime.now(UTC) - newest).total_seconds() < WINDOW_S - 0.1
-
-
-def kill_mid_send(
-    rt: Runtime, pool: Workers, twilio: TwilioEmulator, rng: random.Random, kills: int
-) -> tuple[int, int]:
-    """SIGKILL (and restart) `kills` busy workers, each once Twilio holds a made message's
-    answer if one comes within 2 s: (kills of a busy worker, kills with an SMS in flight)."""
-    busy_kills = mid_send = 0
-    for _ in range(kills):
-        time.sleep(rng.uniform(0.05, 0.3))  # the random point of each kill
-        deadline = time.monotonic() + 2.0
-        while not in_flight(twilio) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        flying = in_flight(twilio)
-        victim, busy = pick_victim(rt, pool, rng, patience=0.5)
-        pool.restart(victim)
-        busy_kills, mid_send = busy_kills + busy, mid_send + (busy and flying)
-    return busy_kills, mid_send
+        made = [m.created.timestamp() for m in twilio.sms]
+    return lately(made, WINDOW_S)
 
 
 def test_sms_and_email_pages_survive_sigkills_mid_send(
@@ -87,17 +68,9 @@ def test_sms_and_email_pages_survive_sigkills_mid_send(
     pool = Workers(env, tmp_path)
     pool.start(3)
     rng = random.Random(15_2026)
-    incidents: list[str] = []
-    busy_kills = mid_send = rounds = 0
     try:
-        wait_for(lambda: len(Worker.all(connection=rt.rq_redis)) == 3, timeout=60)  # all up
-        while rounds * 10 < TRIALS:  # 10 kills a round of 5 incidents (40 SMS, 40 emails)
-            incidents += declare_at_once(rt, 5, f"sms round {rounds}")
-            kills = min(10, TRIALS - rounds * 10)
-            busy, flying = kill_mid_send(rt, pool, emu.twilio, rng, kills)
-            busy_kills, mid_send = busy_kills + busy, mid_send + flying
-            rounds += 1
-        wait_for(lambda: settled(rt, incidents), timeout=120, every=0.5)
+        flying = partial(in_flight, emu.twilio)
+        incidents, busy_kills, mid_send = kill_rounds(rt, pool, flying, rng, TRIALS, "sms")
 
         def outbox(incident_id: str) -> object:  # Tocsin's word, to explain a failure only
             items = rt.store.outbox(incident_id)

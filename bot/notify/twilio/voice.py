@@ -4,47 +4,67 @@ The call carries its TwiML inline (the `Twiml` parameter), so no web request is 
 say the page; its <Gather> posts the key pressed to `tocsin web`'s /notify/twilio/voice,
 with the page's reply code in the query (bot.inbound.twilio acknowledges it).
 
-Exactly once, as far as can be told: a Call resource keeps neither its TwiML nor its URL,
-so `find` cannot read a mark as the SMS method does. Instead every call SID Tocsin learns
-is recorded per number (`KnownCalls`: when Twilio answers the create, and when a retry
-finds a call as its own), and `find` looks only at the calls to that number made while the
-send could have been under way (from `since` to `since` plus the REST timeout) whose SID
-no page recorded. One such call is the page's own: a crash between Twilio making it and
-the worker recording it leaves it unrecorded. None: the send never reached Twilio.
-Several (two pages to one number each crashed mid-send in the same seconds, or another
-page's call made and not yet recorded): which is whose cannot be told, `find` answers None
-and the page calls again: a second call rather than a lost page. One case is not caught:
-a send that never reached Twilio while another page's call to that number was made and not
-yet recorded (a few hundred milliseconds, or that page's own crash) takes that call as its
-own; the other page then finds nothing of its own and calls again.
-Without `KnownCalls` every call in the window counts, so any other page's call makes it
-several.
+Exactly once: a Call resource keeps neither its TwiML nor its URL, so `find` cannot read a
+mark as the SMS method does. With `KnownCalls` (bot.state.calls) the calls to one number
+are made one at a time under its lock, and each page says it is calling before Twilio is
+asked and records the call's SID once Twilio answers. A page left pending by a worker that
+died is settled by the next holder of the lock: the calls to the number since it began
+that no page recorded can only be its own (nobody else called meanwhile), so one is its
+call and none means it never reached Twilio (several pages left pending one after another
+are told apart by when each began: each began after the last one's lock ran out).
+`find` settles, then answers the page's recorded call. One case stays uncertain: several
+unrecorded calls in one pending page's span, which needs a holder to outlive its lock
+(Twilio slower than its timeout) or Twilio's clock to be seconds off ours; it is settled
+as "no call", so the page calls again: a second call rather than a lost page.
+A worker killed mid-call holds the number's lock until it expires (`HOLD_S`): other pages
+to that number wait that long.
+Without `KnownCalls`, `find` takes the one call to the number since the send began, and
+answers None when there are several (two incidents calling the same person then).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
-import structlog
-
 from bot.notify import Notice
 from bot.notify.twilio import words
 from bot.notify.twilio.account import TIMEOUT_S, TwilioAccount
+from bot.paging import DeliveryError
 
-log = structlog.get_logger(__name__)
 VOICE_PATH = "/notify/twilio/voice"
 RECENT = 20  # calls to a number looked at by `find`, newest first
+HOLD_S = TIMEOUT_S + 5  # a number's lock outlives one REST call to Twilio
 
 
 class KnownCalls(Protocol):
-    """The call SIDs Tocsin knows are pages', per number (bot.state.calls.CallBook)."""
+    """The calls made to each number and the pages they are (bot.state.calls.CallBook)."""
 
-    def record(self, number: str, sid: str) -> None: ...
+    def calling(self, number: str, hold_s: float) -> AbstractContextManager[bool]: ...
+
+    def begin(self, number: str, page: str) -> None: ...
+
+    def pending(self, number: str) -> dict[str, float]: ...
+
+    def made(self, number: str, page: str, sid: str | None) -> None: ...
+
+    def call_of(self, number: str, page: str) -> str | None: ...
 
     def known(self, number: str) -> set[str]: ...
+
+
+def _second_before(ts: float) -> datetime:
+    """The whole second before `ts`: Twilio's times are whole seconds, and its clock and
+    ours may differ by a little."""
+    return datetime.fromtimestamp(int(ts) - 1, UTC)
+
+
+def page_of(notice: Notice) -> str:
+    """The page a call is, across incidents (outbox keys repeat from one to the next)."""
+    return f"{notice.incident_id}:{notice.key}"
 
 
 class TwilioVoice:
@@ -73,34 +93,59 @@ class TwilioVoice:
         return self.public_url + VOICE_PATH + (f"?{query}" if query else "")
 
     def send(self, notice: Notice, address: str) -> str:
+        if self.calls is None:
+            return self._call(notice, address)
+        with self.calls.calling(address, HOLD_S) as held:
+            self._held(held, address)
+            self._settle(self.calls, address)
+            self.calls.begin(address, page_of(notice))
+            sid = self._call(notice, address)
+            self.calls.made(address, page_of(notice), sid)
+        return sid
+
+    def find(self, notice: Notice, address: str, since: float) -> str | None:
+        if self.calls is not None:
+            with self.calls.calling(address, HOLD_S) as held:
+                self._held(held, address)
+                self._settle(self.calls, address)
+                return self.calls.call_of(address, page_of(notice))
+        made = self._calls_since(address, since)
+        return made[0][0] if len(made) == 1 else None
+
+    def _call(self, notice: Notice, address: str) -> str:
         twiml = words.call_twiml(notice, self.action_url(notice))
         call = self.account.run(
             lambda c: c.calls.create(to=address, from_=self.account.from_number, twiml=twiml)
         )
-        try:
-            self._record(address, str(call.sid))
-        except Exception:  # the call is made: unrecorded, another page's retry sees two
-            log.warning("call_not_recorded", number_tail=address[-4:])
         return str(call.sid)
 
-    def find(self, notice: Notice, address: str, since: float) -> str | None:
+    def _calls_since(self, address: str, since: float) -> list[tuple[str, datetime]]:
+        """(SID, when made) of the calls to `address` from this account since `since`,
+        newest first (Twilio keeps whole seconds: a second early, to be sure)."""
         listed = self.account.run(
             lambda c: c.calls.list(to=address, from_=self.account.from_number, limit=RECENT)
         )
-        after = datetime.fromtimestamp(int(since) - 1, UTC)  # Twilio keeps whole seconds
-        until = after + timedelta(seconds=TIMEOUT_S + 2)
-        known = self.calls.known(address) if self.calls is not None else set()
-        made = [
-            str(c.sid)
-            for c in listed
-            if c.date_created is not None and after <= c.date_created <= until
-        ]
-        unknown = [sid for sid in made if sid not in known]
-        if len(unknown) != 1:
-            return None
-        self._record(address, unknown[0])  # ours now: no other page's retry takes it
-        return unknown[0]
+        after = _second_before(since)
+        made = [(str(c.sid), c.date_created) for c in listed if c.date_created]
+        return [(sid, at) for sid, at in made if at >= after]
 
-    def _record(self, address: str, sid: str) -> None:
-        if self.calls is not None:
-            self.calls.record(address, sid)
+    def _settle(self, calls: KnownCalls, address: str) -> None:
+        """Give each page left pending by a holder that died its call, if it made one: the
+        one call no page recorded made while that page's send could have lasted (each
+        holder began after the last one's lock ran out, so those spans do not overlap)."""
+        pending = calls.pending(address)
+        if not pending:
+            return
+        known = calls.known(address)
+        listed = self._calls_since(address, min(pending.values()))
+        unknown = [(sid, at) for sid, at in listed if sid not in known]
+        for page, began in pending.items():
+            start = _second_before(began)
+            end = start + timedelta(seconds=TIMEOUT_S + 2)
+            mine = [sid for sid, at in unknown if start <= at <= end]
+            calls.made(address, page, mine[0] if len(mine) == 1 else None)
+
+    @staticmethod
+    def _held(held: bool, address: str) -> None:
+        if not held:
+            raise DeliveryError(f"calls to ...{address[-4:]} stayed locked for {HOLD_S:.0f} s")
