@@ -4,9 +4,10 @@ its own call from another page's (bot.notify.twilio.voice).
 Per number: a lock its calls are made under, one at a time; the pages whose call is under
 way (`pending`, with when each began); and the call each page made (`made`, the page's
 identity to the call's SID, empty when it made none). A page is pending from just before
-Twilio is asked to call until its SID is recorded: one left pending by a holder that died
-is settled by the next holder of the lock (`TwilioVoice`). Everything of a number is kept
-a day after its last call: a retry asks about its own call minutes later at most.
+Twilio is asked to call until its SID (or that Twilio refused) is recorded: one left
+pending, its holder dead or Twilio silent, is settled by a later holder (`TwilioVoice`).
+Everything of a number is kept a day after its last call: a retry asks about its own call
+minutes later at most.
 """
 
 from __future__ import annotations

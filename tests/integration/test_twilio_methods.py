@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
+from freezegun import freeze_time
 
 from bot.notify import Notice
 from bot.notify.twilio import TwilioSms, TwilioVoice
-from bot.notify.twilio.voice import HOLD_S, page_of
+from bot.notify.twilio.voice import SPAN_S, page_of
 from bot.paging import DeliveryError, Undeliverable
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.twilio_resources import INVALID, NOT_MOBILE
@@ -145,21 +148,30 @@ def test_a_voice_page_reads_the_page_and_gathers_a_key_then_is_found(
     assert method.find(notice(), ALICE, since) is None
 
 
+def span_later() -> Any:
+    """Time moved on past a voice send's span (for Tocsin and the emulator alike)."""
+    return freeze_time(datetime.now(UTC) + timedelta(seconds=SPAN_S + 1), tick=True)
+
+
 def test_a_voice_retry_finds_its_own_call_not_another_pages_to_the_same_number(
     emulator: Emulator, env: dict[str, str], r: redis.Redis
 ) -> None:
     """INC-1 and INC-2 call Alice; INC-1's worker dies after Twilio made its call and before
-    recording it (its call is made by a method that records nothing). INC-1's retry finds
-    that call, not INC-2's, and INC-2's finds its own."""
+    recording it (its call is made by a method that records nothing). Until INC-1's send
+    could have lasted no other call to Alice begins; then INC-1's retry finds that call,
+    not INC-2's, and INC-2's finds its own."""
     book = CallBook(r)
     first = notice(key="page:INC-1:s0:l0:U0ALICE01:voice")
     second = dataclasses.replace(first, incident_id="INC-2")  # the same outbox key
-    since = time.time()
     book.begin(ALICE, page_of(first))
     crashed = voice(env).send(first, ALICE)  # Twilio made it; nobody recorded its SID
-    other = voice(env, book).send(second, ALICE)
-    assert voice(env, book).find(first, ALICE, since) == crashed
-    assert voice(env, book).find(second, ALICE, since) == other
+    with pytest.raises(DeliveryError) as wait:
+        voice(env, book).send(second, ALICE)
+    assert 0 < wait.value.retry_after <= SPAN_S
+    with span_later():
+        other = voice(env, book).send(second, ALICE)
+        assert voice(env, book).find(first, ALICE, 0) == crashed
+        assert voice(env, book).find(second, ALICE, 0) == other
     assert {c["sid"] for c in emulator.twilio.phones()[ALICE]["calls"]} == {crashed, other}
 
 
@@ -167,18 +179,19 @@ def test_a_voice_page_that_never_reached_twilio_takes_no_other_pages_call(
     env: dict[str, str], r: redis.Redis
 ) -> None:
     """INC-1's worker dies after saying it calls Alice and before asking Twilio; INC-2's
-    dies, once INC-1's lock ran out (HOLD_S later), after Twilio made its call and before
-    recording it. INC-1's retry finds no call of its own (it calls; nobody is left out),
-    INC-2's finds its call."""
+    dies once INC-1's span was over, after Twilio made its call and before recording it.
+    INC-1's retry finds no call of its own (it calls again; nobody is left out), INC-2's
+    finds its call."""
     book = CallBook(r)
     first = notice(key="page:INC-1:s0:l0:U0ALICE01:voice")
     second = dataclasses.replace(first, incident_id="INC-2")
-    since = time.time()
-    r.hset(keys.calls(ALICE) + ":pending", page_of(first), since - HOLD_S)  # began then
+    began = time.time() - SPAN_S - 1
+    r.hset(keys.calls(ALICE) + ":pending", page_of(first), began)
     book.begin(ALICE, page_of(second))
     crashed = voice(env).send(second, ALICE)
-    assert voice(env, book).find(first, ALICE, since - HOLD_S) is None
-    assert voice(env, book).find(second, ALICE, since) == crashed
+    with span_later():
+        assert voice(env, book).find(first, ALICE, 0) is None
+        assert voice(env, book).find(second, ALICE, 0) == crashed
 
 
 def test_an_invalid_number_cannot_be_called(env: dict[str, str]) -> None:

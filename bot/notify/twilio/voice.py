@@ -7,15 +7,16 @@ with the page's reply code in the query (bot.inbound.twilio acknowledges it).
 Exactly once: a Call resource keeps neither its TwiML nor its URL, so `find` cannot read a
 mark as the SMS method does. With `KnownCalls` (bot.state.calls) the calls to one number
 are made one at a time under its lock, and each page says it is calling before Twilio is
-asked and records the call's SID once Twilio answers. A page left pending by a worker that
-died is settled by the next holder of the lock: the calls to the number since it began
-that no page recorded can only be its own (nobody else called meanwhile), so one is its
-call and none means it never reached Twilio (several pages left pending one after another
-are told apart by when each began: each began after the last one's lock ran out).
-`find` settles, then answers the page's recorded call. One case stays uncertain: several
-unrecorded calls in one pending page's span, which needs a holder to outlive its lock
-(Twilio slower than its timeout) or Twilio's clock to be seconds off ours; it is settled
-as "no call", so the page calls again: a second call rather than a lost page.
+asked and records the call's SID once Twilio answers (or that none was made, when Twilio
+refused). A page left pending (its worker died, or Twilio never answered) is settled by
+the next holder of the lock once the page's span (`SPAN_S` from when it began, the most a
+send can take) is over: a call made in that span that no page recorded can only be its
+own (nobody else called meanwhile), so one is its call and none means it made none. No
+send begins before every pending span is over (it is retried after), so pages left
+pending one after another are told apart by when each began. `find` settles, then answers
+the page's recorded call. One case stays uncertain: several unrecorded calls in one span,
+which needs Twilio to make a call after our timeout or its clock to be seconds off ours;
+it is settled as "no call", so the page calls again: a second call rather than a lost page.
 A worker killed mid-call holds the number's lock until it expires (`HOLD_S`): other pages
 to that number wait that long.
 Without `KnownCalls`, `find` takes the one call to the number since the send began, and
@@ -30,14 +31,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
+from bot import clock
 from bot.notify import Notice
 from bot.notify.twilio import words
 from bot.notify.twilio.account import TIMEOUT_S, TwilioAccount
-from bot.paging import DeliveryError
+from bot.paging import DeliveryError, Undeliverable
 
 VOICE_PATH = "/notify/twilio/voice"
 RECENT = 20  # calls to a number looked at by `find`, newest first
-HOLD_S = TIMEOUT_S + 5  # a number's lock outlives one REST call to Twilio
+SPAN_S = TIMEOUT_S + 2  # a call is made this soon after its send began (whole seconds)
+HOLD_S = SPAN_S + 3  # a number's lock outlives one send
 
 
 class KnownCalls(Protocol):
@@ -98,9 +101,15 @@ class TwilioVoice:
         with self.calls.calling(address, HOLD_S) as held:
             self._held(held, address)
             self._settle(self.calls, address)
-            self.calls.begin(address, page_of(notice))
-            sid = self._call(notice, address)
-            self.calls.made(address, page_of(notice), sid)
+            page = page_of(notice)
+            self.calls.begin(address, page)
+            try:
+                sid = self._call(notice, address)
+            except (DeliveryError, Undeliverable) as exc:
+                if isinstance(getattr(exc.__cause__, "status", None), int):
+                    self.calls.made(address, page, None)  # Twilio answered no: no call made
+                raise  # no answer: the call may be made yet, the page stays pending
+            self.calls.made(address, page, sid)
         return sid
 
     def find(self, notice: Notice, address: str, since: float) -> str | None:
@@ -130,18 +139,21 @@ class TwilioVoice:
         return [(sid, at) for sid, at in made if at >= after]
 
     def _settle(self, calls: KnownCalls, address: str) -> None:
-        """Give each page left pending by a holder that died its call, if it made one: the
-        one call no page recorded made while that page's send could have lasted (each
-        holder began after the last one's lock ran out, so those spans do not overlap)."""
+        """Give each page left pending its call, if it made one: the one call no page
+        recorded made while that page's send could have lasted. No send begins before the
+        spans of those pending are over, so the spans do not overlap."""
         pending = calls.pending(address)
         if not pending:
             return
+        wait = max(pending.values()) + SPAN_S - clock.now_ts()
+        if wait > 0:  # a send that had no answer from Twilio may still make its call
+            raise DeliveryError(f"a call to ...{address[-4:]} may be under way", retry_after=wait)
         known = calls.known(address)
         listed = self._calls_since(address, min(pending.values()))
         unknown = [(sid, at) for sid, at in listed if sid not in known]
         for page, began in pending.items():
             start = _second_before(began)
-            end = start + timedelta(seconds=TIMEOUT_S + 2)
+            end = start + timedelta(seconds=SPAN_S)
             mine = [sid for sid, at in unknown if start <= at <= end]
             calls.made(address, page, mine[0] if len(mine) == 1 else None)
 
