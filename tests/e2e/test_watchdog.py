@@ -34,6 +34,9 @@ def web_only(redis_url: str, tmp_path: Path, receiver: Receiver) -> Iterator[Sta
     )
     stack = Stack(emulator, env, tmp_path, SECRET)
     stack.port = free_port()
+    stack.env["TOCSIN_PUBLIC_URL"] = (
+        stack.url
+    )  # voice pages need it (the sandbox's Twilio is set up)
     stack._spawn("web", "web", "--bind", f"127.0.0.1:{stack.port}", "--workers", "2")
     try:
         yield stack
@@ -65,17 +68,15 @@ def test_one_web_process_pages_once_per_outage_and_once_on_recovery(
 ) -> None:
     """No worker: after 2 s one signed "down" arrives (not one per web process) and /readyz
     says why; a worker starts: one "recovered", and /readyz is ready again."""
-    wait_for(
-        lambda: events(receiver), timeout=60
-    )  # two gunicorn processes boot slowly on a loaded host
+    wait_for(lambda: events(receiver), timeout=30)
     status, answer = readyz(web_only)
     assert status == 503
     assert "no worker has held the scheduler lease" in answer["watchdog"]
     assert "no worker heartbeat" in answer["watchdog"]
 
     web_only._spawn("worker-0", "worker", "--name", "watchdog-worker")
-    wait_for(lambda: "tocsin.recovered" in events(receiver), timeout=60)
-    wait_for(lambda: readyz(web_only)[0] == 200, timeout=60)
+    wait_for(lambda: "tocsin.recovered" in events(receiver), timeout=30)
+    wait_for(lambda: readyz(web_only)[0] == 200, timeout=30)
     assert "watchdog" not in readyz(web_only)[1]
     assert events(receiver) == ["tocsin.down", "tocsin.recovered"]
     assert {r.path for r in receiver.requests} == {"/page"}
