@@ -91,7 +91,10 @@ class TestLaterRules:
         (message,) = wait_for(lambda: mailbox.to("alice@example.com"))
         assert "Checkout errors" in str(message["Subject"])
         assert "Acknowledge in Slack" in message.get_payload(decode=True).decode()
-        found = pages(stack, ALICE)
+        # the mail server has the mail a moment before the worker records it as sent
+        found = wait_for(
+            lambda: (f := pages(stack, ALICE))[f"page:0:0:{ALICE}|email"].sent_at and f
+        )
         dm, mail = found[f"page:0:0:{ALICE}"], found[f"page:0:0:{ALICE}|email"]
         assert dm.method == "slack"
         assert mail.method == "email"
