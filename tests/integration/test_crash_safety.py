@@ -19,7 +19,7 @@ from tests.integration.support import CRASHY, Workers, crashy_deliveries, wait_f
 from tests.reliability.support import knob
 
 pytestmark = pytest.mark.integration
-KILLS = int(knob("TOCSIN_CRASH_TRIALS", 25, 200))  # `make soak`: 200
+KILLS = int(knob("TOCSIN_CRASH_TRIALS", 15, 200))  # `make soak`: 200
 
 
 class TestWorkerCrashes:
