@@ -188,9 +188,8 @@ class WebApp:
         signature = str(environ.get("HTTP_X_TWILIO_SIGNATURE", ""))
         answer = twilio.handle(path, str(environ.get("QUERY_STRING", "")), form, signature)
         data = answer.body.encode("utf-8")
-        reason = "OK" if answer.status == 200 else "Forbidden"
         start(
-            f"{answer.status} {reason}",
+            f"{answer.status} {HTTPStatus(answer.status).phrase}",
             [("Content-Type", answer.content_type), ("Content-Length", str(len(data)))],
         )
         return [data]

@@ -1,14 +1,12 @@
 """The signed POST of a containment action: timestamped, HMAC-SHA256 signed, with an
 idempotency key and a timeout; tried again on a connection error or a 5xx (with backoff),
-never on a 4xx. The standard library's urllib is enough for one POST and keeps the
-dependency list as it is.
+never on a 4xx. Each attempt is one `bot.notify.http.post`, the POST every outgoing
+webhook of Tocsin's makes.
 """
 
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,10 +21,9 @@ from bot.domain.containment import (
     retryable,
     signature,
 )
+from bot.notify.http import post
 
 log = structlog.get_logger(__name__)
-
-READ_LIMIT = 4096  # bytes of the receiver's answer read (an excerpt is shown)
 
 
 @dataclass(frozen=True)
@@ -41,18 +38,6 @@ class Sent:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def _post_once(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Sent:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310  # scheme checked above
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310  # scheme checked above
-            return Sent(answer.status, answer.read(READ_LIMIT).decode("utf-8", "replace"), 1)
-    except urllib.error.HTTPError as error:
-        return Sent(error.code, error.read(READ_LIMIT).decode("utf-8", "replace"), 1)
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return Sent(None, f"no answer: {reason}", 1)
 
 
 @dataclass(frozen=True)
@@ -76,10 +61,10 @@ class Webhook:
                 SIGNATURE_HEADER: signature(secret, stamp, body),
                 IDEMPOTENCY_HEADER: key,
             }
-            once = _post_once(url, body, headers, timeout_s)
-            sent = Sent(once.status, once.excerpt, attempt)
-            log.info("containment_webhook_attempt", key=key, attempt=attempt, status=once.status)
-            if not retryable(once.status) or attempt == self.attempts:
+            answer = post(url, body, headers, timeout_s)
+            sent = Sent(answer.status, answer.body, attempt)
+            log.info("containment_webhook_attempt", key=key, attempt=attempt, status=answer.status)
+            if not retryable(answer.status) or attempt == self.attempts:
                 break
             self.sleep(backoff(attempt))
         return sent

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import redis
 import structlog
 from twilio.request_validator import RequestValidator
 
@@ -74,10 +75,14 @@ class TwilioInbound:
         if not signature or not self.validator.validate(url, dict(form), signature):
             log.warning("twilio_signature_refused", path=path)
             return Answer(403, "X-Twilio-Signature does not match\n", "text/plain")
-        if path == SMS_PATH:
-            return Answer(200, words.sms_answer(self._sms(form)))
-        code = dict(parse_qsl(query)).get("code")
-        return Answer(200, words.voice_answer(self._keypress(form, code)))
+        try:
+            if path == SMS_PATH:
+                return Answer(200, words.sms_answer(self._sms(form)))
+            code = dict(parse_qsl(query)).get("code")
+            return Answer(200, words.voice_answer(self._keypress(form, code)))
+        except redis.RedisError as exc:  # nothing was acknowledged: Twilio retries a 5xx
+            log.error("twilio_reply_not_applied", path=path, error=type(exc).__name__)
+            return Answer(503, "storage unavailable; retry\n", "text/plain")
 
     def _sms(self, form: Mapping[str, str]) -> str:
         is_ack, code = words.parse_reply(form.get("Body", ""))

@@ -1,7 +1,8 @@
 """One JSON POST to a provider, and how its answer sorts into done, later and never.
 
 No HTTP client is among the dependencies, and one POST with a timeout needs none: the
-standard library's urllib does it, as it does for the containment and watchdog webhooks.
+standard library's urllib does it. The containment webhook posts through `post` too, and
+every log line naming a URL names only `host_of` it.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ import urllib.request
 import structlog
 
 from bot import clock
+from bot.notify.http import host_of
 from bot.redaction import redact_text
 from bot.state.keys import SCHEDULER_LEASE
 from bot.state.leases import Leases
 from bot.state.timers import Timers
-from bot.watchdog.webhook import host_of
 
 log = structlog.get_logger(__name__)
 STALL_S = 30.0

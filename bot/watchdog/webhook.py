@@ -19,16 +19,11 @@ from typing import Any
 
 import structlog
 
+from bot.notify.http import host_of
 from bot.redaction import redact_text
 
 log = structlog.get_logger(__name__)
 TRIES = 3
-
-
-def host_of(url: str) -> str:
-    """The URL's scheme and host only: its path or query may carry a key, never logged."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}"
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

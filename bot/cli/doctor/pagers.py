@@ -17,9 +17,9 @@ import urllib.parse
 from collections.abc import Iterator
 
 from bot.cli.doctor.checkup import Checkup, Line, fail, ok, warn
+from bot.notify.http import host_of
 from bot.redaction import redact_text
 from bot.slack_api.client import slack_client
-from bot.watchdog.webhook import host_of
 
 TIMEOUT_S = 5.0
 
