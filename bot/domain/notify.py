@@ -18,6 +18,7 @@ SLACK = "slack"
 PHONE_METHODS = ("sms", "voice")
 METHODS = (SLACK, "sms", "voice", "email")  # and "apprise:<url>"
 APPRISE = "apprise"
+MAX_OWN_RULES = 10  # a person's own rules, from the App Home (parse_rules)
 
 
 def method_of(via: str) -> str:
@@ -130,7 +131,8 @@ def parse_after(text: str) -> float:
 def parse_rules(text: str) -> tuple[Rule, ...]:
     """Rules written as a person types them in the App Home: `0m slack, 2m sms, 5m voice`
     (each a delay and a method, separated by commas or new lines); ValueError saying which
-    one is wrong and why."""
+    one is wrong and why. At most MAX_OWN_RULES: each rule is a send on every page (the
+    form's 500 characters would otherwise fit some seventy `0m sms`)."""
     rules = []
     for part in (p.strip() for p in text.replace("\n", ",").split(",")):
         if not part:
@@ -147,6 +149,8 @@ def parse_rules(text: str) -> tuple[Rule, ...]:
         rules.append(Rule(seconds, via))
     if not rules:
         raise ValueError("give at least one rule, like: 0m slack, 3m email")
+    if len(rules) > MAX_OWN_RULES:
+        raise ValueError(f"{len(rules)} rules: give at most {MAX_OWN_RULES}")
     return tuple(rules)
 
 

@@ -165,12 +165,13 @@ class TestRulesTypedInTheAppHome:
         assert parse_rules(rules_text(rules)) == rules
 
     def test_each_mistake_is_named(self) -> None:
-        """A missing delay, an unknown method or nothing at all says what is wrong."""
+        """A missing delay, an unknown method, nothing at all or too many says what is wrong."""
         for text, expected in [
             ("slack", "'slack': start with a delay like 0m, 90s or 2m"),
             ("2m pigeon", "'2m pigeon': 'pigeon' is not a method"),
             ("2m", "'2m': name a method after the delay"),
             (" , ", "give at least one rule"),
+            (", ".join(["0m sms"] * 70), "70 rules: give at most 10"),
         ]:
             with pytest.raises(ValueError, match=re.escape(expected)):
                 parse_rules(text)
