@@ -5,6 +5,7 @@ and refuses recipients whose address starts with `bounce` (550, for good) or `la
 from __future__ import annotations
 
 import email
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class Mailbox:
 def smtp_server(port: int) -> Iterator[tuple[Mailbox, str]]:
     """Run the server on 127.0.0.1:`port` for the duration: (its mailbox, its smtp:// URL)."""
     mailbox = Mailbox()
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # as bot.sandbox.mailbox does
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import re
 import threading
 import time
@@ -63,6 +64,10 @@ class Mailbox:
         return f"smtp://{self.host}:{self.port}"
 
     def start(self) -> Mailbox:
+        # aiosmtpd logs every connection at INFO ("mail.log"), its own start-up self-test's
+        # too: noise for the sandbox, and printed as a logging error wherever an earlier
+        # handler's stream has been closed (seen in a test run); its warnings still show
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         if self._controller is None:
             self.port = self.port or free_port(self.host)
             self._controller = Controller(
