@@ -97,10 +97,12 @@ class TestServiceTargets:
         incident = store.incident_in_channel(cid)
         assert incident is not None
         wait_for(lambda: len(receiver.requests) == 1, timeout=10)
-        assert step_two(store, incident.id) == {
+        sent = {
             "page:1:0:pagerduty:ops": ("pagerduty", "ops", OutboxStatus.SENT),
             "page:1:0:webhook:audit": ("webhook", "audit", OutboxStatus.SENT),
         }
+        # the receiver has the POST a moment before the worker records it sent
+        wait_for(lambda: step_two(store, incident.id) == sent, timeout=10)
         assert (pd_incident.status, pd_incident.events) == ("triggered", ["trigger"])
         timeline = [e.text for e in store.timeline(incident.id)]
         assert "step 2: paging PagerDuty service ops, webhook audit" in timeline
