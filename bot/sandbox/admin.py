@@ -116,6 +116,7 @@ def register(router: Router, emu: Emulator) -> None:
             lambda r: emu.ephemerals(r.query.get("user"), r.query.get("channel")),
         ),
         ("GET", "/sandbox/views", lambda r: emu.views(r.query.get("user"))),
+        ("GET", "/sandbox/responses", lambda r: emu.driver_responses()),
         ("POST", "/sandbox/views/(?P<view_id>[^/]+)/close", close_view),
         ("GET", "/sandbox/scheduled", lambda r: emu.scheduled()),
         ("GET", "/sandbox/workspace", lambda r: emu.workspace()),

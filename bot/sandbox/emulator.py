@@ -303,6 +303,11 @@ class Emulator:
     def ephemerals(self, user: str | None = None, channel: str | None = None) -> list[JsonDict]:
         return inspection.ephemerals(self.store, user, channel)
 
+    def driver_responses(self) -> list[JsonDict]:
+        """What the app POSTed to response_urls a Driver minted, oldest first."""
+        with self.store.lock:
+            return list(self.store.driver_responses)
+
     def views(self, user: str | None = None) -> list[JsonDict]:
         return inspection.views(self.store, user)
 

@@ -11,6 +11,9 @@ POST /sandbox/act/submit       {"user", "view_id", "values": {action_id: value}}
 POST /sandbox/act/close        {"user", "view_id"}
 POST /sandbox/act/home         {"user"}: the user opened the app's Home tab (app_home_opened)
 POST /sandbox/respond/<token>  a response_url, answered as Slack does
+POST /sandbox/respond/<kind>/<team>/<serial>/<token>
+                               a response_url a Driver minted (Slack's own shape): accepted
+                               and kept as sent (GET /sandbox/responses), as Slack would
 
 The act endpoints sign what they send to the bot, so they take only what the page itself
 sends: JSON (415 otherwise), from the page's own origin when the request names one, to a
@@ -193,6 +196,16 @@ def _click(emu: Emulator, body: JsonDict) -> JsonDict:
     )
 
 
+def _driver_respond(emu: Emulator, request: Request) -> JsonDict:
+    body = request.json()
+    if not isinstance(body, dict):
+        raise ValueError("a response_url takes a JSON object")
+    kept = {"kind": request.params["kind"], "token": request.params["token"], "body": body}
+    with emu.store.lock:
+        emu.store.driver_responses.append(kept)
+    return {"ok": True}
+
+
 def _alert(emu: Emulator) -> JsonDict:
     if emu.alert_button is None:
         raise LookupError("no alert endpoint was given to this sandbox (tocsin demo gives one)")
@@ -230,6 +243,11 @@ def register(router: Router, emu: Emulator) -> None:
             lambda r: emu.act_close(str(r.json()["user"]), str(r.json()["view_id"])),
         ),
         ("/sandbox/respond/(?P<token>[A-Za-z0-9_-]+)", lambda r: _respond(emu, r)),
+        (
+            "/sandbox/respond/(?P<kind>commands|actions)/(?P<team>[A-Z0-9]+)/[0-9]+"
+            "/(?P<token>[A-Za-z0-9_-]+)",
+            lambda r: _driver_respond(emu, r),
+        ),
         ("/sandbox/act/alert", lambda r: _alert(emu)),
     ]
     for pattern, fn in routes:

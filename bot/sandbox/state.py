@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from bot.sandbox.params import JsonDict, SlackError
@@ -107,6 +108,9 @@ class CallRecord:
         }
 
 
+DRIVER_RESPONSES = 500
+
+
 class Store:
     """Everything the emulator knows, guarded by `lock`."""
 
@@ -139,6 +143,9 @@ class Store:
         self.triggers: dict[str, tuple[str, float, bool]] = {}
         self.files: dict[str, FileRecord] = {}
         self.calls: list[CallRecord] = []
+        # response_url POSTs to URLs a Driver minted (it signs requests to the app itself,
+        # so no origin is known here): kept as sent, the latest DRIVER_RESPONSES of them
+        self.driver_responses: deque[JsonDict] = deque(maxlen=DRIVER_RESPONSES)
         self._counter = itertools.count(1)
         self._last_ts_us = 0
         created = int(time.time())

@@ -124,6 +124,16 @@ class TestAcknowledge:
         # The pinned header itself is updated in place: status and who acknowledged.
         wait_for(lambda: "*Status*\\nacknowledged" in pinned_header())
         assert "*Acknowledged*\\n<@U0ALICE01>" in pinned_header()
+        # A second click is refused in the answer's wake, through the click's response_url
+        # (a Driver's, Slack-shaped: the emulator keeps what reaches it).
+        again = stack.driver().click("U0ALICE01", page, "incident_ack", channel_id=dm_channel)
+        assert again.status == 200
+        told = wait_for(lambda: stack.emulator.driver_responses())
+        assert told[-1]["kind"] == "actions"
+        assert told[-1]["body"]["response_type"] == "ephemeral"
+        assert told[-1]["body"]["text"].startswith(
+            ":no_entry: already acknowledged by <@U0ALICE01> at "
+        )
         # An incident declared now pages bob after its own first wait, which ends later than
         # the acknowledged one's would have: once bob has that page, look at the others.
         canary = stack.driver().slash("U0ERIN001", "declare sev2 Payments-api canary")
