@@ -28,6 +28,7 @@ Targets, Tocsin against `bare`, slash and click, zero errors throughout:
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import threading
 import time
@@ -220,7 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         def measure(target: str, kind: str, c: int, total: int) -> Run:
             drivers = [driver(target) for _ in range(c)]
             cpu = tree_cpu_seconds(pids[target])
-            run = load(drivers, senders[kind], total, check(target, kind))
+            # the load generator's own full collections (tens of ms with 50 client threads'
+            # garbage) would stall every client mid-request, whichever target is measured
+            gc.collect()
+            gc.disable()
+            try:
+                run = load(drivers, senders[kind], total, check(target, kind))
+            finally:
+                gc.enable()
             run.cpu = tree_cpu_seconds(pids[target]) - cpu
             procs.check_alive()
             settle(r)
