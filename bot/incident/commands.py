@@ -30,6 +30,14 @@ from bot.domain.policy import EscalationState, EscalationStatus, Policy
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.follow import follow_items
+from bot.incident.notes import (
+    Moved,
+    QuickAnswer,
+    Retried,
+    may_note_at_once,
+    note_text,
+    write_limited,
+)
 from bot.incident.spec import (
     ORIGIN_KEY,
     Authorize,
@@ -41,6 +49,7 @@ from bot.incident.spec import (
     starting,
 )
 from bot.render import blocks, messages
+from bot.state.quick_note import QuickNotes
 from bot.state.store import Also, OutboxItem
 from bot.state.write_limits import WriteLimiter
 
@@ -68,6 +77,7 @@ class Engine:
         self.esc = escalation
         self.store = escalation.store
         self.limiter = limiter  # None: people's writes are not rate-limited
+        self.quick = QuickNotes(self.store.r)
         self.retention_s = (
             retention_s  # a closed incident's keys go after this (bot.state.retention)
         )
@@ -314,10 +324,7 @@ class Engine:
         wait = limiter.take(incident.id, user) if limited is None else limiter.seconds(limited)
         if not wait:
             return None
-        self.store.count("refused", action=action.value, reason="rate_limit")
-        log.warning("write_rate_limited", incident_id=incident.id, user_id=user, wait_s=wait)
-        text = messages.write_limited(limiter.per_minute, limiter.burst, wait)
-        return Outcome(False, incident, text)
+        return write_limited(self.store, limiter, incident, user, action, wait)
 
     def acknowledge(self, incident_id: str, user: str, current: Incident | None = None) -> Outcome:
         """`current`: the incident as the caller just read it; a refusal is answered from it
@@ -475,8 +482,42 @@ class Engine:
             Action.NOTE,
             lambda inc, pipe, now: inc,
             Kind.NOTE,
-            f"note by {messages.who(user)}: {clean}",
+            note_text(user, clean),
             announce="",
             record_only=True,  # its 3 enqueues were 1/3 of a note's web time (BENCHMARKS.md)
         )
         return self.command(incident_id, user, spec, current=incident, limited=limited)
+
+    def quick_note(
+        self, channel_id: str, user: str, text: str, retry_key: str
+    ) -> QuickAnswer | None:
+        """A note typed in `channel_id`, in one round trip when this process has read the
+        channel's incident before and may decide on that read (bot.incident.notes); None
+        when it cannot be (nothing was asked: the usual path runs, retry check first)."""
+        seen = self.store.seen_in(channel_id)
+        clean = messages.escape(text.strip())
+        if seen is None or not clean:
+            return None
+        raw, incident = seen
+        try:
+            rights = self.esc.config().tier(incident.severity).rights
+        except KeyError:  # a tier gone from the config: the usual path words it
+            return None
+        if not may_note_at_once(incident, user, rights):
+            return None
+        limiter = self.limiter
+        entry = Entry(clock.now(), Kind.NOTE, user, note_text(user, clean))
+        question = None if limiter is None else limiter.question(incident.id, user)
+        written = self.quick.write(retry_key, incident.id, raw, entry, incident.drill, question)
+        if written.said == "retry":
+            return Retried()
+        if written.said == "moved":
+            found = None if written.document is None else self.store.parse(written.document)
+            here = found if found is not None and found.channel_id == channel_id else None
+            return Moved(here, None if question is None else 0)
+        if limiter is not None and written.said == "limited":
+            wait = limiter.seconds(written.wait_ms)
+            return write_limited(self.store, limiter, incident, user, Action.NOTE, wait)
+        if logging.getLogger(__name__).isEnabledFor(logging.DEBUG):  # as `command` logs one
+            log.debug("incident_command", incident_id=incident.id, user_id=user, action="note")
+        return Outcome(True, incident, entry.text)

@@ -19,6 +19,7 @@ from bot import clock
 from bot.domain.contacts import contact_matrix
 from bot.domain.incident import Action, Incident
 from bot.domain.updates import StatusUpdate
+from bot.incident.notes import Moved, Retried
 from bot.incident.spec import Outcome, UserError
 from bot.oncall.changes import Refused
 from bot.render import messages, schedule_changes, views
@@ -134,6 +135,34 @@ class CommandHandler:
             ack(text=reply)
         else:
             ack()  # the channel's message answers it
+
+    def first_time(
+        self, command: cmd.Command, inv: edge.Slash, ack: Ack
+    ) -> tuple[Incident | None, object] | None:
+        """None once `command` is answered here: Slack re-sent it, or it is a note written
+        (or refused by the write limit) in one round trip; else the channel's incident if it
+        was read on the way, and a note's write-limit answer if asked (`Engine.limit_for`)."""
+        rt, key = self.rt, f"cmd:{inv.trigger_id}"
+        note = command.text.strip() if isinstance(command, cmd.Note) else ""
+        quick = rt.engine.quick_note(inv.channel_id, inv.user_id, note, key) if note else None
+        if isinstance(quick, Outcome):
+            ack(text=outcome_reply(quick))
+            return None
+        if isinstance(quick, Moved):  # its retry key is taken, its limit asked
+            return quick.incident, quick.limited
+        here, limited = None, None
+        if isinstance(quick, Retried):
+            first = False
+        else:
+            ask = rt.engine.limit_for(inv.user_id) if note else None
+            first, here, limited = rt.store.first_delivery_in(key, inv.channel_id, also=ask)
+        if not first:
+            ack()  # Slack re-sent a command we already handled
+            if here is not None and limited is not None:
+                rt.engine.not_run(here.id, inv.user_id, limited)
+            log.info("duplicate_delivery", trigger_id=inv.trigger_id)
+            return None
+        return here, limited
 
     def incident_here(self, inv: edge.Slash, here: Incident | None = None) -> Incident:
         incident = here or self.rt.store.incident_in_channel(inv.channel_id)
@@ -292,20 +321,14 @@ def register(app: App, rt: Runtime, after: AfterAnswer) -> None:
         except cmd.UsageError as error:
             ack(text=usage_reply(error))
             return
-        # The channel's incident, read with the retry check when its link is already known,
-        # and for a note the write limiter's answer, in the same round trip.
+        # A note in one round trip when it can be; else the retry check, with the channel's
+        # incident when its link is known and a note's write-limit answer (see first_time).
         here, limited = None, None
         if inv.trigger_id:
-            note = isinstance(command, cmd.Note) and bool(command.text.strip())
-            ask = rt.engine.limit_for(inv.user_id) if note else None
-            key = f"cmd:{inv.trigger_id}"
-            first, here, limited = rt.store.first_delivery_in(key, inv.channel_id, also=ask)
-            if not first:
-                ack()  # Slack re-sent a command we already handled
-                if here is not None and limited is not None:
-                    rt.engine.not_run(here.id, inv.user_id, limited)
-                log.info("duplicate_delivery", trigger_id=inv.trigger_id)
+            first = handler.first_time(command, inv, ack)
+            if first is None:
                 return
+            here, limited = first
         try:
             handler.handle(command, inv, client, ack, here, respond, limited)
         except UserError as error:

@@ -98,6 +98,7 @@ class Store:
         self.replicas = ReplicaWait(connection)  # off; Runtime.build sets it from the settings
         self._channels: dict[str, str] = {}  # channel id -> incident id, see incident_in_channel
         self._parsed: dict[str | bytes, Incident] = {}  # stored document -> incident, see parse
+        self._latest: dict[str, str | bytes] = {}  # incident id -> document last parsed
         self._release_own = connection.register_script(_RELEASE_OWN)
         self._attempt = connection.register_script(_ATTEMPT)
 
@@ -140,8 +141,21 @@ class Store:
             incident = parse_incident(raw)
             if len(self._parsed) >= 256:
                 self._parsed.clear()
+                self._latest.clear()
             self._parsed[raw] = incident
+        self._latest[incident.id] = raw
         return incident
+
+    def seen_in(self, channel_id: str) -> tuple[str | bytes, Incident] | None:
+        """The document this process last parsed of the channel's incident, with the
+        incident, once the channel's link is remembered (see `incident_in_channel`): maybe
+        no longer the stored one, so only for a write that checks it (bot.state.quick_note)."""
+        incident_id = self._channels.get(channel_id)
+        raw = None if incident_id is None else self._latest.get(incident_id)
+        incident = None if raw is None else self._parsed.get(raw)
+        if raw is None or incident is None or incident.channel_id != channel_id:
+            return None
+        return raw, incident
 
     def get_many(self, incident_ids: Iterable[str]) -> dict[str, Incident]:
         """The incidents that exist among `incident_ids`, in one round trip."""

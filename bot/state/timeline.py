@@ -50,13 +50,7 @@ def append(
     """Add `entry` (with its `data`) to the incident's timeline, on `conn` (a pipe: in its
     transaction). `drill`: whether the incident is a drill, when the caller knows (its
     count then needs no script asking the drills set)."""
-    fields = {
-        "at": entry.at.isoformat(),
-        "kind": entry.kind.value,
-        "actor": entry.actor,
-        "text": entry.text,
-        "data": json.dumps(data) if data else "{}",
-    }
+    fields = stream_fields(entry, data)
     # MAXLEN ~ trims whole stream nodes, so a few more than TIMELINE_MAX may stay
     conn.xadd(timeline_key(incident_id), fields, maxlen=TIMELINE_MAX, approximate=True)  # type: ignore[arg-type]
     if entry.kind in FACT_KINDS:
@@ -67,6 +61,17 @@ def append(
         conn.eval(_COUNT, 2, COUNTERS, keys.DRILLS, incident_id, field)
     elif not drill:
         conn.hincrby(COUNTERS, field, 1)
+
+
+def stream_fields(entry: Entry, data: dict[str, Any] | None) -> dict[str, str]:
+    """The stream entry's fields for `entry` and its `data` (see `parse_entry`)."""
+    return {
+        "at": entry.at.isoformat(),
+        "kind": entry.kind.value,
+        "actor": entry.actor,
+        "text": entry.text,
+        "data": json.dumps(data) if data else "{}",
+    }
 
 
 def read(conn: redis.Redis, incident_id: str) -> Iterator[Row]:

@@ -20,21 +20,28 @@ from redis.client import Pipeline
 from bot import clock
 from bot.state.keys import PREFIX
 
-# KEYS[1]: the limiter's key. ARGV: now (ms), emission interval (ms), burst.
-# Returns 0 when the write may go ahead (and records it), else the ms to wait.
-_GCRA = """
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local window = interval * tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local after = tat + interval
-if after - now > window then
-  return math.ceil(after - now - window)
+# The limiter as a Lua function, for this module's script and for any script that writes
+# after asking it (bot.state.quick_note). gcra(key, now ms, emission interval ms, burst):
+# 0 when the write may go ahead (and records it), else the ms to wait.
+GCRA_FUNCTION = """
+local function gcra(key, now, interval, burst)
+  local window = interval * burst
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local after = tat + interval
+  if after - now > window then
+    return math.ceil(after - now - window)
+  end
+  redis.call('SET', key, after, 'PX', math.ceil(after - now))
+  return 0
 end
-redis.call('SET', KEYS[1], after, 'PX', math.ceil(after - now))
-return 0
 """
+
+# KEYS[1]: the limiter's key. ARGV: now (ms), emission interval (ms), burst.
+_GCRA = (
+    GCRA_FUNCTION
+    + "return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))\n"
+)
 
 # KEYS[1]: the limiter's key. ARGV: now (ms), emission interval (ms). Undoes one write that
 # _GCRA counted: the theoretical arrival time goes back one interval (never before now).
@@ -63,6 +70,11 @@ class WriteLimiter:
 
     def _args(self) -> list[int]:
         return [int(clock.now_ts() * 1000), self.interval_ms, self.burst]
+
+    def question(self, incident_id: str, user: str) -> tuple[str, list[int]]:
+        """The key and arguments (now ms, interval ms, burst) of `gcra` for this write, for
+        a script that asks the limiter itself (GCRA_FUNCTION); `seconds` reads its answer."""
+        return self.key(incident_id, user), self._args()
 
     def take(self, incident_id: str, user: str) -> int:
         """0 when `user` may write to the incident now (counted); else whole seconds to wait."""

@@ -3,16 +3,20 @@ typed in an incident channel cost in Redis, and that they stay correct."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 import redis
 
 from bot.domain.timeline import Kind
+from bot.incident.notes import Moved, Retried
+from bot.incident.spec import Outcome
 from bot.runtime import Runtime
 from bot.slack import belongs
 from bot.slack.edge import Click
 from bot.state import keys
+from bot.state.counters import COUNTERS
 from bot.state.write_limits import WriteLimiter
 
 pytestmark = pytest.mark.integration
@@ -228,3 +232,109 @@ class TestOpenAndClosedSets:
         assert runtime.engine.reopen(incident.id, "U0ERIN001").ok
         assert store.open_ids() == [incident.id]
         assert r.zscore(store.closed_key, incident.id) is None
+
+
+class TestNoteInOneRoundTrip:
+    @staticmethod
+    def seen(runtime: Runtime, title: str, channel: str, drill: bool = False) -> str:
+        incident = runtime.engine.declare(
+            title=title, service="checkout", severity="sev2", declared_by="U0ERIN001", drill=drill
+        )
+        link(runtime, incident.id, channel)
+        assert runtime.store.incident_in_channel(channel) is not None  # read by this process
+        return incident.id
+
+    def test_a_note_on_an_incident_read_before_is_one_call_and_a_retry_is_told_apart(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """Retry key, limiter and entry in one script call: recorded once, counted in
+        /metrics, answered as the usual path answers; Slack's re-send writes nothing."""
+        incident_id = self.seen(runtime, "Quick", "C0QUICK001")
+        runtime.engine.limiter = WriteLimiter(runtime.store.r, per_minute=60, burst=5)
+        field = '["timeline",{"kind":"note"}]'
+        first = runtime.engine.quick_note("C0QUICK001", "U0BOB0001", "first", "cmd:q0")
+        assert isinstance(first, Outcome)  # its script is loaded now (one NOSCRIPT on the way)
+        counted = int(r.hget(COUNTERS, field) or 0)
+        before = {c: calls(r, c) for c in ("evalsha", "eval", "multi", "get", "set", "xadd")}
+        quick = runtime.engine.quick_note("C0QUICK001", "U0ALICE01", " cache <hit> fell ", "cmd:q1")
+        assert isinstance(quick, Outcome)
+        assert quick.ok
+        assert quick.message == "note by <@U0ALICE01>: cache &lt;hit&gt; fell"
+        after = {c: calls(r, c) for c in before}
+        assert after["evalsha"] == before["evalsha"] + 1
+        assert after["eval"] == before["eval"]
+        assert after["multi"] == before["multi"]  # no transaction of its own
+        assert after["xadd"] == before["xadd"] + 1  # inside the script
+        assert r.exists(keys.seen("cmd:q1")) == 1
+        assert r.exists(WriteLimiter.key(incident_id, "U0ALICE01")) == 1  # counted
+        retried = runtime.engine.quick_note("C0QUICK001", "U0ALICE01", "cache <hit> fell", "cmd:q1")
+        assert isinstance(retried, Retried)
+        notes = [e.text for e in runtime.store.timeline(incident_id) if e.kind is Kind.NOTE]
+        assert notes == [
+            "note by <@U0BOB0001>: first",
+            "note by <@U0ALICE01>: cache &lt;hit&gt; fell",
+        ]
+        assert int(r.hget(COUNTERS, field) or 0) == counted + 1
+
+    def test_an_incident_changed_since_goes_the_usual_way_with_the_fresh_read(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """Acknowledged meanwhile (by another process: this one's read is stale), the note
+        is not written on the old read; the script returns the incident as stored, with the
+        retry key and the limiter's count taken, and the usual path records it once."""
+        incident_id = self.seen(runtime, "Moved", "C0MOVED001")
+        runtime.engine.limiter = WriteLimiter(runtime.store.r, per_minute=1, burst=2)
+        stored = runtime.store.get(incident_id)  # what this process has read
+        retitled = replace(stored, title="Moved, retitled")  # by another process
+        r.set(keys.incident(incident_id), json.dumps(retitled.to_dict()))
+        moved = runtime.engine.quick_note("C0MOVED001", "U0ALICE01", "one", "cmd:m1")
+        assert isinstance(moved, Moved)
+        assert moved.incident is not None
+        assert moved.incident.title == "Moved, retitled"  # the document as stored now
+        assert moved.limited == 0
+        assert runtime.store.timeline(incident_id)[-1].kind is not Kind.NOTE  # not written
+        limiter_ms = r.get(WriteLimiter.key(incident_id, "U0ALICE01"))
+        outcome = runtime.engine.note(incident_id, "U0ALICE01", "one", moved.incident, 0)
+        assert outcome.ok
+        assert r.get(WriteLimiter.key(incident_id, "U0ALICE01")) == limiter_ms  # asked once
+        again = runtime.engine.quick_note("C0MOVED001", "U0ALICE01", "two", "cmd:m2")
+        assert isinstance(again, Outcome)  # the fresh read is the one checked now
+        notes = [e.text for e in runtime.store.timeline(incident_id) if e.kind is Kind.NOTE]
+        assert notes == ["note by <@U0ALICE01>: one", "note by <@U0ALICE01>: two"]
+
+    def test_past_the_write_limit_refused_in_words_and_nothing_written(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        incident_id = self.seen(runtime, "Limited", "C0LIMQ0001")
+        runtime.engine.limiter = WriteLimiter(runtime.store.r, per_minute=1, burst=1)
+        answers = [
+            runtime.engine.quick_note("C0LIMQ0001", "U0ALICE01", f"n{n}", f"cmd:l{n}")
+            for n in (1, 2)
+        ]
+        assert isinstance(answers[0], Outcome)
+        assert answers[0].ok
+        assert isinstance(answers[1], Outcome)
+        assert not answers[1].ok
+        assert answers[1].message.startswith("Easy there"), answers[1].message
+        notes = [e.text for e in runtime.store.timeline(incident_id) if e.kind is Kind.NOTE]
+        assert notes == ["note by <@U0ALICE01>: n1"]
+        refused = '["refused",{"action":"note","reason":"rate_limit"}]'
+        assert int(r.hget(COUNTERS, refused) or 0) == 1
+
+    def test_what_it_cannot_decide_alone_writes_nothing(
+        self, runtime: Runtime, r: redis.Redis
+    ) -> None:
+        """An unknown channel, an empty note and an alert source are left to the usual path,
+        with nothing written (not even the retry key); a drill's note counts nothing."""
+        drill_id = self.seen(runtime, "Drill", "C0DRILL001", drill=True)
+        assert runtime.engine.quick_note("C0UNKNOWN1", "U0ALICE01", "x", "cmd:u1") is None
+        assert runtime.engine.quick_note("C0DRILL001", "U0ALICE01", "  ", "cmd:u2") is None
+        source = "alerts:prod"
+        assert runtime.engine.quick_note("C0DRILL001", source, "x", "cmd:u3") is None
+        assert r.exists(*(keys.seen(f"cmd:u{n}") for n in (1, 2, 3))) == 0
+        counters = r.hgetall(COUNTERS)
+        written = runtime.engine.quick_note("C0DRILL001", "U0ALICE01", "drill note", "cmd:d1")
+        assert isinstance(written, Outcome)
+        assert written.ok
+        assert r.hgetall(COUNTERS) == counters
+        assert runtime.store.timeline(drill_id)[-1].text == "note by <@U0ALICE01>: drill note"
