@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
@@ -24,6 +25,24 @@ from bot.slack import (
 from bot.slack.after import AfterAnswer
 
 log = structlog.get_logger(__name__)
+
+
+class PerRequest(Middleware):
+    """Every log line of the request carries user_id and team_id; `respond` posts after the
+    answer. One middleware, and an object: Bolt builds every argument of a function
+    middleware on each call (BENCHMARKS.md), and calls this `process` as it is."""
+
+    def __init__(self, after: AfterAnswer) -> None:
+        self.after = after
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        who = edge.requester(req.body)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(user_id=who.user_id, team_id=who.team_id)
+        self.after.defer_respond(req.context)
+        return next()
 
 
 def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> App:
@@ -44,17 +63,7 @@ def build_app(rt: Runtime, *, signing_secret: str | None, client: WebClient) -> 
         process_before_response=True,
     )
 
-    @app.use
-    def per_request(
-        body: dict[str, Any], context: BoltContext, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:
-        """Every log line of this request carries user_id and team_id; `respond` posts
-        after the answer. (One middleware: Bolt builds every listener argument per call.)"""
-        who = edge.requester(body)
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(user_id=who.user_id, team_id=who.team_id)
-        after.defer_respond(context)
-        return next()
+    app.use(PerRequest(after))
 
     on_command.register(app, rt, after)
     on_action.register(app, rt, after)

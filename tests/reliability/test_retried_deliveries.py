@@ -87,6 +87,10 @@ class TestDuplicateDeliveries:
             assert kinds(store, incident_id)[kind] == before + 1, (text, kinds(store, incident_id))
         pages = [i for i in store.outbox(incident_id) if i.key.startswith("page:manual:")]
         assert [p.to for p in pages] == ["U0BOB0001"]
+        # Each line a request logs names who sent it (bot.slack.app.PerRequest), unasked.
+        told = [e for e in log_events(stack.log_dir) if e.get("event") == "duplicate_delivery"]
+        assert len(told) == len(COMMANDS) + 1
+        assert {(e.get("user_id"), e.get("team_id")) for e in told} == {("U0ERIN001", "T0SANDBOX")}
         # Deliveries to Slack happened once each too.
         wait_for(lambda: all(i.status == "sent" for i in store.outbox(incident_id)), timeout=30)
         notes = [
