@@ -443,7 +443,7 @@ class Store:
         """`first_delivery`, and the incident `incident_id` (None if there is none), in one
         round trip."""
         answer = self._first_of(keys=[keys.seen(key), self.incident_key(incident_id)], args=[ttl_s])
-        first, raw = (answer + [None])[:2]  # a missing document ends the reply early
+        first, raw = [*answer, None][:2]  # a missing document ends the reply early
         return bool(first), None if raw is None else self.parse(raw)
 
     def forget_delivery(self, key: str) -> None:
