@@ -30,14 +30,7 @@ from bot.domain.policy import EscalationState, EscalationStatus, Policy
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.incident.escalation import Escalation
 from bot.incident.follow import follow_items
-from bot.incident.notes import (
-    Moved,
-    QuickAnswer,
-    Retried,
-    may_note_at_once,
-    note_text,
-    write_limited,
-)
+from bot.incident.notes import QuickAnswer, QuickNote, note_text, write_limited
 from bot.incident.spec import (
     ORIGIN_KEY,
     Authorize,
@@ -49,7 +42,6 @@ from bot.incident.spec import (
     starting,
 )
 from bot.render import blocks, messages
-from bot.state.quick_note import QuickNotes
 from bot.state.store import Also, OutboxItem
 from bot.state.write_limits import WriteLimiter
 
@@ -77,7 +69,7 @@ class Engine:
         self.esc = escalation
         self.store = escalation.store
         self.limiter = limiter  # None: people's writes are not rate-limited
-        self.quick = QuickNotes(self.store.r)
+        self.quick = QuickNote(self.store, self.esc.config)
         self.retention_s = (
             retention_s  # a closed incident's keys go after this (bot.state.retention)
         )
@@ -494,30 +486,4 @@ class Engine:
         """A note typed in `channel_id`, in one round trip when this process has read the
         channel's incident before and may decide on that read (bot.incident.notes); None
         when it cannot be (nothing was asked: the usual path runs, retry check first)."""
-        seen = self.store.seen_in(channel_id)
-        clean = messages.escape(text.strip())
-        if seen is None or not clean:
-            return None
-        raw, incident = seen
-        try:
-            rights = self.esc.config().tier(incident.severity).rights
-        except KeyError:  # a tier gone from the config: the usual path words it
-            return None
-        if not may_note_at_once(incident, user, rights):
-            return None
-        limiter = self.limiter
-        entry = Entry(clock.now(), Kind.NOTE, user, note_text(user, clean))
-        question = None if limiter is None else limiter.question(incident.id, user)
-        written = self.quick.write(retry_key, incident.id, raw, entry, incident.drill, question)
-        if written.said == "retry":
-            return Retried()
-        if written.said == "moved":
-            found = None if written.document is None else self.store.parse(written.document)
-            here = found if found is not None and found.channel_id == channel_id else None
-            return Moved(here, None if question is None else 0)
-        if limiter is not None and written.said == "limited":
-            wait = limiter.seconds(written.wait_ms)
-            return write_limited(self.store, limiter, incident, user, Action.NOTE, wait)
-        if logging.getLogger(__name__).isEnabledFor(logging.DEBUG):  # as `command` logs one
-            log.debug("incident_command", incident_id=incident.id, user_id=user, action="note")
-        return Outcome(True, incident, entry.text)
+        return self.quick(channel_id, user, text, retry_key, self.limiter)
