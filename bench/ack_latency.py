@@ -41,7 +41,6 @@ import redis
 from bench.common import (
     SECRET,
     Verdicts,
-    free_port,
     get_json,
     header,
     ms,
@@ -59,6 +58,7 @@ from bench.common import (
 from bot.sandbox.bridge import payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import BOT_TOKEN
+from bot.sandbox.ports import free_port
 from bot.sandbox.wire import Result
 from bot.sandbox.workspace import load_workspace
 

@@ -62,7 +62,7 @@ from bench.common import (
 )
 from bot.domain.alerts import groups
 from bot.sandbox.emulator import BOT_TOKEN
-from bot.sandbox.stack import free_port
+from bot.sandbox.ports import free_port
 from bot.state.alerts import AlertStore, inbox_key
 
 TOKEN = "bench-alerts-token"  # noqa: S105 - a local benchmark's fake token

@@ -27,7 +27,7 @@ from typing import IO, Any
 from bot.sandbox.bridge import payload_workspace
 from bot.sandbox.driver import Driver
 from bot.sandbox.emulator import BOT_TOKEN
-from bot.sandbox.stack import free_port
+from bot.sandbox.ports import free_port
 from bot.sandbox.stack import wait_for as _wait_for
 from bot.sandbox.workspace import load_workspace
 from bot.state.server import EmbeddedRedis

@@ -42,6 +42,7 @@ from bench.common import (
     write_config,
 )
 from bot.domain.incident import Incident, Roles
+from bot.domain.outbox import OutboxKind, OutboxStatus
 from bot.domain.policy import EscalationState, EscalationStatus, Policy, Step, Target, TargetKind
 from bot.domain.timeline import Entry, Kind
 from bot.paging.recording import LOG_KEY
@@ -100,11 +101,11 @@ def create_incidents(r: redis.Redis, rq_r: redis.Redis, prefix: str, dues: list[
                 store.record(iid, Entry(now, Kind.ESCALATION_STEP, "tocsin", step), pipe, data)
                 page = OutboxItem(
                     key="page:0:0:U0ALICE01",
-                    kind="page",
+                    kind=OutboxKind.PAGE,
                     to="U0ALICE01",
                     text=f":rotating_light: You are paged for SEV2 {iid} Checkout errors",
                     via="schedule:checkout-primary",
-                    status="sent",
+                    status=OutboxStatus.SENT,
                     attempts=1,
                     created_at=now.timestamp(),
                     sent_at=now.timestamp(),
