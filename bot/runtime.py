@@ -251,12 +251,21 @@ class Runtime:
         feeds = FeedSchedules(catalog, IcsFeeds(conn), settings.config_dir, slack)
         oncall = ScheduleEditor(catalog, ScheduleChanges(conn), directory, limiter, feeds)
         handoffs = Handoffs(oncall.catalog, store, HandoffTimers(queue), Notes(queue), slack)
+        owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         channels = (
-            ChannelService(store, slack, oncall.catalog, directory, timers, runbooks)
+            ChannelService(
+                store,
+                slack,
+                oncall.catalog,
+                directory,
+                timers,
+                runbooks,
+                owner,
+                settings.claim_lease_s,
+            )
             if slack is not None
             else None
         )
-        owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         escalation = Escalation(
             store=store,
             catalog=oncall.catalog,

@@ -31,6 +31,7 @@ from bot.render.runbook import runbook_blocks, runbook_text
 from bot.slack_api.directory import Directory
 from bot.slack_api.history import find_posted, tag
 from bot.state import keys
+from bot.state.leases import Leases
 from bot.state.store import Store
 from bot.state.timers import Timers
 
@@ -60,11 +61,25 @@ class ChannelService:
     directory: Directory  # who a policy target names, for "paged next" in the header
     timers: Timers
     runbooks: Callable[[], RunbookIndex]
+    owner: str = "tocsin"  # this worker's name, holding the open lease
+    lease_s: float = 30.0
 
     def runbook_for(self, incident: Incident) -> Runbook | None:
         return self.runbooks().for_service(incident.service)
 
-    def open(self, incident_id: str) -> str:
+    def open(self, incident_id: str) -> str | None:
+        """Open the incident's channel, under a lease renewed while it works: a second open
+        job (the reconciler's, once the first one's worker died) waits for the lease to go,
+        so two live workers never create a channel each. None: another worker has it."""
+        with Leases(self.store.r).kept(
+            keys.channel_opening(incident_id), self.owner, self.lease_s
+        ) as mine:
+            if not mine:
+                log.info("channel_opening_elsewhere", incident_id=incident_id)
+                return None
+            return self._open(incident_id)
+
+    def _open(self, incident_id: str) -> str:
         incident = self.store.get(incident_id)
         if incident.channel_id is None:
             incident = self._create(incident)

@@ -19,6 +19,7 @@ from bot.domain.policy import EscalationStatus
 from bot.domain.timeline import BOT, Entry, Kind
 from bot.domain.updates import reminder_delay
 from bot.incident.escalation import Escalation
+from bot.state import keys
 from bot.state.jobs import ENDED, LIVE
 from bot.state.survey import Seen, survey
 from bot.state.timers import remind_job_id, tick_job_id
@@ -75,6 +76,15 @@ def _tick_status(esc: Escalation, incident_id: str, token: int) -> JobStatus | N
     return esc.timers.jobs.status(tick_job_id(incident_id, token))
 
 
+def _opening_lost(esc: Escalation, incident_id: str, stuck_s: float) -> bool:
+    """Nothing is opening the incident's channel: no worker holds the open lease (renewed
+    while one works: bot.incident.channel) and rq has no open job that will still run (one
+    started longer than `stuck_s` ago, with its lease gone, was a dead worker's)."""
+    if esc.store.r.exists(keys.channel_opening(incident_id)):
+        return False
+    return esc.timers.jobs.status(f"open-{incident_id}", stuck_s) not in LIVE
+
+
 def _rebuild_reminder(esc: Escalation, incident: Incident, now: float) -> bool:
     """Re-arm the status-update reminder whose job is gone (stage 1, else stage 2)."""
     due, token = incident.update_due_at, incident.update_token
@@ -129,7 +139,7 @@ def reconcile(
                 text = f"step overdue by {overdue:.0f}s with no live timer: run now"
                 esc.store.record(incident_id, Entry(clock.now(), Kind.RECONCILED, BOT, text))
         unopened = incident.channel_id is None or incident.header_ts is None
-        if channels and unopened and not esc.timers.is_live(f"open-{incident_id}"):
+        if channels and unopened and _opening_lost(esc, incident_id, stuck_s):
             esc.timers.open_channel(incident_id)
             report.channels_reopened.append(incident_id)
         if _rebuild_reminder(esc, incident, now):

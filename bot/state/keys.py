@@ -48,6 +48,11 @@ def channel_marker(incident_id: str, marker: str) -> str:
     return f"{incident(incident_id)}:{marker}"
 
 
+def channel_opening(incident_id: str) -> str:
+    """The lease a worker holds (renewed) while it opens the incident's channel."""
+    return channel_marker(incident_id, "opening")
+
+
 def review_posted(incident_id: str, token: int) -> str:
     """Set once review `token`'s draft is uploaded (bot.learning.review)."""
     return f"{incident(incident_id)}:review:posted:{token}"

@@ -15,11 +15,15 @@ import redis
 from freezegun import freeze_time
 from rq.job import Job
 from rq.utils import utcformat
+from slack_sdk import WebClient
 
 from bot.domain.policy import EscalationStatus
+from bot.incident.channel import ChannelService
 from bot.incident.reconcile import reconcile
 from bot.paging.recording import delivery_counts, recorded
 from bot.runtime import Runtime
+from bot.sandbox.emulator import Emulator
+from bot.state import keys
 from bot.state.store import OutboxItem
 from bot.state.timers import DUE_KEY, TICK_MANY, due_member, parse_member
 
@@ -186,3 +190,66 @@ class TestReconcilerSeesBatches:
         old = started - timedelta(seconds=10)
         runtime.rq_redis.hset(redrive.key, "started_at", utcformat(old))  # and died with it
         assert reconcile(runtime.escalation, grace_s=1.0, stuck_s=5.0).drains == [incident_id]
+
+    def test_an_open_job_whose_worker_died_is_replaced_and_a_live_one_is_not(
+        self, runtime: Runtime
+    ) -> None:
+        """A channel still unopened: its open job "started" recently, or longer ago than
+        stuck_s but with a worker holding the open lease, is left to run; started long ago
+        with the lease gone (its worker SIGKILLed mid-open: rq calls it started for minutes)
+        it is enqueued again."""
+        (incident_id,) = declare(runtime, 1)
+        job_id = f"open-{incident_id}"
+        job = Job.fetch(job_id, connection=runtime.rq_redis, serializer=runtime.queue.serializer)
+        runtime.queue.connection.lrem(runtime.queue.key, 0, job.id)  # a worker took it
+        started = datetime.now(UTC)
+        runtime.rq_redis.hset(
+            job.key, mapping={"status": "started", "started_at": utcformat(started)}
+        )
+
+        def reopened() -> list[str]:
+            return reconcile(
+                runtime.escalation, grace_s=1.0, stuck_s=5.0, channels=True
+            ).channels_reopened
+
+        assert reopened() == []
+        runtime.rq_redis.hset(job.key, "started_at", utcformat(started - timedelta(seconds=10)))
+        lease = keys.channel_opening(incident_id)
+        runtime.store.r.set(lease, "w-alive", px=5000)  # a live worker, still at it
+        assert reopened() == []
+        runtime.store.r.delete(lease)  # its worker died: the lease ran out
+        assert reopened() == [incident_id]
+        again = Job.fetch(job_id, connection=runtime.rq_redis, serializer=runtime.queue.serializer)
+        assert again.get_status() == "queued"
+        assert runtime.queue.connection.lpos(runtime.queue.key, job_id) is not None
+        assert reopened() == []  # queued once, not once per pass
+
+
+class TestChannelOpenLease:
+    def test_an_open_waits_for_the_lease_of_another_and_gives_its_own_back(
+        self, runtime: Runtime, emulator: Emulator
+    ) -> None:
+        """While another worker holds the open lease, an open job creates nothing; once the
+        lease is free, it opens the channel and releases the lease."""
+        (incident_id,) = declare(runtime, 1)
+        client = WebClient(token=emulator.bot_token, base_url=emulator.url)
+        channels = ChannelService(
+            runtime.store,
+            client,
+            runtime.escalation.catalog,
+            runtime.escalation.directory,
+            runtime.escalation.timers,
+            runtime.runbooks,
+            "w-test",
+            5.0,
+        )
+        lease = keys.channel_opening(incident_id)
+        runtime.store.r.set(lease, "w-other", px=5000)
+        assert channels.open(incident_id) is None
+        assert runtime.store.get(incident_id).channel_id is None
+        assert not [c for c in emulator.channels() if c["name"].startswith(f"inc-{incident_id}")]
+        runtime.store.r.delete(lease)
+        opened = channels.open(incident_id)
+        assert opened is not None
+        assert runtime.store.get(incident_id).channel_id == opened
+        assert runtime.store.r.exists(lease) == 0
