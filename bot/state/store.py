@@ -442,8 +442,9 @@ class Store:
     ) -> tuple[bool, Incident | None]:
         """`first_delivery`, and the incident `incident_id` (None if there is none), in one
         round trip."""
-        answer = self._first_of(keys=[keys.seen(key), self.incident_key(incident_id)], args=[ttl_s])
-        first, raw = [*answer, None][:2]  # a missing document ends the reply early
+        first, raw = self._first_of(
+            keys=[keys.seen(key), self.incident_key(incident_id)], args=[ttl_s]
+        )
         return bool(first), None if raw is None else self.parse(raw)
 
     def forget_delivery(self, key: str) -> None:
