@@ -107,7 +107,7 @@ class QuickNotes:
                     keys.incident(incident_id),
                     timeline_key(incident_id),
                     COUNTERS,
-                    limiter_key or keys.seen(retry_key),
+                    limiter_key or keys.seen(retry_key),  # not read without a limiter
                 ],
                 args=[
                     self.retry_ttl_s,
