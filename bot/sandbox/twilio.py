@@ -23,7 +23,7 @@ import threading
 from base64 import b64decode
 from collections import deque
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from bot.sandbox import twilio_phones as handset
 from bot.sandbox.faults import FaultError, FaultRule, Faults
@@ -200,18 +200,28 @@ class TwilioEmulator:
         return self._page(request, "Calls", "calls", found)
 
     def _page(self, request: Request, name: str, key: str, found: list[JsonDict]) -> JsonDict:
+        """One page of `found` (newest first), as Twilio pages a list: `PageSize` (at most
+        1000) and `Page`; `next_page_uri` carries the same filters to the next page."""
         size = max(1, min(1000, int(request.query.get("PageSize") or 50)))
-        uri = f"/{API}/Accounts/{self.account_sid}/{name}.json?PageSize={size}&Page=0"
+        number = max(0, int(request.query.get("Page") or 0))
+        start = number * size
+        shown = found[start : start + size]
+
+        def uri(page: int) -> str:
+            query = {k: v for k, v in request.query.items() if k not in ("Page", "PageSize")}
+            query.update(PageSize=str(size), Page=str(page))
+            return f"/{API}/Accounts/{self.account_sid}/{name}.json?{urlencode(query)}"
+
         return {
-            key: found[:size],  # the newest first; one page (a page's retries look at few)
-            "end": min(size, len(found)) - 1 if found else 0,
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
+            key: shown,
+            "end": start + len(shown) - 1 if shown else start,
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(number + 1) if start + size < len(found) else None,
+            "page": number,
             "page_size": size,
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
+            "previous_page_uri": uri(number - 1) if number > 0 else None,
+            "start": start,
+            "uri": uri(number),
         }
 
     # the phones ---------------------------------------------------------------------

@@ -85,6 +85,22 @@ def test_an_sms_page_lands_on_the_phone_and_is_found_again_after_a_crash(
     assert method.find(notice(), ALICE, time.time() + 5) is None  # sent before `since`
 
 
+def test_a_retry_finds_its_send_under_pages_of_later_messages_to_the_number(
+    emulator: Emulator, env: dict[str, str]
+) -> None:
+    """A storm paging one person: 120 later messages to the number (three of `find`'s pages)
+    do not hide the crashed send from its retry; a page never sent is still not found."""
+    since = time.time()
+    method = sms(env)
+    crashed = method.send(notice(), ALICE)
+    for n in range(120):
+        method.send(notice(key=f"page:INC-9:s0:l{n}:U0ALICE01:sms"), ALICE)
+    assert sms(env).find(notice(), ALICE, since) == crashed
+    newest = notice(key="page:INC-9:s0:l119:U0ALICE01:sms")
+    assert sms(env).find(newest, ALICE, since) is not None
+    assert sms(env).find(notice(key="page:INC-9:s1:l0:U0ALICE01:sms"), ALICE, since) is None
+
+
 @pytest.mark.parametrize(
     ("number", "code"), [(INVALID, "twilio_21211"), (NOT_MOBILE, "twilio_21614")]
 )

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from twilio.rest import Client
+
 from bot.notify import Notice
 from bot.notify.twilio import words
 from bot.notify.twilio.account import TwilioAccount
 
-RECENT = 50  # messages to a number looked at by `find` (newest first); a page's retry is recent
+PAGE = 50  # messages to a number fetched at a time by `find`, newest first
 
 
 class TwilioSms:
@@ -39,13 +41,22 @@ class TwilioSms:
         return str(sent.sid)
 
     def find(self, notice: Notice, address: str, since: float) -> str | None:
+        """The earlier send of this page, looked for among the messages to `address` made
+        since `since`, newest first, page after page until they are older: however many
+        pages the number got meanwhile (a storm paging one person), none is missed."""
         tag = words.mark(notice.incident_id, notice.key)
-        listed = self.account.run(
-            lambda c: c.messages.list(to=address, from_=self.account.from_number, limit=RECENT)
-        )
         after = datetime.fromtimestamp(int(since) - 1, UTC)
-        for message in listed:
-            created = message.date_created
-            if tag in (message.body or "") and (created is None or created >= after):
-                return str(message.sid)
-        return None
+
+        def look(client: Client) -> str | None:
+            listed = client.messages.stream(
+                to=address, from_=self.account.from_number, page_size=PAGE
+            )
+            for message in listed:
+                created = message.date_created
+                if created is not None and created < after:
+                    return None  # the rest is older still
+                if tag in (message.body or ""):
+                    return str(message.sid)
+            return None
+
+        return self.account.run(look)
