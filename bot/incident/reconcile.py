@@ -21,6 +21,7 @@ from bot.domain.updates import reminder_delay
 from bot.incident.escalation import Escalation
 from bot.state import keys
 from bot.state.jobs import ENDED, LIVE
+from bot.state.leases import Leases
 from bot.state.survey import Seen, survey
 from bot.state.timers import remind_job_id, tick_job_id
 
@@ -80,7 +81,7 @@ def _opening_lost(esc: Escalation, incident_id: str, stuck_s: float) -> bool:
     """Nothing is opening the incident's channel: no worker holds the open lease (renewed
     while one works: bot.incident.channel) and rq has no open job that will still run (one
     started longer than `stuck_s` ago, with its lease gone, was a dead worker's)."""
-    if esc.store.r.exists(keys.channel_opening(incident_id)):
+    if Leases(esc.store.r).held(keys.channel_opening(incident_id)):
         return False
     return esc.timers.jobs.status(f"open-{incident_id}", stuck_s) not in LIVE
 
